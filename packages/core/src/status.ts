@@ -1,0 +1,72 @@
+/** Data model of `status`, shared by the master, the control socket and the CLI. */
+
+export type WorkerState =
+  /** forked, init not finished */
+  | 'starting'
+  /** ready and idle between executions (or a plain script that is running) */
+  | 'ready'
+  /** inside an execution or a task */
+  | 'busy'
+  /** asked to stop: finishing its current execution */
+  | 'draining'
+  /** crashed; waiting before the next respawn */
+  | 'backoff'
+  /** no process: the group is stopping or stopped */
+  | 'stopped'
+  /** ended normally (normalExitCode or done()) and will not be respawned */
+  | 'finished'
+  /** respawn gave up after the configured cap */
+  | 'failed';
+
+export type ExitReason = 'crash' | 'recycle' | 'stop' | 'normal' | 'reload' | 'hang' | 'scale' | 'idle';
+
+export interface ExitRecord {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  reason: ExitReason;
+  /** epoch ms */
+  at: number;
+  /** first line of the error that ended it, when the worker reported one */
+  error?: string;
+}
+
+export interface WorkerStatus {
+  pin: number;
+  pid: number | null;
+  title: string;
+  state: WorkerState;
+  /** permanent workers are kept; temporary ones (task pools) leave when idle */
+  kind: 'permanent' | 'temporary';
+  /** resident set size in bytes */
+  memory: number | null;
+  /** percent of one core since the previous sample */
+  cpu: number | null;
+  /** epoch ms */
+  startedAt: number | null;
+  uptimeSeconds: number;
+  executions: number;
+  restarts: number;
+  lastExit: ExitRecord | null;
+  /** epoch ms of the next respawn while in backoff */
+  nextStartAt?: number;
+}
+
+export interface MasterStatus {
+  pid: number;
+  title: string;
+  baseTitle: string;
+  state: 'starting' | 'running' | 'reloading' | 'stopping';
+  memory: number;
+  /** epoch ms */
+  startedAt: number;
+  uptimeSeconds: number;
+  workerCount: number;
+  /** configured number of workers */
+  targetWorkers: number;
+  version: string;
+}
+
+export interface GroupStatus {
+  master: MasterStatus;
+  workers: WorkerStatus[];
+}
