@@ -18,7 +18,16 @@ export type WorkerState =
   /** respawn gave up after the configured cap */
   | 'failed';
 
-export type ExitReason = 'crash' | 'recycle' | 'stop' | 'normal' | 'reload' | 'hang' | 'scale' | 'idle';
+export type ExitReason =
+  | 'crash'
+  | 'recycle'
+  | 'stop'
+  | 'restart'
+  | 'normal'
+  | 'reload'
+  | 'hang'
+  | 'scale'
+  | 'idle';
 
 export interface ExitRecord {
   code: number | null;

@@ -1,0 +1,344 @@
+import { ConfigError } from './errors.js';
+
+/** How a crashed worker is brought back. */
+export interface RestartPolicyOptions {
+  /** Delay before the second fast restart in a row; the first one is immediate. Default 100 ms. */
+  initialDelayMs?: number;
+  /** Upper bound of the delay. Default 30 s. */
+  maxDelayMs?: number;
+  /** Growth factor per consecutive fast crash. Default 2. */
+  factor?: number;
+  /** A worker that lived this long counts as stable: its crash streak resets. Default 10 s. */
+  stableAfterMs?: number;
+  /** Consecutive fast crashes after which the slot gives up ('failed'). Default Infinity: never. */
+  maxRestarts?: number;
+}
+
+/** Configuration of one worker group (`Manage`). Every key is validated at construction. */
+export interface ManageOptions {
+  /** The group's name: part of titles, pid file, socket and log file names. Required. */
+  baseTitle: string;
+  /** First part of every process title. Default `drover`. */
+  titlePrefix?: string;
+  /** Number of workers. Default 1. */
+  maxWorkerNum?: number;
+  /** Interval of resource checks (memory) in ms. Default 1000. */
+  checkWorkerInterval?: number;
+  /** Executions per worker before it is recycled; 0 = unlimited. Default 0. */
+  executeTimes?: number;
+  /** Pause between two executions, in microseconds. Default 0. */
+  executeUSleep?: number;
+  /** Maximum worker age in seconds before it is recycled; 0 = unlimited. Default 0. */
+  limitSeconds?: number;
+  /** Fraction (0..1) by which executeTimes and limitSeconds are lowered at random per worker, so a group does not recycle at once. Default 0.1. */
+  recycleJitter?: number;
+  /** A worker that exits with this code has finished for good and is not respawned. Default 0. */
+  normalExitCode?: number;
+  /** Time a stopping worker gets to finish before SIGKILL, in ms. Default 10000. */
+  stopTimeout?: number;
+  /** Time a starting worker gets to report ready, in ms. Default 30000. */
+  readyTimeout?: number;
+  /** Crash backoff. */
+  restart?: RestartPolicyOptions;
+  /** Recycle a worker whose RSS exceeds this many bytes (or a size like '512M'); 0 = off. Default 0. */
+  maxMemory?: number | string;
+  /** Kill and replace a worker whose event loop has not answered a heartbeat for this many ms; 0 = off. Default 0. */
+  hangTimeout?: number;
+  /** Run workers as this user (name or uid); the master must be root. */
+  user?: string | number;
+  /** Run workers as this group (name or gid). */
+  group?: string | number;
+  /** Extra environment for the workers. */
+  env?: Record<string, string>;
+  /** Private directory for the pid file, the control socket and the lock (0700). Default: see RunDir. */
+  runDir?: string;
+  /** Alias of runDir, as the seed managers name it. */
+  pidRoot?: string;
+  /** Directory of log files in background mode. Default `<runDir>/logs`. */
+  logDir?: string;
+  /** Lowest level written. Default `info`. */
+  logLevel?: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'fatal';
+  /** Extra Node options for the workers (added to the master's own execArgv). */
+  execArgv?: string[];
+  /** Working directory of the workers. Default: the master's. */
+  cwd?: string;
+}
+
+export interface ResolvedRestartPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  stableAfterMs: number;
+  maxRestarts: number;
+}
+
+export interface ManageConfig {
+  baseTitle: string;
+  titlePrefix: string;
+  maxWorkerNum: number;
+  checkWorkerInterval: number;
+  executeTimes: number;
+  executeUSleep: number;
+  limitSeconds: number;
+  recycleJitter: number;
+  normalExitCode: number;
+  stopTimeout: number;
+  readyTimeout: number;
+  restart: ResolvedRestartPolicy;
+  maxMemory: number;
+  hangTimeout: number;
+  user?: string | number;
+  group?: string | number;
+  env: Record<string, string>;
+  runDir?: string;
+  logDir?: string;
+  logLevel: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'fatal';
+  execArgv: string[];
+  cwd?: string;
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'baseTitle',
+  'titlePrefix',
+  'maxWorkerNum',
+  'checkWorkerInterval',
+  'executeTimes',
+  'executeUSleep',
+  'limitSeconds',
+  'recycleJitter',
+  'normalExitCode',
+  'stopTimeout',
+  'readyTimeout',
+  'restart',
+  'maxMemory',
+  'hangTimeout',
+  'user',
+  'group',
+  'env',
+  'runDir',
+  'pidRoot',
+  'logDir',
+  'logLevel',
+  'execArgv',
+  'cwd',
+]);
+
+const RESTART_KEYS = new Set(['initialDelayMs', 'maxDelayMs', 'factor', 'stableAfterMs', 'maxRestarts']);
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'fatal'] as const;
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Validates options and fills defaults. Throws a ConfigError naming the key, the value and what is allowed. */
+export function resolveManageConfig(options: unknown): ManageConfig {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError('options', options, 'an object such as { baseTitle: "mailer", maxWorkerNum: 4 }');
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_KEYS.has(key)) {
+      const near = closest(key, KNOWN_KEYS);
+      throw new ConfigError(key, o[key], near ? `no such key: did you mean '${near}'?` : 'no such key');
+    }
+  }
+  const baseTitle = o.baseTitle;
+  if (typeof baseTitle !== 'string' || !NAME_PATTERN.test(baseTitle)) {
+    throw new ConfigError('baseTitle', baseTitle, 'a name of 1-64 letters, digits, ".", "_" or "-"');
+  }
+  const titlePrefix = optional(o, 'titlePrefix', 'drover');
+  if (typeof titlePrefix !== 'string' || !NAME_PATTERN.test(titlePrefix)) {
+    throw new ConfigError('titlePrefix', titlePrefix, 'a name of 1-64 letters, digits, ".", "_" or "-"');
+  }
+  if (o.runDir !== undefined && o.pidRoot !== undefined && o.runDir !== o.pidRoot) {
+    throw new ConfigError(
+      'pidRoot',
+      o.pidRoot,
+      `the same value as runDir (${String(o.runDir)}), or only one of them`,
+    );
+  }
+  const runDir = (o.runDir ?? o.pidRoot) as unknown;
+  if (runDir !== undefined && (typeof runDir !== 'string' || runDir === '')) {
+    throw new ConfigError(o.runDir !== undefined ? 'runDir' : 'pidRoot', runDir, 'a directory path');
+  }
+  const logLevel = optional(o, 'logLevel', 'info');
+  if (!LOG_LEVELS.includes(logLevel as never)) {
+    throw new ConfigError('logLevel', logLevel, `one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    baseTitle,
+    titlePrefix,
+    maxWorkerNum: integer(o, 'maxWorkerNum', 1, 0, 1024),
+    checkWorkerInterval: integer(o, 'checkWorkerInterval', 1000, 50, 3_600_000),
+    executeTimes: integer(o, 'executeTimes', 0, 0),
+    executeUSleep: integer(o, 'executeUSleep', 0, 0),
+    limitSeconds: number(o, 'limitSeconds', 0, 0),
+    recycleJitter: number(o, 'recycleJitter', 0.1, 0, 1),
+    normalExitCode: integer(o, 'normalExitCode', 0, 0, 255),
+    stopTimeout: integer(o, 'stopTimeout', 10_000, 0),
+    readyTimeout: integer(o, 'readyTimeout', 30_000, 1),
+    restart: resolveRestart(o.restart),
+    maxMemory: size(o, 'maxMemory'),
+    hangTimeout: integer(o, 'hangTimeout', 0, 0),
+    user: principal(o, 'user'),
+    group: principal(o, 'group'),
+    env: stringRecord(o, 'env'),
+    runDir: runDir as string | undefined,
+    logDir: optionalString(o, 'logDir'),
+    logLevel: logLevel as ManageConfig['logLevel'],
+    execArgv: stringArray(o, 'execArgv'),
+    cwd: optionalString(o, 'cwd'),
+  };
+}
+
+function resolveRestart(value: unknown): ResolvedRestartPolicy {
+  if (value === undefined) value = {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError('restart', value, 'an object such as { initialDelayMs: 100, maxDelayMs: 30000 }');
+  }
+  const r = value as Record<string, unknown>;
+  for (const key of Object.keys(r)) {
+    if (!RESTART_KEYS.has(key)) {
+      throw new ConfigError(`restart.${key}`, r[key], `no such key; known: ${[...RESTART_KEYS].join(', ')}`);
+    }
+  }
+  const initialDelayMs = integer(r, 'initialDelayMs', 100, 0, undefined, 'restart.');
+  const maxDelayMs = integer(r, 'maxDelayMs', 30_000, 0, undefined, 'restart.');
+  if (maxDelayMs < initialDelayMs) {
+    throw new ConfigError(
+      'restart.maxDelayMs',
+      maxDelayMs,
+      `a number >= restart.initialDelayMs (${initialDelayMs})`,
+    );
+  }
+  const maxRestarts = r.maxRestarts === undefined ? Number.POSITIVE_INFINITY : r.maxRestarts;
+  if (
+    typeof maxRestarts !== 'number' ||
+    !(maxRestarts >= 1) ||
+    (Number.isFinite(maxRestarts) && !Number.isInteger(maxRestarts))
+  ) {
+    throw new ConfigError(
+      'restart.maxRestarts',
+      maxRestarts,
+      'an integer >= 1, or Infinity to never give up',
+    );
+  }
+  return {
+    initialDelayMs,
+    maxDelayMs,
+    factor: number(r, 'factor', 2, 1, 100, 'restart.'),
+    stableAfterMs: integer(r, 'stableAfterMs', 10_000, 0, undefined, 'restart.'),
+    maxRestarts,
+  };
+}
+
+function optional<T>(o: Record<string, unknown>, key: string, fallback: T): unknown {
+  return o[key] === undefined ? fallback : o[key];
+}
+
+function integer(
+  o: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+  prefix = '',
+): number {
+  const v = optional(o, key, fallback);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(prefix + key, v, `an integer ${range}`);
+  }
+  return v;
+}
+
+function number(
+  o: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_VALUE,
+  prefix = '',
+): number {
+  const v = optional(o, key, fallback);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    const range = max === Number.MAX_VALUE ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(prefix + key, v, `a number ${range}`);
+  }
+  return v;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** Parses a byte size: a number of bytes, or '512M', '1.5G', '800K'. */
+export function parseSize(value: unknown, key: string): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
+  if (typeof value === 'string') {
+    const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)B?$/i.exec(value.trim());
+    if (m) return Math.floor(Number(m[1]) * (SIZE_UNITS[m[2]!.toUpperCase()] ?? 1));
+  }
+  throw new ConfigError(key, value, "a number of bytes >= 0 or a size such as '512M', '1.5G'");
+}
+
+function size(o: Record<string, unknown>, key: string): number {
+  return o[key] === undefined ? 0 : parseSize(o[key], key);
+}
+
+function principal(o: Record<string, unknown>, key: string): string | number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0))
+    return v;
+  throw new ConfigError(key, v, `a ${key} name or a numeric id`);
+}
+
+function optionalString(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && v !== '') return v;
+  throw new ConfigError(key, v, 'a non-empty string');
+}
+
+function stringRecord(o: Record<string, unknown>, key: string): Record<string, string> {
+  const v = o[key];
+  if (v === undefined) return {};
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, item] of Object.entries(v)) {
+      if (typeof item !== 'string') throw new ConfigError(`${key}.${k}`, item, 'a string');
+    }
+    return { ...(v as Record<string, string>) };
+  }
+  throw new ConfigError(key, v, 'an object of string values');
+}
+
+function stringArray(o: Record<string, unknown>, key: string): string[] {
+  const v = o[key];
+  if (v === undefined) return [];
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return [...v];
+  throw new ConfigError(key, v, 'an array of strings');
+}
+
+/** Nearest known word within edit distance 2, for "did you mean" hints. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,807 @@
+import cluster from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import type { ManageConfig } from '../config.js';
+import { ControlServer } from '../control/ControlServer.js';
+import { AlreadyRunningError, DroverError } from '../errors.js';
+import { ENVELOPE_VAR, type WorkerEnvelope, type WorkerMessage } from '../ipc/messages.js';
+import type { Logger } from '../log/Logger.js';
+import { OutputCapture } from '../log/OutputCapture.js';
+import { CpuSampler, Process } from '../process/Process.js';
+import { InstanceLock } from '../runtime/InstanceLock.js';
+import { isRecordLive, readPidFile, removePidFile, writePidFile } from '../runtime/PidFile.js';
+import { defaultRunDir, ensurePrivateDir, type GroupPaths, groupPaths } from '../runtime/RunDir.js';
+import type { ExitReason, GroupStatus, MasterStatus, WorkerStatus } from '../status.js';
+import { formatTitle, setOwnTitle } from '../title.js';
+import { VERSION } from '../version.js';
+import { resolvePrincipal } from './privileges.js';
+import { Reaper } from './Reaper.js';
+import { RestartPolicy } from './RestartPolicy.js';
+import { type SignalTarget, SignalRouter } from './SignalRouter.js';
+import { WorkerHandle } from './WorkerHandle.js';
+import { WorkerSlot } from './WorkerSlot.js';
+
+/** What every worker process runs. */
+export interface LaunchSpec {
+  /** the module Node runs as main (absolute path) */
+  exec: string;
+  args: string[];
+}
+
+export interface MasterOptions {
+  config: ManageConfig;
+  launch: LaunchSpec;
+  logger: Logger;
+  /** End the process after a stop by signal, or when every worker finished normally. Default true. */
+  exitProcess?: boolean;
+}
+
+export interface WorkerInfo {
+  pin: number;
+  pid: number;
+  title: string;
+}
+
+export interface WorkerExitInfo extends WorkerInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  reason: ExitReason;
+  error?: string;
+}
+
+export interface ReloadResult {
+  replaced: number;
+  aborted: boolean;
+  error?: string;
+}
+
+export interface MasterEvents {
+  workerStart: [WorkerInfo];
+  workerReady: [WorkerInfo];
+  workerExit: [WorkerExitInfo];
+  /** a worker was asked to stop (stop, reload, recycle, scale) */
+  workerStop: [WorkerInfo & { reason: ExitReason }];
+  workerBackoff: [WorkerInfo & { delayMs: number; streak: number }];
+  workerFailed: [{ pin: number; restarts: number }];
+  message: [data: unknown, worker: WorkerInfo];
+  reload: [ReloadResult];
+  stop: [];
+}
+
+const STATUS_QUERY_TIMEOUT_MS = 300;
+
+/**
+ * The master's life cycle, in one place: single-instance lock, pid file, control socket, fork,
+ * respawn with backoff, recycle, rolling reload, scale, status and stop. Everything is driven by
+ * events (exits, messages, signals, timers that are armed only when a limit is configured).
+ */
+export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
+  readonly config: ManageConfig;
+  readonly title: string;
+  private readonly launch: LaunchSpec;
+  private readonly log: Logger;
+  private readonly policy: RestartPolicy;
+  private readonly slots = new Map<number, WorkerSlot>();
+  private readonly cpu = new CpuSampler();
+  private readonly router = SignalRouter.get();
+  private readonly exitProcess: boolean;
+  private state: MasterStatus['state'] = 'starting';
+  private target: number;
+  private startedAt = Date.now();
+  private paths: GroupPaths | null = null;
+  private lock: InstanceLock | null = null;
+  private control: ControlServer | null = null;
+  private reaper: Reaper | null = null;
+  private memoryTimer: NodeJS.Timeout | null = null;
+  private hangTimer: NodeJS.Timeout | null = null;
+  private startPromise: Promise<void> | null = null;
+  private stopPromise: Promise<void> | null = null;
+  private opChain: Promise<unknown> = Promise.resolve();
+  private pendingReload: Promise<ReloadResult> | null = null;
+  private uid?: number;
+  private gid?: number;
+
+  constructor(options: MasterOptions) {
+    super();
+    this.config = options.config;
+    this.launch = options.launch;
+    this.log = options.logger;
+    this.exitProcess = options.exitProcess ?? true;
+    this.policy = new RestartPolicy(this.config.restart);
+    this.target = this.config.maxWorkerNum;
+    this.title = formatTitle(this.config.titlePrefix, 'Master', this.config.baseTitle);
+  }
+
+  get stopping(): boolean {
+    return this.stopPromise !== null;
+  }
+
+  get pid(): number {
+    return process.pid;
+  }
+
+  /** Takes the lock, forks every worker and resolves once all are ready (rejects with the first init failure). */
+  start(): Promise<void> {
+    this.startPromise ??= this.startOnce();
+    return this.startPromise;
+  }
+
+  private async startOnce(): Promise<void> {
+    const { config } = this;
+    if (config.user !== undefined) this.uid = resolvePrincipal('user', config.user);
+    if (config.group !== undefined) this.gid = resolvePrincipal('group', config.group);
+    const runDir = config.runDir ?? defaultRunDir();
+    ensurePrivateDir(runDir);
+    const paths = groupPaths(runDir, config.baseTitle);
+    this.paths = paths;
+    const lock = await InstanceLock.acquire(paths.lockName);
+    if (!lock) throw new AlreadyRunningError(config.baseTitle, this.runningPid(paths));
+    this.lock = lock;
+    try {
+      const shown = setOwnTitle(this.title);
+      if (shown !== this.title) {
+        this.log.notice(`process title cut to '${shown}' by the command line's length`, {
+          hint: `start with 'node --title=${this.title} …' or through 'drover start' for the full title`,
+        });
+      }
+      this.control = await ControlServer.listen(paths.socket, this.controlHandler(), {
+        onError: (err) => this.log.warning(`control socket: ${err.message}`),
+      });
+      writePidFile(paths.pidFile, {
+        pid: process.pid,
+        startTime: Process.stat(process.pid)?.startTime ?? 0,
+        baseTitle: config.baseTitle,
+        startedAt: this.startedAt,
+        socket: paths.socket,
+        version: VERSION,
+      });
+      this.reaper = new Reaper(formatTitle(config.titlePrefix, 'Reaper', config.baseTitle));
+      this.reaper.start();
+      this.router.exitProcess = this.exitProcess;
+      this.router.register(this);
+      this.log.info(`master started`, { pid: process.pid, workers: this.target });
+
+      const ready: Promise<void>[] = [];
+      for (let pin = 0; pin < this.target; pin++) {
+        const slot = new WorkerSlot(pin);
+        this.slots.set(pin, slot);
+        ready.push(this.whenReady(this.spawn(slot)));
+      }
+      await Promise.all(ready);
+    } catch (err) {
+      this.log.error(`start failed: ${(err as Error).message}`);
+      await this.shutdown('stop', { quiet: true });
+      throw err;
+    }
+    this.state = 'running';
+    this.armResourceChecks();
+    this.log.info(`all ${this.target} workers ready`);
+  }
+
+  /** pid of the master holding the lock, for the "already running" message */
+  private runningPid(paths: GroupPaths): number | null {
+    try {
+      const record = readPidFile(paths.pidFile);
+      return record && isRecordLive(record) ? record.pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // ---- workers -------------------------------------------------------------------------
+
+  private bootstrapPath(): string {
+    // Self-reference through the package's exports: dist/ even when this file runs from src/.
+    return createRequire(import.meta.url).resolve('@drover/core/worker-bootstrap');
+  }
+
+  /** Forks a process for `slot` (as its current process, or as its replacement). */
+  private spawn(slot: WorkerSlot, asReplacement = false): WorkerHandle {
+    const { config } = this;
+    const title = formatTitle(config.titlePrefix, 'Worker', config.baseTitle, slot.pin);
+    const envelope: WorkerEnvelope = {
+      group: config.baseTitle,
+      pin: slot.pin,
+      title,
+      normalExitCode: config.normalExitCode,
+      executeTimes: jitterCount(config.executeTimes, config.recycleJitter),
+      executeUSleep: config.executeUSleep,
+      stopTimeout: config.stopTimeout,
+    };
+    const inherited = process.execArgv.filter((a) => !a.startsWith('--title'));
+    cluster.setupPrimary({
+      exec: this.launch.exec,
+      args: this.launch.args,
+      // --title both sets the title before any code runs and makes room for it in argv.
+      execArgv: [...inherited, ...config.execArgv, `--title=${title}`, '--import', this.bootstrapPath()],
+      silent: true,
+      cwd: config.cwd,
+      uid: this.uid,
+      gid: this.gid,
+      serialization: 'json',
+    });
+    const cw = cluster.fork({ ...config.env, [ENVELOPE_VAR]: JSON.stringify(envelope) });
+    const handle = new WorkerHandle(slot.pin, title, cw);
+    if (asReplacement) slot.replacement = handle;
+    else slot.current = handle;
+
+    const out = this.log.worker(slot.pin, handle.pid);
+    if (handle.stdout) new OutputCapture(handle.stdout, (line) => out.line('stdout', line));
+    if (handle.stderr) new OutputCapture(handle.stderr, (line) => out.line('stderr', line));
+
+    const info = { pin: slot.pin, pid: handle.pid, title };
+    handle.once('ready', () => {
+      this.log.info(`worker ready`, { pin: slot.pin, pid: handle.pid, ms: Date.now() - handle.startedAt });
+      if (slot.current === handle) this.armAgeLimit(slot, handle);
+      this.emit('workerReady', info);
+    });
+    handle.on('message', (m) => this.onWorkerMessage(slot, handle, m));
+    handle.once('exit', (code, signal) => this.onExit(slot, handle, code, signal));
+    this.log.debug(`worker forked`, { pin: slot.pin, pid: handle.pid });
+    this.emit('workerStart', info);
+    this.updateReaper();
+    return handle;
+  }
+
+  /** Resolves when `handle` reports ready; rejects if it exits first or misses readyTimeout. */
+  private whenReady(handle: WorkerHandle): Promise<void> {
+    if (handle.state === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        handle.kill('SIGKILL', 'crash');
+        reject(
+          new DroverError(
+            'EREADYTIMEOUT',
+            `drover: worker ${handle.pin} of '${this.config.baseTitle}' was not ready within ${this.config.readyTimeout} ms`,
+            {
+              hint: 'make init finish sooner, or raise readyTimeout',
+            },
+          ),
+        );
+      }, this.config.readyTimeout);
+      const onReady = () => {
+        cleanup();
+        resolve();
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        cleanup();
+        const why = handle.error
+          ? `${handle.error.name}: ${handle.error.message}`
+          : `exited with ${signal ?? `code ${code}`}`;
+        reject(
+          new DroverError(
+            'EWORKERINIT',
+            `drover: worker ${handle.pin} of '${this.config.baseTitle}' failed to start: ${why}`,
+            {
+              hint: 'see the worker output above; fix the error, then start again',
+            },
+          ),
+        );
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        handle.off('ready', onReady);
+        handle.off('exit', onExit);
+      };
+      handle.once('ready', onReady);
+      handle.once('exit', onExit);
+    });
+  }
+
+  private onWorkerMessage(slot: WorkerSlot, handle: WorkerHandle, m: WorkerMessage): void {
+    switch (m.$drover) {
+      case 'msg':
+        this.emit('message', m.data, { pin: slot.pin, pid: handle.pid, title: handle.title });
+        return;
+      case 'recycle':
+        if (slot.current === handle) {
+          this.log.info(`worker reached executeTimes, recycling`, {
+            pin: slot.pin,
+            pid: handle.pid,
+            executions: m.executions,
+          });
+          void this.replace(slot, 'recycle');
+        }
+        return;
+      case 'fatal':
+        this.log.error(`worker error: ${m.error.message}`, { pin: slot.pin, pid: handle.pid });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private classify(
+    slot: WorkerSlot,
+    handle: WorkerHandle,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): ExitReason {
+    if (handle.expected) return handle.expected;
+    if (this.stopping) return 'stop';
+    if (slot.retired) return 'scale';
+    if (handle.doneCode !== null || (signal === null && code === this.config.normalExitCode)) return 'normal';
+    return 'crash';
+  }
+
+  private onExit(
+    slot: WorkerSlot,
+    handle: WorkerHandle,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    const reason = this.classify(slot, handle, code, signal);
+    const error = handle.error ? `${handle.error.name}: ${handle.error.message}` : undefined;
+    slot.lastExit = { code, signal, reason, at: Date.now(), ...(error ? { error } : {}) };
+    const fields = { pin: slot.pin, pid: handle.pid, code, signal, reason, ...(error ? { error } : {}) };
+    if (reason === 'crash' || reason === 'hang') this.log.error(`worker exited`, fields);
+    else this.log.info(`worker exited`, fields);
+    this.emit('workerExit', {
+      pin: slot.pin,
+      pid: handle.pid,
+      title: handle.title,
+      code,
+      signal,
+      reason,
+      ...(error ? { error } : {}),
+    });
+    this.updateReaper();
+
+    if (slot.replacement === handle) slot.replacement = null;
+    if (slot.current !== handle) return; // a replaced process: its successor already serves the PIN
+    slot.current = null;
+    if (slot.ageTimer) clearTimeout(slot.ageTimer);
+    slot.ageTimer = null;
+
+    if (this.stopping || this.state === 'starting') return; // stop() or start() handles the rest
+    if (slot.retired) {
+      this.slots.delete(slot.pin);
+      return;
+    }
+    if (slot.replacement) return; // the replacement takes over when ready
+    if (reason === 'normal') {
+      slot.finished = true;
+      this.log.notice(`worker finished`, { pin: slot.pin, code });
+      this.finishIfAllDone();
+      return;
+    }
+    if (reason === 'crash' || reason === 'hang') {
+      this.scheduleRespawn(slot, handle);
+      return;
+    }
+    this.respawn(slot);
+  }
+
+  private scheduleRespawn(slot: WorkerSlot, handle: WorkerHandle): void {
+    const uptime = Date.now() - handle.startedAt;
+    slot.crashStreak = this.policy.nextStreak(slot.crashStreak, uptime);
+    const delay = this.policy.delayFor(slot.crashStreak);
+    if (delay === null) {
+      slot.failed = true;
+      this.log.fatal(`worker gave up after ${slot.crashStreak - 1} fast restarts`, {
+        pin: slot.pin,
+        hint: 'fix the crash, then reload or restart the group',
+      });
+      this.emit('workerFailed', { pin: slot.pin, restarts: slot.restarts });
+      this.finishIfAllDone();
+      return;
+    }
+    if (delay === 0) {
+      this.respawn(slot);
+      return;
+    }
+    slot.nextStartAt = Date.now() + delay;
+    this.log.warning(`worker in backoff`, { pin: slot.pin, delayMs: delay, streak: slot.crashStreak });
+    this.emit('workerBackoff', {
+      pin: slot.pin,
+      pid: handle.pid,
+      title: handle.title,
+      delayMs: delay,
+      streak: slot.crashStreak,
+    });
+    slot.backoffTimer = setTimeout(() => {
+      slot.backoffTimer = null;
+      slot.nextStartAt = null;
+      if (!this.stopping && !slot.current) this.respawn(slot);
+    }, delay);
+  }
+
+  private respawn(slot: WorkerSlot): void {
+    slot.restarts++;
+    const handle = this.spawn(slot);
+    // A failure before ready arrives as an exit and goes through crash handling.
+    this.whenReady(handle).catch(() => {});
+  }
+
+  /**
+   * Rolling replacement of one PIN: start the successor, wait until it is ready, then stop the
+   * old process (which finishes its current execution and drains its servers). For a reload, a
+   * successor that fails keeps the old process; a recycle stops the old one regardless.
+   */
+  private async replace(slot: WorkerSlot, reason: 'reload' | 'recycle'): Promise<boolean> {
+    const old = slot.current;
+    if (!old || slot.replacement || old.state === 'draining' || this.stopping) return false;
+    if (reason === 'recycle' && old.expected) return false;
+    if (reason === 'recycle') old.expected = 'recycle';
+    const next = this.spawn(slot, true);
+    try {
+      await this.whenReady(next);
+    } catch (err) {
+      if (slot.replacement === next) slot.replacement = null;
+      next.kill('SIGKILL', 'crash');
+      if (reason === 'reload') {
+        this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
+        return false;
+      }
+      this.log.error(`replacement of worker ${slot.pin} failed: ${(err as Error).message}`);
+      await old.stop('recycle', this.config.stopTimeout);
+      return false;
+    }
+    if (this.stopping) return false; // stop() stops both
+    slot.replacement = null;
+    slot.current = next;
+    slot.restarts++;
+    this.armAgeLimit(slot, next);
+    this.emit('workerStop', { pin: slot.pin, pid: old.pid, title: old.title, reason });
+    await old.stop(reason, this.config.stopTimeout);
+    return true;
+  }
+
+  private armAgeLimit(slot: WorkerSlot, handle: WorkerHandle): void {
+    const { limitSeconds, recycleJitter } = this.config;
+    if (limitSeconds <= 0) return;
+    if (slot.ageTimer) clearTimeout(slot.ageTimer);
+    const ms = limitSeconds * 1000 * (1 - recycleJitter * Math.random());
+    slot.ageTimer = setTimeout(() => {
+      slot.ageTimer = null;
+      if (slot.current !== handle || !handle.alive) return;
+      this.log.info(`worker reached limitSeconds, recycling`, { pin: slot.pin, pid: handle.pid });
+      void this.replace(slot, 'recycle');
+    }, ms);
+    slot.ageTimer.unref();
+  }
+
+  /** Memory and heartbeat checks run only when their limits are configured. */
+  private armResourceChecks(): void {
+    const { maxMemory, checkWorkerInterval, hangTimeout } = this.config;
+    if (maxMemory > 0) {
+      this.memoryTimer = setInterval(() => this.checkMemory(), checkWorkerInterval);
+      this.memoryTimer.unref();
+    }
+    if (hangTimeout > 0) {
+      this.hangTimer = setInterval(() => this.checkHangs(), Math.max(50, Math.floor(hangTimeout / 3)));
+      this.hangTimer.unref();
+    }
+  }
+
+  private checkMemory(): void {
+    for (const slot of this.slots.values()) {
+      const h = slot.current;
+      if (h?.state !== 'ready' || slot.replacement || h.expected) continue;
+      const rss = Process.rss(h.pid);
+      if (rss !== null && rss > this.config.maxMemory) {
+        this.log.warning(`worker over maxMemory, recycling`, {
+          pin: slot.pin,
+          pid: h.pid,
+          rss,
+          maxMemory: this.config.maxMemory,
+        });
+        void this.replace(slot, 'recycle');
+      }
+    }
+  }
+
+  private checkHangs(): void {
+    const now = Date.now();
+    for (const slot of this.slots.values()) {
+      const h = slot.current;
+      if (h?.state !== 'ready') continue;
+      if (now - h.lastPong > this.config.hangTimeout) {
+        this.log.error(`worker did not answer heartbeats for ${this.config.hangTimeout} ms, killing it`, {
+          pin: slot.pin,
+          pid: h.pid,
+        });
+        h.kill('SIGKILL', 'hang');
+      } else {
+        h.ping();
+      }
+    }
+  }
+
+  private updateReaper(): void {
+    const pids: number[] = [];
+    for (const slot of this.slots.values()) for (const h of slot.handles()) pids.push(h.pid);
+    this.reaper?.watch(pids);
+  }
+
+  private finishIfAllDone(): void {
+    if (this.slots.size === 0) return;
+    for (const slot of this.slots.values()) if (!slot.finished && !slot.failed) return;
+    const failed = [...this.slots.values()].some((s) => s.failed);
+    this.log.notice(
+      failed ? 'no worker left to run: every worker finished or gave up' : 'every worker finished normally',
+    );
+    void this.shutdown('normal').then(() => this.router.unregister(this, failed ? 1 : 0));
+  }
+
+  // ---- operations ----------------------------------------------------------------------
+
+  /** Runs operations that change the set of workers one at a time. */
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.opChain.then(op, op);
+    this.opChain = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Rolling reload, one PIN at a time. Requests made while a reload waits to start share it;
+   * a request made while one runs gets one more reload after it.
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.pendingReload) return this.pendingReload;
+    const p = this.enqueue(async () => {
+      this.pendingReload = null;
+      return this.rollingReload();
+    });
+    this.pendingReload = p;
+    return p;
+  }
+
+  private async rollingReload(): Promise<ReloadResult> {
+    if (this.stopping || this.state === 'starting')
+      return { replaced: 0, aborted: true, error: 'not running' };
+    this.state = 'reloading';
+    this.log.info('reload started');
+    let replaced = 0;
+    let result: ReloadResult = { replaced, aborted: false };
+    for (const slot of [...this.slots.values()]) {
+      if (this.stopping) {
+        result = { replaced, aborted: true, error: 'stopping' };
+        break;
+      }
+      if (slot.current?.state !== 'ready') continue;
+      const before = slot.current;
+      const ok = await this.replace(slot, 'reload');
+      if (ok) replaced++;
+      else if (slot.current === before && before.alive && !this.stopping) {
+        result = {
+          replaced,
+          aborted: true,
+          error: slot.lastExit?.error ?? `worker ${slot.pin}'s replacement failed to start`,
+        };
+        break;
+      }
+    }
+    if (!result.aborted) result = { replaced, aborted: false };
+    if (!this.stopping) this.state = 'running';
+    this.log.info(result.aborted ? `reload aborted after ${replaced} workers` : `reload done`, { replaced });
+    this.emit('reload', result);
+    return result;
+  }
+
+  /** Sets the number of workers: new PINs start, the highest PINs stop. */
+  scale(workers: number): Promise<{ from: number; to: number }> {
+    if (!Number.isInteger(workers) || workers < 0 || workers > 1024) {
+      return Promise.reject(
+        new DroverError(
+          'EINVAL',
+          `drover: cannot scale '${this.config.baseTitle}' to ${String(workers)} workers`,
+          {
+            hint: 'give an integer from 0 to 1024',
+          },
+        ),
+      );
+    }
+    return this.enqueue(async () => {
+      const from = this.target;
+      this.target = workers;
+      if (this.stopping) return { from, to: workers };
+      const starting: Promise<void>[] = [];
+      for (let pin = 0; pin < workers; pin++) {
+        const existing = this.slots.get(pin);
+        if (existing && !existing.retired) continue;
+        if (existing?.retired) existing.retired = false;
+        const slot = existing ?? new WorkerSlot(pin);
+        this.slots.set(pin, slot);
+        if (!slot.current) starting.push(this.whenReady(this.spawn(slot)).catch(() => {}));
+      }
+      const stopping: Promise<void>[] = [];
+      for (const slot of this.slots.values()) {
+        if (slot.pin < workers) continue;
+        slot.retired = true;
+        slot.clearTimers();
+        if (slot.handles().length === 0) this.slots.delete(slot.pin);
+        for (const h of slot.handles()) stopping.push(h.stop('scale', this.config.stopTimeout));
+      }
+      if (from !== workers) this.log.info(`scaled from ${from} to ${workers} workers`);
+      await Promise.all([...starting, ...stopping]);
+      return { from, to: workers };
+    });
+  }
+
+  /** Stops every worker, then starts them all again (the master stays). */
+  restart(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.stopping) return;
+      this.log.info('restart: stopping all workers');
+      this.state = 'starting';
+      const all: Promise<void>[] = [];
+      for (const slot of this.slots.values()) {
+        slot.clearTimers();
+        for (const h of slot.handles()) all.push(h.stop('restart', this.config.stopTimeout));
+      }
+      await Promise.all(all);
+      const ready: Promise<void>[] = [];
+      for (const slot of this.slots.values()) {
+        slot.finished = false;
+        slot.failed = false;
+        slot.crashStreak = 0;
+        slot.current = null;
+        slot.replacement = null;
+        ready.push(this.whenReady(this.spawn(slot)));
+      }
+      try {
+        await Promise.all(ready);
+      } finally {
+        this.state = 'running';
+      }
+      this.log.info('restart done');
+    });
+  }
+
+  /** Graceful stop: every worker finishes its execution and exits; SIGKILL after stopTimeout. */
+  stop(): Promise<void> {
+    return this.shutdown('stop');
+  }
+
+  private shutdown(reason: ExitReason, opts: { quiet?: boolean } = {}): Promise<void> {
+    this.stopPromise ??= (async () => {
+      this.state = 'stopping';
+      if (!opts.quiet) this.log.info(`stopping`, { reason });
+      if (this.memoryTimer) clearInterval(this.memoryTimer);
+      if (this.hangTimer) clearInterval(this.hangTimer);
+      const all: Promise<void>[] = [];
+      for (const slot of this.slots.values()) {
+        slot.clearTimers();
+        for (const h of slot.handles()) {
+          this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
+          all.push(h.stop(reason === 'normal' ? 'stop' : reason, this.config.stopTimeout));
+        }
+      }
+      await Promise.all(all);
+      await this.release();
+      if (!opts.quiet) this.log.info(`stopped`);
+      this.emit('stop');
+    })();
+    return this.stopPromise;
+  }
+
+  private async release(): Promise<void> {
+    await this.reaper?.close();
+    await this.control?.close().catch(() => {});
+    if (this.paths) removePidFile(this.paths.pidFile, process.pid);
+    await this.lock?.release();
+    this.lock = null;
+  }
+
+  // ---- SignalTarget --------------------------------------------------------------------
+
+  async stopBySignal(signal: NodeJS.Signals): Promise<void> {
+    this.log.info(`${signal} received: graceful stop`);
+    await this.stop();
+    this.router.unregister(this);
+  }
+
+  forceStop(): void {
+    this.log.warning('second SIGINT: killing every worker now');
+    for (const slot of this.slots.values()) for (const h of slot.handles()) h.kill('SIGKILL', 'stop');
+  }
+
+  reloadBySignal(): void {
+    this.log.info('SIGHUP received: rolling reload');
+    void this.reload();
+  }
+
+  scaleBySignal(delta: 1 | -1): void {
+    void this.scale(Math.max(1, this.target + delta)).catch(() => {});
+  }
+
+  logStatus(): void {
+    void this.getAllStatus().then((s) => {
+      for (const w of s.workers)
+        this.log.info(`status`, { pin: w.pin, pid: w.pid, state: w.state, restarts: w.restarts });
+    });
+  }
+
+  // ---- messages and status -------------------------------------------------------------
+
+  /** Sends a structured value to every live worker. */
+  broadcast(data: unknown): void {
+    for (const slot of this.slots.values()) slot.current?.send({ $drover: 'msg', data });
+  }
+
+  /** Sends a structured value to the worker on `pin`; false if there is none. */
+  sendTo(pin: number, data: unknown): boolean {
+    return this.slots.get(pin)?.current?.send({ $drover: 'msg', data }) ?? false;
+  }
+
+  /** pid of the worker serving `pin`, if any */
+  workerPid(pin: number): number | null {
+    return this.slots.get(pin)?.current?.pid ?? null;
+  }
+
+  async getAllStatus(): Promise<GroupStatus> {
+    const now = Date.now();
+    const workers = await Promise.all(
+      [...this.slots.values()]
+        .sort((a, b) => a.pin - b.pin)
+        .map(async (slot): Promise<WorkerStatus> => {
+          const h = slot.current;
+          const report = h?.alive && h.state !== 'starting' ? await h.query(STATUS_QUERY_TIMEOUT_MS) : null;
+          let state = slot.state(this.stopping);
+          if (state === 'ready' && report?.busy) state = 'busy';
+          return {
+            pin: slot.pin,
+            pid: h?.alive ? h.pid : null,
+            title:
+              h?.title ?? formatTitle(this.config.titlePrefix, 'Worker', this.config.baseTitle, slot.pin),
+            state,
+            kind: slot.kind,
+            memory: h?.alive ? Process.rss(h.pid) : null,
+            cpu: h?.alive ? this.cpu.sample(h.pid, now) : null,
+            startedAt: h?.alive ? h.startedAt : null,
+            uptimeSeconds: h?.alive ? Math.floor((now - h.startedAt) / 1000) : 0,
+            executions: report?.executions ?? h?.executions ?? 0,
+            restarts: slot.restarts,
+            lastExit: slot.lastExit,
+            ...(slot.nextStartAt ? { nextStartAt: slot.nextStartAt } : {}),
+          };
+        }),
+    );
+    return {
+      master: {
+        pid: process.pid,
+        title: process.title,
+        baseTitle: this.config.baseTitle,
+        state: this.state,
+        memory: process.memoryUsage.rss(),
+        startedAt: this.startedAt,
+        uptimeSeconds: Math.floor((now - this.startedAt) / 1000),
+        workerCount: workers.filter((w) => w.pid !== null).length,
+        targetWorkers: this.target,
+        version: VERSION,
+      },
+      workers,
+    };
+  }
+
+  private controlHandler() {
+    return {
+      ping: async () => ({ pid: process.pid, baseTitle: this.config.baseTitle, version: VERSION }),
+      status: () => this.getAllStatus(),
+      stop: async () => {
+        await this.stop();
+        // Answer first, then leave: the response is written before the process ends.
+        setImmediate(() => this.router.unregister(this));
+        return { stopped: true };
+      },
+      restart: async () => {
+        await this.restart();
+        return { restarted: true };
+      },
+      reload: () => this.reload(),
+      scale: ({ workers }: { workers: number }) => this.scale(workers),
+      signal: async ({ signal }: { signal: string }) => {
+        process.kill(process.pid, signal as NodeJS.Signals);
+        return { sent: signal };
+      },
+    };
+  }
+}
+
+/** executeTimes lowered at random by up to `jitter`, so a group does not recycle in step. */
+function jitterCount(executeTimes: number, jitter: number): number {
+  if (executeTimes <= 1 || jitter <= 0) return executeTimes;
+  return Math.max(1, Math.round(executeTimes * (1 - jitter * Math.random())));
+}

@@ -1,0 +1,91 @@
+/**
+ * Signals reach a process, not a group: this routes them to every master living in the process
+ * (one per `Manage`, several under `ManageMultiple`) and ends the process once all are done.
+ *
+ *   SIGTERM, SIGINT, SIGQUIT  graceful stop of every group, then exit 0; a second SIGINT forces
+ *   SIGHUP                    rolling reload
+ *   SIGTTIN / SIGTTOU         one worker more / less (signals sent in a burst coalesce: the
+ *                             control socket's `scale` is the exact path)
+ *   SIGUSR2                   write the status table to the log
+ * SIGUSR1 stays Node's inspector switch.
+ */
+export interface SignalTarget {
+  stopBySignal(signal: NodeJS.Signals): Promise<void>;
+  forceStop(): void;
+  reloadBySignal(): void;
+  scaleBySignal(delta: 1 | -1): void;
+  logStatus(): void;
+}
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+const ROUTER_KEY = Symbol.for('drover.signalRouter');
+
+export class SignalRouter {
+  private readonly targets = new Set<SignalTarget>();
+  private readonly handlers = new Map<NodeJS.Signals, () => void>();
+  private stopping: Promise<void> | null = null;
+  private forced = false;
+  /** exit the process when the last target is done (false for embedding and tests) */
+  exitProcess = true;
+  /** exit code when a group ends on its own (all workers finished normally) */
+  private exitCode = 0;
+
+  static get(): SignalRouter {
+    const g = globalThis as Record<symbol, SignalRouter | undefined>;
+    g[ROUTER_KEY] ??= new SignalRouter();
+    return g[ROUTER_KEY];
+  }
+
+  register(target: SignalTarget): void {
+    this.targets.add(target);
+    if (this.handlers.size === 0) this.install();
+  }
+
+  /** A target is done (stopped, or all its workers finished). The last one out ends the process. */
+  unregister(target: SignalTarget, exitCode = 0): void {
+    if (!this.targets.delete(target)) return;
+    this.exitCode = Math.max(this.exitCode, exitCode);
+    if (this.targets.size > 0) return;
+    this.uninstall();
+    if (this.exitProcess && !this.stopping) setImmediate(() => process.exit(this.exitCode));
+  }
+
+  private install(): void {
+    const on = (signal: NodeJS.Signals, fn: () => void) => {
+      this.handlers.set(signal, fn);
+      process.on(signal, fn);
+    };
+    for (const signal of STOP_SIGNALS) on(signal, () => this.onStopSignal(signal));
+    on('SIGHUP', () => {
+      for (const t of this.targets) t.reloadBySignal();
+    });
+    on('SIGTTIN', () => {
+      for (const t of this.targets) t.scaleBySignal(1);
+    });
+    on('SIGTTOU', () => {
+      for (const t of this.targets) t.scaleBySignal(-1);
+    });
+    on('SIGUSR2', () => {
+      for (const t of this.targets) t.logStatus();
+    });
+  }
+
+  private uninstall(): void {
+    for (const [signal, fn] of this.handlers) process.off(signal, fn);
+    this.handlers.clear();
+  }
+
+  private onStopSignal(signal: NodeJS.Signals): void {
+    if (this.stopping) {
+      if (signal !== 'SIGINT') return;
+      this.forced = true;
+      for (const t of this.targets) t.forceStop();
+      return;
+    }
+    const targets = [...this.targets];
+    this.stopping = Promise.all(targets.map((t) => t.stopBySignal(signal))).then(() => {
+      this.uninstall();
+      if (this.exitProcess) process.exit(this.forced ? 130 : 0);
+    });
+  }
+}

@@ -1,0 +1,165 @@
+import type { Worker as ClusterWorker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import {
+  isDroverMessage,
+  type MasterMessage,
+  type SerializedError,
+  type WorkerMessage,
+} from '../ipc/messages.js';
+import type { ExitReason } from '../status.js';
+
+export interface WorkerReport {
+  executions: number;
+  busy: boolean;
+}
+
+export interface HandleEvents {
+  ready: [];
+  /** a message from the worker that the master acts on (recycle, done, fatal, user msg) */
+  message: [WorkerMessage];
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+}
+
+/**
+ * The master's view of one worker process: its state, the messages it sends, and how to stop it.
+ * A PIN's WorkerSlot owns one handle at a time, two during a rolling replacement.
+ */
+export class WorkerHandle extends EventEmitter<HandleEvents> {
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  state: 'starting' | 'ready' | 'draining' | 'exited' = 'starting';
+  readyAt: number | null = null;
+  /** why the master asked it to go; null while it is wanted */
+  expected: ExitReason | null = null;
+  /** the error that ended it, as the worker reported it */
+  error: SerializedError | null = null;
+  /** the worker reported done(code) */
+  doneCode: number | null = null;
+  lastPong = Date.now();
+  executions = 0;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private seq = 0;
+  private readonly queries = new Map<number, (report: WorkerReport | null) => void>();
+
+  constructor(
+    readonly pin: number,
+    readonly title: string,
+    private readonly cw: ClusterWorker,
+  ) {
+    super();
+    this.pid = cw.process.pid ?? -1;
+    this.exited = new Promise((resolve) => {
+      cw.process.once('exit', (code, signal) => {
+        this.state = 'exited';
+        for (const answer of this.queries.values()) answer(null);
+        this.queries.clear();
+        resolve({ code, signal });
+        this.emit('exit', code, signal);
+      });
+    });
+    cw.process.on('message', (message: unknown) => this.onMessage(message));
+    // A send racing the worker's exit fails with EPIPE/ERR_IPC_CHANNEL_CLOSED: the exit handler covers it.
+    cw.process.on('error', () => {});
+  }
+
+  get stdout(): NodeJS.ReadableStream | null {
+    return this.cw.process.stdout;
+  }
+
+  get stderr(): NodeJS.ReadableStream | null {
+    return this.cw.process.stderr;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'exited';
+  }
+
+  private onMessage(message: unknown): void {
+    if (!isDroverMessage(message)) return;
+    const m = message as WorkerMessage;
+    switch (m.$drover) {
+      case 'ready':
+        if (this.state === 'starting') {
+          this.state = 'ready';
+          this.readyAt = Date.now();
+          this.emit('ready');
+        }
+        return;
+      case 'pong':
+        this.lastPong = Date.now();
+        return;
+      case 'report': {
+        this.executions = m.executions;
+        this.queries.get(m.seq)?.({ executions: m.executions, busy: m.busy });
+        this.queries.delete(m.seq);
+        return;
+      }
+      case 'init-failed':
+      case 'fatal':
+        this.error = m.error;
+        break;
+      case 'done':
+        this.doneCode = m.code;
+        break;
+      case 'recycle':
+        this.executions = m.executions;
+        break;
+    }
+    this.emit('message', m);
+  }
+
+  send(message: MasterMessage): boolean {
+    if (!this.alive || !this.cw.isConnected()) return false;
+    try {
+      return this.cw.send(message);
+    } catch {
+      return false;
+    }
+  }
+
+  ping(): void {
+    this.send({ $drover: 'ping', seq: ++this.seq });
+  }
+
+  /** Live figures from the worker, or null if it does not answer within `timeoutMs`. */
+  query(timeoutMs: number): Promise<WorkerReport | null> {
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      if (!this.send({ $drover: 'query', seq })) return resolve(null);
+      const timer = setTimeout(() => {
+        this.queries.delete(seq);
+        resolve(null);
+      }, timeoutMs);
+      this.queries.set(seq, (report) => {
+        clearTimeout(timer);
+        resolve(report);
+      });
+    });
+  }
+
+  /**
+   * Asks the worker to finish and exit; SIGKILL after `timeoutMs`. Resolves when it has exited.
+   */
+  async stop(reason: ExitReason, timeoutMs: number): Promise<void> {
+    if (!this.alive) return;
+    this.expected ??= reason;
+    if (this.state !== 'draining') {
+      this.state = 'draining';
+      if (!this.send({ $drover: 'stop', reason })) this.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => this.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(signal: NodeJS.Signals, reason?: ExitReason): void {
+    if (reason) this.expected ??= reason;
+    if (!this.alive) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already gone: the exit event follows
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import net from 'node:net';
+
+/** How long idle keep-alive connections may stay after a drain starts, before they are closed. */
+const IDLE_GRACE_MS = 1000;
+
+interface Tracked {
+  server: net.Server;
+  /** responses not finished yet (http servers only) */
+  inFlight: Set<ServerResponse>;
+  closed: Promise<void>;
+}
+
+/**
+ * Knows every server this worker listens with, so that a stop or reload drains them without the
+ * application's help: stop accepting (in a cluster worker the master then routes new connections
+ * to the other workers), answer in-flight requests with `Connection: close`, close keep-alive
+ * connections once idle, and report when all are done.
+ */
+export class ServerTracker {
+  private readonly tracked = new Map<net.Server, Tracked>();
+  private readonly pending = new Set<Promise<void>>();
+  private draining = false;
+
+  /** Wraps `net.Server.prototype.listen` once per process, so every server is seen. */
+  install(): void {
+    const tracker = this;
+    const original = net.Server.prototype.listen;
+    net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]) {
+      tracker.track(this);
+      return (original as (...a: unknown[]) => net.Server).apply(this, args);
+    } as typeof original;
+  }
+
+  /** Resolves once every listen() started so far has succeeded or failed. */
+  async listening(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  get size(): number {
+    return this.tracked.size;
+  }
+
+  private track(server: net.Server): void {
+    if (this.tracked.has(server)) return;
+    const inFlight = new Set<ServerResponse>();
+    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+    this.tracked.set(server, { server, inFlight, closed });
+    void closed.then(() => this.tracked.delete(server));
+
+    const settled = new Promise<void>((resolve) => {
+      const done = () => {
+        server.off('listening', done);
+        server.off('error', done);
+        resolve();
+      };
+      server.once('listening', done);
+      server.once('error', done);
+    });
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+
+    if (isHttpServer(server)) {
+      server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+        // A request that arrives while draining is still served, and ends its connection.
+        if (this.draining) res.shouldKeepAlive = false;
+        inFlight.add(res);
+        res.once('close', () => inFlight.delete(res));
+      });
+    }
+  }
+
+  /** Stops accepting on every server and resolves when all their connections have ended. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    const waits: Promise<void>[] = [];
+    for (const t of this.tracked.values()) {
+      if (!t.server.listening) continue;
+      for (const res of t.inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      // net's close, not http's: http.Server.close() also drops idle keep-alive connections at
+      // once, racing clients that are about to send on them.
+      net.Server.prototype.close.call(t.server);
+      if (isHttpServer(t.server)) {
+        const server = t.server;
+        const timer = setInterval(() => server.closeIdleConnections(), IDLE_GRACE_MS);
+        timer.unref();
+        void t.closed.then(() => clearInterval(timer));
+      }
+      waits.push(t.closed);
+    }
+    await Promise.all(waits);
+  }
+}
+
+function isHttpServer(server: net.Server): server is HttpServer {
+  return typeof (server as Partial<HttpServer>).closeIdleConnections === 'function';
+}

@@ -1,0 +1,236 @@
+import { constants } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  ENVELOPE_VAR,
+  isDroverMessage,
+  type MasterMessage,
+  serializeError,
+  type WorkerEnvelope,
+  type WorkerMessage,
+} from '../ipc/messages.js';
+import type { ExitReason } from '../status.js';
+import { ServerTracker } from './ServerTracker.js';
+import { Worker } from './Worker.js';
+
+export type WorkInit<R> = (worker: Worker) => R | Promise<R>;
+export type Work<R> = (worker: Worker, resources: R) => unknown;
+
+/** A worker whose master died gets this long to finish before it exits anyway. */
+const ORPHAN_DEADLINE_MS = 800;
+const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
+
+/**
+ * The worker's life cycle, in one place: started by the bootstrap preload before any user code,
+ * it reports ready, runs the execution loop (or lets a plain script run), and on a stop, a
+ * signal or the master's death aborts `worker.signal`, lets the current execution finish, drains
+ * the servers and exits.
+ */
+export class WorkerRuntime {
+  readonly startedAt = Date.now();
+  readonly servers = new ServerTracker();
+  executions = 0;
+  busy = false;
+
+  private readonly abort = new AbortController();
+  private worker?: Worker;
+  /** set once the process has a reason to end; the exit code follows from it */
+  private ending: { reason: ExitReason | 'signal' | 'orphan' | 'done'; code: number } | null = null;
+  private loop: Promise<void> | null = null;
+  private exiting = false;
+
+  private constructor(readonly envelope: WorkerEnvelope) {}
+
+  /** The runtime of this process, if it is a drover worker. */
+  static current(): WorkerRuntime | undefined {
+    return (globalThis as Record<symbol, WorkerRuntime | undefined>)[RUNTIME_KEY];
+  }
+
+  /** Called once by the bootstrap preload. */
+  static boot(): WorkerRuntime | undefined {
+    const existing = WorkerRuntime.current();
+    if (existing) return existing;
+    const raw = process.env[ENVELOPE_VAR];
+    if (!raw || typeof process.send !== 'function') return undefined;
+    // User code and its children must not think they are drover workers too.
+    delete process.env[ENVELOPE_VAR];
+    const runtime = new WorkerRuntime(JSON.parse(raw) as WorkerEnvelope);
+    (globalThis as Record<symbol, WorkerRuntime>)[RUNTIME_KEY] = runtime;
+    runtime.install();
+    return runtime;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get group(): string {
+    return this.envelope.group;
+  }
+
+  /** The Worker object handed to user code (one per process). */
+  getWorker(): Worker {
+    this.worker ??= new Worker(this);
+    return this.worker;
+  }
+
+  send(message: WorkerMessage): void {
+    if (process.connected) process.send?.(message);
+  }
+
+  private install(): void {
+    process.title = this.envelope.title;
+    this.servers.install();
+
+    process.on('message', (message: unknown) => {
+      if (isDroverMessage(message)) this.onMasterMessage(message as MasterMessage);
+    });
+
+    // The master is gone (even SIGKILLed): finish gracefully but never outlive it for long.
+    // node:cluster's own handler would exit(0) at once, skipping every cleanup: replace it.
+    for (const listener of process.listeners('disconnect')) process.off('disconnect', listener);
+    process.on('disconnect', () => {
+      if (this.exiting) return;
+      setTimeout(() => this.exit(0), ORPHAN_DEADLINE_MS).unref();
+      this.requestStop('orphan', 0);
+    });
+
+    // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(sig, () => {
+        const code = 128 + constants.signals[sig];
+        if (this.ending) this.exit(code);
+        else this.requestStop('signal', code);
+      });
+    }
+    // Group-wide signals meant for the master (a terminal hangup, scaling) must neither kill nor
+    // freeze a worker: without a handler SIGHUP/SIGUSR2/SIGQUIT kill and SIGTTIN/SIGTTOU stop it.
+    for (const sig of ['SIGHUP', 'SIGUSR2', 'SIGQUIT', 'SIGTTIN', 'SIGTTOU'] as const)
+      process.on(sig, () => {});
+
+    process.on('uncaughtExceptionMonitor', (err) => {
+      this.send({ $drover: 'fatal', error: serializeError(err) });
+    });
+  }
+
+  private onMasterMessage(message: MasterMessage): void {
+    switch (message.$drover) {
+      case 'stop':
+        this.requestStop(message.reason, 0);
+        break;
+      case 'ping':
+        this.send({ $drover: 'pong', seq: message.seq });
+        break;
+      case 'query':
+        this.send({ $drover: 'report', seq: message.seq, executions: this.executions, busy: this.busy });
+        break;
+      case 'msg':
+        this.worker?.emit('message', message.data);
+        break;
+    }
+  }
+
+  /** Runs init, reports ready, then repeats work until a stop, a recycle or done(). */
+  runLoop<R>(init: WorkInit<R> | undefined, work: Work<R>): Promise<void> {
+    this.loop ??= this.loopBody(init, work);
+    return this.loop;
+  }
+
+  /** Runs init and reports ready; the process then lives on its own handles (a server, say). */
+  async runPlain<R>(init?: WorkInit<R>): Promise<void> {
+    if (init) await this.initialize(init);
+    await this.announceReady();
+  }
+
+  private async initialize<R>(init: WorkInit<R>): Promise<R> {
+    try {
+      return await init(this.getWorker());
+    } catch (err) {
+      this.failInit(err);
+      throw err;
+    }
+  }
+
+  /** Reports an init/import failure to the master and exits 1. */
+  failInit(err: unknown): void {
+    this.send({ $drover: 'init-failed', error: serializeError(err) });
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    this.exit(1);
+  }
+
+  async announceReady(): Promise<void> {
+    // A server listening in a cluster worker is ready only once the master holds the handle.
+    await this.servers.listening();
+    if (!this.ending) this.send({ $drover: 'ready' });
+  }
+
+  private async loopBody<R>(init: WorkInit<R> | undefined, work: Work<R>): Promise<void> {
+    const resources = init ? await this.initialize(init) : (undefined as R);
+    await this.announceReady();
+    const worker = this.getWorker();
+    const { executeTimes, executeUSleep } = this.envelope;
+    while (!this.ending) {
+      this.busy = true;
+      try {
+        await work(worker, resources);
+      } catch (err) {
+        this.crash(err);
+        return;
+      } finally {
+        this.busy = false;
+      }
+      this.executions++;
+      if (this.ending) break;
+      if (executeTimes > 0 && this.executions >= executeTimes) {
+        // Ask the master for a replacement; it stops this process once the new one is ready.
+        this.send({ $drover: 'recycle', executions: this.executions });
+        return;
+      }
+      if (executeUSleep > 0)
+        await delay(executeUSleep / 1000, undefined, { signal: this.signal }).catch(() => {});
+    }
+    await this.wrapUp();
+  }
+
+  /** An execution threw: the worker crashes, and the master respawns it. */
+  private crash(err: unknown): void {
+    this.send({ $drover: 'fatal', error: serializeError(err) });
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    this.exit(1);
+  }
+
+  /** worker.done(code): finish for good once the current execution returns. */
+  finish(code: number): void {
+    if (this.ending) return;
+    this.ending = { reason: 'done', code };
+    this.send({ $drover: 'done', code });
+    this.abort.abort();
+    if (!this.loop || !this.busy) void this.wrapUp();
+  }
+
+  /** Stop requested (by the master, a signal, or the master's death). */
+  requestStop(reason: ExitReason | 'signal' | 'orphan', code: number): void {
+    if (this.ending) return;
+    this.ending = { reason, code };
+    this.abort.abort();
+    // A plain script that handles SIGTERM itself (server.close(), flush, exit) gets to do so.
+    if (reason !== 'signal' && process.listenerCount('SIGTERM') > 1) process.emit('SIGTERM', 'SIGTERM');
+    // In loop mode the loop calls wrapUp after the current execution; otherwise do it now.
+    if (!this.loop || !this.busy) void this.wrapUp();
+  }
+
+  private wrapping = false;
+
+  /** Drains the servers, then exits with the code the ending called for. */
+  private async wrapUp(): Promise<void> {
+    if (this.wrapping || !this.ending) return;
+    this.wrapping = true;
+    await this.servers.drain();
+    this.exit(this.ending.code);
+  }
+
+  exit(code: number): void {
+    if (this.exiting) return;
+    this.exiting = true;
+    process.exit(code);
+  }
+}
