@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  type Stats,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { DroverError, describeValue } from '../errors.js';
+import { hasProcFs, isDeadState, Process } from '../process/Process.js';
+
+/** What a master writes about itself: for humans, for `status`, and to find its socket. */
+export interface PidRecord {
+  pid: number;
+  /** `/proc/<pid>/stat` field 22 of the master: tells the master from a process that got its pid later */
+  startTime: number;
+  baseTitle: string;
+  /** epoch ms */
+  startedAt: number;
+  socket: string;
+  version: string;
+}
+
+/** A pid file is a few hundred bytes; anything much larger is not one. */
+const MAX_PID_FILE_BYTES = 64 * 1024;
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function refuseUnsafe(path: string, stats: Stats): void {
+  if (stats.isSymbolicLink()) {
+    throw new DroverError(
+      'EUNSAFE_PIDFILE',
+      `drover: pid file '${path}' is a symbolic link; it is never followed`,
+      {
+        hint: 'remove the link',
+      },
+    );
+  }
+  if (!stats.isFile()) {
+    throw new DroverError('EUNSAFE_PIDFILE', `drover: pid file '${path}' exists and is not a regular file`, {
+      hint: 'remove it, or choose another run directory',
+    });
+  }
+}
+
+function malformed(path: string, problem: string): DroverError {
+  return new DroverError('EBADPIDFILE', `drover: pid file '${path}' is malformed: ${problem}`, {
+    hint: 'remove it if no master of this group is running',
+  });
+}
+
+/** Returns a description of the first field of `value` that is not a valid PidRecord field, or null. */
+function recordProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return `expected an object, got ${describeValue(value)}`;
+  const record = value as Record<string, unknown>;
+  const checks: [keyof PidRecord, (v: unknown) => boolean, string][] = [
+    ['pid', (v) => Number.isSafeInteger(v) && (v as number) > 0, 'a positive integer'],
+    ['startTime', (v) => Number.isSafeInteger(v) && (v as number) >= 0, 'an integer >= 0'],
+    ['baseTitle', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string'],
+    ['startedAt', (v) => Number.isSafeInteger(v) && (v as number) >= 0, 'an epoch in ms'],
+    ['socket', (v) => typeof v === 'string', 'a string'],
+    ['version', (v) => typeof v === 'string', 'a string'],
+  ];
+  for (const [key, valid, expected] of checks) {
+    if (!valid(record[key])) return `'${key}' is ${describeValue(record[key])}, expected ${expected}`;
+  }
+  return null;
+}
+
+/**
+ * Writes `record` to `path` atomically: a private temp file in the same directory, created
+ * exclusively and never through a link, then renamed over `path`. Refuses when `path` is a
+ * symbolic link or anything but a regular file.
+ */
+export function writePidFile(path: string, record: PidRecord): void {
+  const problem = recordProblem(record);
+  if (problem)
+    throw new DroverError('EINVAL', `drover: writePidFile('${path}') got a bad record: ${problem}`);
+  const existing = lstatOrNull(path);
+  if (existing) refuseUnsafe(path, existing);
+
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
+  const fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o600);
+  try {
+    try {
+      const pick: PidRecord = {
+        pid: record.pid,
+        startTime: record.startTime,
+        baseTitle: record.baseTitle,
+        startedAt: record.startedAt,
+        socket: record.socket,
+        version: record.version,
+      };
+      writeSync(fd, `${JSON.stringify(pick)}\n`);
+      // the umask may have narrowed the mode further; the file must be exactly 0600
+      fchmodSync(fd, 0o600);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (err) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // already renamed or never created
+    }
+    throw err;
+  }
+}
+
+/**
+ * Reads a pid file: null when there is none. A symbolic link or a non-regular file is refused
+ * (never followed or opened), and content that is not a pid record is an error naming the file.
+ */
+export function readPidFile(path: string): PidRecord | null {
+  const before = lstatOrNull(path);
+  if (!before) return null;
+  refuseUnsafe(path, before);
+
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO swapped in after the lstat must not hang the caller
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') refuseUnsafe(path, lstatSync(path));
+    throw err;
+  }
+  let text: string;
+  try {
+    const stats = fstatSync(fd);
+    refuseUnsafe(path, stats);
+    if (stats.size > MAX_PID_FILE_BYTES)
+      throw malformed(path, `${stats.size} bytes is too large for a pid file`);
+    const buffer = Buffer.alloc(Math.max(stats.size, 1));
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    text = buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw malformed(path, text.trim() === '' ? 'it is empty' : 'it is not JSON');
+  }
+  const problem = recordProblem(parsed);
+  if (problem) throw malformed(path, problem);
+  return parsed as PidRecord;
+}
+
+/**
+ * Whether the master a record describes is still running: its pid is alive and has the start time
+ * the record saved. A pid recycled by another process has another start time. Without procfs the
+ * start time cannot be read and only liveness is checked.
+ */
+export function isRecordLive(record: PidRecord): boolean {
+  if (!Number.isSafeInteger(record.pid) || record.pid <= 0) return false;
+  if (!hasProcFs()) return Process.checkAlive(record.pid);
+  const stat = Process.stat(record.pid);
+  return stat !== null && !isDeadState(stat.state) && stat.startTime === record.startTime;
+}
+
+/**
+ * Removes the pid file only while it still names `pid`, so a master never deletes the file of a
+ * successor. Returns whether it removed it; a missing, unsafe or malformed file is left alone.
+ */
+export function removePidFile(path: string, pid: number): boolean {
+  let record: PidRecord | null;
+  try {
+    record = readPidFile(path);
+  } catch {
+    return false;
+  }
+  if (!record || record.pid !== pid) return false;
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
