@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
 export async function waitFor<T>(
@@ -105,4 +106,25 @@ export function tempDir(prefix = 'drover-test-'): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The built `dist/` file of a core module, for child fixtures (Node 20 cannot run `.ts`).
+ * Fails clearly when the build is missing or older than the source.
+ */
+export function coreDist(module: string): string {
+  const built = join(REPO, 'packages/core/dist', `${module}.js`);
+  const source = join(REPO, 'packages/core/src', `${module}.ts`);
+  const fix = 'build it first: npx tsc -p packages/core/tsconfig.json';
+  if (!existsSync(built)) throw new Error(`${built} is missing; ${fix}`);
+  if (statSync(built).mtimeMs < statSync(source).mtimeMs)
+    throw new Error(`${built} is older than ${source}; ${fix}`);
+  return built;
+}
+
+/** A fixture file next to the tests. */
+export function fixture(name: string): string {
+  return join(REPO, 'test/core/infra/fixtures', name);
 }
