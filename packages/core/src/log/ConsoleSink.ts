@@ -1,0 +1,156 @@
+import { formatLogLine } from './format.js';
+import { isAtLeast } from './levels.js';
+import type { LogRecord } from './LogRecord.js';
+import type { LogSink } from './LogSink.js';
+
+export interface ConsoleSinkOptions {
+  /** debug, info and notice; default `process.stdout` */
+  stdout?: NodeJS.WritableStream;
+  /** warning, error and fatal; default `process.stderr` */
+  stderr?: NodeJS.WritableStream;
+  /** default: on for a TTY, off with NO_COLOR, on with FORCE_COLOR (not `0`/`false`), off for TERM=dumb */
+  color?: boolean;
+  /** unwritten bytes in a stream above which the sink is congested; default 1 MiB */
+  maxPendingBytes?: number;
+  /** unwritten bytes above which lines are dropped and counted; default 4 × maxPendingBytes */
+  hardLimitBytes?: number;
+}
+
+const DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;
+
+/** Colour decision for one output stream, from the environment and whether it is a terminal. */
+export function colorWanted(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
+  if (env.NO_COLOR) return false;
+  if (env.TERM === 'dumb') return false;
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}
+
+type Output = {
+  stream: NodeJS.WritableStream;
+  color: boolean;
+  broken: boolean;
+  onError: (error: Error) => void;
+  onDrain: () => void;
+};
+
+function pendingOf(stream: NodeJS.WritableStream): number {
+  return (stream as { writableLength?: number }).writableLength ?? 0;
+}
+
+/**
+ * Writes records to the terminal: debug, info and notice to stdout; warning, error and fatal to
+ * stderr. A stream that buffers (a pipe read slowly) makes the sink congested past
+ * `maxPendingBytes`; past `hardLimitBytes` lines are dropped and counted. A closed stream
+ * (EPIPE) is not an error: its lines are dropped.
+ */
+export class ConsoleSink implements LogSink {
+  #out: Output;
+  #err: Output;
+  #maxPendingBytes: number;
+  #hardLimitBytes: number;
+  #dropped = 0;
+  #unreported = 0;
+  #congested = false;
+  #closed = false;
+  #waiters: (() => void)[] = [];
+
+  constructor(opts: ConsoleSinkOptions = {}) {
+    this.#maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.#hardLimitBytes = opts.hardLimitBytes ?? this.#maxPendingBytes * 4;
+    this.#out = this.#output(opts.stdout ?? process.stdout, opts.color);
+    this.#err = this.#output(opts.stderr ?? process.stderr, opts.color);
+  }
+
+  /** Lines lost to a closed or overfull stream. */
+  get droppedLines(): number {
+    return this.#dropped;
+  }
+
+  get congested(): boolean {
+    return this.#congested;
+  }
+
+  whenDrained(): Promise<void> {
+    if (!this.#congested) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  write(record: LogRecord): void {
+    const output = isAtLeast(record.level, 'warning') ? this.#err : this.#out;
+    if (this.#closed || output.broken || pendingOf(output.stream) > this.#hardLimitBytes) {
+      this.#dropped++;
+      this.#unreported++;
+      return;
+    }
+    if (this.#unreported > 0) {
+      const count = this.#unreported;
+      this.#unreported = 0;
+      const notice: LogRecord = {
+        time: Date.now(),
+        level: 'warning',
+        baseTitle: record.baseTitle,
+        pin: 'master',
+        pid: process.pid,
+        message: `dropped ${count} log lines: the terminal was not reading fast enough`,
+        fields: { dropped: count },
+      };
+      this.#err.stream.write(`${formatLogLine(notice, { color: this.#err.color })}\n`);
+    }
+    output.stream.write(`${formatLogLine(record, { color: output.color })}\n`);
+    if (!this.#congested && pendingOf(output.stream) > this.#maxPendingBytes) this.#congested = true;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.#flushed(this.#out), this.#flushed(this.#err)]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    for (const output of [this.#out, this.#err]) {
+      output.stream.removeListener('error', output.onError);
+      output.stream.removeListener('drain', output.onDrain);
+    }
+    this.#release();
+  }
+
+  #output(stream: NodeJS.WritableStream, color: boolean | undefined): Output {
+    const output: Output = {
+      stream,
+      color: color ?? colorWanted(stream),
+      broken: false,
+      onError: () => {
+        // EPIPE and friends: the reader went away; keep running without this stream
+        output.broken = true;
+        this.#checkDrained();
+      },
+      onDrain: () => this.#checkDrained(),
+    };
+    stream.on('error', output.onError);
+    stream.on('drain', output.onDrain);
+    return output;
+  }
+
+  #checkDrained(): void {
+    if (!this.#congested) return;
+    const busy = (o: Output) => !o.broken && pendingOf(o.stream) > this.#maxPendingBytes / 2;
+    if (busy(this.#out) || busy(this.#err)) return;
+    this.#congested = false;
+    this.#release();
+  }
+
+  #release(): void {
+    for (const resolve of this.#waiters.splice(0)) resolve();
+  }
+
+  #flushed(output: Output): Promise<void> {
+    if (output.broken || pendingOf(output.stream) === 0) return Promise.resolve();
+    // an empty write's callback runs once everything written before it has been handled
+    return new Promise((resolve) => {
+      output.stream.write('', () => resolve());
+    });
+  }
+}
