@@ -86,6 +86,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private readonly router = SignalRouter.get();
   private readonly exitProcess: boolean;
   private state: MasterStatus['state'] = 'starting';
+  /** true until start() settles: a worker failing before ready then fails start() instead of respawning */
+  private initialStart = true;
   private target: number;
   private startedAt = Date.now();
   private paths: GroupPaths | null = null;
@@ -172,8 +174,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.log.error(`start failed: ${(err as Error).message}`);
       await this.shutdown('stop', { quiet: true });
       throw err;
+    } finally {
+      this.initialStart = false;
     }
-    this.state = 'running';
+    if (!this.stopping) this.state = 'running';
     this.armResourceChecks();
     this.log.info(`all ${this.target} workers ready`);
   }
@@ -354,7 +358,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (slot.ageTimer) clearTimeout(slot.ageTimer);
     slot.ageTimer = null;
 
-    if (this.stopping || this.state === 'starting') return; // stop() or start() handles the rest
+    if (this.stopping) return; // stop() handles the rest
+    if (this.initialStart && handle.readyAt === null) return; // start() rejects and cleans up
     if (slot.retired) {
       this.slots.delete(slot.pin);
       return;
@@ -639,13 +644,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         slot.crashStreak = 0;
         slot.current = null;
         slot.replacement = null;
-        ready.push(this.whenReady(this.spawn(slot)));
+        // A worker failing now goes through crash handling (backoff) like any other.
+        ready.push(this.whenReady(this.spawn(slot)).catch(() => {}));
       }
-      try {
-        await Promise.all(ready);
-      } finally {
-        this.state = 'running';
-      }
+      await Promise.all(ready);
+      if (!this.stopping) this.state = 'running';
       this.log.info('restart done');
     });
   }

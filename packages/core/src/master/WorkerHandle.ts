@@ -40,6 +40,9 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private seq = 0;
+  /** messages for a worker that is not ready yet: its listener may not exist before then */
+  private early: MasterMessage[] = [];
+  private stopReason: ExitReason | null = null;
   private readonly queries = new Map<number, (report: WorkerReport | null) => void>();
 
   constructor(
@@ -80,9 +83,15 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     const m = message as WorkerMessage;
     switch (m.$drover) {
       case 'ready':
+        if (this.state === 'draining' && this.stopReason) {
+          // Asked to stop while still loading: that message may have come before any listener.
+          this.send({ $drover: 'stop', reason: this.stopReason });
+          return;
+        }
         if (this.state === 'starting') {
           this.state = 'ready';
           this.readyAt = Date.now();
+          for (const queued of this.early.splice(0)) this.send(queued);
           this.emit('ready');
         }
         return;
@@ -111,6 +120,10 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
 
   send(message: MasterMessage): boolean {
     if (!this.alive || !this.cw.isConnected()) return false;
+    if (this.state === 'starting' && message.$drover === 'msg') {
+      this.early.push(message);
+      return true;
+    }
     try {
       return this.cw.send(message);
     } catch {
@@ -146,6 +159,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     this.expected ??= reason;
     if (this.state !== 'draining') {
       this.state = 'draining';
+      this.stopReason = reason;
       if (!this.send({ $drover: 'stop', reason })) this.kill('SIGTERM');
     }
     const timer = setTimeout(() => this.kill('SIGKILL'), timeoutMs);

@@ -1,0 +1,106 @@
+import { Manage } from '@drover/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../support/group.js';
+import { is, type LoopGroup, readyPids, startLoop } from './helpers.js';
+
+let current: LoopGroup | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+describe('respawn', () => {
+  it('a SIGKILLed worker is respawned at once on the same PIN', async () => {
+    current = startLoop({ maxWorkerNum: 2 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const victim = readyPids(group).get(1)!;
+    process.kill(victim, 'SIGKILL');
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.pid === victim),
+      'victim exit',
+    );
+    expect(exit).toMatchObject({ pin: 1, signal: 'SIGKILL', reason: 'crash' });
+    const back = await group.waitEvent(
+      is('workerReady', (e) => e.pin === 1 && e.pid !== victim),
+      'respawn on pin 1',
+    );
+    expect(back.pid).not.toBe(victim);
+    expect(group.count(is('workerBackoff'))).toBe(0);
+  });
+
+  it('workers that exit(41) are replaced on the same PIN', async () => {
+    current = startLoop(
+      { maxWorkerNum: 2, restart: { initialDelayMs: 50, maxDelayMs: 200 } },
+      { exitCode: 41 },
+    );
+    const { group } = current;
+    for (const pin of [0, 1])
+      await group.waitEvent(
+        is('workerExit', (e) => e.pin === pin && e.code === 41),
+        `pin ${pin} exit 41`,
+        3,
+      );
+    const exits = group.events.filter(is('workerExit'));
+    expect(new Set(exits.map((e) => e.pin))).toEqual(new Set([0, 1]));
+    expect(exits.every((e) => e.reason === 'crash')).toBe(true);
+  });
+
+  it('a worker that exits with normalExitCode has finished: not respawned, and the master exits 0 after the last', async () => {
+    current = startLoop({ maxWorkerNum: 2, normalExitCode: 7 }, { exitCode: 7 });
+    const { group } = current;
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.count(is('workerExit', (e) => e.reason === 'normal' && e.code === 7))).toBe(2);
+    expect(group.count(is('workerStart'))).toBe(2);
+  });
+
+  it('fast crashes back off exponentially, visible in status, and the master stays up', async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, restart: { initialDelayMs: 200, maxDelayMs: 1600 } },
+      { exitCode: 3 },
+    );
+    const { group, runDir } = current;
+    const fourth = await group.waitEvent(is('workerBackoff'), 'fourth backoff', 4, 20_000);
+    const delays = group.events.filter(is('workerBackoff')).map((e) => e.delayMs as number);
+    // Equal jitter: each delay lies in [ceiling/2, ceiling] with ceiling 200, 400, 800, 1600.
+    [200, 400, 800, 1600].forEach((ceiling, i) => {
+      expect(delays[i]).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(delays[i]).toBeLessThanOrEqual(ceiling);
+    });
+    expect(fourth.streak).toBe(5);
+    const status = await new Manage({ baseTitle: 'loop', runDir }).status();
+    expect(status.workers[0]).toMatchObject({ pin: 0, state: 'backoff' });
+    expect(status.workers[0]!.nextStartAt).toBeGreaterThan(Date.now() - 1000);
+    expect(status.workers[0]!.lastExit).toMatchObject({ code: 3, reason: 'crash' });
+    expect(group.alive).toBe(true);
+  });
+
+  it('gives up only when a cap is set explicitly, and says so', async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, restart: { initialDelayMs: 10, maxDelayMs: 20, maxRestarts: 3 } },
+      { exitCode: 3 },
+    );
+    const { group } = current;
+    await group.waitEvent(is('workerFailed'), 'workerFailed');
+    expect(group.count(is('workerStart'))).toBe(4);
+    expect(await group.waitExit()).toEqual({ code: 1, signal: null });
+    expect(group.output).toContain('worker gave up after 3 fast restarts');
+  });
+
+  it('hang detection: a worker whose event loop stops answering is killed and replaced', async () => {
+    current = startLoop({ maxWorkerNum: 2, hangTimeout: 1000 }, { blockPin: 0 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const blocked = readyPids(group).get(0)!;
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.pid === blocked),
+      'hang kill',
+    );
+    expect(exit).toMatchObject({ reason: 'hang', signal: 'SIGKILL' });
+    await group.waitEvent(
+      is('workerStart', (e) => e.pin === 0 && e.pid !== blocked),
+      'replacement',
+    );
+    expect(pidAlive(blocked)).toBe(false);
+  });
+});

@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pidAlive, psArgs } from '../../support/group.js';
+import { is, type LoopGroup, mode, pidFile, readyPids, startLoop } from './helpers.js';
+
+let current: LoopGroup | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+describe('start and stop', () => {
+  it('starts N workers on PINs 0..N-1 with titles, a private run dir and a 0600 pid file', async () => {
+    current = startLoop({ maxWorkerNum: 3 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pins = readyPids(group);
+    expect([...pins.keys()].sort()).toEqual([0, 1, 2]);
+    for (const [pin, pid] of pins) expect(psArgs(pid)).toBe(`drover:Worker:loop:${pin}`);
+    expect(psArgs(group.pid)).toBe('drover:Master:loop');
+    expect(mode(runDir)).toBe(0o700);
+    expect(mode(pidFile(runDir))).toBe(0o600);
+    expect(JSON.parse((await import('node:fs')).readFileSync(pidFile(runDir), 'utf8')).pid).toBe(group.pid);
+  });
+
+  it('SIGTERM: the current execution finishes, workers exit, the pid file goes, the master exits 0', async () => {
+    current = startLoop({ maxWorkerNum: 2 }, { workMs: 800, reportExecutionEnd: true });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pids = [...readyPids(group).values()];
+    group.signal('SIGTERM');
+    const exit = await group.waitExit();
+    expect(exit).toEqual({ code: 0, signal: null });
+    // Every worker ended an execution after the stop was requested, and exited by 'stop'.
+    const stopAt = group.events.find(is('workerStop'))!.t as number;
+    for (const pid of pids) {
+      expect(
+        group.events.some((e) => e.event === 'executionEnd' && e.pid === pid && (e.t as number) >= stopAt),
+      ).toBe(true);
+      expect(group.events.find(is('workerExit', (e) => e.pid === pid))).toMatchObject({
+        code: 0,
+        reason: 'stop',
+      });
+      expect(pidAlive(pid)).toBe(false);
+    }
+    expect(existsSync(pidFile(runDir))).toBe(false);
+  });
+
+  it('SIGKILLs workers still busy after stopTimeout', async () => {
+    current = startLoop({ maxWorkerNum: 1, stopTimeout: 300 }, { workMs: 60_000 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    group.signal('SIGTERM');
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.events.find(is('workerExit'))).toMatchObject({ signal: 'SIGKILL', reason: 'stop' });
+  });
+
+  it('a second SIGINT forces the stop at once', async () => {
+    current = startLoop({ maxWorkerNum: 2, stopTimeout: 60_000 }, { workMs: 60_000 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    group.signal('SIGINT');
+    await group.waitFor('stop to begin', () => group.output.includes('graceful stop'));
+    group.signal('SIGINT');
+    const exit = await group.waitExit(10_000);
+    expect(exit.code).toBe(130);
+    expect(group.count(is('workerExit', (e) => e.signal === 'SIGKILL'))).toBe(2);
+  });
+
+  it('rejects start() with the first init failure and leaves nothing running', async () => {
+    current = startLoop({ maxWorkerNum: 3 }, { initFailPin: 1 });
+    const { group, runDir } = current;
+    const failed = await group.waitEvent(is('startFailed'), 'startFailed');
+    expect(failed.message).toContain("worker 1 of 'loop' failed to start: Error: init refused on pin 1");
+    expect(await group.waitExit()).toEqual({ code: 1, signal: null });
+    for (const e of group.events.filter(is('workerStart'))) expect(pidAlive(e.pid as number)).toBe(false);
+    expect(existsSync(pidFile(runDir))).toBe(false);
+  });
+
+  it('when every worker finished normally (done()), the master exits 0', async () => {
+    current = startLoop({ maxWorkerNum: 3 }, { doneAfter: 3 });
+    const { group } = current;
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.count(is('workerExit', (e) => e.reason === 'normal'))).toBe(3);
+    expect(group.count(is('workerStart'))).toBe(3);
+  });
+});
