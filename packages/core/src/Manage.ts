@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
 import { type ManageConfig, type ManageOptions, resolveManageConfig } from './config.js';
 import { ControlClient } from './control/ControlClient.js';
 import { DroverError, NotRunningError } from './errors.js';
 import { ConsoleSink } from './log/ConsoleSink.js';
 import { Logger } from './log/Logger.js';
-import { type LaunchSpec, Master, type MasterEvents, type ReloadResult } from './master/Master.js';
+import { type LaunchSpec, selfLaunch } from './master/launch.js';
+import { Master, type MasterEvents, type ReloadResult } from './master/Master.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
 import type { GroupStatus } from './status.js';
 import { type Work, type WorkInit, WorkerRuntime } from './worker/WorkerRuntime.js';
@@ -98,7 +98,7 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     if (this.master) return this.master.start();
     const master = new Master({
       config: this.config,
-      launch: this.deps.launch ?? { exec: resolve(process.argv[1] ?? '.'), args: process.argv.slice(2) },
+      launch: this.deps.launch ?? selfLaunch(),
       logger:
         this.deps.logger ??
         new Logger({

@@ -7,8 +7,8 @@ export {
 } from './config.js';
 export { AlreadyRunningError, ConfigError, DroverError, NotRunningError } from './errors.js';
 export { Manage, type ManageDeps } from './Manage.js';
+export { type LaunchSpec, scriptLaunch, selfLaunch } from './master/launch.js';
 export {
-  type LaunchSpec,
   Master,
   type MasterEvents,
   type MasterOptions,

@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import type { ManageConfig } from '../config.js';
 import { ControlServer } from '../control/ControlServer.js';
 import { AlreadyRunningError, DroverError } from '../errors.js';
@@ -14,19 +13,13 @@ import { defaultRunDir, ensurePrivateDir, type GroupPaths, groupPaths } from '..
 import type { ExitReason, GroupStatus, MasterStatus, WorkerStatus } from '../status.js';
 import { formatTitle, setOwnTitle } from '../title.js';
 import { VERSION } from '../version.js';
+import { bootstrapPath, type LaunchSpec } from './launch.js';
 import { resolvePrincipal } from './privileges.js';
 import { Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
 import { WorkerSlot } from './WorkerSlot.js';
-
-/** What every worker process runs. */
-export interface LaunchSpec {
-  /** the module Node runs as main (absolute path) */
-  exec: string;
-  args: string[];
-}
 
 export interface MasterOptions {
   config: ManageConfig;
@@ -194,11 +187,6 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   // ---- workers -------------------------------------------------------------------------
 
-  private bootstrapPath(): string {
-    // Self-reference through the package's exports: dist/ even when this file runs from src/.
-    return createRequire(import.meta.url).resolve('@drover/core/worker-bootstrap');
-  }
-
   /** Forks a process for `slot` (as its current process, or as its replacement). */
   private spawn(slot: WorkerSlot, asReplacement = false): WorkerHandle {
     const { config } = this;
@@ -217,7 +205,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       exec: this.launch.exec,
       args: this.launch.args,
       // --title both sets the title before any code runs and makes room for it in argv.
-      execArgv: [...inherited, ...config.execArgv, `--title=${title}`, '--import', this.bootstrapPath()],
+      execArgv: [...inherited, ...config.execArgv, `--title=${title}`, '--import', bootstrapPath()],
       silent: true,
       cwd: config.cwd,
       uid: this.uid,

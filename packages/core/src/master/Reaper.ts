@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * its event loop is free (see WorkerRuntime); one blocked in synchronous code cannot. The
  * reaper is a tiny shell process (about 1 MB, so not a second Node runtime) that holds a pipe
  * from the master: when the pipe closes, for whatever reason the master died, it waits a grace
- * period and SIGKILLs the workers the master last told it about.
+ * period and SIGKILLs the workers the master last told it about, and their children.
  */
 const SCRIPT = [
   'trap "" INT HUP TTIN TTOU',
@@ -13,7 +13,8 @@ const SCRIPT = [
   'while IFS= read -r line; do pids="$line"; done',
   '[ -z "$pids" ] && exit 0',
   'sleep "$1"',
-  'for p in $pids; do kill -9 "$p" 2>/dev/null; done',
+  // a worker's own children first (they would be orphaned), then the worker
+  'for p in $pids; do kids=$(cat /proc/$p/task/$p/children 2>/dev/null); kill -9 $kids "$p" 2>/dev/null; done',
   'exit 0',
 ].join('\n');
 
@@ -24,7 +25,7 @@ export class Reaper {
 
   constructor(
     private readonly title: string,
-    private readonly graceSeconds = 0.8,
+    private readonly graceSeconds = 0.7,
   ) {}
 
   start(): void {

@@ -6,6 +6,7 @@ import {
   type SerializedError,
   type WorkerMessage,
 } from '../ipc/messages.js';
+import { Process } from '../process/Process.js';
 import type { ExitReason } from '../status.js';
 
 export interface WorkerReport {
@@ -170,10 +171,14 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   kill(signal: NodeJS.Signals, reason?: ExitReason): void {
     if (reason) this.expected ??= reason;
     if (!this.alive) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // already gone: the exit event follows
+    // A worker killed outright cannot clean up after itself: its own children go with it.
+    const victims = signal === 'SIGKILL' ? [...Process.children(this.pid), this.pid] : [this.pid];
+    for (const pid of victims) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone: the exit event follows
+      }
     }
   }
 }

@@ -8,6 +8,7 @@ import {
   type WorkerEnvelope,
   type WorkerMessage,
 } from '../ipc/messages.js';
+import { Process } from '../process/Process.js';
 import type { ExitReason } from '../status.js';
 import { ServerTracker } from './ServerTracker.js';
 import { Worker } from './Worker.js';
@@ -16,7 +17,7 @@ export type WorkInit<R> = (worker: Worker) => R | Promise<R>;
 export type Work<R> = (worker: Worker, resources: R) => unknown;
 
 /** A worker whose master died gets this long to finish before it exits anyway. */
-const ORPHAN_DEADLINE_MS = 800;
+const ORPHAN_DEADLINE_MS = 500;
 const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
 
 /**
@@ -37,6 +38,7 @@ export class WorkerRuntime {
   private ending: { reason: ExitReason | 'signal' | 'orphan' | 'done'; code: number } | null = null;
   private loop: Promise<void> | null = null;
   private exiting = false;
+  private orphaned = false;
 
   private constructor(readonly envelope: WorkerEnvelope) {}
 
@@ -90,6 +92,7 @@ export class WorkerRuntime {
     for (const listener of process.listeners('disconnect')) process.off('disconnect', listener);
     process.on('disconnect', () => {
       if (this.exiting) return;
+      this.orphaned = true;
       setTimeout(() => this.exit(0), ORPHAN_DEADLINE_MS).unref();
       this.requestStop('orphan', 0);
     });
@@ -231,6 +234,16 @@ export class WorkerRuntime {
   exit(code: number): void {
     if (this.exiting) return;
     this.exiting = true;
+    // With the master gone nobody else knows this worker's children: take them along.
+    if (this.orphaned) for (const pid of Process.children(process.pid)) signalQuietly(pid, 'SIGTERM');
     process.exit(code);
+  }
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
   }
 }
