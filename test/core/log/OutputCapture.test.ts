@@ -50,6 +50,15 @@ describe('OutputCapture', () => {
     expect(lines[1]).toBe('tail');
   });
 
+  it('takes a read error as the end of the stream: the held line is emitted, nothing is thrown', () => {
+    const { stream, lines } = capture();
+    stream.write('last words');
+    stream.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    return waitFor('the held line', () => lines.length === 1).then(() =>
+      expect(lines).toEqual(['last words']),
+    );
+  });
+
   it('decodes a UTF-8 character split between two chunks', () => {
     const { stream, lines } = capture();
     const bytes = Buffer.from('grüße 🚀\n');

@@ -52,6 +52,7 @@ export class OutputCapture {
     this.#backPressure = opts.backPressure;
     stream.on('data', this.#onData);
     stream.once('end', this.#onEnd);
+    stream.once('error', this.#onEnd);
   }
 
   /** How many times the stream was paused for back-pressure. */
@@ -72,8 +73,10 @@ export class OutputCapture {
     this.#ended = true;
     this.#stream.removeListener('data', this.#onData);
     this.#stream.removeListener('end', this.#onEnd);
+    this.#stream.removeListener('error', this.#onEnd);
   }
 
+  // the end of the stream, or a read error (the worker's pipe broke): what is held is its last line
   #onEnd = (): void => {
     this.#ended = true;
     this.flush();

@@ -123,6 +123,8 @@ export class RotatingWriter implements BackPressure {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     const stream = this.#stream;
     this.#stream = null;
+    // nothing more will be written: producers waiting on this file must not wait forever
+    this.#congested = false;
     this.#release(this.#drainWaiters);
     if (stream && !stream.destroyed) {
       await new Promise<void>((resolve) => {
