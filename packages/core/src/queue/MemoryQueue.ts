@@ -1,0 +1,498 @@
+import { DroverError } from '../errors.js';
+import {
+  backendClosedError,
+  batchTooLargeError,
+  consumerClosedError,
+  leaseLostError,
+  queueFullError,
+  TaskFailedError,
+  unknownTaskError,
+} from './errors.js';
+import { type Lease, MemoryConsumer, type ConsumerHost } from './memory/MemoryConsumer.js';
+import { ReadyQueue } from './memory/ReadyQueue.js';
+import { Retained } from './memory/Retained.js';
+import { TimerQueue } from './memory/TimerQueue.js';
+import {
+  encodeJson,
+  type ResolvedBackendOptions,
+  resolveBackendOptions,
+  validateTaskSpec,
+} from './options.js';
+import type {
+  BackendCapabilities,
+  BackendFactory,
+  BackendOptions,
+  ConsumeOptions,
+  Consumer,
+  DeadLetter,
+  Delivery,
+  EnqueueOptions,
+  Handler,
+  QueueBackend,
+  QueueStats,
+  TaskSpec,
+  WaitForResultOptions,
+} from './QueueBackend.js';
+import { ResultWaiters } from './ResultWaiters.js';
+
+interface TaskRecord {
+  readonly id: string;
+  readonly payloadJson: string;
+  readonly priority: number;
+  /** deliveries that ran (or are running) the handler */
+  attempts: number;
+  lease?: Lease;
+  /** set when the last allowed attempt lost its lease: the next pickup fails the task */
+  deferredFailure?: Error;
+}
+
+interface RoomWaiter {
+  readonly needed: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface StoredDeadLetter {
+  readonly taskId: string;
+  readonly payloadJson: string;
+  readonly attempts: number;
+  readonly error: string;
+  readonly failedAt: number;
+}
+
+const CAPABILITIES: BackendCapabilities = {
+  durable: false,
+  shared: false,
+  priorities: true,
+  delayedTasks: true,
+  idempotentIds: true,
+};
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * The default queue: tasks live in this process (the master). Same contract as a shared
+ * backend: leases with expiry (for abandoned consumers), retries with backoff timers, a dead-letter
+ * store, idempotent ids, results kept for `waitForResult`, and an optional bound.
+ */
+export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>, ConsumerHost {
+  readonly kind = 'memory';
+  readonly capabilities = CAPABILITIES;
+  readonly queue: string;
+
+  private readonly options: ResolvedBackendOptions;
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly ready = new ReadyQueue<TaskRecord>();
+  private readonly delayed = new TimerQueue<TaskRecord>((task) => this.makeReady(task));
+  private readonly results: Retained<string>;
+  private readonly dead: Retained<StoredDeadLetter>;
+  private readonly waiters = new ResultWaiters();
+  private readonly abandonedLeases = new Set<Lease>();
+  private consumers: MemoryConsumer[] = [];
+  private nextConsumer = 0;
+  private roomWaiters: RoomWaiter[] = [];
+  /** capacity promised to enqueues that waited for room and have not inserted yet */
+  private reserved = 0;
+  private inFlight = 0;
+  private lastId = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private closed = false;
+
+  constructor(options: BackendOptions) {
+    this.options = resolveBackendOptions(options);
+    this.queue = this.options.queue;
+    this.results = new Retained(this.options.keepResults);
+    this.dead = new Retained(this.options.keepDeadLetters);
+  }
+
+  async enqueue(specs: readonly TaskSpec<P>[], options: EnqueueOptions = {}): Promise<string[]> {
+    if (this.closed) throw backendClosedError(this.kind, this.queue);
+    if (!Array.isArray(specs))
+      throw new DroverError('ECONFIG', `drover: enqueue() takes an array of task specs`, {
+        hint: 'wrap a single task: enqueue([{ payload }])',
+      });
+    const encoded = specs.map((spec, index) => {
+      validateTaskSpec(spec, index);
+      return encodeJson(spec.payload, `tasks[${index}].payload`);
+    });
+    if (this.options.maxQueued !== Number.POSITIVE_INFINITY) await this.admit(specs, options.signal);
+    if (this.closed) throw backendClosedError(this.kind, this.queue);
+    const ids = specs.map((spec, index) => this.insert(spec, encoded[index]!));
+    this.pump();
+    return ids;
+  }
+
+  consume(handler: Handler<P, R>, options: ConsumeOptions<P>): Consumer {
+    if (this.closed) throw backendClosedError(this.kind, this.queue);
+    if (typeof handler !== 'function')
+      throw new DroverError('ECONFIG', `drover: consume() needs a handler function, got ${typeof handler}`, {
+        hint: 'pass async (delivery) => result',
+      });
+    const consumer = new MemoryConsumer(
+      this,
+      handler as Handler<unknown, unknown>,
+      options as ConsumeOptions<unknown>,
+    );
+    this.consumers.push(consumer);
+    this.pump();
+    return consumer;
+  }
+
+  async stats(): Promise<QueueStats> {
+    return {
+      ready: this.ready.size,
+      delayed: this.delayed.size,
+      inFlight: this.inFlight,
+      dead: this.dead.size,
+    };
+  }
+
+  waitForResult(taskId: string, options: WaitForResultOptions = {}): Promise<R> {
+    if (this.closed) return Promise.reject(backendClosedError(this.kind, this.queue));
+    const result = this.results.get(taskId);
+    if (result !== undefined) return Promise.resolve(JSON.parse(result) as R);
+    const dead = this.dead.get(taskId);
+    if (dead) return Promise.reject(new TaskFailedError(taskId, dead.attempts, dead.error));
+    if (!this.tasks.has(taskId))
+      return Promise.reject(unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
+    return this.waiters.wait<R>(taskId, options);
+  }
+
+  async deadLetters(options: { limit?: number } = {}): Promise<DeadLetter<P>[]> {
+    return this.dead.newest(options.limit ?? 100).map((letter) => ({
+      taskId: letter.taskId,
+      payload: JSON.parse(letter.payloadJson) as P,
+      attempts: letter.attempts,
+      error: letter.error,
+      failedAt: letter.failedAt,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closing = backendClosedError(this.kind, this.queue);
+    for (const waiter of this.roomWaiters) waiter.reject(closing);
+    this.roomWaiters = [];
+    await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: true })));
+    this.delayed.clear();
+    for (const lease of this.abandonedLeases) clearTimeout(lease.expiryTimer);
+    this.abandonedLeases.clear();
+    this.waiters.rejectAll(closing);
+  }
+
+  // ---- ConsumerHost ----
+
+  pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (this.ready.size > 0) {
+          const consumer = this.consumerWithRoom();
+          if (!consumer) break;
+          this.deliver(this.ready.shift()!, consumer);
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+    this.admitWaitingEnqueues();
+  }
+
+  interrupt(consumer: MemoryConsumer): void {
+    for (const lease of [...consumer.leases]) {
+      const task = this.tasks.get(lease.delivery.taskId)!;
+      const error = consumerClosedError(task.id);
+      lease.controller.abort(error);
+      this.release(lease);
+      this.failAttempt(task, lease, error);
+    }
+    this.pump();
+  }
+
+  abandon(consumer: MemoryConsumer): void {
+    for (const lease of [...consumer.leases]) {
+      const task = this.tasks.get(lease.delivery.taskId)!;
+      lease.controller.abort(
+        new DroverError('EABANDONED', `drover: the consumer of task '${task.id}' was abandoned`, {
+          hint: 'the task is delivered again after its lease expires',
+        }),
+      );
+      this.release(lease);
+      this.abandonedLeases.add(lease);
+      lease.expiryTimer = setTimeout(() => this.expire(task, lease), this.options.leaseMs);
+    }
+  }
+
+  detach(consumer: MemoryConsumer): void {
+    this.consumers = this.consumers.filter((c) => c !== consumer);
+  }
+
+  // ---- internals ----
+
+  /** Tasks waiting (ready or delayed), plus room promised to waiting enqueues. */
+  private get queued(): number {
+    return this.ready.size + this.delayed.size + this.reserved;
+  }
+
+  /**
+   * Resolves once the new tasks of `specs` fit under `maxQueued` (or throws EQUEUEFULL). Waiting
+   * enqueues are served in order, so a large batch is not starved by small ones.
+   */
+  private async admit(specs: readonly TaskSpec<P>[], signal: AbortSignal | undefined): Promise<void> {
+    const { maxQueued } = this.options;
+    let reservedHere = 0;
+    try {
+      for (;;) {
+        const fresh = this.countNew(specs);
+        if (fresh > maxQueued) throw batchTooLargeError(this.queue, fresh, maxQueued);
+        const queuedByOthers = this.queued - reservedHere;
+        const myTurn = reservedHere > 0 || this.roomWaiters.length === 0;
+        if (queuedByOthers + fresh <= maxQueued && myTurn) return;
+        if (this.options.whenFull === 'reject')
+          throw queueFullError(this.queue, queuedByOthers, fresh, maxQueued);
+        this.reserved -= reservedHere;
+        reservedHere = 0;
+        await this.waitForRoom(fresh, signal);
+        reservedHere = fresh;
+      }
+    } catch (error) {
+      this.reserved -= reservedHere;
+      reservedHere = 0;
+      this.admitWaitingEnqueues();
+      throw error;
+    } finally {
+      // The caller inserts synchronously after this returns, so the reservation is no longer needed.
+      this.reserved -= reservedHere;
+    }
+  }
+
+  private isKnown(id: string): boolean {
+    return this.tasks.has(id) || this.results.has(id) || this.dead.has(id);
+  }
+
+  private countNew(specs: readonly TaskSpec<P>[]): number {
+    const seen = new Set<string>();
+    let fresh = 0;
+    for (const spec of specs) {
+      if (spec.id === undefined) fresh++;
+      else if (!seen.has(spec.id) && !this.isKnown(spec.id)) {
+        seen.add(spec.id);
+        fresh++;
+      }
+    }
+    return fresh;
+  }
+
+  private insert(spec: TaskSpec<P>, payloadJson: string): string {
+    if (spec.id !== undefined && this.isKnown(spec.id)) return spec.id;
+    const id = spec.id ?? String(++this.lastId);
+    const task: TaskRecord = { id, payloadJson, priority: spec.priority ?? 0, attempts: 0 };
+    this.tasks.set(id, task);
+    if (spec.delayMs) this.delayed.add(task, Date.now() + spec.delayMs);
+    else this.ready.push(task, task.priority);
+    return id;
+  }
+
+  private makeReady(task: TaskRecord): void {
+    this.ready.push(task, task.priority);
+    this.pump();
+  }
+
+  private consumerWithRoom(): MemoryConsumer | undefined {
+    const n = this.consumers.length;
+    for (let i = 0; i < n; i++) {
+      const consumer = this.consumers[(this.nextConsumer + i) % n]!;
+      if (consumer.hasRoom) {
+        this.nextConsumer = (this.nextConsumer + i + 1) % n;
+        return consumer;
+      }
+    }
+    return undefined;
+  }
+
+  private deliver(task: TaskRecord, consumer: MemoryConsumer): void {
+    const deferred = task.deferredFailure;
+    if (!deferred) task.attempts++;
+    const controller = new AbortController();
+    const delivery: Delivery = {
+      taskId: task.id,
+      payload: JSON.parse(task.payloadJson),
+      attempt: task.attempts,
+      maxAttempts: this.options.retry.maxAttempts,
+      signal: controller.signal,
+    };
+    if (deferred) {
+      // The last attempt's consumer died; a live consumer reports the final failure.
+      controller.abort(deferred);
+      this.finalFailure(task, consumer, delivery, deferred);
+      return;
+    }
+    const lease: Lease = { consumer, controller, delivery, live: true };
+    task.lease = lease;
+    consumer.leases.add(lease);
+    this.inFlight++;
+    let outcome: Promise<unknown>;
+    try {
+      outcome = Promise.resolve(consumer.handler(delivery));
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      (value) => this.settle(task, lease, undefined, value),
+      (error) => this.settle(task, lease, toError(error), undefined),
+    );
+  }
+
+  private settle(task: TaskRecord, lease: Lease, error: Error | undefined, value: unknown): void {
+    if (!lease.live) {
+      lease.consumer.reportError(
+        new DroverError(
+          'ELATEACK',
+          `drover: the outcome of task '${task.id}' attempt ${lease.delivery.attempt} came after its lease was given up; ignored`,
+          { hint: 'stop work when delivery.signal aborts' },
+        ),
+      );
+      return;
+    }
+    this.release(lease);
+    if (error) {
+      this.failAttempt(task, lease, error);
+    } else {
+      let json: string | undefined;
+      try {
+        json = encodeJson(value, `the result of task '${task.id}'`);
+      } catch (encodeError) {
+        this.failAttempt(task, lease, toError(encodeError));
+      }
+      if (json !== undefined) this.complete(task, json);
+    }
+    this.pump();
+  }
+
+  /** Ends a live lease: its consumer gets the slot back. The task stays in flight until decided. */
+  private release(lease: Lease): void {
+    lease.live = false;
+    lease.consumer.leases.delete(lease);
+    lease.consumer.released();
+  }
+
+  private complete(task: TaskRecord, json: string): void {
+    this.leaveFlight(task);
+    this.tasks.delete(task.id);
+    this.results.set(task.id, json);
+    if (this.waiters.has(task.id)) this.waiters.resolve(task.id, JSON.parse(json));
+  }
+
+  private failAttempt(task: TaskRecord, lease: Lease, error: Error): void {
+    this.leaveFlight(task);
+    if (task.attempts >= this.options.retry.maxAttempts) {
+      this.finalFailure(task, lease.consumer, lease.delivery, error);
+      return;
+    }
+    const delay = this.backoff(task.attempts, error, lease.consumer);
+    if (delay > 0) this.delayed.add(task, Date.now() + delay);
+    else this.ready.push(task, task.priority);
+  }
+
+  private backoff(attempt: number, error: Error, consumer: MemoryConsumer): number {
+    try {
+      const ms = this.options.retry.backoffMs(attempt, error);
+      return Number.isFinite(ms) && ms > 0 ? ms : 0;
+    } catch (backoffError) {
+      consumer.reportError(toError(backoffError));
+      return 0;
+    }
+  }
+
+  /** A lease given up by an abandoned consumer ran out: the attempt is spent. */
+  private expire(task: TaskRecord, lease: Lease): void {
+    this.abandonedLeases.delete(lease);
+    if (task.lease !== lease) return;
+    this.leaveFlight(task);
+    const { maxAttempts } = this.options.retry;
+    if (task.attempts >= maxAttempts)
+      task.deferredFailure = leaseLostError(task.id, task.attempts, maxAttempts, this.options.leaseMs);
+    this.makeReady(task);
+  }
+
+  private leaveFlight(task: TaskRecord): void {
+    if (task.lease) {
+      task.lease = undefined;
+      this.inFlight--;
+    }
+  }
+
+  private finalFailure(task: TaskRecord, consumer: MemoryConsumer, delivery: Delivery, error: Error): void {
+    this.tasks.delete(task.id);
+    this.dead.set(task.id, {
+      taskId: task.id,
+      payloadJson: task.payloadJson,
+      attempts: task.attempts,
+      error: error.message,
+      failedAt: Date.now(),
+    });
+    this.waiters.reject(task.id, new TaskFailedError(task.id, task.attempts, error.message));
+    try {
+      consumer.options.onFinalFailure?.(delivery, error);
+    } catch (callbackError) {
+      consumer.reportError(toError(callbackError));
+    }
+  }
+
+  private waitForRoom(needed: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = () => {
+        this.roomWaiters = this.roomWaiters.filter((w) => w !== waiter);
+        reject(signal?.reason);
+        this.admitWaitingEnqueues();
+      };
+      const waiter: RoomWaiter = {
+        needed,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.roomWaiters.push(waiter);
+    });
+  }
+
+  /** Wakes waiting enqueues in order while their batches fit, reserving their room. */
+  private admitWaitingEnqueues(): void {
+    while (this.roomWaiters.length > 0) {
+      const head = this.roomWaiters[0]!;
+      if (this.queued + head.needed > this.options.maxQueued) return;
+      this.roomWaiters.shift();
+      this.reserved += head.needed;
+      head.resolve();
+    }
+  }
+}
+
+/** The in-memory backend (the default): no setup, nothing shared, nothing survives the process. */
+export function createMemoryBackend<P = unknown, R = unknown>(options: BackendOptions): MemoryQueue<P, R> {
+  return new MemoryQueue<P, R>(options);
+}
+
+/** A factory for the core: `memoryBackend()` builds a MemoryQueue from the core's options. */
+export function memoryBackend<P = unknown, R = unknown>(): BackendFactory<P, R> {
+  return (options) => new MemoryQueue<P, R>(options);
+}
