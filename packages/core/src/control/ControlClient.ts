@@ -1,0 +1,229 @@
+import { connect, type Socket } from 'node:net';
+import { DroverError } from '../errors.js';
+import { encodeRequest, parseResponse } from './protocol.js';
+
+const DEFAULT_TIMEOUT_MS = 2000;
+/** A status of many workers is large, but no answer is this large: past it the peer is not a master. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+interface Pending {
+  cmd: string;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A connection to a master's control socket. Requests may overlap; each resolves with its own
+ * answer. The socket only keeps the process alive while a request is waiting.
+ */
+export class ControlClient {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private buffer = '';
+  private closedError: DroverError | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    /** the socket path this client talks to */
+    readonly path: string,
+    private readonly timeoutMs: number,
+  ) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.fail(
+        new DroverError(
+          'ECONTROL',
+          `drover: control connection to '${path}' failed (${err.code ?? err.message})`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    });
+    socket.on('close', () => {
+      this.fail(
+        new DroverError('ECONNCLOSED', `drover: the master closed the control connection '${path}'`, {
+          hint: 'it may be stopping; check with status',
+        }),
+      );
+    });
+    socket.unref();
+  }
+
+  /** Connects to `socketPath`. Nothing listening there is `ENOTRUNNING`. */
+  static connect(socketPath: string, opts: { timeoutMs?: number } = {}): Promise<ControlClient> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      return Promise.reject(
+        new DroverError('EINVAL', `drover: control client timeoutMs is ${timeoutMs}`, {
+          hint: 'expected a number of milliseconds > 0',
+        }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const socket = connect(socketPath);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new DroverError(
+            'ETIMEDOUT',
+            `drover: no connection to control socket '${socketPath}' within ${timeoutMs} ms`,
+            {
+              hint: 'the master may be overloaded or hung',
+            },
+          ),
+        );
+      }, timeoutMs);
+      const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+          reject(
+            new DroverError('ENOTRUNNING', `drover: no master listens on '${socketPath}' (${err.code})`, {
+              hint: "start it first ('start')",
+              cause: err,
+            }),
+          );
+        } else {
+          reject(
+            new DroverError(
+              'ECONTROL',
+              `drover: cannot connect to control socket '${socketPath}' (${err.code ?? err.message})`,
+              {
+                hint: 'check the path and its permissions',
+                cause: err,
+              },
+            ),
+          );
+        }
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(new ControlClient(socket, socketPath, timeoutMs));
+      });
+    });
+  }
+
+  /**
+   * Sends one command and resolves with its result. A refusal by the master rejects with a
+   * DroverError carrying the master's code and message. The default timeout is the connect
+   * timeout, plus `args.timeoutMs` when the command has one (a stop may take that long).
+   */
+  request<T = unknown>(cmd: string, args?: object, opts: { timeoutMs?: number } = {}): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const argTimeout = (args as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+    const timeoutMs =
+      opts.timeoutMs ?? this.timeoutMs + (typeof argTimeout === 'number' && argTimeout > 0 ? argTimeout : 0);
+    const id = this.nextId++;
+    let line: string;
+    try {
+      line = encodeRequest(id, cmd, args);
+    } catch (err) {
+      return Promise.reject(
+        new DroverError(
+          'EINVAL',
+          `drover: the arguments of '${cmd}' cannot be sent as JSON (${(err as Error).message})`,
+        ),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settle(id);
+        reject(
+          new DroverError(
+            'ETIMEDOUT',
+            `drover: no answer to '${cmd}' from '${this.path}' within ${timeoutMs} ms`,
+            {
+              hint: 'the master may be busy or hung; try again or pass a longer timeout',
+            },
+          ),
+        );
+      }, timeoutMs);
+      this.pending.set(id, { cmd, resolve: resolve as (value: unknown) => void, reject, timer });
+      this.socket.ref();
+      this.socket.write(line);
+    });
+  }
+
+  /** Closes the connection; requests still waiting reject. */
+  close(): void {
+    this.fail(
+      new DroverError('ECONNCLOSED', `drover: control connection to '${this.path}' was closed by the client`),
+    );
+    this.socket.destroy();
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    if (this.buffer.length > MAX_RESPONSE_BYTES) {
+      this.fail(
+        new DroverError(
+          'EPROTOCOL',
+          `drover: '${this.path}' sent an answer over ${MAX_RESPONSE_BYTES} bytes`,
+          {
+            hint: 'is it a drover control socket?',
+          },
+        ),
+      );
+      this.socket.destroy();
+      return;
+    }
+    let newline = this.buffer.indexOf('\n');
+    while (newline !== -1) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      this.onLine(line);
+      newline = this.buffer.indexOf('\n');
+    }
+  }
+
+  private onLine(line: string): void {
+    if (line.trim() === '') return;
+    const response = parseResponse(line);
+    let id: number | undefined;
+    if (response && response.id !== null) {
+      // an id no request waits for answers one that timed out: drop it
+      if (typeof response.id !== 'number' || !this.pending.has(response.id)) return;
+      id = response.id;
+    } else {
+      // answers come in request order, so one without a usable id belongs to the oldest request
+      id = this.oldest();
+    }
+    if (id === undefined) return;
+    const pending = this.settle(id);
+    if (!pending) return;
+    if (!response) {
+      pending.reject(
+        new DroverError(
+          'EPROTOCOL',
+          `drover: '${this.path}' answered '${pending.cmd}' with a line that is not a response`,
+        ),
+      );
+    } else if (response.ok) {
+      pending.resolve(response.result);
+    } else {
+      pending.reject(new DroverError(response.error.code, response.error.message));
+    }
+  }
+
+  private oldest(): number | undefined {
+    return this.pending.keys().next().value;
+  }
+
+  private settle(id: number): Pending | undefined {
+    const pending = this.pending.get(id);
+    if (!pending) return undefined;
+    clearTimeout(pending.timer);
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.socket.unref();
+    return pending;
+  }
+
+  private fail(err: DroverError): void {
+    this.closedError ??= err;
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err);
+  }
+}
