@@ -1,0 +1,4 @@
+import { runMain } from '@drover/command';
+import { createRouter } from './tool.js';
+
+await runMain(createRouter());

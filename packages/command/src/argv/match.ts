@@ -1,0 +1,216 @@
+import { UsageError } from '../errors.js';
+import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
+import { closest } from '../suggest.js';
+import { formatPositional, type UsageLine } from '../template/ast.js';
+import { type OptionToken, tokenize } from './tokenize.js';
+
+/** Positional arguments as an action receives them: `string`, `string | undefined` or `string[]`. */
+export type ArgValues = Record<string, string | string[] | undefined>;
+
+/** A command line that fits the template: which action runs, with which options and arguments. */
+export interface Invocation {
+  readonly kind: 'action';
+  readonly action: ActionSpec;
+  /** The options given, in template order, with their values. */
+  readonly options: ReadonlyArray<{ readonly option: OptionSpec; readonly value: string | undefined }>;
+  readonly args: Readonly<ArgValues>;
+}
+
+/** `--help`, `-h`, `help`, `help <action>`, `<action> --help`. */
+export interface HelpRequest {
+  readonly kind: 'help';
+  readonly action?: ActionSpec;
+}
+
+export interface VersionRequest {
+  readonly kind: 'version';
+}
+
+export type CommandRequest = Invocation | HelpRequest | VersionRequest;
+
+/**
+ * Validates argv against the spec.
+ *
+ * @throws UsageError, and nothing else, for any argv that does not fit.
+ */
+export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRequest {
+  argv.forEach((arg, index) => {
+    if (typeof arg !== 'string')
+      throw new UsageError(`argument ${index + 1} is a ${typeof arg}, not a string`);
+    if (arg.includes('\0')) throw new UsageError(`argument ${index + 1} contains a NUL character`);
+  });
+  const tokens = tokenize(argv);
+  const first = tokens.positionals[0];
+
+  // Built-in commands win over everything else on the line, errors included.
+  if (tokens.options.some((o) => !o.negated && (o.key === 'h' || o.key === 'help'))) {
+    return { kind: 'help', action: first === undefined ? undefined : spec.actions.get(first) };
+  }
+  if (spec.version !== undefined && tokens.options.some((o) => !o.negated && o.key === 'version')) {
+    return { kind: 'version' };
+  }
+  if (first === 'help') {
+    const topic = tokens.positionals[1];
+    return { kind: 'help', action: topic === undefined ? undefined : findAction(spec, topic) };
+  }
+
+  const malformed = tokens.malformed[0];
+  if (malformed !== undefined) throw unknownOption(spec, malformed, undefined);
+  if (first === undefined) {
+    throw new UsageError(`missing action: expected one of ${[...spec.actions.keys()].join(', ')}`);
+  }
+  const action = findAction(spec, first);
+  const options = matchOptions(spec, action, tokens.options);
+  const args = matchPositionals(action, tokens.positionals.slice(1));
+  return { kind: 'action', action, options, args };
+}
+
+function findAction(spec: CommandSpec, name: string): ActionSpec {
+  const action = spec.actions.get(name);
+  if (action) return action;
+  const guess = closest(name, spec.actions.keys());
+  throw new UsageError(
+    `unknown action '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}; expected one of ${[...spec.actions.keys()].join(', ')}`,
+  );
+}
+
+function matchOptions(
+  spec: CommandSpec,
+  action: ActionSpec,
+  tokens: readonly OptionToken[],
+): Invocation['options'] {
+  const line = action.line;
+  const allowed = new Set(line.optionGroups.flatMap((g) => g.options));
+  const given = new Map<string, { token: OptionToken; option: OptionSpec }>();
+  for (const token of tokens) {
+    if (token.negated) {
+      throw new UsageError(`unknown option ${token.flag}`, {
+        action: action.name,
+        hint: `flags have no --no- form: leave ${token.flag.replace('--no-', '--')} out instead`,
+      });
+    }
+    const option = spec.byKey.get(token.key);
+    if (!option) throw unknownOption(spec, token.flag, action);
+    if (!allowed.has(option.name)) {
+      const accepting = [...spec.actions.values()].filter((a) =>
+        a.line.optionGroups.some((g) => g.options.includes(option.name)),
+      );
+      throw new UsageError(
+        `option ${token.flag} does not apply to '${action.name}'; it is accepted by: ${accepting.map((a) => a.name).join(', ')}`,
+        { action: action.name },
+      );
+    }
+    const earlier = given.get(option.name);
+    if (earlier) {
+      const spelled =
+        earlier.token.flag === token.flag ? token.flag : `${earlier.token.flag} (as ${token.flag})`;
+      throw new UsageError(`option ${spelled} is given more than once`, { action: action.name });
+    }
+    given.set(option.name, { token, option });
+  }
+
+  for (const { token, option } of given.values()) {
+    if (option.value === 'none' && token.value !== undefined) {
+      throw new UsageError(`option ${token.flag} does not take a value (got ${token.flag}=${token.value})`, {
+        action: action.name,
+        hint: `write ${token.flag} alone`,
+      });
+    }
+    if (option.value === 'required' && (token.value === undefined || token.value === '')) {
+      throw new UsageError(
+        `option ${token.flag} needs a value: ${token.flag}=<${option.valueName ?? 'value'}>`,
+        {
+          action: action.name,
+        },
+      );
+    }
+  }
+
+  for (const group of line.optionGroups) {
+    const present = group.options.filter((name) => given.has(name));
+    if (present.length > 1) {
+      const flags = present.map((name) => given.get(name)!.token.flag);
+      throw new UsageError(`options ${joinAnd(flags)} are mutually exclusive: give one of them`, {
+        action: action.name,
+      });
+    }
+    if (group.required && present.length === 0) {
+      const flags = group.options.map((name) => primaryFlag(spec.options.get(name)!));
+      throw new UsageError(
+        flags.length === 1
+          ? `missing required option ${flags[0]}`
+          : `missing required option: one of ${flags.join(', ')}`,
+        { action: action.name },
+      );
+    }
+  }
+
+  const ordered: Array<{ option: OptionSpec; value: string | undefined }> = [];
+  for (const group of line.optionGroups) {
+    for (const name of group.options) {
+      const hit = given.get(name);
+      if (hit) ordered.push({ option: hit.option, value: hit.token.value });
+    }
+  }
+  return ordered;
+}
+
+function matchPositionals(action: ActionSpec, words: readonly string[]): ArgValues {
+  const line: UsageLine = action.line;
+  const args: ArgValues = Object.create(null);
+  let next = 0;
+  for (const p of line.positionals) {
+    if (p.variadic) {
+      if (p.required && next >= words.length) {
+        throw new UsageError(`missing argument ${formatPositional(p)} for '${action.name}'`, {
+          action: action.name,
+        });
+      }
+      args[p.name] = words.slice(next);
+      next = words.length;
+    } else if (next < words.length) {
+      args[p.name] = words[next++];
+    } else if (p.required) {
+      throw new UsageError(`missing argument ${formatPositional(p)} for '${action.name}'`, {
+        action: action.name,
+      });
+    } else {
+      args[p.name] = undefined;
+    }
+  }
+  if (next < words.length) {
+    const takes = line.positionals.map(formatPositional).join(' ');
+    throw new UsageError(
+      `unexpected argument '${words[next]}' for '${action.name}' (${takes ? `it takes ${takes}` : 'it takes no arguments'})`,
+      { action: action.name },
+    );
+  }
+  return args;
+}
+
+function unknownOption(spec: CommandSpec, flag: string, action: ActionSpec | undefined): UsageError {
+  const name = flag.replace(/^-+/, '').split('=')[0]!;
+  let guess: string | undefined;
+  if (flag.startsWith('--')) {
+    const shortForm = spec.byKey.get(name);
+    if (name.length === 1 && shortForm?.shortFlag) guess = shortForm.shortFlag;
+    else {
+      const scope = action ? action.line.optionGroups.flatMap((g) => g.options) : [...spec.options.keys()];
+      const longs = scope.map((n) => spec.options.get(n)?.longFlag?.slice(2)).filter((n): n is string => !!n);
+      const hit =
+        closest(name, longs) ??
+        closest(
+          name,
+          [...spec.options.values()].map((o) => o.longFlag?.slice(2) ?? ''),
+        );
+      if (hit) guess = `--${hit}`;
+    }
+  }
+  return new UsageError(`unknown option ${flag}${guess ? ` (did you mean ${guess}?)` : ''}`, {
+    action: action?.name,
+  });
+}
+
+function joinAnd(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}

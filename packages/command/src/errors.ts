@@ -1,0 +1,75 @@
+/**
+ * Errors of the command framework. Each names the thing, the value and the fix, like the errors
+ * of `@drover/core` (this package stands alone, so it carries its own base class).
+ */
+export class CommandError extends Error {
+  /** Stable machine-readable code, e.g. `EUSAGE`, `ETEMPLATE`. */
+  readonly code: string;
+  /** What to do about it, one sentence. */
+  readonly hint?: string;
+
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(options.hint ? `${message}; ${options.hint}` : message, { cause: options.cause });
+    this.name = 'CommandError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** A `@Template` string that does not follow the grammar; thrown when the class is decorated. */
+export class TemplateSyntaxError extends CommandError {
+  readonly template: string;
+  /** 1-based line of the template (templates may hold several usage lines). */
+  readonly line: number;
+  /** 1-based column in that line. */
+  readonly column: number;
+  /** What the parser expected at that column, e.g. `'>' to close the action group`. */
+  readonly expected: string;
+  /** What it found instead, already described (`'='`, `end of line`). */
+  readonly found: string;
+
+  constructor(template: string, position: { line: number; column: number }, expected: string, found: string) {
+    const lines = template.split('\n');
+    const where =
+      lines.length > 1 ? `line ${position.line}, column ${position.column}` : `column ${position.column}`;
+    const source = lines[position.line - 1] ?? '';
+    super(
+      'ETEMPLATE',
+      `template ${JSON.stringify(source)}: at ${where} expected ${expected}, found ${found}\n` +
+        `  ${source}\n  ${' '.repeat(Math.max(0, position.column - 1))}^`,
+    );
+    this.name = 'TemplateSyntaxError';
+    this.template = template;
+    this.line = position.line;
+    this.column = position.column;
+    this.expected = expected;
+    this.found = found;
+  }
+}
+
+/**
+ * The classes given to a router do not fit together (an action the template does not name, an
+ * option class without `@Option`, two options with one flag). Thrown when the router is built.
+ */
+export class CommandDefinitionError extends CommandError {
+  constructor(message: string, hint: string) {
+    super('EDEFINITION', message, { hint });
+    this.name = 'CommandDefinitionError';
+  }
+}
+
+/**
+ * The command line does not match the template. The router prints `message` as one line on
+ * stderr, then a hint to `--help`, and returns exit code 2. Options and handlers may throw it
+ * too, for values they cannot accept.
+ */
+export class UsageError extends CommandError {
+  /** The action the line was meant for, when known: the hint then points at its help. */
+  readonly action?: string;
+
+  constructor(message: string, options: { action?: string; hint?: string } = {}) {
+    super('EUSAGE', message, { hint: options.hint });
+    this.name = 'UsageError';
+    this.action = options.action;
+  }
+}

@@ -1,0 +1,119 @@
+import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
+import { formatPositional, formatUsageLine, type UsageLine } from '../template/ast.js';
+import type { Colors } from './colors.js';
+import { descriptionColumn, formatRows, type Row, wrap } from './wrap.js';
+
+export interface HelpStyle {
+  /** Terminal width in columns. */
+  readonly width: number;
+  readonly colors: Colors;
+}
+
+interface Section {
+  readonly title: string;
+  readonly rows: readonly Row[];
+}
+
+/** The whole program's help, generated from the parsed template. */
+export function renderHelp(spec: CommandSpec, style: HelpStyle): string {
+  const prefix = 'Usage: ';
+  const head = spec.ast.lines.map(
+    (line, i) =>
+      `${i === 0 ? style.colors.bold(prefix) : ' '.repeat(prefix.length)}${spec.bin} ${formatUsageLine(line)}`,
+  );
+  if (spec.description) head.push('', ...wrap(spec.description, style.width));
+
+  const sections: Section[] = [
+    {
+      title: 'Actions:',
+      rows: [...spec.actions.values()].map((a) => ({ term: a.name, description: a.description })),
+    },
+  ];
+  if (spec.options.size > 0) {
+    sections.push({
+      title: 'Options:',
+      rows: [...spec.options.values()].map((o) => optionRow(spec, o, spec.ast.lines)),
+    });
+  }
+  const builtIns: Row[] = [
+    { term: '-h, --help', description: 'Show this help' },
+    { term: 'help <action>', description: `Show one action's help (also: ${spec.bin} <action> --help)` },
+  ];
+  if (spec.version !== undefined) builtIns.push({ term: '    --version', description: 'Print the version' });
+  sections.push({ title: 'Commands:', rows: builtIns });
+  return page(head, sections, style);
+}
+
+/** The help of one action: its usage line, arguments and the options it accepts. */
+export function renderActionHelp(spec: CommandSpec, action: ActionSpec, style: HelpStyle): string {
+  const line = action.line;
+  const usage = formatUsageLine(line, [action.name]).replace(/^<[^>]+>/, action.name);
+  const head = [
+    `${style.colors.bold('Usage:')} ${spec.bin} ${usage}`,
+    '',
+    ...wrap(action.description, style.width),
+  ];
+  const sections: Section[] = [];
+  if (line.positionals.length > 0) {
+    sections.push({
+      title: 'Arguments:',
+      rows: line.positionals.map((p) => ({
+        term: formatPositional(p),
+        description: action.args?.[p.name] ?? '',
+      })),
+    });
+  }
+  const names = line.optionGroups.flatMap((g) => g.options);
+  if (names.length > 0) {
+    sections.push({
+      title: 'Options:',
+      rows: names.map((n) => optionRow(spec, spec.options.get(n)!, [line])),
+    });
+  }
+  return page(head, sections, style);
+}
+
+/** Head lines, then titled sections whose descriptions share one column across the page. */
+function page(head: readonly string[], sections: readonly Section[], style: HelpStyle): string {
+  const column = descriptionColumn(
+    sections.flatMap((s) => s.rows.map((r) => r.term)),
+    style.width,
+  );
+  const out = [...head];
+  for (const section of sections) {
+    out.push(
+      '',
+      style.colors.bold(section.title),
+      ...formatRows(section.rows, style.width, column, style.colors.cyan),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** `-n, --workers=<count>` and its description with the group rules that apply in `lines`. */
+function optionRow(spec: CommandSpec, option: OptionSpec, lines: readonly UsageLine[]): Row {
+  const placeholder = `<${option.valueName ?? 'value'}>`;
+  const value =
+    option.value === 'required' ? `=${placeholder}` : option.value === 'optional' ? `[=${placeholder}]` : '';
+  const flags = option.shortFlag
+    ? [option.shortFlag, option.longFlag].filter(Boolean).join(', ')
+    : `    ${option.longFlag}`;
+
+  const notes = new Set<string>();
+  const actions: string[] = [];
+  for (const line of lines) {
+    const group = line.optionGroups.find((g) => g.options.includes(option.name));
+    if (!group) continue;
+    actions.push(...line.actions);
+    const others = group.options
+      .filter((n) => n !== option.name)
+      .map((n) => primaryFlag(spec.options.get(n)!));
+    if (group.required && others.length === 0) notes.add('required');
+    else if (group.required) notes.add(`required: this or ${others.join(', ')}`);
+    else if (others.length > 0) notes.add(`exclusive with ${others.join(', ')}`);
+  }
+  const allActions = lines.flatMap((l) => l.actions);
+  if (actions.length < allActions.length) notes.add(`${actions.join(', ')} only`);
+  const suffix = notes.size > 0 ? ` (${[...notes].join('; ')})` : '';
+  return { term: `${flags}${value}`, description: `${option.description}${suffix}` };
+}

@@ -1,0 +1,13 @@
+import type { ParamTarget } from './action.js';
+
+/** How an option takes a value on the command line: `-d`, `-n=<value>`, or either. */
+export type OptionValueKind = 'none' | 'optional' | 'required';
+
+/**
+ * What an `@Option` class implements: it turns its flag into parameters of the action being run.
+ * `P` lists the parameters it sets. `value` is the text after `=` (`-n=4` → `'4'`), `undefined`
+ * when none was given (always for `value: 'none'`). Throw `UsageError` for a value it cannot use.
+ */
+export interface CommandOption<P extends object = Record<string, unknown>> {
+  impactAction(action: ParamTarget<P>, value: string | undefined): void | Promise<void>;
+}

@@ -1,0 +1,184 @@
+import type { Container } from 'inversify';
+import { attachRun, type CommandAction } from './action.js';
+import { type CommandRequest, matchArgv } from './argv/match.js';
+import { UsageError } from './errors.js';
+import { colorsFor } from './help/colors.js';
+import { renderActionHelp, renderHelp } from './help/render.js';
+import { type CommandIO, type OutputStream, type ResolvedIO, resolveIO } from './io.js';
+import type { CommandOption } from './option.js';
+import {
+  type ActionClass,
+  buildSpec,
+  type CommandSpec,
+  type OptionClass,
+  type TemplateClass,
+} from './spec.js';
+import type { TemplateAst } from './template/ast.js';
+
+/** Exit codes of `run()`. */
+export const ExitCode = {
+  /** The action succeeded, or help/version was printed. */
+  Ok: 0,
+  /** The handler (or an option, or the container building them) failed. */
+  Failure: 1,
+  /** The command line does not fit the template. */
+  Usage: 2,
+} as const;
+
+export interface RouterDefinition {
+  /** The `@Template` class; resolved from the container on every run. */
+  template: TemplateClass;
+  /** Every `@Action` class the template names. */
+  actions: readonly ActionClass[];
+  /** Every `@Option` class the template names. */
+  options?: readonly OptionClass[];
+  /** Overrides the template's `bin`. */
+  bin?: string;
+}
+
+/**
+ * Optional hook a `@Template` class may implement: runs after the options impacted the action
+ * and before its handler, e.g. to set up logging from a global option.
+ */
+export interface TemplateHooks {
+  beforeHandler?(action: CommandAction<object, object>, invocation: RunInfo): void | Promise<void>;
+}
+
+/** What a `beforeHandler` hook learns about the run. */
+export interface RunInfo {
+  readonly action: string;
+  readonly options: ReadonlyArray<{ readonly name: string; readonly value: string | undefined }>;
+  readonly args: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * Routes a command line to its action. Classes are checked against the template when the router
+ * is built (a mismatch throws `CommandDefinitionError`); each run resolves the template, the
+ * action and its options from the container, so they receive injected services. Classes the
+ * container does not know yet are bound to themselves (transient: a fresh action per run).
+ */
+export class CommandRouter {
+  readonly spec: CommandSpec;
+  readonly #container: Container;
+  readonly #template: TemplateClass;
+
+  constructor(container: Container, definition: RouterDefinition) {
+    this.spec = buildSpec(definition.template, definition.actions, definition.options ?? [], definition.bin);
+    this.#container = container;
+    this.#template = definition.template;
+    for (const cls of [definition.template, ...definition.actions, ...(definition.options ?? [])]) {
+      // bind().toSelf() checks constructor metadata now, so a toolchain that lost
+      // design:paramtypes fails here rather than on first use.
+      if (!container.isBound(cls)) container.bind(cls as new () => unknown).toSelf();
+    }
+  }
+
+  /** The parsed template. */
+  get template(): TemplateAst {
+    return this.spec.ast;
+  }
+
+  /**
+   * Validates a command line without running anything: which action with which options and
+   * arguments, or a help/version request.
+   *
+   * @throws UsageError, and nothing else, when argv does not fit the template.
+   */
+  parse(argv: readonly string[]): CommandRequest {
+    return matchArgv(this.spec, argv);
+  }
+
+  /**
+   * Runs one command line (without the `node script` prefix). Never throws and never exits:
+   * returns 0 on success and for help, 1 when the action failed, 2 for a usage error.
+   */
+  async run(argv: readonly string[], io?: CommandIO): Promise<number> {
+    const streams = resolveIO(io);
+    let request: CommandRequest;
+    try {
+      request = this.parse(argv);
+    } catch (error) {
+      if (error instanceof UsageError) return this.#usageError(error, streams);
+      return this.#failure(error, streams);
+    }
+    if (request.kind === 'help') {
+      streams.stdout.write(this.help(request.action?.name, { stream: streams.stdout, env: streams.env }));
+      return ExitCode.Ok;
+    }
+    if (request.kind === 'version') {
+      streams.stdout.write(`${this.spec.version}\n`);
+      return ExitCode.Ok;
+    }
+    try {
+      const template = (await this.#container.getAsync(this.#template as new () => unknown)) as TemplateHooks;
+      const action = (await this.#container.getAsync(
+        request.action.cls as new () => unknown,
+      )) as CommandAction<object, object>;
+      attachRun(action, { params: new Map(), args: request.args, io: streams });
+      for (const { option, value } of request.options) {
+        const instance = (await this.#container.getAsync(
+          option.cls as new () => unknown,
+        )) as CommandOption<object>;
+        await instance.impactAction(action, value);
+      }
+      if (typeof template.beforeHandler === 'function') {
+        await template.beforeHandler(action, {
+          action: request.action.name,
+          options: request.options.map(({ option, value }) => ({ name: option.name, value })),
+          args: request.args,
+        });
+      }
+      const result = await action.handler();
+      return toExitCode(result);
+    } catch (error) {
+      if (error instanceof UsageError) return this.#usageError(error, streams, request.action.name);
+      return this.#failure(error, streams);
+    }
+  }
+
+  /**
+   * The help text `--help` prints (for one action when `action` is given). Coloured only when
+   * `stream` is a TTY, per `NO_COLOR`/`FORCE_COLOR` in `env`; wrapped to `stream.columns`.
+   */
+  help(
+    action?: string,
+    target: { stream?: OutputStream; env?: Readonly<Record<string, string | undefined>> } = {},
+  ): string {
+    const stream = target.stream ?? { write: () => true };
+    const style = { width: clampWidth(stream.columns), colors: colorsFor(stream, target.env ?? {}) };
+    const spec = action === undefined ? undefined : this.spec.actions.get(action);
+    if (action !== undefined && !spec) {
+      throw new UsageError(
+        `unknown action '${action}'; expected one of ${[...this.spec.actions.keys()].join(', ')}`,
+      );
+    }
+    return spec ? renderActionHelp(this.spec, spec, style) : renderHelp(this.spec, style);
+  }
+
+  #usageError(error: UsageError, io: ResolvedIO, action = error.action): number {
+    const c = colorsFor(io.stderr, io.env);
+    const target = action ? `${this.spec.bin} ${action}` : this.spec.bin;
+    io.stderr.write(
+      `${c.red(`${this.spec.bin}:`)} ${error.message}\n${c.dim(`Run '${target} --help' for usage.`)}\n`,
+    );
+    return ExitCode.Usage;
+  }
+
+  #failure(error: unknown, io: ResolvedIO): number {
+    const c = colorsFor(io.stderr, io.env);
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`${c.red(`${this.spec.bin}:`)} ${message}\n`);
+    if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    return ExitCode.Failure;
+  }
+}
+
+function toExitCode(result: unknown): number {
+  if (typeof result === 'number' && Number.isInteger(result) && result >= 0 && result <= 255) return result;
+  return ExitCode.Ok;
+}
+
+function clampWidth(columns: number | undefined): number {
+  if (typeof columns !== 'number' || !Number.isFinite(columns) || columns <= 0) return 80;
+  return Math.max(40, Math.floor(columns));
+}

@@ -1,0 +1,228 @@
+import {
+  Action,
+  CommandAction,
+  type CommandOption,
+  CommandDefinitionError,
+  CommandRouter,
+  Option,
+  Template,
+  TemplateSyntaxError,
+} from '@drover/command';
+import { Container } from 'inversify';
+import { describe, expect, it } from 'vitest';
+
+// Classes are defined inside functions so each case decorates fresh ones.
+function action(name: string) {
+  @Action({ name, description: `The ${name} action` })
+  class Act extends CommandAction {
+    handler(): void {}
+  }
+  return Act;
+}
+
+function option(name: string, long?: string) {
+  @Option({ name, long, description: `The ${name} option`, value: 'none' })
+  class Opt implements CommandOption {
+    impactAction(): void {}
+  }
+  return Opt;
+}
+
+function template(text: string) {
+  @Template(text, { bin: 't' })
+  class Tpl {}
+  return Tpl;
+}
+
+function build(definition: ConstructorParameters<typeof CommandRouter>[1]): unknown {
+  try {
+    new CommandRouter(new Container(), definition);
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('CommandRouter: classes that do not fit the template are refused when the router is built', () => {
+  const cases: Array<{
+    name: string;
+    definition: () => ConstructorParameters<typeof CommandRouter>[1];
+    message: RegExp;
+  }> = [
+    {
+      name: 'template class without @Template',
+      definition: () => ({ template: class Bare {}, actions: [] }),
+      message: /router template class Bare has no @Template decorator; decorate it/,
+    },
+    {
+      name: 'action class without @Action',
+      definition: () => ({
+        template: template('<go>'),
+        actions: [
+          class Go extends CommandAction {
+            handler() {}
+          },
+        ],
+      }),
+      message: /router action class Go has no @Action decorator/,
+    },
+    {
+      name: 'action the template does not list',
+      definition: () => ({ template: template('<start>'), actions: [action('start'), action('strat')] }),
+      message:
+        /action class Act is named 'strat', which the template does not list; add it to an action group of "<start>" \(or did you mean 'start'\?\)/,
+    },
+    {
+      name: 'template action without a class',
+      definition: () => ({ template: template('<start|stop>'), actions: [action('start')] }),
+      message:
+        /the template names action 'stop', but no action class given to the router has that name; pass a class decorated with @Action\(\{ name: 'stop'/,
+    },
+    {
+      name: 'two classes for one action',
+      definition: () => ({ template: template('<start>'), actions: [action('start'), action('start')] }),
+      message: /action 'start' is defined by both Act and Act/,
+    },
+    {
+      name: 'template option without a class',
+      definition: () => ({ template: template('<go> -[d]'), actions: [action('go')] }),
+      message: /the template names option 'd' \(line 1, column 6\), but no option class/,
+    },
+    {
+      name: 'template option given by its long name',
+      definition: () => ({
+        template: template('<go> -[detach]'),
+        actions: [action('go')],
+        options: [option('d', 'detach')],
+      }),
+      message: /write 'd' instead of its long form 'detach'/,
+    },
+    {
+      name: 'option class the template does not use',
+      definition: () => ({ template: template('<go>'), actions: [action('go')], options: [option('d')] }),
+      message: /option class Opt \('d'\) is not used by the template; add -\[d\]/,
+    },
+    {
+      name: 'two options claiming one flag',
+      definition: () => ({
+        template: template('<go> -[d] -[detach]'),
+        actions: [action('go')],
+        options: [option('d', 'detach'), option('detach')],
+      }),
+      message: /options Opt and Opt both claim the flag '--detach'/,
+    },
+    {
+      name: 'argument description for an undeclared argument',
+      definition: () => {
+        @Action({ name: 'go', description: 'Go', args: { target: 'Where' } })
+        class Go extends CommandAction {
+          handler(): void {}
+        }
+        return { template: template('<go> [place]'), actions: [Go] };
+      },
+      message: /@Action 'go' describes argument 'target', which its template line does not declare/,
+    },
+  ];
+
+  it.each(cases)('$name', ({ definition, message }) => {
+    const error = build(definition());
+    expect(error).toBeInstanceOf(CommandDefinitionError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('decorators refuse bad definitions when the class is defined', () => {
+  const cases: Array<{ name: string; decorate: () => unknown; message: RegExp }> = [
+    {
+      name: '@Action without a name',
+      decorate: () => Action({ name: '', description: 'x' }),
+      message: /@Action: name is ""; expected a non-empty string/,
+    },
+    {
+      name: '@Action name with a space',
+      decorate: () => Action({ name: 'st art', description: 'x' }),
+      message: /name is "st art"/,
+    },
+    {
+      name: '@Action without a description',
+      decorate: () => Action({ name: 'go' } as never),
+      message: /description is missing/,
+    },
+    {
+      name: '@Option value kind',
+      decorate: () => Option({ name: 'd', description: 'x', value: 'maybe' as never }),
+      message: /@Option 'd': value is "maybe"; expected 'none', 'optional' or 'required'/,
+    },
+    {
+      name: '@Option reserved name',
+      decorate: () => Option({ name: 'h', description: 'x', value: 'none' }),
+      message: /name 'h' is not available/,
+    },
+    {
+      name: '@Option no- name',
+      decorate: () => Option({ name: 'no-color', description: 'x', value: 'none' }),
+      message: /'no-…' names/,
+    },
+    {
+      name: '@Option prototype name',
+      decorate: () => Option({ name: 'constructor', description: 'x', value: 'none' }),
+      message: /not available/,
+    },
+    {
+      name: '@Option one-letter long',
+      decorate: () => Option({ name: 'd', long: 'x', description: 'x', value: 'none' }),
+      message: /at least 2 characters/,
+    },
+    {
+      name: '@Option long on a long name',
+      decorate: () => Option({ name: 'detach', long: 'dt', description: 'x', value: 'none' }),
+      message: /name 'detach' is already a long flag/,
+    },
+    {
+      name: '@Option underscore',
+      decorate: () => Option({ name: 'a_b', description: 'x', value: 'none' }),
+      message: /name is "a_b"/,
+    },
+  ];
+  it.each(cases)('$name', ({ decorate, message }) => {
+    expect(decorate).toThrow(CommandDefinitionError);
+    expect(decorate).toThrow(message);
+  });
+
+  it('@Template parses the template when the class is decorated', () => {
+    expect(() => {
+      @Template('<start|stop -[d]')
+      class Broken {}
+      return Broken;
+    }).toThrow(TemplateSyntaxError);
+  });
+
+  it('refuses a second decorator of the same kind', () => {
+    expect(() => {
+      @Action({ name: 'a', description: 'A' })
+      @Action({ name: 'b', description: 'B' })
+      class Twice extends CommandAction {
+        handler(): void {}
+      }
+      return Twice;
+    }).toThrow(/class Twice has @Action twice/);
+  });
+
+  it('refuses a subclass whose inherited constructor parameters cannot be injected', () => {
+    abstract class Undecorated extends CommandAction {
+      constructor(readonly dep: Date) {
+        super();
+      }
+    }
+    expect(() => {
+      @Action({ name: 'a', description: 'A' })
+      class Child extends Undecorated {
+        handler(): void {}
+      }
+      return Child;
+    }).toThrow(
+      'class Child inherits a constructor with 1 parameter(s) from Undecorated, whose parameter types are unknown; ' +
+        'decorate Undecorated with @injectable() from inversify, or give Child its own constructor',
+    );
+  });
+});

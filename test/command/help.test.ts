@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { capture } from './support/capture.js';
+import { deployRouter } from './support/deploy-cli.js';
+
+const ESC = '\u001b[';
+const stripColors = (text: string) =>
+  text
+    .split(ESC)
+    .map((part, i) => (i === 0 ? part : part.replace(/^\d+m/, '')))
+    .join('');
+
+describe('generated help', () => {
+  it('whole program, 80 columns', async () => {
+    const { router } = deployRouter();
+    const out = capture();
+    expect(await router.run(['--help'], out.io)).toBe(0);
+    expect(out.stdout()).toMatchInlineSnapshot(`
+      "Usage: deploy <start|restart> <script> [args...] -[d] -[n] -[a|s]
+             deploy <stop> [name] -[f] -[a|s]
+             deploy <logs> <name> -<o|e> -[lines]
+
+      Runs scripts as supervised groups. A fixture of the command framework tests.
+
+      Actions:
+        start                  Start a script
+        restart                Restart a script
+        stop                   Stop one group or all of them
+        logs                   Show the output of a group
+
+      Options:
+        -d, --detach           Run in the background (start, restart only)
+        -n, --workers=<count>  Number of workers (start, restart only)
+        -a, --all              Every instance (exclusive with -s; start, restart, stop
+                               only)
+        -s, --single           One instance (exclusive with -a; start, restart, stop
+                               only)
+        -f, --force            Do not wait (stop only)
+        -o, --stdout           Standard output (required: this or -e; logs only)
+        -e, --stderr           Standard error (required: this or -o; logs only)
+            --lines[=<n>]      Lines to show; alone: all (logs only)
+
+      Commands:
+        -h, --help             Show this help
+        help <action>          Show one action's help (also: deploy <action> --help)
+            --version          Print the version
+      "
+    `);
+  });
+
+  it('one action', async () => {
+    const { router } = deployRouter();
+    const out = capture();
+    expect(await router.run(['logs', '--help'], out.io)).toBe(0);
+    expect(out.stdout()).toMatchInlineSnapshot(`
+      "Usage: deploy logs <name> -<o|e> -[lines]
+
+      Show the output of a group
+
+      Arguments:
+        <name>
+
+      Options:
+        -o, --stdout       Standard output (required: this or -e)
+        -e, --stderr       Standard error (required: this or -o)
+            --lines[=<n>]  Lines to show; alone: all
+      "
+    `);
+  });
+
+  it('wraps descriptions to the stream width', async () => {
+    const { router } = deployRouter();
+    const out = capture({ columns: 50 });
+    expect(await router.run(['--help'], out.io)).toBe(0);
+    const lines = out.stdout().split('\n');
+    // Usage lines are kept whole; every other line fits.
+    for (const line of lines.filter((l) => !/^(Usage:| {7}deploy )/.test(l)))
+      expect(line.length).toBeLessThanOrEqual(50);
+    expect(out.stdout()).toMatchInlineSnapshot(`
+      "Usage: deploy <start|restart> <script> [args...] -[d] -[n] -[a|s]
+             deploy <stop> [name] -[f] -[a|s]
+             deploy <logs> <name> -<o|e> -[lines]
+
+      Runs scripts as supervised groups. A fixture of
+      the command framework tests.
+
+      Actions:
+        start             Start a script
+        restart           Restart a script
+        stop              Stop one group or all of them
+        logs              Show the output of a group
+
+      Options:
+        -d, --detach      Run in the background (start,
+                          restart only)
+        -n, --workers=<count>
+                          Number of workers (start,
+                          restart only)
+        -a, --all         Every instance (exclusive with
+                          -s; start, restart, stop only)
+        -s, --single      One instance (exclusive with
+                          -a; start, restart, stop only)
+        -f, --force       Do not wait (stop only)
+        -o, --stdout      Standard output (required:
+                          this or -e; logs only)
+        -e, --stderr      Standard error (required: this
+                          or -o; logs only)
+            --lines[=<n>]
+                          Lines to show; alone: all
+                          (logs only)
+
+      Commands:
+        -h, --help        Show this help
+        help <action>     Show one action's help (also:
+                          deploy <action> --help)
+            --version     Print the version
+      "
+    `);
+  });
+
+  it('is plain text when stdout is not a TTY, and for NO_COLOR', async () => {
+    const { router } = deployRouter();
+    const plain = capture({ isTTY: false });
+    await router.run(['--help'], plain.io);
+    expect(plain.stdout()).not.toContain(ESC);
+    const noColor = capture({ isTTY: true, env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
+    await router.run(['--help'], noColor.io);
+    expect(noColor.stdout()).toBe(plain.stdout());
+  });
+
+  it('is coloured on a TTY and under FORCE_COLOR, and the colours are the only difference', async () => {
+    const { router } = deployRouter();
+    const plain = capture();
+    await router.run(['--help'], plain.io);
+    for (const target of [capture({ isTTY: true }), capture({ env: { FORCE_COLOR: '1' } })]) {
+      await router.run(['--help'], target.io);
+      expect(target.stdout()).toContain(`${ESC}1mUsage: ${ESC}22m`);
+      expect(target.stdout()).toContain(`${ESC}36m-d, --detach${ESC}39m`);
+      expect(stripColors(target.stdout())).toBe(plain.stdout());
+    }
+    const forcedOff = capture({ isTTY: true, env: { FORCE_COLOR: '0' } });
+    await router.run(['--help'], forcedOff.io);
+    expect(forcedOff.stdout()).toBe(plain.stdout());
+  });
+
+  it('colours usage errors only when stderr is a TTY', async () => {
+    const { router } = deployRouter();
+    const tty = capture({ isTTY: true });
+    expect(await router.run(['strat'], tty.io)).toBe(2);
+    expect(tty.stderr()).toBe(
+      `${ESC}31mdeploy:${ESC}39m unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs\n` +
+        `${ESC}2mRun 'deploy --help' for usage.${ESC}22m\n`,
+    );
+  });
+});

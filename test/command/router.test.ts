@@ -1,0 +1,417 @@
+import {
+  Action,
+  CommandAction,
+  type CommandOption,
+  CommandRouter,
+  Option,
+  type ParamTarget,
+  Template,
+  type TemplateHooks,
+  type RunInfo,
+} from '@drover/command';
+import { Container, injectable } from 'inversify';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { capture } from './support/capture.js';
+import {
+  DeployTemplate,
+  deployActions,
+  deployOptions,
+  deployRouter,
+  Recorder,
+  StartAction,
+} from './support/deploy-cli.js';
+
+describe('CommandRouter.run: command lines that fit', () => {
+  const cases: Array<{
+    argv: string[];
+    action: string;
+    params?: Record<string, unknown>;
+    args?: Record<string, unknown>;
+  }> = [
+    { argv: ['start', 'app.mjs'], action: 'start', args: { script: 'app.mjs', args: [] } },
+    {
+      argv: ['start', 'app.mjs', '-d', '-n=4', '-a'],
+      action: 'start',
+      params: { detach: true, workers: 4, scope: 'all' },
+    },
+    // Options anywhere, long forms, clusters; values only after '='.
+    {
+      argv: ['-d', 'start', '--workers=08', 'app.mjs'],
+      action: 'start',
+      params: { detach: true, workers: 8 },
+    },
+    { argv: ['start', '-ds', 'app.mjs'], action: 'start', params: { detach: true, scope: 'single' } },
+    {
+      argv: ['restart', 'app.mjs', '--', '-d', '--z'],
+      action: 'restart',
+      params: { detach: undefined },
+      args: { script: 'app.mjs', args: ['-d', '--z'] },
+    },
+    { argv: ['start', 'app.mjs', 'a', 'b'], action: 'start', args: { script: 'app.mjs', args: ['a', 'b'] } },
+    { argv: ['stop'], action: 'stop', params: { force: false }, args: { name: undefined } },
+    { argv: ['stop', 'web', '--force'], action: 'stop', params: { force: true }, args: { name: 'web' } },
+    { argv: ['logs', 'web', '-o'], action: 'logs', params: { stream: 'stdout', lines: undefined } },
+    { argv: ['logs', 'web', '-e', '--lines'], action: 'logs', params: { stream: 'stderr', lines: 'all' } },
+    { argv: ['logs', 'web', '-e', '--lines=20'], action: 'logs', params: { stream: 'stderr', lines: '20' } },
+    { argv: ['logs', '-', '-o'], action: 'logs', args: { name: '-' } },
+  ];
+
+  it.each(cases)('$argv', async ({ argv, action, params, args }) => {
+    const { router, recorder } = deployRouter();
+    const out = capture();
+    expect(await router.run(argv, out.io)).toBe(0);
+    expect(out.stderr()).toBe('');
+    expect(recorder.runs).toHaveLength(1);
+    expect(recorder.runs[0]!.action).toBe(action);
+    if (params) expect(recorder.runs[0]!.params).toMatchObject(params);
+    if (args) expect(recorder.runs[0]!.args).toEqual(args);
+  });
+
+  it('hands the action its services, by class and by token, and the run streams', async () => {
+    const { router } = deployRouter();
+    const out = capture();
+    expect(await router.run(['start', 'app.mjs'], out.io)).toBe(0);
+    expect(out.stdout()).toBe('hello app.mjs\n');
+  });
+
+  it("returns the handler's own exit code", async () => {
+    const { router } = deployRouter();
+    expect(await router.run(['stop', 'nothing'], capture().io)).toBe(3);
+  });
+});
+
+describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
+  const cases: Array<{ argv: string[]; error: string; hint?: string }> = [
+    { argv: [], error: 'missing action: expected one of start, restart, stop, logs' },
+    {
+      argv: ['strat', 'x'],
+      error: "unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs",
+    },
+    {
+      argv: ['lgos'],
+      error: "unknown action 'lgos' (did you mean 'logs'?); expected one of start, restart, stop, logs",
+    },
+    { argv: ['deploy'], error: "unknown action 'deploy'; expected one of start, restart, stop, logs" },
+    {
+      argv: ['help', 'strat'],
+      error: "unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs",
+    },
+    {
+      argv: ['start', 'a', '--detahc'],
+      error: 'unknown option --detahc (did you mean --detach?)',
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '--wrokers=3'],
+      error: 'unknown option --wrokers (did you mean --workers?)',
+      hint: 'start',
+    },
+    { argv: ['start', 'a', '-x'], error: 'unknown option -x', hint: 'start' },
+    { argv: ['start', 'a', '-y'], error: 'unknown option -y', hint: 'start' },
+    { argv: ['start', 'a', '--d'], error: 'unknown option --d (did you mean -d?)' },
+    { argv: ['start', 'a', '---detach'], error: 'unknown option ---detach (did you mean --detach?)' },
+    {
+      argv: ['start', 'a', '--no-detach'],
+      error: 'unknown option --no-detach; flags have no --no- form: leave --detach out instead',
+      hint: 'start',
+    },
+    {
+      argv: ['stop', '-d'],
+      error: "option -d does not apply to 'stop'; it is accepted by: start, restart",
+      hint: 'stop',
+    },
+    { argv: ['logs', 'web'], error: 'missing required option: one of -o, -e', hint: 'logs' },
+    {
+      argv: ['start', 'a', '-a', '-s'],
+      error: 'options -a and -s are mutually exclusive: give one of them',
+      hint: 'start',
+    },
+    {
+      argv: ['logs', 'web', '-oe'],
+      error: 'options -o and -e are mutually exclusive: give one of them',
+      hint: 'logs',
+    },
+    {
+      argv: ['start', 'a', '-d=yes'],
+      error: 'option -d does not take a value (got -d=yes); write -d alone',
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '--detach='],
+      error: 'option --detach does not take a value (got --detach=); write --detach alone',
+      hint: 'start',
+    },
+    { argv: ['start', 'a', '-n'], error: 'option -n needs a value: -n=<count>', hint: 'start' },
+    { argv: ['start', 'a', '-n', '4'], error: 'option -n needs a value: -n=<count>', hint: 'start' },
+    {
+      argv: ['start', 'a', '--workers='],
+      error: 'option --workers needs a value: --workers=<count>',
+      hint: 'start',
+    },
+    { argv: ['start', 'a', '-d', '-d'], error: 'option -d is given more than once', hint: 'start' },
+    {
+      argv: ['start', 'a', '-d', '--detach'],
+      error: 'option -d (as --detach) is given more than once',
+      hint: 'start',
+    },
+    { argv: ['start'], error: "missing argument <script> for 'start'", hint: 'start' },
+    { argv: ['logs', '-o'], error: "missing argument <name> for 'logs'", hint: 'logs' },
+    { argv: ['stop', 'a', 'b'], error: "unexpected argument 'b' for 'stop' (it takes [name])", hint: 'stop' },
+    // Raised by the option itself, from its value.
+    {
+      argv: ['start', 'a', '-n=many'],
+      error: 'option -n is "many"; expected a whole number, 1 or more',
+      hint: 'start',
+    },
+    // Raised by the handler.
+    { argv: ['logs', 'bad', '-o'], error: "group 'bad' has no logs; pick a group that ran", hint: 'logs' },
+    { argv: ['start', 'a\0b'], error: 'argument 2 contains a NUL character' },
+  ];
+
+  it.each(cases)('$argv', async ({ argv, error, hint }) => {
+    const { router, recorder } = deployRouter();
+    const out = capture();
+    expect(await router.run(argv, out.io)).toBe(2);
+    expect(out.stderr()).toBe(`deploy: ${error}\nRun 'deploy${hint ? ` ${hint}` : ''} --help' for usage.\n`);
+    expect(out.stdout()).toBe('');
+    expect(recorder.runs).toEqual([]);
+  });
+
+  it('--version is an unknown option when the template sets no version', async () => {
+    @Action({ name: 'go', description: 'Go' })
+    class GoAction extends CommandAction {
+      handler(): void {}
+    }
+    @Template('<go>', { bin: 'plain' })
+    class PlainTemplate {}
+    const router = new CommandRouter(new Container(), { template: PlainTemplate, actions: [GoAction] });
+    const out = capture();
+    expect(await router.run(['--version'], out.io)).toBe(2);
+    expect(out.stderr()).toBe("plain: missing action: expected one of go\nRun 'plain --help' for usage.\n");
+    expect(await router.run(['go', '--version'], out.io)).toBe(2);
+    expect(out.stderr()).toContain('plain: unknown option --version\n');
+  });
+});
+
+describe('CommandRouter.run: built-in commands win over everything', () => {
+  const general: string[][] = [
+    ['--help'],
+    ['-h'],
+    ['help'],
+    ['strat', '--help'],
+    ['--no-detach', '--help'],
+    ['--help=yes'],
+    ['-dh'],
+  ];
+  it.each(general)('%j prints the whole help, exit 0', async (...argv) => {
+    const { router, recorder } = deployRouter();
+    const out = capture();
+    expect(await router.run(argv, out.io)).toBe(0);
+    expect(out.stdout()).toBe(router.help());
+    expect(out.stdout()).toMatch(/^Usage: deploy <start\|restart>/);
+    expect(out.stderr()).toBe('');
+    expect(recorder.runs).toEqual([]);
+  });
+
+  const single: string[][] = [
+    ['start', '--help'],
+    ['help', 'start'],
+    ['start', '-a', '-s', '-h'],
+    ['start', '-x', '--bogus', '-h'],
+    ['help', 'start', 'more'],
+  ];
+  it.each(single)("%j prints the action's help, exit 0", async (...argv) => {
+    const { router } = deployRouter();
+    const out = capture();
+    expect(await router.run(argv, out.io)).toBe(0);
+    expect(out.stdout()).toBe(router.help('start'));
+    expect(out.stdout()).toMatch(/^Usage: deploy start <script> \[args\.\.\.\]/);
+  });
+
+  it('--version prints the version, exit 0, even on a line with errors', async () => {
+    const { router } = deployRouter();
+    const out = capture();
+    expect(await router.run(['--version'], out.io)).toBe(0);
+    expect(await router.run(['strat', '-x', '--version'], out.io)).toBe(0);
+    expect(out.stdout()).toBe('1.2.3\n1.2.3\n');
+  });
+
+  it('--help after -- is an argument, not a command', async () => {
+    const { router, recorder } = deployRouter();
+    expect(await router.run(['start', 'a', '--', '--help'], capture().io)).toBe(0);
+    expect(recorder.runs[0]!.args).toEqual({ script: 'a', args: ['--help'] });
+  });
+});
+
+describe('CommandRouter.run: failures of the action exit 1', () => {
+  it('prints the error message as one line, without a usage hint', async () => {
+    const { router } = deployRouter();
+    const out = capture();
+    expect(await router.run(['logs', 'broken', '-o'], out.io)).toBe(1);
+    expect(out.stderr()).toBe('deploy: log file is unreadable: /var/log/broken.log\n');
+  });
+
+  it('adds the stack when DEBUG is set', async () => {
+    const { router } = deployRouter();
+    const out = capture({ env: { DEBUG: '1' } });
+    expect(await router.run(['logs', 'broken', '-o'], out.io)).toBe(1);
+    expect(out.stderr()).toMatch(
+      /^deploy: log file is unreadable.*\nError: log file is unreadable.*\n\s+at /,
+    );
+  });
+
+  it('reports a service the container cannot provide', async () => {
+    const container = new Container();
+    container.bind(Recorder).toSelf();
+    const router = new CommandRouter(container, {
+      template: DeployTemplate,
+      actions: deployActions,
+      options: deployOptions,
+    });
+    const out = capture();
+    expect(await router.run(['start', 'a'], out.io)).toBe(1);
+    expect(out.stderr()).toMatch(/^deploy: No bindings found for service: "Symbol\(Greeting\)"/);
+  });
+
+  it('turns a rejection with a non-Error into exit 1', async () => {
+    @Action({ name: 'boom', description: 'Rejects with a string' })
+    class BoomAction extends CommandAction {
+      handler(): Promise<void> {
+        return Promise.reject('plain string');
+      }
+    }
+    @Template('<boom>', { bin: 'b' })
+    class BoomTemplate {}
+    const router = new CommandRouter(new Container(), { template: BoomTemplate, actions: [BoomAction] });
+    const out = capture();
+    expect(await router.run(['boom'], out.io)).toBe(1);
+    expect(out.stderr()).toBe('b: plain string\n');
+  });
+});
+
+describe('CommandRouter: container and life cycle', () => {
+  it('resolves a fresh action per run, so parameters never leak between runs', async () => {
+    const { router, recorder } = deployRouter();
+    await router.run(['start', 'a', '-d', '-n=2'], capture().io);
+    await router.run(['start', 'b'], capture().io);
+    expect(recorder.runs.map((r) => r.params)).toEqual([
+      { detach: true, workers: 2, scope: undefined },
+      { detach: undefined, workers: undefined, scope: undefined },
+    ]);
+  });
+
+  it('keeps bindings the host made, and resets a singleton action between runs', async () => {
+    const container = new Container();
+    container.bind(StartAction).toSelf().inSingletonScope();
+    const { router, recorder } = deployRouter(container);
+    await router.run(['start', 'a', '-d'], capture().io);
+    await router.run(['start', 'b'], capture().io);
+    expect(recorder.runs.map((r) => r.params.detach)).toEqual([true, undefined]);
+    expect(container.get(StartAction)).toBe(container.get(StartAction));
+  });
+
+  it('resolves the template and runs its beforeHandler hook after the options', async () => {
+    const seen: string[] = [];
+    @injectable()
+    class Audit {
+      note(text: string): void {
+        seen.push(text);
+      }
+    }
+    @Option({ name: 'v', long: 'verbose', description: 'More output', value: 'none' })
+    class VerboseOption implements CommandOption<{ verbose: boolean }> {
+      impactAction(action: ParamTarget<{ verbose: boolean }>): void {
+        seen.push('option');
+        action.setParam('verbose', true);
+      }
+    }
+    @Action({ name: 'go', description: 'Go' })
+    class GoAction extends CommandAction<{ verbose: boolean }, { target?: string }> {
+      handler(): void {
+        seen.push(`handler verbose=${this.getParam('verbose')}`);
+      }
+    }
+    @Template('<go> [target] -[v]', { bin: 'hooked' })
+    class HookedTemplate implements TemplateHooks {
+      constructor(private readonly audit: Audit) {}
+      beforeHandler(action: CommandAction<object, object>, info: RunInfo): void {
+        this.audit.note(`before ${info.action} ${JSON.stringify(info.options)} ${JSON.stringify(info.args)}`);
+        expect(action).toBeInstanceOf(GoAction);
+      }
+    }
+    const container = new Container();
+    container.bind(Audit).toSelf();
+    const router = new CommandRouter(container, {
+      template: HookedTemplate,
+      actions: [GoAction],
+      options: [VerboseOption],
+    });
+    expect(await router.run(['go', 'x', '-v'], capture().io)).toBe(0);
+    expect(seen).toEqual(['option', 'before go [{"name":"v"}] {"target":"x"}', 'handler verbose=true']);
+  });
+
+  it('runs several routers in one program and one container, each with its own template', async () => {
+    const container = new Container();
+    const { router: deploy, recorder } = deployRouter(container);
+
+    @Action({ name: 'start', description: 'Start the other thing' })
+    class OtherStart extends CommandAction<{ detach: boolean }> {
+      constructor(private readonly rec: Recorder) {
+        super();
+      }
+      handler(): void {
+        this.rec.runs.push({ action: 'other-start', params: { detach: this.getParam('detach') }, args: {} });
+      }
+    }
+    // Shares DetachOption with the deploy router.
+    @Template('<start> -[d]', { bin: 'other' })
+    class OtherTemplate {}
+    const other = new CommandRouter(container, {
+      template: OtherTemplate,
+      actions: [OtherStart],
+      options: [deployOptions[0]!],
+    });
+
+    const out = capture();
+    expect(await other.run(['start', '-d'], out.io)).toBe(0);
+    expect(await deploy.run(['start', 'x.mjs', '-d'], out.io)).toBe(0);
+    expect(await other.run(['start', 'x.mjs'], out.io)).toBe(2);
+    expect(await other.run(['start', '-n=3'], out.io)).toBe(2);
+    expect(out.stderr()).toBe(
+      "other: unexpected argument 'x.mjs' for 'start' (it takes no arguments)\nRun 'other start --help' for usage.\n" +
+        "other: unknown option -n\nRun 'other start --help' for usage.\n",
+    );
+    expect(recorder.runs.map((r) => [r.action, r.params.detach])).toEqual([
+      ['other-start', true],
+      ['start', true],
+    ]);
+    expect(other.help()).toMatch(/^Usage: other <start> -\[d\]\n/);
+  });
+
+  it('exposes the parsed template', () => {
+    const { router } = deployRouter();
+    expect(router.template.lines.map((l) => l.actions)).toEqual([['start', 'restart'], ['stop'], ['logs']]);
+    expect(router.spec.bin).toBe('deploy');
+  });
+});
+
+describe('typed parameters', () => {
+  it('types getParam, setParam and args from the class generics', () => {
+    // Compile-time checks: `tsc -p tsconfig.json` fails if a type drifts or an error line stops
+    // erroring. The function is never called.
+    const typeChecks = (action: StartAction, target: ParamTarget<{ detach: boolean }>) => {
+      expectTypeOf(action.getParam('workers')).toEqualTypeOf<number | undefined>();
+      expectTypeOf(action.getParam('workers', 1)).toEqualTypeOf<number>();
+      expectTypeOf(action.getParam('scope')).toEqualTypeOf<'all' | 'single' | undefined>();
+      expectTypeOf(action.args.script).toEqualTypeOf<string>();
+      expectTypeOf(action.args.args).toEqualTypeOf<string[]>();
+      // @ts-expect-error: an unknown key
+      target.setParam('detahc', true);
+      // @ts-expect-error: a value of the wrong type
+      target.setParam('detach', 'yes');
+      // @ts-expect-error: a key the action does not have
+      action.getParam('force');
+    };
+    expect(typeChecks).toBeTypeOf('function');
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { tokenize } from '../../packages/command/src/argv/tokenize.js';
+
+// Each row is one of mri's habits (research: command-frameworks §6) and what tokenize makes of it.
+describe('tokenize: argv through mri, without its pitfalls', () => {
+  const cases: Array<{ argv: string[]; positionals: string[]; options?: unknown[]; malformed?: string[] }> = [
+    { argv: ['start', '-d'], positionals: ['start'], options: [{ key: 'd', flag: '-d', value: undefined }] },
+    // mri alone: `-d start` → { d: 'start' }, the action is eaten.
+    { argv: ['-d', 'start'], positionals: ['start'], options: [{ key: 'd', value: undefined }] },
+    // mri with `boolean: ['d']`: `-d 08` → _: [8], a number; `-d false` drops the word.
+    { argv: ['start', '-d', '08'], positionals: ['start', '08'] },
+    { argv: ['start', '-d', 'false', 'true'], positionals: ['start', 'false', 'true'] },
+    // mri alone: `-n=08` → 8.
+    { argv: ['start', '-n=08'], positionals: ['start'], options: [{ key: 'n', flag: '-n', value: '08' }] },
+    {
+      argv: ['start', '--workers=08'],
+      positionals: ['start'],
+      options: [{ key: 'workers', flag: '--workers', value: '08' }],
+    },
+    { argv: ['start', '-n='], positionals: ['start'], options: [{ key: 'n', value: '' }] },
+    { argv: ['start', '-n=a=b'], positionals: ['start'], options: [{ key: 'n', value: 'a=b' }] },
+    { argv: ['start', '-n', '4'], positionals: ['start', '4'], options: [{ key: 'n', value: undefined }] },
+    {
+      argv: ['start', '-ds=x'],
+      positionals: ['start'],
+      options: [
+        { key: 'd', value: undefined },
+        { key: 's', value: 'x' },
+      ],
+    },
+    // Repeats are occurrences, not arrays.
+    {
+      argv: ['start', '-d', '-d'],
+      positionals: ['start'],
+      options: [
+        { key: 'd', value: undefined },
+        { key: 'd', value: undefined },
+      ],
+    },
+    {
+      argv: ['start', '--no-detach'],
+      positionals: ['start'],
+      options: [{ key: 'detach', flag: '--no-detach', negated: true }],
+    },
+    // A lone '-' makes mri eat the next word; it is a positional (stdin by convention).
+    { argv: ['cat', '-', 'x'], positionals: ['cat', '-', 'x'], options: [] },
+    { argv: ['start', '--', '-d', '--x=1'], positionals: ['start', '-d', '--x=1'], options: [] },
+    { argv: ['start', '-5'], positionals: ['start'], options: [{ key: '5', flag: '-5' }] },
+    { argv: ['--help'], positionals: [], options: [{ key: 'help', flag: '--help' }] },
+    {
+      argv: ['start', '---x', '--d', '-no-x', '--_x', '-=', '--=1', '-a_b'],
+      positionals: ['start'],
+      options: [],
+      malformed: ['---x', '--d', '-no-x', '--_x', '-=', '--=1', '-a_b'],
+    },
+    // Object.prototype names are plain keys, not inherited values.
+    { argv: ['--constructor'], positionals: [], options: [{ key: 'constructor' }] },
+  ];
+
+  it.each(cases)('$argv', ({ argv, positionals, options, malformed = [] }) => {
+    const tokens = tokenize(argv);
+    expect(tokens.positionals).toEqual(positionals);
+    if (options) expect(tokens.options).toMatchObject(options);
+    if (options) expect(tokens.options).toHaveLength(options.length);
+    expect(tokens.malformed).toEqual(malformed);
+  });
+});
