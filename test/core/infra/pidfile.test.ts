@@ -132,6 +132,13 @@ describe('writePidFile / readPidFile', () => {
     expect(err.message).toContain(problem);
   });
 
+  it('names the pid file when its directory is missing', () => {
+    const missing = join(dir, 'missing', 'x.pid');
+    const err = thrown(() => writePidFile(missing, ownRecord()));
+    expect(err.code).toBe('EPIDFILE');
+    expect(err.message).toContain(`cannot write pid file '${missing}' (ENOENT)`);
+  });
+
   it('refuses a record with a bad field, naming it', () => {
     const err = thrown(() => writePidFile(path, ownRecord({ pid: 0 })));
     expect(err.message).toContain("'pid' is 0");

@@ -97,7 +97,12 @@ export function writePidFile(path: string, record: PidRecord): void {
 
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
-  const fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o600);
+  let fd: number;
+  try {
+    fd = openSync(temp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw ioError('write', path, err);
+  }
   try {
     try {
       const pick: PidRecord = {
@@ -122,8 +127,16 @@ export function writePidFile(path: string, record: PidRecord): void {
     } catch {
       // already renamed or never created
     }
-    throw err;
+    throw ioError('write', path, err);
   }
+}
+
+function ioError(action: 'read' | 'write', path: string, err: unknown): DroverError {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  return new DroverError('EPIDFILE', `drover: cannot ${action} pid file '${path}' (${code})`, {
+    hint: 'check that the run directory exists and is writable by this user',
+    cause: err,
+  });
 }
 
 /**
@@ -143,7 +156,7 @@ export function readPidFile(path: string): PidRecord | null {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'ELOOP') refuseUnsafe(path, lstatSync(path));
-    throw err;
+    throw ioError('read', path, err);
   }
   let text: string;
   try {
