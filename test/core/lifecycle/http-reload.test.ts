@@ -1,0 +1,77 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFixture, tempDir } from '../../support/group.js';
+import { startLoad } from '../../support/load.js';
+import { is, readyPids } from './helpers.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function get(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  return res.text();
+}
+
+describe('a server group on one shared port', () => {
+  it.each([
+    ['keep-alive', true],
+    ['one connection per request', false],
+  ])(
+    'workers share the port; a SIGHUP reload under load (%s) fails and hangs no request',
+    async (_, keepAlive) => {
+      const port = await freePort();
+      const { dir, cleanup } = tempDir();
+      cleanups.push(cleanup);
+      const group = startFixture('core/script-master.mjs', {
+        env: {
+          SCRIPT: new URL('../../fixtures/scripts/http-server.mjs', import.meta.url).pathname,
+          GROUP_CONFIG: JSON.stringify({ runDir: dir, maxWorkerNum: 2, baseTitle: 'web' }),
+          PORT: String(port),
+          DELAY_MS: '20',
+        },
+      });
+      cleanups.push(() => group.kill());
+      await group.waitEvent(is('started'), 'started');
+      const before = new Set(readyPids(group).values());
+      expect(before.size).toBe(2);
+
+      // both workers answer on the one port
+      const seen = new Set<string>();
+      for (let i = 0; i < 40 && seen.size < 2; i++) seen.add(await get(port));
+      expect(seen).toEqual(new Set([...before].map(String)));
+
+      const load = startLoad(`http://127.0.0.1:${port}/`, { connections: 8, keepAlive });
+      await group.waitFor('load running', () => load.result.ok > 100);
+      group.signal('SIGHUP');
+      const reload = await group.waitEvent(is('reload'), 'reload done', 1, 20_000);
+      const servedBefore = load.result.ok;
+      await group.waitFor('load after reload', () => load.result.ok > servedBefore + 100);
+      const result = await load.stop();
+
+      expect(reload).toMatchObject({ replaced: 2, aborted: false });
+      expect(result.errors).toEqual([]);
+      expect(result.failed).toBe(0);
+      expect(result.hung).toBe(0);
+      expect(result.ok).toBe(result.sent);
+
+      // new workers serve now
+      const after = new Set(readyPids(group).values());
+      for (const pid of after) expect(before.has(pid)).toBe(false);
+      expect(before.has(Number(await get(port)))).toBe(false);
+    },
+    60_000,
+  );
+});
