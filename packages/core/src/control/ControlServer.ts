@@ -171,7 +171,8 @@ export class ControlServer {
       }
     }
     const listenerClosed = new Promise<void>((done) => {
-      // the listening handle closes at once; the callback itself waits for every connection
+      // close()'s own callback would wait for every connection, in-flight ones included; the
+      // listening handle itself is closed by the next turn of the loop
       this.server.close();
       setImmediate(done);
     });
