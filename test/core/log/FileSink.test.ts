@@ -151,6 +151,16 @@ describe('FileSink', () => {
     expect(written.at(-1)).toMatch(/ after$/);
   });
 
+  it('takes a line longer than its hard limit when nothing else is waiting', async () => {
+    const s = open('long-line', { maxPendingBytes: 1024, hardLimitBytes: 4096 });
+    s.write(record('v'.repeat(10_000)));
+    s.write(record('dropped while the long line is pending'));
+    await s.flush();
+    expect(s.droppedLines).toBe(1);
+    const written = await lines(s.path);
+    expect(written[0]).toMatch(/\] v{10000}$/);
+  });
+
   it('counts lines written after close as dropped', async () => {
     const s = open('closed');
     s.write(record('kept'));

@@ -28,6 +28,7 @@ export function colorWanted(stream: NodeJS.WritableStream, env: NodeJS.ProcessEn
 }
 
 type Output = {
+  name: 'stdout' | 'stderr';
   stream: NodeJS.WritableStream;
   color: boolean;
   broken: boolean;
@@ -52,6 +53,7 @@ export class ConsoleSink implements LogSink {
   #hardLimitBytes: number;
   #dropped = 0;
   #unreported = 0;
+  #dropReason = '';
   #congested = false;
   #closed = false;
   #waiters: (() => void)[] = [];
@@ -59,8 +61,8 @@ export class ConsoleSink implements LogSink {
   constructor(opts: ConsoleSinkOptions = {}) {
     this.#maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.#hardLimitBytes = opts.hardLimitBytes ?? this.#maxPendingBytes * 4;
-    this.#out = this.#output(opts.stdout ?? process.stdout, opts.color);
-    this.#err = this.#output(opts.stderr ?? process.stderr, opts.color);
+    this.#out = this.#output('stdout', opts.stdout ?? process.stdout, opts.color);
+    this.#err = this.#output('stderr', opts.stderr ?? process.stderr, opts.color);
   }
 
   /** Lines lost to a closed or overfull stream. */
@@ -80,6 +82,13 @@ export class ConsoleSink implements LogSink {
   write(record: LogRecord): void {
     const output = isAtLeast(record.level, 'warning') ? this.#err : this.#out;
     if (this.#closed || output.broken || pendingOf(output.stream) > this.#hardLimitBytes) {
+      if (this.#unreported === 0) {
+        this.#dropReason = this.#closed
+          ? 'the sink was closed'
+          : output.broken
+            ? `${output.name} was closed`
+            : `${output.name} was not read fast enough`;
+      }
       this.#dropped++;
       this.#unreported++;
       return;
@@ -93,10 +102,10 @@ export class ConsoleSink implements LogSink {
         baseTitle: record.baseTitle,
         pin: 'master',
         pid: process.pid,
-        message: `dropped ${count} log lines: the terminal was not reading fast enough`,
+        message: `dropped ${count} log lines: ${this.#dropReason}`,
         fields: { dropped: count },
       };
-      this.#err.stream.write(`${formatLogLine(notice, { color: this.#err.color })}\n`);
+      if (!this.#err.broken) this.#err.stream.write(`${formatLogLine(notice, { color: this.#err.color })}\n`);
     }
     output.stream.write(`${formatLogLine(record, { color: output.color })}\n`);
     if (!this.#congested && pendingOf(output.stream) > this.#maxPendingBytes) this.#congested = true;
@@ -117,8 +126,9 @@ export class ConsoleSink implements LogSink {
     this.#release();
   }
 
-  #output(stream: NodeJS.WritableStream, color: boolean | undefined): Output {
+  #output(name: Output['name'], stream: NodeJS.WritableStream, color: boolean | undefined): Output {
     const output: Output = {
+      name,
       stream,
       color: color ?? colorWanted(stream),
       broken: false,

@@ -97,7 +97,9 @@ export class RotatingWriter implements BackPressure {
       return;
     }
     const bytes = Buffer.byteLength(line) + 1;
-    if (this.#overflowing || this.pendingBytes + bytes > this.#options.hardLimitBytes) {
+    // an empty queue takes any line, however long: the limit is on what piles up
+    const over = this.pendingBytes > 0 && this.pendingBytes + bytes > this.#options.hardLimitBytes;
+    if (this.#overflowing || over) {
       this.#overflowing = true;
       this.#drop(1, `more than ${this.#options.hardLimitBytes} bytes were waiting to be written`);
       return;
