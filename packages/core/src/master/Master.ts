@@ -217,9 +217,13 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (asReplacement) slot.replacement = handle;
     else slot.current = handle;
 
+    // Output goes line by line to the log; a congested log file pauses the worker's pipe.
     const out = this.log.worker(slot.pin, handle.pid);
-    if (handle.stdout) new OutputCapture(handle.stdout, (line) => out.line('stdout', line));
-    if (handle.stderr) new OutputCapture(handle.stderr, (line) => out.line('stderr', line));
+    // (a capture flushes its last partial line itself when the pipe ends)
+    if (handle.stdout)
+      new OutputCapture(handle.stdout, (line) => out.line('stdout', line), { backPressure: this.log });
+    if (handle.stderr)
+      new OutputCapture(handle.stderr, (line) => out.line('stderr', line), { backPressure: this.log });
 
     const info = { pin: slot.pin, pid: handle.pid, title };
     handle.once('ready', () => {
@@ -663,6 +667,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       await Promise.all(all);
       await this.release();
       if (!opts.quiet) this.log.info(`stopped`);
+      await this.log.flush();
       this.emit('stop');
     })();
     return this.stopPromise;
