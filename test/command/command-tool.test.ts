@@ -101,6 +101,15 @@ describe('command-tool as a bundled bin', () => {
     });
   });
 
+  it('keeps decorator metadata through the bundle: a subclass action inherits its injections', async () => {
+    const result = await runNode([bin, 'restart', 'mailer', '-w']);
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'starting mailer (mailer.mjs) with one worker per CPU\n',
+      stderr: '',
+    });
+  });
+
   it('prints help in colour only when asked, for a pipe', async () => {
     const plain = await runNode([bin, '--help']);
     const forced = await runNode([bin, '--help'], { FORCE_COLOR: '1' });
