@@ -58,14 +58,19 @@ describe('rolling reload', () => {
   });
 
   it('reload requests made during a reload coalesce into one more', async () => {
-    current = startLoop({ maxWorkerNum: 2 });
+    // Slow inits keep the first reload running while the other requests arrive.
+    current = startLoop({ maxWorkerNum: 2 }, { initMs: 700 });
     const { group, runDir } = current;
     await group.waitEvent(is('started'), 'started');
     const client = new Manage({ baseTitle: 'loop', runDir });
-    const results = await Promise.all([client.reload(), client.reload(), client.reload(), client.reload()]);
-    expect(results.every((r) => !r.aborted)).toBe(true);
-    // the first reload runs; the three requests made meanwhile share a single second one
+    const first = client.reload();
+    await group.waitFor('first reload running', () => group.output.includes('reload started'));
+    const later = [client.reload(), client.reload(), client.reload()];
+    const results = await Promise.all([first, ...later]);
+    expect(results.every((r) => !r.aborted && r.replaced === 2)).toBe(true);
+    // the three requests made during the first reload share a single second one
     expect(group.count(is('reload'))).toBe(2);
+    expect(group.output.match(/reload started/g)).toHaveLength(2);
   });
 });
 
