@@ -177,7 +177,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     const closing = backendClosedError(this.kind, this.queue);
     for (const waiter of this.roomWaiters) waiter.reject(closing);
     this.roomWaiters = [];
-    await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: true })));
+    await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: false })));
     this.delayed.clear();
     for (const lease of this.abandonedLeases) clearTimeout(lease.expiryTimer);
     this.abandonedLeases.clear();

@@ -168,7 +168,10 @@ export interface QueueBackend<P = unknown, R = unknown> {
   waitForResult(taskId: string, options?: WaitForResultOptions): Promise<R>;
   /** Tasks that failed for good, newest first. */
   deadLetters(options?: { limit?: number }): Promise<DeadLetter<P>[]>;
-  /** Closes open consumers (draining them) and releases connections; rejects pending waits. */
+  /**
+   * Final. Closes consumers still open without draining (close them first with `{ drain: true }`
+   * to let running handlers finish), releases connections and rejects pending waits with ECLOSED.
+   */
   close(): Promise<void>;
 }
 

@@ -1,0 +1,715 @@
+/**
+ * The shared queue backend on BullMQ (Redis): several masters, on several hosts, enqueue to and
+ * consume from one queue. Its own subpath export (`@drover/core/bullmq`), the only core module
+ * that loads bullmq and ioredis (optional peer dependencies).
+ */
+import {
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  type KeepJobs,
+  Queue,
+  QueueEvents,
+  Worker,
+} from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError, DroverError } from '../errors.js';
+import {
+  backendClosedError,
+  batchTooLargeError,
+  consumerClosedError,
+  leaseLostError,
+  queueFullError,
+  TaskFailedError,
+  unknownTaskError,
+} from './errors.js';
+import {
+  encodeJson,
+  type ResolvedBackendOptions,
+  resolveBackendOptions,
+  validateConcurrency,
+  validateTaskSpec,
+} from './options.js';
+import type {
+  BackendCapabilities,
+  BackendFactory,
+  BackendOptions,
+  CloseConsumerOptions,
+  ConsumeOptions,
+  Consumer,
+  DeadLetter,
+  Delivery,
+  EnqueueOptions,
+  Handler,
+  QueueBackend,
+  QueueStats,
+  Retention,
+  TaskSpec,
+  WaitForResultOptions,
+} from './QueueBackend.js';
+import {
+  describeRedisConnection,
+  type RedisConnection,
+  type RedisConnectionOptions,
+  resolveRedisConnection,
+} from './redisConnection.js';
+import { ResultWaiters } from './ResultWaiters.js';
+
+export type { RedisConnection, RedisConnectionOptions } from './redisConnection.js';
+
+/** Where Redis is and how BullMQ is tuned; the rest (queue, retry, lease, bounds) comes from the core. */
+export interface BullMQConnectionOptions {
+  /** A URL (`redis://`, `rediss://`, `unix:///path.sock`), a socket path, or ioredis options. */
+  readonly connection: RedisConnection;
+  /** Key prefix, one per deployment so queues of different apps never meet. Default `drover`. */
+  readonly prefix?: string;
+  /**
+   * How often each consumer looks for tasks whose lease expired. A dead consumer's task comes back
+   * after about `leaseMs` + 1-2 × this. Default: `leaseMs`.
+   */
+  readonly stalledIntervalMs?: number;
+  /** Give up creating the backend when Redis does not answer within this. Default 10_000. */
+  readonly connectTimeoutMs?: number;
+  /** Connection and event-reader errors of the backend itself (consumers have their own `onError`). */
+  onError?(error: Error): void;
+}
+
+export interface BullMQBackendOptions extends BackendOptions, BullMQConnectionOptions {}
+
+const CAPABILITIES: BackendCapabilities = {
+  durable: true,
+  shared: true,
+  priorities: true,
+  delayedTasks: true,
+  idempotentIds: true,
+};
+
+/** The name BullMQ stores as the job's backoff type; the consumer's retry policy computes it. */
+const BACKOFF_TYPE = 'drover';
+const JOB_NAME = 'task';
+/** BullMQ's reason for a task picked up after its last allowed attempt lost its lease. */
+const STARTED_LIMIT_REASON = 'job started more than allowable limit';
+const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
+const LATE_ACK = /^(Missing lock for job|Lock mismatch for job|Job \S+ is not in the active state)/;
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function keepJobs(retention: Required<Retention>): KeepJobs {
+  if (retention.count === 0 || retention.ageMs === 0) return { count: 0 };
+  return { age: Math.ceil(retention.ageMs / 1000), count: retention.count };
+}
+
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A queue on Redis through BullMQ. Build it with `createBullMQBackend` (it checks the connection). */
+export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, R> {
+  readonly kind = 'bullmq';
+  readonly capabilities = CAPABILITIES;
+  readonly queue: string;
+  readonly prefix: string;
+  readonly stalledIntervalMs: number;
+  /** @internal */
+  readonly options: ResolvedBackendOptions;
+  /** @internal */
+  readonly redis: RedisConnectionOptions;
+
+  private readonly producer: Queue;
+  private readonly waiters = new ResultWaiters();
+  private readonly consumers = new Set<BullMQConsumer>();
+  private readonly onError?: (error: Error) => void;
+  private events: Promise<QueueEvents> | undefined;
+  private admin: Redis | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: BullMQBackendOptions) {
+    this.options = resolveBackendOptions(options);
+    this.queue = this.options.queue;
+    this.redis = resolveRedisConnection(options.connection);
+    this.prefix = options.prefix ?? 'drover';
+    if (typeof this.prefix !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(this.prefix))
+      throw new ConfigError(
+        'prefix',
+        options.prefix,
+        'a key prefix of 1-64 letters, digits, "-", "_" or "."',
+      );
+    this.stalledIntervalMs = options.stalledIntervalMs ?? this.options.leaseMs;
+    if (!Number.isInteger(this.stalledIntervalMs) || this.stalledIntervalMs < 100)
+      throw new ConfigError(
+        'stalledIntervalMs',
+        options.stalledIntervalMs,
+        'an integer >= 100 (milliseconds)',
+      );
+    this.onError = options.onError;
+    this.producer = new Queue(this.queue, {
+      connection: this.connectionFor('producer'),
+      prefix: this.prefix,
+    });
+    this.producer.on('error', (error) => this.reportError(error));
+  }
+
+  /** Waits for Redis to answer; on timeout closes everything and throws EREDIS. */
+  async connect(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([
+      this.producer.waitUntilReady().then(() => 'ready' as const),
+      timeout,
+    ]).finally(() => clearTimeout(timer));
+    if (outcome === 'ready') return;
+    await this.close().catch(() => undefined);
+    throw new DroverError(
+      'EREDIS',
+      `drover: queue '${this.queue}' cannot reach Redis at ${describeRedisConnection(this.redis)} within ${timeoutMs} ms`,
+      { hint: 'check that redis-server runs and that the connection (URL or socket path) points to it' },
+    );
+  }
+
+  async enqueue(specs: readonly TaskSpec<P>[], options: EnqueueOptions = {}): Promise<string[]> {
+    this.assertOpen();
+    if (!Array.isArray(specs))
+      throw new DroverError('ECONFIG', `drover: enqueue() takes an array of task specs`, {
+        hint: 'wrap a single task: enqueue([{ payload }])',
+      });
+    specs.forEach((spec, index) => {
+      validateTaskSpec(spec, index);
+      encodeJson(spec.payload, `tasks[${index}].payload`);
+    });
+    if (this.options.maxQueued !== Number.POSITIVE_INFINITY) await this.admit(specs, options.signal);
+    this.assertOpen();
+    const jobs = await this.producer.addBulk(
+      specs.map((spec) => ({ name: JOB_NAME, data: spec.payload ?? null, opts: this.jobOptions(spec) })),
+    );
+    return jobs.map((job) => job.id!);
+  }
+
+  consume(handler: Handler<P, R>, options: ConsumeOptions<P>): Consumer {
+    this.assertOpen();
+    if (typeof handler !== 'function')
+      throw new DroverError('ECONFIG', `drover: consume() needs a handler function, got ${typeof handler}`, {
+        hint: 'pass async (delivery) => result',
+      });
+    const consumer = new BullMQConsumer(
+      this as BullMQBackend,
+      handler as Handler<unknown, unknown>,
+      options as ConsumeOptions<unknown>,
+    );
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async stats(): Promise<QueueStats> {
+    const counts = await this.producer.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed');
+    return {
+      ready: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+      delayed: counts.delayed ?? 0,
+      inFlight: counts.active ?? 0,
+      dead: counts.failed ?? 0,
+    };
+  }
+
+  async waitForResult(taskId: string, options: WaitForResultOptions = {}): Promise<R> {
+    this.assertOpen();
+    // Events first, then the stored state: a task that finishes in between is seen by one of them.
+    await this.startEvents();
+    const result = this.waiters.wait<R>(taskId, options);
+    this.checkFinished(taskId).catch((error) => this.waiters.reject(taskId, error));
+    return result;
+  }
+
+  async deadLetters(options: { limit?: number } = {}): Promise<DeadLetter<P>[]> {
+    const limit = options.limit ?? 100;
+    if (limit <= 0) return [];
+    const jobs = (await this.producer.getFailed(0, limit - 1)) as Job[];
+    return jobs.map((job) => ({
+      taskId: job.id!,
+      payload: job.data as P,
+      attempts: this.attemptsOf(job),
+      error: this.reasonOf(job.id!, job.failedReason),
+      failedAt: job.finishedOn ?? 0,
+    }));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: false })));
+      const events = this.events;
+      await Promise.allSettled([
+        events?.then((e) => e.close()),
+        this.producer.close(),
+        this.admin?.quit().catch(() => this.admin?.disconnect()),
+      ]);
+      this.waiters.rejectAll(backendClosedError(this.kind, this.queue));
+    })();
+    return this.closing;
+  }
+
+  // ---- used by consumers ----
+
+  /** @internal ioredis options for one of the backend's connections. */
+  connectionFor(role: 'producer' | 'worker' | 'events' | 'admin'): ConnectionOptions {
+    const base = { ...this.redis, connectionName: `drover:${this.queue}:${role}` } as ConnectionOptions;
+    // Blocking readers must wait out a Redis restart instead of failing their command.
+    return role === 'producer' || role === 'admin' ? base : { ...base, maxRetriesPerRequest: null };
+  }
+
+  /** @internal The Redis key of a task's job hash. */
+  jobKey(taskId: string): string {
+    return this.producer.toKey(taskId);
+  }
+
+  /** @internal */
+  detach(consumer: BullMQConsumer): void {
+    this.consumers.delete(consumer);
+  }
+
+  /** @internal Deliveries made: stalls count, the pickup that only reports a lost last lease does not. */
+  attemptsOf(job: Job): number {
+    return Math.max(1, Math.min(job.attemptsStarted, job.opts.attempts ?? this.options.retry.maxAttempts));
+  }
+
+  /** @internal BullMQ's stall-limit reasons, said in drover's words. */
+  reasonOf(taskId: string, reason: string | undefined): string {
+    if (reason === STARTED_LIMIT_REASON || reason === STALLED_LIMIT_REASON) {
+      const { maxAttempts } = this.options.retry;
+      return leaseLostError(taskId, maxAttempts, maxAttempts, this.options.leaseMs).message;
+    }
+    return reason ?? 'unknown error';
+  }
+
+  /** @internal */
+  reportError(error: Error): void {
+    try {
+      this.onError?.(error);
+    } catch {
+      // an error reporter that throws has nowhere left to report to
+    }
+  }
+
+  // ---- internals ----
+
+  private assertOpen(): void {
+    if (this.closing) throw backendClosedError(this.kind, this.queue);
+  }
+
+  private jobOptions(spec: TaskSpec<P>): JobsOptions {
+    return {
+      ...(spec.id === undefined ? {} : { jobId: spec.id }),
+      ...(spec.delayMs ? { delay: spec.delayMs } : {}),
+      ...(spec.priority ? { priority: spec.priority } : {}),
+      attempts: this.options.retry.maxAttempts,
+      backoff: { type: BACKOFF_TYPE },
+      removeOnComplete: keepJobs(this.options.keepResults),
+      removeOnFail: keepJobs(this.options.keepDeadLetters),
+    };
+  }
+
+  /** @internal A plain connection for reads and small writes outside BullMQ's scripts. */
+  adminClient(): Redis {
+    if (!this.admin) {
+      this.admin = new Redis(this.connectionFor('admin') as RedisOptions);
+      this.admin.on('error', (error) => this.reportError(error));
+    }
+    return this.admin;
+  }
+
+  /**
+   * Waits until the new tasks fit under `maxQueued`. Shared by every producer, so the check is
+   * approximate: two producers checking at once can both pass.
+   */
+  private async admit(specs: readonly TaskSpec<P>[], signal: AbortSignal | undefined): Promise<void> {
+    const { maxQueued } = this.options;
+    let pollMs = 25;
+    for (;;) {
+      const fresh = await this.countNew(specs);
+      if (fresh > maxQueued) throw batchTooLargeError(this.queue, fresh, maxQueued);
+      const counts = await this.producer.getJobCounts('wait', 'prioritized', 'delayed');
+      const queued = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      if (fresh === 0 || queued + fresh <= maxQueued) return;
+      if (this.options.whenFull === 'reject') throw queueFullError(this.queue, queued, fresh, maxQueued);
+      await delay(pollMs, signal);
+      this.assertOpen();
+      pollMs = Math.min(pollMs * 2, 500);
+    }
+  }
+
+  private async countNew(specs: readonly TaskSpec<P>[]): Promise<number> {
+    const ids = [...new Set(specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id])))];
+    const generated = specs.filter((spec) => spec.id === undefined).length;
+    if (ids.length === 0) return generated;
+    const pipeline = this.adminClient().pipeline();
+    for (const id of ids) pipeline.exists(this.producer.toKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return generated + replies.filter(([error, exists]) => !error && exists === 0).length;
+  }
+
+  /** One events reader per backend, reading from the stream's end as it was when it started. */
+  private startEvents(): Promise<QueueEvents> {
+    this.events ??= (async () => {
+      const newest = await this.adminClient().xrevrange(this.producer.keys.events!, '+', '-', 'COUNT', 1);
+      const events = new QueueEvents(this.queue, {
+        connection: this.connectionFor('events'),
+        prefix: this.prefix,
+        lastEventId: newest[0]?.[0] ?? '0-0',
+      });
+      events.on('error', (error) => this.reportError(toError(error)));
+      events.on('completed', ({ jobId, returnvalue }) => this.waiters.resolve(jobId, returnvalue));
+      events.on('failed', ({ jobId }) => {
+        if (this.waiters.has(jobId))
+          this.checkFinished(jobId).catch((error) => this.waiters.reject(jobId, error));
+      });
+      await events.waitUntilReady();
+      return events;
+    })();
+    return this.events;
+  }
+
+  private async checkFinished(taskId: string): Promise<void> {
+    const state = await this.producer.getJobState(taskId);
+    if (state === 'unknown') {
+      this.waiters.reject(taskId, unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
+      return;
+    }
+    if (state !== 'completed' && state !== 'failed') return;
+    const job = (await this.producer.getJob(taskId)) as Job | undefined;
+    if (!job) return;
+    if (state === 'completed') this.waiters.resolve(taskId, job.returnvalue);
+    else
+      this.waiters.reject(
+        taskId,
+        new TaskFailedError(taskId, this.attemptsOf(job), this.reasonOf(taskId, job.failedReason)),
+      );
+  }
+}
+
+/** One running delivery inside a BullMQ processor. */
+interface Running {
+  readonly delivery: Delivery;
+  readonly controller: AbortController;
+  /** fail the attempt now (close without draining) */
+  interrupt(error: Error): void;
+  /** never settle: the job keeps its lock until it expires (simulated crash) */
+  abandon(): void;
+}
+
+/** A job BullMQ fetched while this consumer had no free slot: it waits here, lock renewed. */
+interface Held {
+  readonly job: Job;
+  start(): void;
+  giveBack(): void;
+}
+
+/**
+ * A BullMQ `Worker` behind the `Consumer` interface. BullMQ may fetch one job more than the
+ * limit (a blocking fetch in flight when the limit drops or the consumer pauses), so handlers
+ * start only through this consumer's own gate: a job beyond the limit waits for a slot, and one
+ * fetched while paused or closing goes back to the queue without spending an attempt.
+ */
+class BullMQConsumer implements Consumer {
+  private readonly worker: Worker;
+  private readonly runningByJob = new Map<string, Running>();
+  private readonly deliveries = new WeakMap<Job, Delivery>();
+  private held: Held[] = [];
+  private limit: number;
+  private paused = false;
+  private closing: Promise<void> | undefined;
+  /** pause/resume calls on the worker, one after the other */
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly backend: BullMQBackend,
+    private readonly handler: Handler<unknown, unknown>,
+    private readonly options: ConsumeOptions<unknown>,
+  ) {
+    this.limit = validateConcurrency(options.concurrency);
+    const resolved = backend.options;
+    const { maxAttempts } = resolved.retry;
+    this.worker = new Worker(backend.queue, (job, _token, signal) => this.process(job, signal), {
+      connection: backend.connectionFor('worker'),
+      prefix: backend.prefix,
+      autorun: false,
+      concurrency: Math.max(1, this.limit),
+      lockDuration: resolved.leaseMs,
+      stalledInterval: backend.stalledIntervalMs,
+      // Every delivery counts as an attempt, stalls included: a job started maxAttempts times
+      // is not retried, and one picked up again after that fails for good at once.
+      maxStartedAttempts: maxAttempts,
+      maxStalledCount: maxAttempts,
+      removeOnComplete: keepJobs(resolved.keepResults),
+      removeOnFail: keepJobs(resolved.keepDeadLetters),
+      settings: {
+        backoffStrategy: (_made, _type, error, job) => this.backoff(job as Job | undefined, error),
+      },
+    });
+    this.worker.on('error', (error) => this.onWorkerError(error));
+    this.worker.on('failed', (job, error) => this.onFailed(job, error));
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) {
+        const running = this.runningByJob.get(jobId);
+        if (running)
+          running.controller.abort(
+            leaseLostError(jobId, running.delivery.attempt, maxAttempts, resolved.leaseMs),
+          );
+      }
+    });
+    this.apply();
+  }
+
+  get concurrency(): number {
+    return this.limit;
+  }
+
+  get running(): number {
+    return this.runningByJob.size;
+  }
+
+  setConcurrency(n: number): void {
+    const raised = validateConcurrency(n) > this.limit;
+    this.limit = n;
+    this.apply(raised);
+  }
+
+  async pause(): Promise<void> {
+    this.paused = true;
+    await this.apply();
+  }
+
+  async resume(): Promise<void> {
+    this.paused = false;
+    await this.apply();
+  }
+
+  close(options: CloseConsumerOptions = {}): Promise<void> {
+    this.closing ??= (async () => {
+      if (options.abandon) {
+        for (const running of this.runningByJob.values()) running.abandon();
+        this.held = [];
+        await this.worker.close(true);
+      } else {
+        this.giveBackHeld();
+        const closed = this.worker.close(false);
+        if (options.drain === false)
+          for (const [jobId, running] of this.runningByJob) running.interrupt(consumerClosedError(jobId));
+        await closed;
+      }
+      await this.transition;
+      this.backend.detach(this);
+    })();
+    return this.closing;
+  }
+
+  private get hasRoom(): boolean {
+    return !this.paused && !this.closing && this.runningByJob.size < this.limit;
+  }
+
+  /** Brings the worker in line with `limit` and `paused`, and the gate with both. */
+  private apply(raised = false): Promise<void> {
+    if (this.closing) return this.transition;
+    if (this.limit > 0) this.worker.concurrency = this.limit;
+    const run = !this.paused && this.limit > 0;
+    if (run) this.startHeld();
+    else this.giveBackHeld();
+    this.transition = this.transition
+      .then(async () => {
+        if (!run) return this.worker.pause(true);
+        // A running worker waits for a job to finish before it fetches again, even when its
+        // concurrency rose; a pause/resume wakes its fetch loop now.
+        if (raised && this.worker.isRunning() && !this.worker.isPaused()) await this.worker.pause(true);
+        await this.worker.resume();
+      })
+      .catch((error) => this.report(toError(error)));
+    return this.transition;
+  }
+
+  private process(job: Job, signal: AbortSignal | undefined): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const start = () => this.start(job, signal, resolve, reject);
+      if (this.hasRoom && this.held.length === 0) {
+        start();
+        return;
+      }
+      const giveBack = () =>
+        this.giveBack(job).then(
+          () => reject(Worker.RateLimitError()),
+          (error) => reject(toError(error)),
+        );
+      if (this.paused || this.limit === 0 || this.closing) giveBack();
+      else this.held.push({ job, start, giveBack });
+    });
+  }
+
+  private startHeld(): void {
+    while (this.held.length > 0 && this.hasRoom) this.held.shift()!.start();
+  }
+
+  private giveBackHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const entry of held) entry.giveBack();
+  }
+
+  /**
+   * Returns a job this consumer never started. BullMQ counted its fetch as a start, so the count
+   * is taken back first (the lock is still ours); BullMQ's rate-limit path then moves it to wait.
+   */
+  private async giveBack(job: Job): Promise<void> {
+    if (job.attemptsStarted > 0) {
+      await this.backend.adminClient().hincrby(this.backend.jobKey(job.id!), 'ats', -1);
+      job.attemptsStarted--;
+    }
+  }
+
+  /** Runs the handler now; registers the delivery synchronously so the gate counts it at once. */
+  private start(
+    job: Job,
+    signal: AbortSignal | undefined,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+  ): void {
+    const jobId = job.id!;
+    const controller = new AbortController();
+    signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    const delivery: Delivery = {
+      taskId: jobId,
+      payload: job.data,
+      attempt: job.attemptsStarted,
+      maxAttempts: this.backend.options.retry.maxAttempts,
+      signal: controller.signal,
+    };
+    this.deliveries.set(job, delivery);
+    let abandoned = false;
+    const running: Running = {
+      delivery,
+      controller,
+      interrupt: (error) => {
+        controller.abort(error);
+        reject(error);
+      },
+      abandon: () => {
+        abandoned = true;
+        controller.abort(
+          new DroverError('EABANDONED', `drover: the consumer of task '${jobId}' was abandoned`, {
+            hint: 'the task is delivered again after its lease expires',
+          }),
+        );
+      },
+    };
+    this.runningByJob.set(jobId, running);
+    const settled = () => {
+      if (this.runningByJob.get(jobId) === running) this.runningByJob.delete(jobId);
+      this.startHeld();
+    };
+    Promise.resolve()
+      .then(() => this.handler(delivery))
+      .then(
+        (value) => {
+          settled();
+          if (abandoned) return;
+          encodeJson(value, `the result of task '${jobId}'`);
+          resolve(value === undefined ? null : value);
+        },
+        (error) => {
+          settled();
+          if (!abandoned) reject(toError(error));
+        },
+      )
+      .catch((error) => reject(toError(error)));
+  }
+
+  private backoff(job: Job | undefined, error: Error | undefined): number {
+    const attempt = job?.attemptsStarted ?? 1;
+    try {
+      const ms = this.backend.options.retry.backoffMs(attempt, error ?? new Error('unknown error'));
+      return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : 0;
+    } catch (backoffError) {
+      this.report(toError(backoffError));
+      return 0;
+    }
+  }
+
+  private onFailed(job: Job | undefined, error: Error): void {
+    // finishedOn is set only when the job moved to the failed set: retries leave it unset.
+    if (!job?.finishedOn) return;
+    const taskId = job.id!;
+    const attempt = this.backend.attemptsOf(job);
+    const lastError =
+      error.message === STARTED_LIMIT_REASON || error.message === STALLED_LIMIT_REASON
+        ? leaseLostError(
+            taskId,
+            attempt,
+            this.backend.options.retry.maxAttempts,
+            this.backend.options.leaseMs,
+          )
+        : error;
+    const delivery = this.deliveries.get(job) ?? {
+      taskId,
+      payload: job.data,
+      attempt,
+      maxAttempts: this.backend.options.retry.maxAttempts,
+      signal: AbortSignal.abort(lastError),
+    };
+    try {
+      this.options.onFinalFailure?.(delivery, lastError);
+    } catch (callbackError) {
+      this.report(toError(callbackError));
+    }
+  }
+
+  private onWorkerError(error: Error): void {
+    if (LATE_ACK.test(error.message))
+      this.report(
+        new DroverError(
+          'ELATEACK',
+          `drover: an outcome of queue '${this.backend.queue}' came after its lease was lost; ignored (${error.message.trim()})`,
+          {
+            hint: 'stop work when delivery.signal aborts; raise leaseMs if the event loop stalls',
+            cause: error,
+          },
+        ),
+      );
+    else this.report(error);
+  }
+
+  private report(error: Error): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // an error reporter that throws has nowhere left to report to
+    }
+  }
+}
+
+/** Creates a BullMQ backend and waits until Redis answers (EREDIS after `connectTimeoutMs`). */
+export async function createBullMQBackend<P = unknown, R = unknown>(
+  options: BullMQBackendOptions,
+): Promise<BullMQBackend<P, R>> {
+  const backend = new BullMQBackend<P, R>(options);
+  await backend.connect(options.connectTimeoutMs ?? 10_000);
+  return backend;
+}
+
+/** A factory for the core: `bullmqBackend({ connection })` builds a BullMQ backend from the core's options. */
+export function bullmqBackend<P = unknown, R = unknown>(
+  connection: BullMQConnectionOptions,
+): BackendFactory<P, R> {
+  return (options) => createBullMQBackend<P, R>({ ...connection, ...options });
+}

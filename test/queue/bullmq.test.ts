@@ -1,0 +1,214 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bullmqBackend, createBullMQBackend } from '../../packages/core/src/queue/bullmq.js';
+import { redisForTests, redisUnavailableReason } from '../support/redis.js';
+import {
+  type ContractHarness,
+  deferred,
+  queueContract,
+  RETRY,
+  type StalledConsumer,
+  type TakenTask,
+  within,
+} from './contract.js';
+
+const LEASE_MS = 1_500;
+const STALLED_INTERVAL_MS = 500;
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const fixture = join(here, 'fixtures', 'bullmq-consumer.mjs');
+
+const redis = await redisForTests();
+if (!redis && process.env.CI)
+  throw new Error(`CI is set, but there is no Redis for the BullMQ tests: ${redisUnavailableReason}`);
+/** This file's keys, so runs and files never share a queue. */
+const prefix = `drover-test-${process.pid}-${randomUUID().slice(0, 8)}`;
+
+afterAll(async () => {
+  if (!redis) return;
+  const client = new Redis(
+    redis.url.startsWith('unix://') ? { path: redis.url.slice('unix://'.length) } : redis.url,
+  );
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  await redis.stop();
+});
+
+/** Child consumers import the built package: refuse a dist older than the queue sources. */
+async function assertFreshBuild(): Promise<void> {
+  const built = join(root, 'packages/core/dist/queue/bullmq.js');
+  let builtAt = 0;
+  try {
+    builtAt = statSync(built).mtimeMs;
+  } catch {
+    // missing: reported below
+  }
+  const sources = join(root, 'packages/core/src/queue');
+  const files = (await readdir(sources, { recursive: true })).filter((f) => f.endsWith('.ts'));
+  const newest = Math.max(...files.map((f) => statSync(join(sources, f)).mtimeMs));
+  if (builtAt < newest)
+    throw new Error(
+      `${built} is missing or older than src/queue: run npx tsc -p packages/core/tsconfig.json`,
+    );
+}
+
+const children = new Set<ChildProcess>();
+
+interface ChildLine {
+  event: string;
+  taskId?: string;
+  attempt?: number;
+  ackRefused?: boolean;
+  signalAborted?: boolean;
+}
+
+/** Starts a fixture consumer; `next(event)` resolves with its next line of that event. */
+async function startChild(queue: string, mode: 'crash' | 'stall', extra: object = {}) {
+  await assertFreshBuild();
+  const child = spawn(
+    process.execPath,
+    [
+      fixture,
+      JSON.stringify({
+        url: redis!.url,
+        prefix,
+        queue,
+        mode,
+        leaseMs: LEASE_MS,
+        stalledIntervalMs: STALLED_INTERVAL_MS,
+        ...extra,
+      }),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const lines: ChildLine[] = [];
+  const waiting: { event: string; resolve(line: ChildLine): void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    const line = JSON.parse(text) as ChildLine;
+    const i = waiting.findIndex((w) => w.event === line.event);
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(line);
+    else lines.push(line);
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`consumer child exited (${code ?? signal})`))),
+  );
+  exited.catch(() => {});
+  const next = (event: string): Promise<ChildLine> => {
+    const i = lines.findIndex((l) => l.event === event);
+    if (i >= 0) return Promise.resolve(lines.splice(i, 1)[0]!);
+    const line = deferred<ChildLine>();
+    waiting.push({ event, resolve: line.resolve });
+    return within(Promise.race([line.promise, exited]), 20_000, `'${event}' from the consumer child`);
+  };
+  return { child, next };
+}
+
+function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  return gone;
+}
+
+const harness: ContractHarness = {
+  name: 'bullmq',
+  leaseMs: LEASE_MS,
+  async create(options) {
+    return createBullMQBackend({
+      connection: redis!.url,
+      prefix,
+      leaseMs: LEASE_MS,
+      stalledIntervalMs: STALLED_INTERVAL_MS,
+      retry: RETRY,
+      ...options,
+    });
+  },
+  async crash(queue): Promise<TakenTask> {
+    const { child, next } = await startChild(queue, 'crash');
+    const took = await next('took');
+    await killAndWait(child);
+    return { taskId: took.taskId!, attempt: took.attempt! };
+  },
+  async stall(queue, late): Promise<StalledConsumer> {
+    const { child, next } = await startChild(queue, 'stall', { late, stallMs: 5_000 });
+    const took = await next('took');
+    return {
+      taskId: took.taskId!,
+      attempt: took.attempt!,
+      async finish() {
+        const outcome = await next('outcome');
+        await killAndWait(child);
+        return { ackRefused: outcome.ackRefused!, signalAborted: outcome.signalAborted! };
+      },
+    };
+  },
+  async cleanup() {
+    await Promise.all([...children].map(killAndWait));
+  },
+};
+
+if (redis) {
+  queueContract(harness);
+
+  describe('bullmq backend specifics', () => {
+    it('builds from the core options through its factory, over a unix-socket URL', async () => {
+      const factory = bullmqBackend({ connection: redis.url, prefix, stalledIntervalMs: 500 });
+      const backend = await factory({
+        queue: `factory-${randomUUID().slice(0, 8)}`,
+        retry: RETRY,
+        leaseMs: 2_000,
+      });
+      try {
+        expect(backend.kind).toBe('bullmq');
+        expect(backend.capabilities).toMatchObject({ durable: true, shared: true });
+        const [id] = await backend.enqueue([{ payload: 'hello' }]);
+        const consumer = backend.consume(async (d) => `${d.payload} back`, { concurrency: 1 });
+        expect(await within(backend.waitForResult(id!), 15_000, 'result')).toBe('hello back');
+        await consumer.close();
+      } finally {
+        await backend.close();
+      }
+    });
+
+    it('names the socket and the fix when Redis cannot be reached', async () => {
+      const missing = join(here, 'no-such-redis.sock');
+      await expect(
+        createBullMQBackend({
+          connection: `unix://${missing}`,
+          queue: 'unreachable',
+          retry: RETRY,
+          connectTimeoutMs: 1_000,
+        }),
+      ).rejects.toThrow(
+        `drover: queue 'unreachable' cannot reach Redis at unix socket ${missing} within 1000 ms; check that redis-server runs`,
+      );
+    });
+
+    it('rejects connection strings it cannot read', async () => {
+      await expect(
+        createBullMQBackend({ connection: 'http://localhost', queue: 'q', retry: RETRY }),
+      ).rejects.toThrow(/config 'connection' is "http:\/\/localhost"; expected a Redis URL/);
+    });
+  });
+} else {
+  describe.skip(`queue contract: bullmq (skipped: ${redisUnavailableReason})`, () => {
+    it('needs Redis', () => {});
+  });
+}
