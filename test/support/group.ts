@@ -66,7 +66,11 @@ export class RunningGroup {
   }
 
   /** Waits until `predicate` holds over the events and output so far, or fails after `timeoutMs`. */
-  async waitFor<T>(what: string, predicate: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  async waitFor<T>(
+    what: string,
+    predicate: () => T | undefined | null | false,
+    timeoutMs = 15_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = predicate();
