@@ -391,7 +391,14 @@ export function queueContract(harness: ContractHarness): void {
       await waitFor('first task running', () => taken.length === 1);
       await consumerA.pause();
       const later = await a.enqueue(Array.from({ length: 8 }, (_, i) => ({ payload: `p${i}` })));
-      const consumerB = b.consume(async (d) => `b:${d.payload}`, { concurrency: 1 });
+      const attemptsB: number[] = [];
+      const consumerB = b.consume(
+        async (d) => {
+          attemptsB.push(d.attempt);
+          return `b:${d.payload}`;
+        },
+        { concurrency: 1 },
+      );
       const results = await within(
         Promise.all(later.map((id) => a.waitForResult(id))),
         20_000,
@@ -399,6 +406,8 @@ export function queueContract(harness: ContractHarness): void {
       );
       expect(results.every((r) => String(r).startsWith('b:'))).toBe(true);
       expect(taken).toEqual([first]);
+      // A task a paused consumer had to hand back did not spend an attempt.
+      expect(attemptsB).toEqual(later.map(() => 1));
       gate.resolve();
       expect(await within(a.waitForResult(first!), 15_000, 'first result')).toBe('a:first');
 
