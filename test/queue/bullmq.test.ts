@@ -5,9 +5,10 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bullmqBackend, createBullMQBackend } from '../../packages/core/src/queue/bullmq.js';
+import { resolveRedisConnection } from '../../packages/core/src/queue/redisConnection.js';
 import { redisForTests, redisUnavailableReason } from '../support/redis.js';
 import {
   type ContractHarness,
@@ -33,9 +34,7 @@ const prefix = `drover-test-${process.pid}-${randomUUID().slice(0, 8)}`;
 
 afterAll(async () => {
   if (!redis) return;
-  const client = new Redis(
-    redis.url.startsWith('unix://') ? { path: redis.url.slice('unix://'.length) } : redis.url,
-  );
+  const client = new Redis(resolveRedisConnection(redis.url) as RedisOptions);
   try {
     let cursor = '0';
     do {
