@@ -4,7 +4,7 @@
 // --write replaces the "## CLI cold start" section of docs/benchmarks.md with the result.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -57,6 +57,7 @@ function once(argv) {
   return ms;
 }
 
+const loadBefore = loadavg()[0];
 for (const v of variants) for (let i = 0; i < WARMUP; i++) once(v.argv);
 const samples = variants.map(() => []);
 // Interleaved: run i of every variant before run i+1 of any, so drift hits all alike.
@@ -75,7 +76,9 @@ const stats = samples.map((s) => {
   return { median: median(sorted), min: sorted[0], p90: quantile(sorted, 0.9) };
 });
 
+const loadAfter = loadavg()[0];
 const base = stats[variants.findIndex((v) => v.baseline)];
+const bundledCommander = stats[2];
 const subject = stats[variants.findIndex((v) => v.subject)];
 const bare = stats[0];
 const ratio = subject.median / base.median;
@@ -91,9 +94,11 @@ const table = [
 const extraCa = process.env.NODE_EXTRA_CA_CERTS ? `set (\`${process.env.NODE_EXTRA_CA_CERTS}\`)` : 'not set';
 const summary =
   `ratio @drover/command bundled / commander as installed: **${ratio.toFixed(2)}** (target ≤ 1.1); ` +
-  `start-up cost over bare node: +${fmt(subject.median - bare.median)} ms vs +${fmt(base.median - bare.median)} ms`;
+  `start-up cost over bare node: +${fmt(subject.median - bare.median)} ms vs +${fmt(base.median - bare.median)} ms; ` +
+  `against commander bundled too: ${(subject.median / bundledCommander.median).toFixed(2)}`;
+const load = `1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`;
 
-process.stdout.write(`${table}\n\n${summary}\nNODE_EXTRA_CA_CERTS: ${extraCa}\n`);
+process.stdout.write(`${table}\n\n${summary}\nNODE_EXTRA_CA_CERTS: ${extraCa}; ${load}\n`);
 
 if (write) {
   const doc = join(root, 'docs/benchmarks.md');
@@ -107,8 +112,10 @@ if (write) {
     `Method: each variant runs \`--help\` with output to /dev/null, timed around \`spawnSync\` from the parent; ` +
       `${WARMUP} warm-up runs each, then ${runs} runs each, interleaved round-robin; median, min and p90. ` +
       `Node ${process.version}, ${cpus().length} CPUs (${process.platform} ${process.arch}), ` +
-      `measured ${new Date().toISOString().slice(0, 10)}. NODE_EXTRA_CA_CERTS: ${extraCa}; every child inherited it, ` +
-      'so each row, the baseline included, pays for loading that file.',
+      `measured ${new Date().toISOString().slice(0, 10)}, ${load} (the machine is shared with other test ` +
+      'runs; medians move by tens of ms with load, ratios much less). ' +
+      `NODE_EXTRA_CA_CERTS: ${extraCa}; every child inherited it, so each row, the baseline included, ` +
+      'pays for loading that file.',
     '',
     table,
     '',
