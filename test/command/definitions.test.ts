@@ -8,7 +8,7 @@ import {
   Template,
   TemplateSyntaxError,
 } from '@drover/command';
-import { Container } from 'inversify';
+import { Container, injectable } from 'inversify';
 import { describe, expect, it } from 'vitest';
 
 // Classes are defined inside functions so each case decorates fresh ones.
@@ -195,6 +195,23 @@ describe('decorators refuse bad definitions when the class is defined', () => {
       class Broken {}
       return Broken;
     }).toThrow(TemplateSyntaxError);
+  });
+
+  it('tolerates @injectable() placed below the framework decorator', async () => {
+    @Action({ name: 'go', description: 'Go' })
+    @injectable()
+    class Go extends CommandAction {
+      constructor(readonly when: Date) {
+        super();
+      }
+      handler(): void {}
+    }
+    const container = new Container();
+    container.bind(Date).toConstantValue(new Date(0));
+    const router = new CommandRouter(container, { template: template('<go>'), actions: [Go] });
+    expect(
+      await router.run(['go'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} }),
+    ).toBe(0);
   });
 
   it('refuses a second decorator of the same kind', () => {
