@@ -148,6 +148,25 @@ describe('memory queue specifics', () => {
     await q.close();
   });
 
+  it('keeps the newest results within keepResults, then forgets the older ones', async () => {
+    const q = createMemoryBackend<string, string>({ queue: 'keep', retry: RETRY, keepResults: { count: 2 } });
+    q.consume(async (d) => d.payload.toUpperCase(), { concurrency: 1 });
+    const ids = await q.enqueue([
+      { id: 'a', payload: 'a' },
+      { id: 'b', payload: 'b' },
+      { id: 'c', payload: 'c' },
+    ]);
+    expect(await q.waitForResult('c')).toBe('C');
+    await expect(q.waitForResult('a')).rejects.toThrow(
+      "drover: queue 'keep' does not know task 'a'; check the id; results are kept for 300000 ms (keepResults)",
+    );
+    expect(await Promise.all(ids.slice(1).map((id) => q.waitForResult(id)))).toEqual(['B', 'C']);
+    // A forgotten id is new again.
+    await q.enqueue([{ id: 'a', payload: 'again' }]);
+    expect(await q.waitForResult('a')).toBe('AGAIN');
+    await q.close();
+  });
+
   it('close rejects pending waits and later calls', async () => {
     const q = createMemoryBackend({ queue: 'closing', retry: RETRY });
     const [id] = await q.enqueue([{ payload: 1 }]);

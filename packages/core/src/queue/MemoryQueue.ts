@@ -10,6 +10,7 @@ import {
 } from './errors.js';
 import { type Lease, MemoryConsumer, type ConsumerHost } from './memory/MemoryConsumer.js';
 import { ReadyQueue } from './memory/ReadyQueue.js';
+import { LazyAbort } from './memory/LazyAbort.js';
 import { Retained } from './memory/Retained.js';
 import { TimerQueue } from './memory/TimerQueue.js';
 import {
@@ -322,13 +323,15 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   private deliver(task: TaskRecord, consumer: MemoryConsumer): void {
     const deferred = task.deferredFailure;
     if (!deferred) task.attempts++;
-    const controller = new AbortController();
+    const controller = new LazyAbort();
     const delivery: Delivery = {
       taskId: task.id,
       payload: JSON.parse(task.payloadJson),
       attempt: task.attempts,
       maxAttempts: this.options.retry.maxAttempts,
-      signal: controller.signal,
+      get signal() {
+        return controller.signal;
+      },
     };
     if (deferred) {
       // The last attempt's consumer died; a live consumer reports the final failure.

@@ -1,10 +1,11 @@
 import { validateConcurrency } from '../options.js';
+import type { LazyAbort } from './LazyAbort.js';
 import type { CloseConsumerOptions, ConsumeOptions, Consumer, Delivery, Handler } from '../QueueBackend.js';
 
 /** One delivery's claim on a task. `live` turns false once its outcome would be ignored. */
 export interface Lease {
   readonly consumer: MemoryConsumer;
-  readonly controller: AbortController;
+  readonly controller: LazyAbort;
   readonly delivery: Delivery;
   live: boolean;
   expiryTimer?: NodeJS.Timeout;

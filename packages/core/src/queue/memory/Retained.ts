@@ -1,3 +1,5 @@
+import { Fifo } from './Fifo.js';
+
 interface Kept<V> {
   value: V;
   at: number;
@@ -5,10 +7,12 @@ interface Kept<V> {
 
 /**
  * Finished entries (results, dead letters) kept for a while: evicted when older than `ageMs` or
- * beyond the newest `count`. A Map keeps insertion order, which is age order here.
+ * beyond the newest `count`. Age order lives in a FIFO beside the map: scanning a Map from its
+ * oldest end after many deletions walks its tombstones, which made eviction O(n).
  */
 export class Retained<V> {
   private readonly entries = new Map<string, Kept<V>>();
+  private readonly order = new Fifo<{ key: string; kept: Kept<V> }>();
 
   constructor(private readonly limits: { ageMs: number; count: number }) {}
 
@@ -18,8 +22,13 @@ export class Retained<V> {
   }
 
   set(key: string, value: V): void {
-    this.entries.delete(key);
-    if (this.limits.count > 0 && this.limits.ageMs > 0) this.entries.set(key, { value, at: Date.now() });
+    if (this.limits.count === 0 || this.limits.ageMs === 0) {
+      this.entries.delete(key);
+      return;
+    }
+    const kept = { value, at: Date.now() };
+    this.entries.set(key, kept);
+    this.order.push({ key, kept });
     this.evict();
   }
 
@@ -40,20 +49,20 @@ export class Retained<V> {
   /** Newest first. */
   newest(limit: number): V[] {
     this.evict();
-    const values = [...this.entries.values()].map((kept) => kept.value);
-    return values.reverse().slice(0, limit);
-  }
-
-  clear(): void {
-    this.entries.clear();
+    const values = [...this.entries.values()].sort((a, b) => b.at - a.at).map((kept) => kept.value);
+    return values.slice(0, limit);
   }
 
   private evict(): void {
-    while (this.entries.size > this.limits.count) this.entries.delete(this.entries.keys().next().value!);
     const oldest = Date.now() - this.limits.ageMs;
-    for (const [key, kept] of this.entries) {
-      if (kept.at >= oldest) break;
-      this.entries.delete(key);
+    for (;;) {
+      const head = this.order.peek();
+      if (!head) return;
+      const current = this.entries.get(head.key) === head.kept;
+      // An order entry whose key was set again since is stale: drop it without touching the map.
+      if (current && this.entries.size <= this.limits.count && head.kept.at >= oldest) return;
+      this.order.shift();
+      if (current) this.entries.delete(head.key);
     }
   }
 }
