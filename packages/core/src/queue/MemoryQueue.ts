@@ -10,7 +10,7 @@ import {
 } from './errors.js';
 import { type Lease, MemoryConsumer, type ConsumerHost } from './memory/MemoryConsumer.js';
 import { ReadyQueue } from './memory/ReadyQueue.js';
-import { LazyAbort } from './memory/LazyAbort.js';
+import { LazyAbort } from './LazyAbort.js';
 import { Retained } from './memory/Retained.js';
 import { TimerQueue } from './memory/TimerQueue.js';
 import {

@@ -53,6 +53,7 @@ import {
   type RedisConnectionOptions,
   resolveRedisConnection,
 } from './redisConnection.js';
+import { LazyAbort } from './LazyAbort.js';
 import { ResultWaiters } from './ResultWaiters.js';
 
 export type { RedisConnection, RedisConnectionOptions } from './redisConnection.js';
@@ -404,7 +405,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
 /** One running delivery inside a BullMQ processor. */
 interface Running {
   readonly delivery: Delivery;
-  readonly controller: AbortController;
+  readonly controller: LazyAbort;
   /** fail the attempt now (close without draining) */
   interrupt(error: Error): void;
   /** never settle: the job keeps its lock until it expires (simulated crash) */
@@ -443,7 +444,9 @@ class BullMQConsumer implements Consumer {
     this.limit = validateConcurrency(options.concurrency);
     const resolved = backend.options;
     const { maxAttempts } = resolved.retry;
-    this.worker = new Worker(backend.queue, (job, _token, signal) => this.process(job, signal), {
+    // A two-argument processor: BullMQ then makes no AbortController per job; lease loss reaches
+    // the delivery through 'lockRenewalFailed' instead.
+    this.worker = new Worker(backend.queue, (job) => this.process(job), {
       connection: backend.connectionFor('worker'),
       prefix: backend.prefix,
       autorun: false,
@@ -540,9 +543,9 @@ class BullMQConsumer implements Consumer {
     return this.transition;
   }
 
-  private process(job: Job, signal: AbortSignal | undefined): Promise<unknown> {
+  private process(job: Job): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
-      const start = () => this.start(job, signal, resolve, reject);
+      const start = () => this.start(job, resolve, reject);
       if (this.hasRoom && this.held.length === 0) {
         start();
         return;
@@ -579,21 +582,17 @@ class BullMQConsumer implements Consumer {
   }
 
   /** Runs the handler now; registers the delivery synchronously so the gate counts it at once. */
-  private start(
-    job: Job,
-    signal: AbortSignal | undefined,
-    resolve: (value: unknown) => void,
-    reject: (error: Error) => void,
-  ): void {
+  private start(job: Job, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
     const jobId = job.id!;
-    const controller = new AbortController();
-    signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    const controller = new LazyAbort();
     const delivery: Delivery = {
       taskId: jobId,
       payload: job.data,
       attempt: job.attemptsStarted,
       maxAttempts: this.backend.options.retry.maxAttempts,
-      signal: controller.signal,
+      get signal() {
+        return controller.signal;
+      },
     };
     this.deliveries.set(job, delivery);
     let abandoned = false;

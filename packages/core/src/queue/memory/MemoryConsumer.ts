@@ -1,5 +1,5 @@
 import { validateConcurrency } from '../options.js';
-import type { LazyAbort } from './LazyAbort.js';
+import type { LazyAbort } from '../LazyAbort.js';
 import type { CloseConsumerOptions, ConsumeOptions, Consumer, Delivery, Handler } from '../QueueBackend.js';
 
 /** One delivery's claim on a task. `live` turns false once its outcome would be ignored. */

@@ -1,6 +1,6 @@
 /**
  * An AbortController made only when someone reads its signal: most handlers never do, and
- * creating one per delivery was a tenth of the in-memory queue's time per task.
+ * creating one per delivery cost a tenth of the in-memory queue's time per task.
  */
 export class LazyAbort {
   private controller: AbortController | undefined;
