@@ -1,13 +1,27 @@
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { type ManageConfig, type ManageOptions, resolveManageConfig } from './config.js';
 import { ControlClient } from './control/ControlClient.js';
+import {
+  type BackgroundOptions,
+  type DaemonGroup,
+  startDaemon,
+  validateBackgroundOptions,
+} from './daemon/launcher.js';
+import { daemonRole } from './daemon/role.js';
 import { DroverError, NotRunningError } from './errors.js';
-import { ConsoleSink } from './log/ConsoleSink.js';
+import { runningGroups } from './groups/discovery.js';
+import { ConsoleSink, colorWanted } from './log/ConsoleSink.js';
+import { FileSink } from './log/FileSink.js';
 import { Logger } from './log/Logger.js';
+import type { RotationOptions } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
 import { Master, type MasterEvents, type ReloadResult } from './master/Master.js';
+import { isRecordLive, readPidFile } from './runtime/PidFile.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
 import type { GroupStatus } from './status.js';
+import { renderStatusTable } from './status/StatusTable.js';
+import { formatTitle } from './title.js';
 import { type Work, type WorkInit, WorkerRuntime } from './worker/WorkerRuntime.js';
 
 const MASTER_EVENTS = [
@@ -29,6 +43,32 @@ export interface ManageDeps {
   launch?: LaunchSpec;
   /** End the process after a stop by signal or when all workers finished. Default true. */
   exitProcess?: boolean;
+  /** The log files of background mode: rotation (default `10M`, `1d`, 14 files) and a separate error file. */
+  logFiles?: LogFileOptions;
+}
+
+export interface LogFileOptions {
+  /** `false`: one file that grows without limit */
+  rotation?: RotationOptions | false;
+  /** error and fatal records also go to `<baseTitle>.error.log`; default false */
+  separateErrorFile?: boolean;
+}
+
+export interface ShowStatusOptions {
+  /** print the data as JSON instead of the table */
+  json?: boolean;
+  /** colours; default: on for a terminal, as the log's terminal output decides */
+  color?: boolean;
+}
+
+/** How a master is run in this process (ManageMultiple runs several in one). */
+export interface MasterRunOptions {
+  /** log to the group's log file instead of the terminal */
+  fileLog: boolean;
+  /** set the process title to this group's master title; default true */
+  ownTitle?: boolean;
+  /** a logger to use unless the group was given its own */
+  logger?: Logger;
 }
 
 /**
@@ -52,6 +92,8 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
   private work?: Work<R>;
   private master: Master | null = null;
   private readonly deps: ManageDeps;
+  private background = false;
+  private backgroundOptions: BackgroundOptions = {};
 
   constructor(options: ManageOptions, deps: ManageDeps = {}) {
     super();
@@ -85,28 +127,85 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     return this.master !== null;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Daemonise `start()`: the launching process starts a detached copy of itself that runs the
+   * master, logging to `logFile()`, and `start()` resolves with the daemon's pid once all workers
+   * are ready and stayed up for `settleMs` (see BackgroundOptions); it rejects with the reason and
+   * the log's last lines otherwise.
+   */
+  setBackground(on = true, opts: BackgroundOptions = {}): this {
+    this.backgroundOptions = validateBackgroundOptions(opts);
+    this.background = on;
+    return this;
+  }
+
+  get isBackground(): boolean {
+    return this.background;
+  }
+
+  /** The run directory of this group's pid file, socket and lock. */
+  runDir(): string {
+    return this.config.runDir ?? defaultRunDir();
+  }
+
+  /** `<logDir>/<baseTitle>.log`: where the group logs in background mode. */
+  logFile(): string {
+    const dir = this.config.logDir ?? join(this.runDir(), 'logs');
+    return join(dir, `${this.config.baseTitle}.log`);
+  }
+
+  /**
+   * Starts the group and resolves with its master's pid. In the foreground this process becomes
+   * the master and `start()` resolves when every worker is ready; with `setBackground()` a daemon
+   * becomes the master (see there). In a worker of this group it runs the worker side and never
+   * resolves; in a worker of another group, or in a daemon started for other groups, it does nothing.
+   */
+  async start(): Promise<number> {
     const runtime = WorkerRuntime.current();
     if (runtime) {
       // A worker of another group in the same script: nothing to do here.
-      if (runtime.group !== this.config.baseTitle) return;
+      if (runtime.group !== this.config.baseTitle) return 0;
       if (this.work) await runtime.runLoop(this.init, this.work);
       else await runtime.runPlain(this.init);
       // The worker's life ends with process.exit; code after start() is master-only.
       return new Promise<never>(() => {});
     }
-    if (this.master) return this.master.start();
+    if (this.master) {
+      await this.master.start();
+      return process.pid;
+    }
+    const role = daemonRole();
+    if (role.isDaemon) {
+      // A daemon runs the groups it was started for; the others run elsewhere.
+      if (!role.groups.has(this.config.baseTitle)) return this.recordedPid();
+      return this.startMaster({ fileLog: true });
+    }
+    if (this.background) {
+      return startDaemon({
+        title: formatTitle(this.config.titlePrefix, 'Master', this.config.baseTitle),
+        groups: [this.daemonGroup()],
+        ...this.backgroundOptions,
+      });
+    }
+    return this.startMaster({ fileLog: false });
+  }
+
+  /**
+   * Runs this group's master in this process.
+   * @internal ManageMultiple's entry; use start().
+   */
+  async startMaster(opts: MasterRunOptions): Promise<number> {
+    if (this.master) {
+      await this.master.start();
+      return process.pid;
+    }
+    const logger = this.deps.logger ?? opts.logger ?? this.defaultLogger(opts.fileLog);
     const master = new Master({
       config: this.config,
       launch: this.deps.launch ?? selfLaunch(),
-      logger:
-        this.deps.logger ??
-        new Logger({
-          baseTitle: this.config.baseTitle,
-          level: this.config.logLevel,
-          sinks: [new ConsoleSink()],
-        }),
+      logger,
       exitProcess: this.deps.exitProcess,
+      setTitle: opts.ownTitle ?? true,
     });
     for (const name of MASTER_EVENTS) {
       master.on(name, (...args: unknown[]) =>
@@ -114,7 +213,50 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
       );
     }
     this.master = master;
-    await master.start();
+    try {
+      await master.start();
+    } catch (err) {
+      // the reason must be in the log before a daemon exits
+      await logger.flush().catch(() => {});
+      throw err;
+    }
+    return process.pid;
+  }
+
+  /**
+   * What a launcher needs to start and watch this group in a daemon.
+   * @internal
+   */
+  daemonGroup(): DaemonGroup {
+    return {
+      baseTitle: this.config.baseTitle,
+      socket: groupPaths(this.runDir(), this.config.baseTitle).socket,
+      logFile: this.logFile(),
+      readyTimeout: this.config.readyTimeout,
+    };
+  }
+
+  private defaultLogger(fileLog: boolean): Logger {
+    const { baseTitle, logLevel } = this.config;
+    if (!fileLog) return new Logger({ baseTitle, level: logLevel, sinks: [new ConsoleSink()] });
+    const file = this.logFile();
+    const sink = FileSink.open({
+      dir: join(file, '..'),
+      baseTitle,
+      rotation: this.deps.logFiles?.rotation,
+      separateErrorFile: this.deps.logFiles?.separateErrorFile,
+    });
+    return new Logger({ baseTitle, level: logLevel, sinks: [sink] });
+  }
+
+  /** pid of this group's master from its pid file, 0 when none is known. */
+  private recordedPid(): number {
+    try {
+      const record = readPidFile(groupPaths(this.runDir(), this.config.baseTitle).pidFile);
+      return record && isRecordLive(record) ? record.pid : 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** Graceful stop of this group (here, or in the process that runs it). */
@@ -151,6 +293,12 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     return this.status();
   }
 
+  /** Writes this group's status to `out` (default stdout): the table, or JSON with `json`. */
+  async showStatus(out: NodeJS.WritableStream = process.stdout, opts: ShowStatusOptions = {}): Promise<void> {
+    const status = await this.status();
+    await writeStatus(out, [status], opts, status);
+  }
+
   /** Sends a structured value to every worker (master side). */
   broadcast(data: unknown): void {
     this.requireMaster('broadcast').broadcast(data);
@@ -175,10 +323,16 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
   }
 
   private async remote<T>(cmd: string, args?: object): Promise<T> {
-    const runDir = this.config.runDir ?? defaultRunDir();
+    const runDir = this.runDir();
     const paths = groupPaths(runDir, this.config.baseTitle);
-    const client = await ControlClient.connect(paths.socket).catch((err: { code?: string }) => {
-      if (err.code === 'ENOTRUNNING') throw new NotRunningError(this.config.baseTitle);
+    const client = await ControlClient.connect(paths.socket).catch(async (err: { code?: string }) => {
+      if (err.code === 'ENOTRUNNING') {
+        const others = await runningGroups(runDir).catch(() => []);
+        throw new NotRunningError(
+          this.config.baseTitle,
+          others.map((g) => g.baseTitle).filter((name) => name !== this.config.baseTitle),
+        );
+      }
       throw err;
     });
     try {
@@ -189,4 +343,25 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
       client.close();
     }
   }
+}
+
+/**
+ * Writes a status: `json` prints `data` as JSON; otherwise the table of `groups`, fitted to the
+ * terminal's width when `out` is one.
+ */
+export async function writeStatus(
+  out: NodeJS.WritableStream,
+  groups: GroupStatus[],
+  opts: ShowStatusOptions,
+  data: unknown,
+): Promise<void> {
+  const text = opts.json
+    ? `${JSON.stringify(data, null, 2)}\n`
+    : renderStatusTable(groups, {
+        color: opts.color ?? colorWanted(out),
+        width: (out as { columns?: number }).columns,
+      });
+  await new Promise<void>((resolve, reject) => {
+    out.write(text, (err) => (err ? reject(err) : resolve()));
+  });
 }

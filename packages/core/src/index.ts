@@ -6,7 +6,29 @@ export {
   resolveManageConfig,
 } from './config.js';
 export { AlreadyRunningError, ConfigError, DroverError, NotRunningError } from './errors.js';
-export { Manage, type ManageDeps } from './Manage.js';
+export {
+  type BackgroundOptions,
+  DaemonStartError,
+  DEFAULT_SETTLE_MS,
+} from './daemon/launcher.js';
+export {
+  CONFIG_FILE_NAMES,
+  findConfigFile,
+  type GroupEntry,
+  GroupsConfigError,
+  loadGroupsConfig,
+  manageFromEntry,
+} from './groups/config.js';
+export { type RunningGroup, runningGroups } from './groups/discovery.js';
+export { lastLines, type TailOptions, tailLog } from './groups/logs.js';
+export {
+  type LogFileOptions,
+  Manage,
+  type ManageDeps,
+  type MasterRunOptions,
+  type ShowStatusOptions,
+} from './Manage.js';
+export { type GroupReloadResult, ManageMultiple, type ManageMultipleOptions } from './ManageMultiple.js';
 export { type LaunchSpec, scriptLaunch, selfLaunch } from './master/launch.js';
 export {
   Master,
@@ -25,6 +47,8 @@ export type {
   WorkerState,
   WorkerStatus,
 } from './status.js';
+export { describeExit, renderStatusTable, type StatusTableOptions } from './status/StatusTable.js';
+export { formatBytes, formatClock, formatDuration, formatPercent } from './status/units.js';
 export { formatTitle } from './title.js';
 export { VERSION } from './version.js';
 export { Worker } from './worker/Worker.js';

@@ -27,6 +27,8 @@ export interface MasterOptions {
   logger: Logger;
   /** End the process after a stop by signal, or when every worker finished normally. Default true. */
   exitProcess?: boolean;
+  /** Set the process title to this master's title; false when several masters share the process. Default true. */
+  setTitle?: boolean;
 }
 
 export interface WorkerInfo {
@@ -78,6 +80,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private readonly cpu = new CpuSampler();
   private readonly router = SignalRouter.get();
   private readonly exitProcess: boolean;
+  private readonly setTitle: boolean;
   private state: MasterStatus['state'] = 'starting';
   /** true until start() settles: a worker failing before ready then fails start() instead of respawning */
   private initialStart = true;
@@ -102,6 +105,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.launch = options.launch;
     this.log = options.logger;
     this.exitProcess = options.exitProcess ?? true;
+    this.setTitle = options.setTitle ?? true;
     this.policy = new RestartPolicy(this.config.restart);
     this.target = this.config.maxWorkerNum;
     this.title = formatTitle(this.config.titlePrefix, 'Master', this.config.baseTitle);
@@ -133,7 +137,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (!lock) throw new AlreadyRunningError(config.baseTitle, this.runningPid(paths));
     this.lock = lock;
     try {
-      const shown = setOwnTitle(this.title);
+      const shown = this.setTitle ? setOwnTitle(this.title) : this.title;
       if (shown !== this.title) {
         this.log.notice(`process title cut to '${shown}' by the command line's length`, {
           hint: `start with 'node --title=${this.title} …' or through 'drover start' for the full title`,

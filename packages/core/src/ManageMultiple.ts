@@ -1,0 +1,193 @@
+import { type BackgroundOptions, startDaemon, validateBackgroundOptions } from './daemon/launcher.js';
+import { daemonRole } from './daemon/role.js';
+import { ConfigError, DroverError, NotRunningError } from './errors.js';
+import type { Logger } from './log/Logger.js';
+import { type Manage, type ShowStatusOptions, writeStatus } from './Manage.js';
+import type { ReloadResult } from './master/Master.js';
+import type { GroupStatus } from './status.js';
+import { formatTitle } from './title.js';
+import { WorkerRuntime } from './worker/WorkerRuntime.js';
+
+export interface ManageMultipleOptions {
+  /** run directory of the groups that set none; default: each group's own default */
+  runDir?: string;
+  /** the logger of each group that was given none (default: terminal, or its log file in background mode) */
+  logger?: (baseTitle: string) => Logger;
+}
+
+/** A reload result, with the group it belongs to. */
+export type GroupReloadResult = ReloadResult & { baseTitle: string };
+
+/**
+ * Several named groups driven together. Each keeps its own lock, pid file, control socket and
+ * log file; in the foreground all masters run in this process, with `setBackground()` in one
+ * daemon. `start()` is all or nothing: if one group fails to start, the others are stopped.
+ * `stop()`, `restart()`, `reload()` and `status()` reach each group here or through its socket,
+ * and skip groups that are not running (rejecting only when none is).
+ */
+export class ManageMultiple {
+  private readonly groups = new Map<string, Manage>();
+  private readonly options: ManageMultipleOptions;
+  private background = false;
+  private backgroundOptions: BackgroundOptions = {};
+
+  constructor(opts: ManageMultipleOptions = {}) {
+    if (opts === null || typeof opts !== 'object') {
+      throw new ConfigError('options', opts, 'an object { runDir?, logger? }');
+    }
+    if (opts.runDir !== undefined && (typeof opts.runDir !== 'string' || opts.runDir === '')) {
+      throw new ConfigError('runDir', opts.runDir, 'a directory path');
+    }
+    if (opts.logger !== undefined && typeof opts.logger !== 'function') {
+      throw new ConfigError('logger', opts.logger, 'a function (baseTitle) => Logger');
+    }
+    this.options = opts;
+  }
+
+  /** Adds a group; its baseTitle must be new here. */
+  addManage(manage: Manage): this {
+    const name = manage.baseTitle;
+    if (this.groups.has(name)) {
+      throw new DroverError('EDUPLICATE', `drover: ManageMultiple already has a group named '${name}'`, {
+        hint: 'give each group its own baseTitle',
+      });
+    }
+    if (this.options.runDir !== undefined) manage.config.runDir ??= this.options.runDir;
+    this.groups.set(name, manage);
+    return this;
+  }
+
+  /** Forgets a group (a running one keeps running). Returns whether it was here. */
+  removeManage(baseTitle: string): boolean {
+    return this.groups.delete(baseTitle);
+  }
+
+  getManage(baseTitle: string): Manage | undefined {
+    return this.groups.get(baseTitle);
+  }
+
+  /** The groups, in the order they were added. */
+  list(): Manage[] {
+    return [...this.groups.values()];
+  }
+
+  /** Runs every group's master in one daemon (see Manage.setBackground). */
+  setBackground(on = true, opts: BackgroundOptions = {}): this {
+    this.backgroundOptions = validateBackgroundOptions(opts);
+    this.background = on;
+    return this;
+  }
+
+  /**
+   * Starts every group; resolves with the pid of the process that runs the masters (this one,
+   * or the daemon). In a worker process it runs that worker's group and never resolves.
+   */
+  async start(): Promise<number> {
+    const all = this.list();
+    if (all.length === 0) {
+      throw new DroverError('EINVAL', 'drover: ManageMultiple has no group to start', {
+        hint: 'add groups with addManage() first',
+      });
+    }
+    const runtime = WorkerRuntime.current();
+    if (runtime) {
+      const mine = this.groups.get(runtime.group);
+      return mine ? mine.start() : 0;
+    }
+    const role = daemonRole();
+    if (role.isDaemon)
+      return this.startHere(
+        all.filter((m) => role.groups.has(m.baseTitle)),
+        true,
+      );
+    if (this.background) {
+      const first = all[0] as Manage;
+      return startDaemon({
+        title: formatTitle(first.config.titlePrefix, 'Master', all.map((m) => m.baseTitle).join(',')),
+        groups: all.map((m) => m.daemonGroup()),
+        ...this.backgroundOptions,
+      });
+    }
+    return this.startHere(all, false);
+  }
+
+  private async startHere(groups: Manage[], fileLog: boolean): Promise<number> {
+    const ownTitle = groups.length === 1;
+    const outcomes = await Promise.allSettled(
+      groups.map((m) => m.startMaster({ fileLog, ownTitle, logger: this.options.logger?.(m.baseTitle) })),
+    );
+    const failed = outcomes.findIndex((o) => o.status === 'rejected');
+    if (failed === -1) return process.pid;
+    // all or nothing: the groups that did start are stopped again
+    await Promise.allSettled(
+      groups.filter((_, i) => outcomes[i]?.status === 'fulfilled').map((m) => m.stop()),
+    );
+    throw (outcomes[failed] as PromiseRejectedResult).reason;
+  }
+
+  /** Graceful stop of every running group. */
+  async stop(): Promise<void> {
+    await this.eachRunning((m) => m.stop());
+  }
+
+  /** Stops every running group's workers, then starts them again. */
+  async restart(): Promise<void> {
+    await this.eachRunning((m) => m.restart());
+  }
+
+  /** Rolling reload of every running group, one group after another. */
+  async reload(): Promise<GroupReloadResult[]> {
+    const results: GroupReloadResult[] = [];
+    let running = 0;
+    for (const m of this.list()) {
+      try {
+        results.push({ baseTitle: m.baseTitle, ...(await m.reload()) });
+        running++;
+      } catch (err) {
+        if (!isNotRunning(err)) throw err;
+      }
+    }
+    if (running === 0) throw this.noneRunning();
+    return results;
+  }
+
+  /** Status of every running group, in the order they were added; [] when none runs. */
+  async status(): Promise<GroupStatus[]> {
+    const outcomes = await Promise.allSettled(this.list().map((m) => m.status()));
+    const found: GroupStatus[] = [];
+    for (const o of outcomes) {
+      if (o.status === 'fulfilled') found.push(o.value);
+      else if (!isNotRunning(o.reason)) throw o.reason;
+    }
+    return found;
+  }
+
+  /** Writes every running group's status to `out` (default stdout): the table, or a JSON array. */
+  async showStatus(out: NodeJS.WritableStream = process.stdout, opts: ShowStatusOptions = {}): Promise<void> {
+    const groups = await this.status();
+    await writeStatus(out, groups, opts, groups);
+  }
+
+  /** Runs `op` on every group at once; groups that are not running are skipped. */
+  private async eachRunning(op: (m: Manage) => Promise<unknown>): Promise<void> {
+    const outcomes = await Promise.allSettled(this.list().map(op));
+    let running = 0;
+    for (const o of outcomes) {
+      if (o.status === 'fulfilled') running++;
+      else if (!isNotRunning(o.reason)) throw o.reason;
+    }
+    if (running === 0) throw this.noneRunning();
+  }
+
+  private noneRunning(): DroverError {
+    const names = this.list().map((m) => `'${m.baseTitle}'`);
+    if (names.length === 1) return new NotRunningError(this.list()[0]?.baseTitle as string);
+    return new DroverError('ENOTRUNNING', `drover: none of the groups ${names.join(', ')} is running`, {
+      hint: "start them first ('start')",
+    });
+  }
+}
+
+function isNotRunning(err: unknown): boolean {
+  return (err as DroverError)?.code === 'ENOTRUNNING';
+}

@@ -1,0 +1,344 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { ControlClient } from '../control/ControlClient.js';
+import { ConfigError, DroverError } from '../errors.js';
+import { probeGroup } from '../groups/discovery.js';
+import { lastLines } from '../groups/logs.js';
+import { prepareLogFiles } from '../log/logDir.js';
+import type { GroupStatus, WorkerState } from '../status.js';
+import { DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR } from './role.js';
+
+/** How the launcher decides that a background start worked. */
+export interface BackgroundOptions {
+  /**
+   * After every worker is ready, the group must stay up this long (no worker exit, the daemon
+   * alive) before the start counts as a success. Default 1000 ms.
+   */
+  settleMs?: number;
+  /** Longest wait for the daemon to be ready and settled. Default: the largest readyTimeout + 15 s. */
+  deadlineMs?: number;
+}
+
+/** One group a daemon is started for. */
+export interface DaemonGroup {
+  baseTitle: string;
+  /** its control socket */
+  socket: string;
+  /** its log file */
+  logFile: string;
+  /** its readyTimeout, for the default deadline */
+  readyTimeout: number;
+}
+
+export interface DaemonSpec extends BackgroundOptions {
+  /** the daemon's process title, e.g. `drover:Master:mailer` */
+  title: string;
+  groups: readonly DaemonGroup[];
+}
+
+export const DEFAULT_SETTLE_MS = 1000;
+const DEADLINE_MARGIN_MS = 15_000;
+const POLL_MS = 100;
+const TAIL_LINES = 20;
+const STOP_GRACE_MS = 5000;
+/** Worker states of a group that started well ('finished': it ended by design, e.g. done()). */
+const SETTLED_STATES: ReadonlySet<WorkerState> = new Set(['ready', 'busy', 'finished']);
+
+/** A background start that did not work: why, and the last lines the daemon logged. */
+export class DaemonStartError extends DroverError {
+  /** the daemon's pid, when it was spawned */
+  readonly pid: number | null;
+  /** the last lines of the group logs written by this daemon */
+  readonly logTail: string[];
+
+  constructor(message: string, pid: number | null, logTail: string[], hint: string) {
+    const tail = logTail.length ? `\n${logTail.map((line) => `  ${line}`).join('\n')}` : '';
+    super('EDAEMON', message, { hint });
+    this.message = `${this.message}${tail}`;
+    this.name = 'DaemonStartError';
+    this.pid = pid;
+    this.logTail = logTail;
+  }
+}
+
+export function validateBackgroundOptions(
+  opts: BackgroundOptions,
+): Required<Pick<BackgroundOptions, 'settleMs'>> & BackgroundOptions {
+  if (opts === null || typeof opts !== 'object') {
+    throw new ConfigError('background', opts, 'an object { settleMs?, deadlineMs? }');
+  }
+  const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
+  if (!Number.isSafeInteger(settleMs) || settleMs < 0) {
+    throw new ConfigError('background.settleMs', settleMs, 'an integer number of milliseconds >= 0');
+  }
+  if (opts.deadlineMs !== undefined && (!Number.isSafeInteger(opts.deadlineMs) || opts.deadlineMs < 1)) {
+    throw new ConfigError('background.deadlineMs', opts.deadlineMs, 'an integer number of milliseconds >= 1');
+  }
+  return { ...opts, settleMs };
+}
+
+/**
+ * Starts a detached copy of this process (same Node, same options, same script and arguments) in
+ * its own session, with stdout and stderr appended to the first group's log file, the same
+ * working directory and umask 027, and `DROVER_DAEMON=1` in its environment. Resolves with its
+ * pid once every group's control socket answers with all workers ready and the groups then stayed
+ * up for `settleMs`; rejects with the reason and the log's last lines if the daemon exits first or
+ * misses the deadline (a daemon that missed it is stopped).
+ */
+export async function startDaemon(spec: DaemonSpec): Promise<number> {
+  const { settleMs } = validateBackgroundOptions(spec);
+  const first = spec.groups[0];
+  if (!first) throw new DroverError('EINVAL', 'drover: a background start needs at least one group');
+  const script = process.argv[1];
+  if (!script) {
+    throw new DroverError(
+      'EDAEMON',
+      'drover: cannot start in the background: this process runs no script file',
+      {
+        hint: 'start the script with node <file>, or run it in the foreground',
+      },
+    );
+  }
+  for (const group of spec.groups) await refuseRunning(group);
+
+  // Where each log file ends now: the failure report shows only what this daemon wrote.
+  const offsets = new Map<string, number>();
+  for (const group of spec.groups) {
+    prepareLogFiles(dirname(group.logFile), [group.logFile]);
+    offsets.set(group.logFile, statSync(group.logFile).size);
+  }
+  const deadlineMs =
+    spec.deadlineMs ?? Math.max(...spec.groups.map((g) => g.readyTimeout)) + DEADLINE_MARGIN_MS + settleMs;
+
+  const child = spawnDetached(spec, script, first.logFile);
+  try {
+    await waitUntilSettled(child, spec.groups, settleMs, deadlineMs);
+  } catch (err) {
+    const why =
+      err instanceof StartFailure ? err : new StartFailure(String((err as Error).message ?? err), true);
+    if (why.stillRunning) await stopDaemon(child);
+    // a daemon killed before it cleaned up leaves its socket and pid file: remove them now
+    await Promise.all(spec.groups.map((g) => probeGroup(dirname(g.socket), g.baseTitle).catch(() => null)));
+    const tail = await logTail(spec.groups, offsets);
+    const reason = keyLine(tail);
+    const names = spec.groups.map((g) => `'${g.baseTitle}'`).join(', ');
+    throw new DaemonStartError(
+      `drover: ${names} did not start in the background: ${why.message}${reason ? `: ${reason}` : ''}`,
+      child.pid ?? null,
+      tail,
+      `see ${spec.groups.map((g) => g.logFile).join(', ')}`,
+    );
+  }
+  child.removeAllListeners('exit');
+  child.unref();
+  return child.pid as number;
+}
+
+function spawnDetached(spec: DaemonSpec, script: string, stdioFile: string): ChildProcess {
+  const execArgv: string[] = [];
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i] as string;
+    if (arg === '--title') i++;
+    else if (!arg.startsWith('--title=')) execArgv.push(arg);
+  }
+  const fd = openSync(stdioFile, 'a', 0o600);
+  // the child inherits the umask at spawn; restore ours right after
+  const previous = process.umask(DAEMON_UMASK);
+  try {
+    const child = spawn(
+      process.execPath,
+      [...execArgv, `--title=${spec.title}`, script, ...process.argv.slice(2)],
+      {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        cwd: process.cwd(),
+        env: {
+          ...process.env,
+          [DAEMON_VAR]: '1',
+          [DAEMON_GROUPS_VAR]: spec.groups.map((g) => g.baseTitle).join(','),
+        },
+      },
+    );
+    child.on('error', () => {});
+    return child;
+  } finally {
+    process.umask(previous);
+    closeSync(fd);
+  }
+}
+
+class StartFailure extends Error {
+  constructor(
+    message: string,
+    readonly stillRunning: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A group that already answers on its socket is not started a second time. */
+async function refuseRunning(group: DaemonGroup): Promise<void> {
+  let client: ControlClient;
+  try {
+    client = await ControlClient.connect(group.socket, { timeoutMs: 1000 });
+  } catch {
+    return;
+  }
+  try {
+    const { pid } = await client.request<{ pid: number }>('ping');
+    throw new DroverError('EALREADYRUNNING', `drover: '${group.baseTitle}' is already running (pid ${pid})`, {
+      hint: `stop it first ('stop'), or choose another baseTitle`,
+    });
+  } catch (err) {
+    if ((err as DroverError).code === 'EALREADYRUNNING') throw err;
+  } finally {
+    client.close();
+  }
+}
+
+type Probe = { ok: true; restarts: number } | { ok: false; why: string };
+
+/** Asks one group's master (it must be the daemon itself) whether all its workers are ready. */
+async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
+  let client: ControlClient;
+  try {
+    client = await ControlClient.connect(group.socket, { timeoutMs: 1000 });
+  } catch {
+    return { ok: false, why: `its control socket '${group.socket}' does not answer` };
+  }
+  try {
+    const status = await client.request<GroupStatus>('status', undefined, { timeoutMs: 3000 });
+    if (status.master.pid !== daemonPid) {
+      return { ok: false, why: `another master (pid ${status.master.pid}) answers on '${group.socket}'` };
+    }
+    const waiting = status.workers.filter((w) => !SETTLED_STATES.has(w.state));
+    if (
+      status.master.state !== 'running' ||
+      waiting.length > 0 ||
+      status.workers.length < status.master.targetWorkers
+    ) {
+      const states = status.workers.map((w) => `${w.pin}:${w.state}`).join(' ');
+      return {
+        ok: false,
+        why: `'${group.baseTitle}' is ${status.master.state}, workers ${states || 'none'}`,
+      };
+    }
+    return { ok: true, restarts: status.workers.reduce((sum, w) => sum + w.restarts, 0) };
+  } catch (err) {
+    return { ok: false, why: (err as Error).message };
+  } finally {
+    client.close();
+  }
+}
+
+function waitUntilSettled(
+  child: ChildProcess,
+  groups: readonly DaemonGroup[],
+  settleMs: number,
+  deadlineMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let readySince: number | null = null;
+    let restartsAtReady = -1;
+    let last = 'it did not answer yet';
+    let timer: NodeJS.Timeout | null = null;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      child.off('exit', onExit);
+      child.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const when = readySince === null ? 'before it was ready' : 'right after it was ready';
+      finish(new StartFailure(`the daemon (pid ${child.pid}) ${how} ${when}`, false));
+    };
+    const onError = (err: Error) =>
+      finish(new StartFailure(`the daemon could not be spawned (${err.message})`, false));
+    child.once('exit', onExit);
+    child.once('error', onError);
+
+    const poll = async () => {
+      timer = null;
+      if (done) return;
+      const results = await Promise.all(groups.map((g) => probe(g, child.pid as number)));
+      if (done) return;
+      const failed = results.find((r): r is { ok: false; why: string } => !r.ok);
+      const restarts = results.reduce((sum, r) => sum + (r.ok ? r.restarts : 0), 0);
+      if (failed) {
+        last = failed.why;
+        readySince = null;
+      } else if (readySince === null || restarts !== restartsAtReady) {
+        // a worker that exits while settling restarts the wait
+        readySince = Date.now();
+        restartsAtReady = restarts;
+      }
+      if (readySince !== null && Date.now() - readySince >= settleMs) {
+        finish();
+        return;
+      }
+      if (Date.now() - started > deadlineMs) {
+        finish(new StartFailure(`not ready within ${deadlineMs} ms (${last})`, true));
+        return;
+      }
+      timer = setTimeout(() => void poll(), POLL_MS);
+    };
+    timer = setTimeout(() => void poll(), POLL_MS);
+  });
+}
+
+/** Stops a daemon that missed its deadline: SIGTERM to its process group, SIGKILL after a grace. */
+async function stopDaemon(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (!pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // gone already
+    }
+  };
+  signalGroup('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), STOP_GRACE_MS);
+  });
+  const onTime = await Promise.race([exited.then(() => true), grace]);
+  clearTimeout(timer);
+  if (!onTime) {
+    signalGroup('SIGKILL');
+    await exited;
+  }
+}
+
+async function logTail(groups: readonly DaemonGroup[], offsets: Map<string, number>): Promise<string[]> {
+  const files = [...new Set(groups.map((g) => g.logFile))];
+  const tails = await Promise.all(
+    files.map(async (file) => {
+      const lines = await lastLines(file, TAIL_LINES, offsets.get(file) ?? 0).catch(() => []);
+      return files.length > 1 && lines.length ? [`--- ${basename(file)}`, ...lines] : lines;
+    }),
+  );
+  return tails.flat();
+}
+
+/** The line that best says why: the master's "start failed", else the last error. */
+function keyLine(tail: readonly string[]): string | null {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const line = tail[i] as string;
+    const at = line.indexOf('start failed: ');
+    if (at !== -1) return line.slice(at + 'start failed: '.length);
+  }
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const line = tail[i] as string;
+    if (/\b(error|fatal)\b|Error:/.test(line)) return line.trim();
+  }
+  return null;
+}

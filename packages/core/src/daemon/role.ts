@@ -1,0 +1,39 @@
+/**
+ * Whether this process is a background daemon, and which groups it hosts. The launcher sets
+ * `DROVER_DAEMON=1` and `DROVER_DAEMON_GROUPS=<baseTitle>,...` in the daemon's environment; they
+ * are read once and removed, so the daemon's workers and their children do not inherit them.
+ */
+export const DAEMON_VAR = 'DROVER_DAEMON';
+export const DAEMON_GROUPS_VAR = 'DROVER_DAEMON_GROUPS';
+
+/** The umask of a daemon: files it creates are not writable by the group, nor readable by others. */
+export const DAEMON_UMASK = 0o027;
+
+export interface DaemonRole {
+  /** this process was started by a background launcher */
+  isDaemon: boolean;
+  /** the baseTitles whose masters this daemon runs */
+  groups: ReadonlySet<string>;
+}
+
+let role: DaemonRole | undefined;
+
+export function daemonRole(): DaemonRole {
+  if (role) return role;
+  const isDaemon = process.env[DAEMON_VAR] === '1';
+  const groups = new Set((process.env[DAEMON_GROUPS_VAR] ?? '').split(',').filter((name) => name !== ''));
+  delete process.env[DAEMON_VAR];
+  delete process.env[DAEMON_GROUPS_VAR];
+  if (isDaemon) process.umask(DAEMON_UMASK);
+  role = { isDaemon, groups };
+  return role;
+}
+
+/** True in a daemon that was started to run the master of `baseTitle`. */
+export function daemonHosts(baseTitle: string): boolean {
+  const { isDaemon, groups } = daemonRole();
+  return isDaemon && groups.has(baseTitle);
+}
+
+// Read when the package loads, before anything can fork a worker that would inherit the variables.
+daemonRole();

@@ -1,0 +1,280 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type ManageOptions, resolveManageConfig } from '../config.js';
+import { ConfigError, DroverError, describeValue } from '../errors.js';
+import { type RotationOptions, resolveRotation } from '../log/rotation.js';
+import { Manage, type ManageDeps } from '../Manage.js';
+import { scriptLaunch } from '../master/launch.js';
+
+/** One group of a config file: a Manage's options plus what its workers run. */
+export interface GroupEntry extends ManageOptions {
+  /** the script the workers run (relative to the config file's directory) */
+  script: string;
+  /** its arguments */
+  args?: string[];
+  /** rotation of the background log file; default `10M`, `1d`, 14 files; false: none */
+  logRotation?: RotationOptions | false;
+  /** error and fatal records also go to `<baseTitle>.error.log` */
+  separateErrorFile?: boolean;
+}
+
+/** The names looked for, in this order. */
+export const CONFIG_FILE_NAMES = ['drover.config.js', 'drover.config.mjs', 'drover.config.json'] as const;
+
+/** Option keys holding paths: relative ones are taken from the config file's directory. */
+const PATH_KEYS = ['cwd', 'runDir', 'pidRoot', 'logDir'] as const;
+const ENTRY_KEYS = new Set(['script', 'args', 'logRotation', 'separateErrorFile']);
+
+/** A config file's value that is not allowed: names the file, the entry, the key, the value and the fix. */
+export class GroupsConfigError extends ConfigError {
+  readonly file: string;
+  /** index of the entry, or null for the file's shape */
+  readonly entry: number | null;
+
+  constructor(
+    file: string,
+    entry: number | null,
+    name: string | null,
+    key: string,
+    value: unknown,
+    expected: string,
+  ) {
+    const allowed = expected.replace(/^expected /, '');
+    super(key, value, allowed);
+    const where = entry === null ? '' : `, entry ${entry}${name ? ` ('${name}')` : ''}`;
+    this.message = `drover: config file '${file}'${where}: '${key}' is ${describeValue(value)}; expected ${allowed}`;
+    this.name = 'GroupsConfigError';
+    this.file = file;
+    this.entry = entry;
+  }
+}
+
+/**
+ * The config file in `cwd` (default: the current directory): `drover.config.js`, `.mjs` or
+ * `.json`; null when there is none. Two of them at once is an error: which one is meant?
+ */
+export function findConfigFile(cwd: string = process.cwd()): string | null {
+  const present = CONFIG_FILE_NAMES.map((name) => join(resolve(cwd), name)).filter((path) => isFile(path));
+  if (present.length > 1) {
+    throw new DroverError(
+      'ECONFIG',
+      `drover: several config files in '${resolve(cwd)}': ${present.join(', ')}`,
+      {
+        hint: 'keep one of them',
+      },
+    );
+  }
+  return present[0] ?? null;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads and validates a config file: `{ groups: [...] }` or an array of entries, as JSON or as
+ * the default export of a JavaScript module. Every entry is checked like `new Manage()` checks
+ * its options, its script must exist, and names must be unique; the first problem throws a
+ * `GroupsConfigError` (or a `DroverError` for a file that cannot be read or parsed).
+ */
+export async function loadGroupsConfig(path: string): Promise<GroupEntry[]> {
+  if (typeof path !== 'string' || path === '') {
+    throw new ConfigError('config file', path, 'a path to drover.config.js, .mjs or .json');
+  }
+  const file = resolve(path);
+  const value = await readConfigValue(file);
+  return validateGroups(file, value);
+}
+
+async function readConfigValue(file: string): Promise<unknown> {
+  if (!existsSync(file)) {
+    throw new DroverError('ECONFIG', `drover: config file '${file}' does not exist`, {
+      hint: `create it, or run where one of ${CONFIG_FILE_NAMES.join(', ')} is`,
+    });
+  }
+  const ext = extname(file);
+  if (ext === '.json') {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new DroverError(
+        'ECONFIG',
+        `drover: cannot read config file '${file}' (${(err as NodeJS.ErrnoException).code})`,
+        {
+          hint: 'check its permissions',
+          cause: err,
+        },
+      );
+    }
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new DroverError(
+        'ECONFIG',
+        `drover: config file '${file}' is not valid JSON (${(err as Error).message})`,
+        {
+          hint: 'fix the syntax',
+          cause: err,
+        },
+      );
+    }
+  }
+  if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
+    let mod: { default?: unknown; groups?: unknown };
+    try {
+      mod = (await import(pathToFileURL(file).href)) as typeof mod;
+    } catch (err) {
+      throw new DroverError(
+        'ECONFIG',
+        `drover: config file '${file}' failed to load (${(err as Error)?.message ?? String(err)})`,
+        {
+          hint: 'fix the error in it',
+          cause: err,
+        },
+      );
+    }
+    return mod.default ?? (mod.groups !== undefined ? { groups: mod.groups } : undefined);
+  }
+  throw new DroverError('ECONFIG', `drover: config file '${file}' has the extension '${ext}'`, {
+    hint: 'use .js, .mjs or .json',
+  });
+}
+
+/** Validates the value of a config file (exported for tests of the rules themselves). */
+export function validateGroups(file: string, value: unknown): GroupEntry[] {
+  let list: unknown = value;
+  if (isPlainObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (key !== 'groups') {
+        throw new GroupsConfigError(
+          file,
+          null,
+          null,
+          key,
+          value[key],
+          'no such key: the file holds { groups: [...] }',
+        );
+      }
+    }
+    list = value.groups;
+  }
+  if (!Array.isArray(list)) {
+    throw new GroupsConfigError(
+      file,
+      null,
+      null,
+      'groups',
+      list,
+      'an array of groups, e.g. { groups: [{ baseTitle: "web", script: "./web.js" }] }',
+    );
+  }
+  if (list.length === 0) {
+    throw new GroupsConfigError(file, null, null, 'groups', list, 'at least one group');
+  }
+  const seen = new Map<string, number>();
+  return list.map((item, index) => {
+    const entry = validateEntry(file, index, item);
+    const before = seen.get(entry.baseTitle);
+    if (before !== undefined) {
+      throw new GroupsConfigError(
+        file,
+        index,
+        entry.baseTitle,
+        'baseTitle',
+        entry.baseTitle,
+        `a name not used by another group (entry ${before} has it)`,
+      );
+    }
+    seen.set(entry.baseTitle, index);
+    return entry;
+  });
+}
+
+function validateEntry(file: string, index: number, item: unknown): GroupEntry {
+  const fail = (name: string | null, key: string, value: unknown, expected: string) =>
+    new GroupsConfigError(file, index, name, key, value, expected);
+  if (!isPlainObject(item)) {
+    throw fail(null, `entry ${index}`, item, 'an object such as { baseTitle: "web", script: "./web.js" }');
+  }
+  const name = typeof item.baseTitle === 'string' ? item.baseTitle : null;
+  const base = dirname(file);
+  const options: Record<string, unknown> = {};
+  for (const key of Object.keys(item)) if (!ENTRY_KEYS.has(key)) options[key] = item[key];
+  for (const key of PATH_KEYS) {
+    const v = options[key];
+    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) options[key] = resolve(base, v);
+  }
+  try {
+    resolveManageConfig(options);
+  } catch (err) {
+    if (err instanceof ConfigError) throw fail(name, err.key, err.value, err.hint ?? 'a valid value');
+    throw fail(
+      name,
+      '(options)',
+      item,
+      `options new Manage() accepts (${(err as Error)?.message ?? String(err)})`,
+    );
+  }
+
+  const script = item.script;
+  if (typeof script !== 'string' || script === '') {
+    throw fail(name, 'script', script, 'the path of the script the workers run, e.g. "./worker.js"');
+  }
+  const scriptPath = resolve(base, script);
+  if (!isFile(scriptPath)) {
+    throw fail(
+      name,
+      'script',
+      script,
+      `an existing script file ('${scriptPath}' is not one; relative paths start at '${base}')`,
+    );
+  }
+  const args = item.args;
+  if (args !== undefined && !(Array.isArray(args) && args.every((a) => typeof a === 'string'))) {
+    throw fail(name, 'args', args, 'an array of strings');
+  }
+  const entry = { ...(options as unknown as ManageOptions), script: scriptPath } as GroupEntry;
+  if (args !== undefined) entry.args = [...(args as string[])];
+  if (item.logRotation !== undefined) {
+    if (item.logRotation === null)
+      throw fail(name, 'logRotation', null, 'an object { size, interval, maxFiles } or false');
+    try {
+      resolveRotation(item.logRotation as RotationOptions | false, 'logRotation');
+    } catch (err) {
+      if (err instanceof ConfigError) throw fail(name, err.key, err.value, err.hint ?? 'a valid value');
+      throw err;
+    }
+    entry.logRotation = item.logRotation as RotationOptions | false;
+  }
+  if (item.separateErrorFile !== undefined) {
+    if (typeof item.separateErrorFile !== 'boolean') {
+      throw fail(name, 'separateErrorFile', item.separateErrorFile, 'true or false');
+    }
+    entry.separateErrorFile = item.separateErrorFile;
+  }
+  return entry;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A Manage for a config entry: its workers run `entry.script` with `entry.args`. */
+export function manageFromEntry(entry: GroupEntry, deps: ManageDeps = {}): Manage {
+  const { script, args, logRotation, separateErrorFile, ...options } = entry;
+  return new Manage(options, {
+    ...deps,
+    launch: scriptLaunch(script, args ?? []),
+    logFiles: {
+      ...deps.logFiles,
+      ...(logRotation !== undefined ? { rotation: logRotation } : {}),
+      ...(separateErrorFile !== undefined ? { separateErrorFile } : {}),
+    },
+  });
+}
