@@ -49,8 +49,9 @@ export class RunningGroup {
       this.output += chunk.toString();
       for (const w of this.waiters.splice(0)) w();
     });
+    // 'close', not 'exit': all of the process's output has been read by then.
     this.exited = new Promise((resolve) => {
-      proc.once('exit', (code, signal) => {
+      proc.once('close', (code, signal) => {
         for (const w of this.waiters.splice(0)) w();
         resolve({ code, signal });
       });

@@ -45,6 +45,6 @@ describe('recycling without killing work', () => {
       is('workerExit', (e) => e.reason === 'recycle'),
       'memory recycle',
     );
-    expect(group.output).toContain('worker over maxMemory, recycling');
+    await group.waitFor('the reason logged', () => group.output.includes('worker over maxMemory, recycling'));
   });
 });

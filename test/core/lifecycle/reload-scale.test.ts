@@ -51,7 +51,10 @@ describe('rolling reload', () => {
       const result = await group.waitEvent(is('reload'), 'reload result');
       expect(result).toMatchObject({ replaced: 0, aborted: true });
       for (const pid of before.values()) expect(pidAlive(pid)).toBe(true);
-      expect(group.output).toContain('reload of worker 0 aborted, old worker kept');
+      // (errors go to stderr, events to stdout: wait rather than assume their order)
+      await group.waitFor('the abort logged', () =>
+        group.output.includes('reload of worker 0 aborted, old worker kept'),
+      );
     } finally {
       rmSync(marker, { force: true });
     }

@@ -3,7 +3,12 @@ import { EventEmitter } from 'node:events';
 import type { ManageConfig } from '../config.js';
 import { ControlServer } from '../control/ControlServer.js';
 import { AlreadyRunningError, DroverError } from '../errors.js';
-import { ENVELOPE_VAR, type WorkerEnvelope, type WorkerMessage } from '../ipc/messages.js';
+import {
+  ENVELOPE_VAR,
+  type MasterMessage,
+  type WorkerEnvelope,
+  type WorkerMessage,
+} from '../ipc/messages.js';
 import type { Logger } from '../log/Logger.js';
 import { OutputCapture } from '../log/OutputCapture.js';
 import { CpuSampler, Process } from '../process/Process.js';
@@ -59,6 +64,8 @@ export interface MasterEvents {
   workerBackoff: [WorkerInfo & { delayMs: number; streak: number }];
   workerFailed: [{ pin: number; restarts: number }];
   message: [data: unknown, worker: WorkerInfo];
+  /** an internal message the master does not handle itself (task pool results) */
+  internalMessage: [message: WorkerMessage, worker: WorkerInfo];
   reload: [ReloadResult];
   stop: [];
 }
@@ -98,6 +105,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private pendingReload: Promise<ReloadResult> | null = null;
   private uid?: number;
   private gid?: number;
+  private beforeStop: (() => Promise<void>) | null = null;
 
   constructor(options: MasterOptions) {
     super();
@@ -203,6 +211,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       executeTimes: jitterCount(config.executeTimes, config.recycleJitter),
       executeUSleep: config.executeUSleep,
       stopTimeout: config.stopTimeout,
+      kind: slot.kind,
     };
     const inherited = process.execArgv.filter((a) => !a.startsWith('--title'));
     cluster.setupPrimary({
@@ -306,6 +315,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         return;
       case 'fatal':
         this.log.error(`worker error: ${m.error.message}`, { pin: slot.pin, pid: handle.pid });
+        return;
+      case 'results':
+        this.emit('internalMessage', m, { pin: slot.pin, pid: handle.pid, title: handle.title });
         return;
       default:
         return;
@@ -530,7 +542,13 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   /** Runs operations that change the set of workers one at a time. */
   private enqueue<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.opChain.then(op, op);
+    // A reload or scale asked for while the group is still starting runs once the start settled.
+    const started = () =>
+      this.startPromise?.then(
+        () => {},
+        () => {},
+      );
+    const run = this.opChain.then(started, started).then(op, op);
     this.opChain = run.catch(() => {});
     return run;
   }
@@ -550,8 +568,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   }
 
   private async rollingReload(): Promise<ReloadResult> {
-    if (this.stopping || this.state === 'starting')
+    if (this.stopping || !this.startPromise) {
+      this.log.warning('reload skipped: the group is not running');
       return { replaced: 0, aborted: true, error: 'not running' };
+    }
     this.state = 'reloading';
     this.log.info('reload started');
     let replaced = 0;
@@ -601,6 +621,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       const starting: Promise<void>[] = [];
       for (let pin = 0; pin < workers; pin++) {
         const existing = this.slots.get(pin);
+        if (existing?.kind === 'temporary') existing.kind = 'permanent';
         if (existing && !existing.retired) continue;
         if (existing?.retired) existing.retired = false;
         const slot = existing ?? new WorkerSlot(pin);
@@ -609,7 +630,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       const stopping: Promise<void>[] = [];
       for (const slot of this.slots.values()) {
-        if (slot.pin < workers) continue;
+        if (slot.pin < workers || slot.kind === 'temporary') continue;
         slot.retired = true;
         slot.clearTimers();
         if (slot.handles().length === 0) this.slots.delete(slot.pin);
@@ -660,6 +681,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (!opts.quiet) this.log.info(`stopping`, { reason });
       if (this.memoryTimer) clearInterval(this.memoryTimer);
       if (this.hangTimer) clearInterval(this.hangTimer);
+      if (this.beforeStop)
+        await this.beforeStop().catch((err) => this.log.error(`stop: ${(err as Error).message}`));
       const all: Promise<void>[] = [];
       for (const slot of this.slots.values()) {
         slot.clearTimers();
@@ -712,6 +735,76 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       for (const w of s.workers)
         this.log.info(`status`, { pin: w.pin, pid: w.pid, state: w.state, restarts: w.restarts });
     });
+  }
+
+  // ---- temporary workers and internal channels (task pool) --------------------------------
+
+  /**
+   * Starts a temporary worker on the lowest free PIN at or above the permanent count. Returns
+   * its info at once (`workerReady` follows), or null while the group starts or stops.
+   */
+  addTemporary(): WorkerInfo | null {
+    if (this.stopping || this.state === 'starting') return null;
+    let pin = this.target;
+    while (this.slots.has(pin)) pin++;
+    const slot = new WorkerSlot(pin, 'temporary');
+    this.slots.set(pin, slot);
+    const handle = this.spawn(slot);
+    this.whenReady(handle).catch(() => {});
+    return { pin, pid: handle.pid, title: handle.title };
+  }
+
+  /** Stops the temporary worker on `pin` for good (reason 'idle'); false if there is none. */
+  retireTemporary(pin: number): boolean {
+    const slot = this.slots.get(pin);
+    if (!slot || slot.kind !== 'temporary' || slot.retired || this.stopping) return false;
+    slot.retired = true;
+    slot.clearTimers();
+    const handles = slot.handles();
+    if (handles.length === 0) this.slots.delete(pin);
+    for (const h of handles) {
+      this.emit('workerStop', { pin, pid: h.pid, title: h.title, reason: 'idle' });
+      void h.stop('idle', this.config.stopTimeout);
+    }
+    return true;
+  }
+
+  /**
+   * Awaited first whenever the group stops (a call, a signal, the control socket), before any
+   * worker is asked to stop: the task pool takes no new tasks there and lets running ones finish.
+   */
+  setBeforeStop(hook: () => Promise<void>): void {
+    this.beforeStop = hook;
+  }
+
+  /** Workers wanted now, by kind (retired PINs left out). */
+  slotCounts(): { permanent: number; temporary: number } {
+    const counts = { permanent: 0, temporary: 0 };
+    for (const slot of this.slots.values()) if (!slot.retired) counts[slot.kind]++;
+    return counts;
+  }
+
+  /** True when `pin` is served by a temporary worker. */
+  isTemporary(pin: number): boolean {
+    return this.slots.get(pin)?.kind === 'temporary';
+  }
+
+  /** Replaces the worker with this pid by a fresh one (a stuck task); false if it is not current. */
+  recycleWorker(pid: number): boolean {
+    for (const slot of this.slots.values()) {
+      if (slot.current?.pid !== pid) continue;
+      if (slot.current.expected) return false;
+      void this.replace(slot, 'recycle');
+      return true;
+    }
+    return false;
+  }
+
+  /** A sender of internal messages to the live worker with this pid, or null. */
+  channelTo(pid: number): ((message: MasterMessage) => boolean) | null {
+    for (const slot of this.slots.values())
+      for (const h of slot.handles()) if (h.pid === pid) return (message) => h.send(message);
+    return null;
   }
 
   // ---- messages and status -------------------------------------------------------------
