@@ -39,6 +39,7 @@ export {
   type WorkerInfo,
 } from './master/Master.js';
 export { RestartPolicy } from './master/RestartPolicy.js';
+export { CpuSampler, Process, type ProcStat } from './process/Process.js';
 export type {
   ExitReason,
   ExitRecord,
@@ -49,7 +50,19 @@ export type {
 } from './status.js';
 export { describeExit, renderStatusTable, type StatusTableOptions } from './status/StatusTable.js';
 export { formatBytes, formatClock, formatDuration, formatPercent } from './status/units.js';
+export { defaultRunDir } from './runtime/RunDir.js';
 export { formatTitle } from './title.js';
 export { VERSION } from './version.js';
 export { Worker } from './worker/Worker.js';
 export type { Work, WorkInit } from './worker/WorkerRuntime.js';
+export type { FailedTask, PoolEvents, ScaleInfo, TaskAttempt, TaskWorker } from './pool/events.js';
+export type { BackoffOption, PoolOptions } from './pool/options.js';
+export {
+  Pool,
+  type PoolDeps,
+  type PoolFigures,
+  type PoolStatus,
+  type SubmitOptions,
+} from './pool/Pool.js';
+export type { TaskContext, TaskHandler } from './pool/TaskRunner.js';
+export * from './queue/index.js';
