@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ManageOptions, resolveManageConfig } from '../config.js';
+import { closest, type ManageOptions, resolveManageConfig } from '../config.js';
 import { ConfigError, DroverError, describeValue } from '../errors.js';
 import { type RotationOptions, resolveRotation } from '../log/rotation.js';
 import { Manage, type ManageDeps } from '../Manage.js';
@@ -213,7 +213,16 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
   try {
     resolveManageConfig(options);
   } catch (err) {
-    if (err instanceof ConfigError) throw fail(name, err.key, err.value, err.hint ?? 'a valid value');
+    if (err instanceof ConfigError) {
+      // a misspelt key of the entry itself ('scrpt') is told apart from one of the options
+      const near = err.hint?.startsWith('expected no such key') ? closest(err.key, ENTRY_KEYS) : undefined;
+      throw fail(
+        name,
+        err.key,
+        err.value,
+        near ? `no such key: did you mean '${near}'?` : (err.hint ?? 'a valid value'),
+      );
+    }
     throw fail(
       name,
       '(options)',
