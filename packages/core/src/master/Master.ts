@@ -103,6 +103,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private stopPromise: Promise<void> | null = null;
   private opChain: Promise<unknown> = Promise.resolve();
   private pendingReload: Promise<ReloadResult> | null = null;
+  /** SIGTTIN / SIGTTOU not applied yet (see scaleBySignal) */
+  private signalledDelta = 0;
+  private signalScaleQueued = false;
   private uid?: number;
   private gid?: number;
   private beforeStop: (() => Promise<void>) | null = null;
@@ -614,32 +617,34 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         ),
       );
     }
-    return this.enqueue(async () => {
-      const from = this.target;
-      this.target = workers;
-      if (this.stopping) return { from, to: workers };
-      const starting: Promise<void>[] = [];
-      for (let pin = 0; pin < workers; pin++) {
-        const existing = this.slots.get(pin);
-        if (existing?.kind === 'temporary') existing.kind = 'permanent';
-        if (existing && !existing.retired) continue;
-        if (existing?.retired) existing.retired = false;
-        const slot = existing ?? new WorkerSlot(pin);
-        this.slots.set(pin, slot);
-        if (!slot.current) starting.push(this.whenReady(this.spawn(slot)).catch(() => {}));
-      }
-      const stopping: Promise<void>[] = [];
-      for (const slot of this.slots.values()) {
-        if (slot.pin < workers || slot.kind === 'temporary') continue;
-        slot.retired = true;
-        slot.clearTimers();
-        if (slot.handles().length === 0) this.slots.delete(slot.pin);
-        for (const h of slot.handles()) stopping.push(h.stop('scale', this.config.stopTimeout));
-      }
-      if (from !== workers) this.log.info(`scaled from ${from} to ${workers} workers`);
-      await Promise.all([...starting, ...stopping]);
-      return { from, to: workers };
-    });
+    return this.enqueue(() => this.applyScale(workers));
+  }
+
+  private async applyScale(workers: number): Promise<{ from: number; to: number }> {
+    const from = this.target;
+    this.target = workers;
+    if (this.stopping) return { from, to: workers };
+    const starting: Promise<void>[] = [];
+    for (let pin = 0; pin < workers; pin++) {
+      const existing = this.slots.get(pin);
+      if (existing?.kind === 'temporary') existing.kind = 'permanent';
+      if (existing && !existing.retired) continue;
+      if (existing?.retired) existing.retired = false;
+      const slot = existing ?? new WorkerSlot(pin);
+      this.slots.set(pin, slot);
+      if (!slot.current) starting.push(this.whenReady(this.spawn(slot)).catch(() => {}));
+    }
+    const stopping: Promise<void>[] = [];
+    for (const slot of this.slots.values()) {
+      if (slot.pin < workers || slot.kind === 'temporary') continue;
+      slot.retired = true;
+      slot.clearTimers();
+      if (slot.handles().length === 0) this.slots.delete(slot.pin);
+      for (const h of slot.handles()) stopping.push(h.stop('scale', this.config.stopTimeout));
+    }
+    if (from !== workers) this.log.info(`scaled from ${from} to ${workers} workers`);
+    await Promise.all([...starting, ...stopping]);
+    return { from, to: workers };
   }
 
   /** Stops every worker, then starts them all again (the master stays). */
@@ -727,7 +732,17 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   }
 
   scaleBySignal(delta: 1 | -1): void {
-    void this.scale(Math.max(1, this.target + delta)).catch(() => {});
+    this.signalledDelta += delta;
+    if (this.signalScaleQueued) return;
+    this.signalScaleQueued = true;
+    // The net count of a burst is taken when the queue reaches it: one scale per burst, not one
+    // per signal, each to a target computed before the previous ones ran.
+    void this.enqueue(() => {
+      this.signalScaleQueued = false;
+      const workers = Math.min(1024, Math.max(1, this.target + this.signalledDelta));
+      this.signalledDelta = 0;
+      return this.applyScale(workers);
+    }).catch(() => {});
   }
 
   logStatus(): void {
