@@ -207,6 +207,9 @@ if (redis) {
     });
   });
 } else {
+  console.warn(
+    `BullMQ queue tests skipped: ${redisUnavailableReason} (install redis-server, or set DROVER_REDIS_URL)`,
+  );
   describe.skip(`queue contract: bullmq (skipped: ${redisUnavailableReason})`, () => {
     it('needs Redis', () => {});
   });
