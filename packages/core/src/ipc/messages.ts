@@ -11,6 +11,8 @@ export interface SerializedError {
   name: string;
   message: string;
   stack?: string;
+  /** a DroverError's or a Node error's code */
+  code?: string;
 }
 
 /** master -> worker */
@@ -21,7 +23,11 @@ export type MasterMessage =
   | { $drover: 'ping'; seq: number }
   /** ask for live figures for status */
   | { $drover: 'query'; seq: number }
-  | { $drover: 'msg'; data: unknown };
+  | { $drover: 'msg'; data: unknown }
+  /** task pool: run these tasks */
+  | { $drover: 'tasks'; tasks: TaskMessage[] }
+  /** task pool: abort the signals of these dispatched tasks (their lease was lost) */
+  | { $drover: 'abort'; seqs: number[]; reason: SerializedError };
 
 /** worker -> master */
 export type WorkerMessage =
@@ -35,7 +41,25 @@ export type WorkerMessage =
   | { $drover: 'done'; code: number }
   /** an uncaught error is about to end the process */
   | { $drover: 'fatal'; error: SerializedError }
-  | { $drover: 'msg'; data: unknown };
+  | { $drover: 'msg'; data: unknown }
+  /** task pool: outcomes of dispatched tasks */
+  | { $drover: 'results'; results: TaskOutcome[] };
+
+/**
+ * One task handed to a pool worker: `[dispatch number, task id, attempt, payload]`. A tuple,
+ * because thousands travel per second and JSON keys would be most of their bytes. The dispatch
+ * number is unique per master process; the attempt is 1-based.
+ */
+export type TaskMessage = [seq: number, taskId: string, attempt: number, payload: unknown];
+
+/**
+ * The outcome of one dispatched task: `[seq, 0, value]`, `[seq, 1, error]`, or `[seq, 2]` when
+ * the worker was stopping and never ran it (it goes to another worker, no attempt spent).
+ */
+export type TaskOutcome =
+  | [seq: number, kind: 0, value?: unknown]
+  | [seq: number, kind: 1, error: SerializedError]
+  | [seq: number, kind: 2];
 
 export function isDroverMessage(value: unknown): value is { $drover: string } {
   return (
@@ -46,7 +70,15 @@ export function isDroverMessage(value: unknown): value is { $drover: string } {
 }
 
 export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+      ...(typeof code === 'string' ? { code } : {}),
+    };
+  }
   return { name: 'Error', message: String(err) };
 }
 
@@ -62,6 +94,8 @@ export interface WorkerEnvelope {
   executeTimes: number;
   executeUSleep: number;
   stopTimeout: number;
+  /** a task pool's temporary worker leaves when idle; absent means permanent */
+  kind?: 'permanent' | 'temporary';
   /** script mode: the user script to import (absolute path) */
   script?: string;
 }

@@ -28,7 +28,8 @@ export class WorkerSlot {
 
   constructor(
     readonly pin: number,
-    readonly kind: 'permanent' | 'temporary' = 'permanent',
+    /** a temporary PIN (task pool) is not scaled away and leaves when idle; a scale-up promotes it */
+    public kind: 'permanent' | 'temporary' = 'permanent',
   ) {}
 
   /** Every live process of this PIN (one, or two during a replacement). */

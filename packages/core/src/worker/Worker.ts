@@ -18,6 +18,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly title: string;
   /** epoch ms */
   readonly startedAt: number;
+  /** In a task pool: a temporary worker leaves after idleTimeout without tasks. */
+  readonly kind: 'permanent' | 'temporary';
   /**
    * Aborted when a stop, reload or recycle is requested: finish the current execution and
    * return. Pass it to anything that accepts an AbortSignal.
@@ -30,6 +32,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.pid = process.pid;
     this.title = process.title;
     this.startedAt = runtime.startedAt;
+    this.kind = runtime.envelope.kind ?? 'permanent';
     this.signal = runtime.signal;
   }
 

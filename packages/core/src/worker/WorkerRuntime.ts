@@ -16,6 +16,14 @@ import { Worker } from './Worker.js';
 export type WorkInit<R> = (worker: Worker) => R | Promise<R>;
 export type Work<R> = (worker: Worker, resources: R) => unknown;
 
+/** An add-on that lives inside the worker life cycle (the task pool's runner). */
+export interface RuntimeExtension {
+  /** Internal master messages the runtime does not handle itself. */
+  onMessage(message: MasterMessage): void;
+  /** Awaited when the worker wraps up, before its servers drain: running tasks finish here. */
+  drain(): Promise<void>;
+}
+
 /** A worker whose master died gets this long to finish before it exits anyway. */
 const ORPHAN_DEADLINE_MS = 500;
 const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
@@ -39,6 +47,7 @@ export class WorkerRuntime {
   private loop: Promise<void> | null = null;
   private exiting = false;
   private orphaned = false;
+  private extension?: RuntimeExtension;
 
   private constructor(readonly envelope: WorkerEnvelope) {}
 
@@ -67,6 +76,16 @@ export class WorkerRuntime {
 
   get group(): string {
     return this.envelope.group;
+  }
+
+  /** True once the process has a reason to end (stop, signal, orphan, done). */
+  get stopping(): boolean {
+    return this.ending !== null;
+  }
+
+  /** Plugs an add-on into this worker's messages and wrap-up. */
+  setExtension(extension: RuntimeExtension): void {
+    this.extension = extension;
   }
 
   /** The Worker object handed to user code (one per process). */
@@ -129,6 +148,8 @@ export class WorkerRuntime {
       case 'msg':
         this.worker?.emit('message', message.data);
         break;
+      default:
+        this.extension?.onMessage(message);
     }
   }
 
@@ -227,6 +248,7 @@ export class WorkerRuntime {
   private async wrapUp(): Promise<void> {
     if (this.wrapping || !this.ending) return;
     this.wrapping = true;
+    await this.extension?.drain();
     await this.servers.drain();
     this.exit(this.ending.code);
   }

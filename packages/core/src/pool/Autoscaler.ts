@@ -1,0 +1,115 @@
+import type { Logger } from '../log/Logger.js';
+import type { WorkerInfo } from '../master/Master.js';
+import type { QueueStats } from '../queue/QueueBackend.js';
+import type { Dispatcher } from './Dispatcher.js';
+import type { ScaleInfo } from './events.js';
+
+/** What the autoscaler needs from the worker group. */
+export interface ScalableGroup {
+  slotCounts(): { permanent: number; temporary: number };
+  addTemporary(): WorkerInfo | null;
+  retireTemporary(pin: number): boolean;
+  isTemporary(pin: number): boolean;
+}
+
+export interface AutoscalerOptions {
+  readonly maxWorkers: number;
+  /** tasks one worker takes at once */
+  readonly window: number;
+  /** ms without a task after which a temporary worker leaves */
+  readonly idleTimeout: number;
+  /** ms between two looks at the backlog */
+  readonly interval: number;
+}
+
+/**
+ * Temporary workers, PHP-FPM ondemand style: when the tasks waiting (the backend's `ready` count,
+ * shared by every master on a shared queue) exceed the free places in the workers' windows, it
+ * starts temporary workers for the difference, up to maxWorkers; a temporary worker with nothing
+ * to do for idleTimeout is stopped (reason 'idle').
+ */
+export class Autoscaler {
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  /** temporary workers started and not ready yet, by pid */
+  private readonly starting = new Set<number>();
+
+  constructor(
+    private readonly options: AutoscalerOptions,
+    private readonly group: ScalableGroup,
+    private readonly dispatcher: Dispatcher,
+    private readonly stats: () => Promise<QueueStats>,
+    private readonly log: Logger,
+    private readonly onScaleUp: (info: ScaleInfo) => void,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.options.interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** A worker became ready or left: it is no longer starting. */
+  settled(pid: number): void {
+    this.starting.delete(pid);
+  }
+
+  /** One look: stop idle temporary workers, then start new ones if the backlog calls for it. */
+  async tick(): Promise<void> {
+    if (this.ticking || !this.timer) return;
+    this.ticking = true;
+    try {
+      this.retireIdle();
+      const stats = await this.stats();
+      if (this.timer) this.grow(stats.ready + this.dispatcher.waiting);
+    } catch (error) {
+      this.log.warning(`autoscaler: cannot read the queue's backlog: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private grow(backlog: number): void {
+    const { window, maxWorkers } = this.options;
+    const free = this.dispatcher.freeSlots + this.starting.size * window;
+    if (backlog <= free) return;
+    const counts = this.group.slotCounts();
+    const room = maxWorkers - counts.permanent - counts.temporary;
+    const wanted = Math.min(room, Math.ceil((backlog - free) / window));
+    if (wanted <= 0) return;
+    let started = 0;
+    for (let i = 0; i < wanted; i++) {
+      const info = this.group.addTemporary();
+      if (!info) break;
+      this.starting.add(info.pid);
+      started++;
+    }
+    if (started === 0) return;
+    const workers = counts.permanent + counts.temporary + started;
+    this.log.info(`backlog outgrew the workers: starting ${started} temporary worker(s)`, {
+      backlog,
+      workers,
+    });
+    this.onScaleUp({ started, backlog, workers });
+  }
+
+  private retireIdle(): void {
+    const now = Date.now();
+    const { idleTimeout } = this.options;
+    for (const lane of this.dispatcher.allLanes()) {
+      if (!lane.accepting || lane.load > 0 || now - lane.idleSince < idleTimeout) continue;
+      if (!this.group.isTemporary(lane.pin)) continue;
+      this.dispatcher.closeLane(lane.pid);
+      this.log.info(`temporary worker idle for ${idleTimeout} ms: stopping it`, {
+        pin: lane.pin,
+        pid: lane.pid,
+      });
+      this.group.retireTemporary(lane.pin);
+    }
+  }
+}

@@ -1,0 +1,311 @@
+import { type MasterMessage, serializeError, type TaskMessage, type TaskOutcome } from '../ipc/messages.js';
+import type { Delivery } from '../queue/QueueBackend.js';
+import { reviveError, taskStuckError, workerLostError } from './errors.js';
+
+/** One delivery the master holds until its outcome arrives. */
+export interface Job {
+  readonly seq: number;
+  readonly delivery: Delivery;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  /** the worker running it, null while it waits here */
+  lane: Lane | null;
+  /** epoch ms it left for its worker */
+  sentAt: number;
+}
+
+/** The master's channel to one worker process: its window of tasks in flight. */
+export class Lane {
+  readonly inFlight = new Map<number, Job>();
+  /** false once the worker is stopping, retiring or stuck: nothing new goes there */
+  accepting = true;
+  /** epoch ms since which nothing runs here */
+  idleSince = Date.now();
+  outbox: TaskMessage[] = [];
+
+  constructor(
+    readonly pid: number,
+    readonly pin: number,
+    readonly send: (message: MasterMessage) => boolean,
+  ) {}
+
+  get load(): number {
+    return this.inFlight.size;
+  }
+}
+
+export interface DispatchHooks {
+  /** an attempt left for `lane` */
+  started(job: Job, lane: Lane): void;
+  /** an attempt's outcome is known (a value, an error, or its worker is gone) */
+  settled(job: Job, lane: Lane, error: Error | undefined, value: unknown): void;
+  /** a task ran past taskTimeout + grace: `lane`'s worker should be replaced */
+  stuck(lane: Lane): void;
+  /** the number of tasks the workers can take changed */
+  capacityChanged(): void;
+}
+
+export interface DispatchOptions {
+  /** tasks in flight per worker */
+  readonly window: number;
+  /** ms; 0 = no limit */
+  readonly taskTimeout: number;
+  readonly taskTimeoutGrace: number;
+  /**
+   * Watch each delivery's signal and pass an abort on to the worker. Worth it where a lease can
+   * be lost while a task runs (a shared queue); reading a delivery's signal costs an
+   * AbortController per task.
+   */
+  readonly forwardAborts: boolean;
+}
+
+/**
+ * Hands deliveries to worker processes and settles them with the outcomes that come back. Each
+ * worker has at most `window` tasks in flight; the least loaded worker gets the next one (the
+ * lowest PIN on a tie, so permanent workers fill first and temporary ones can fall idle). Tasks
+ * that become ready in the same turn of the event loop travel to a worker in one message.
+ */
+export class Dispatcher {
+  private readonly lanes = new Map<number, Lane>();
+  private pending: Job[] = [];
+  private seq = 0;
+  private inFlightCount = 0;
+  private flushScheduled = false;
+  private idleWaiters: (() => void)[] = [];
+  private stuckTimer: NodeJS.Timeout | null = null;
+  private readonly flushNow = () => this.flush();
+
+  constructor(
+    private readonly options: DispatchOptions,
+    private readonly hooks: DispatchHooks,
+  ) {
+    const { taskTimeout } = options;
+    if (taskTimeout > 0) {
+      this.stuckTimer = setInterval(() => this.checkStuck(), Math.max(25, Math.min(1000, taskTimeout / 4)));
+      this.stuckTimer.unref();
+    }
+  }
+
+  /** Tasks the accepting workers can hold at once. */
+  get capacity(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) if (lane.accepting) n += this.options.window;
+    return n;
+  }
+
+  /** Free places in the accepting workers' windows (tasks waiting here will take some). */
+  get freeSlots(): number {
+    let n = 0;
+    for (const lane of this.lanes.values())
+      if (lane.accepting) n += Math.max(0, this.options.window - lane.load);
+    return n;
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Deliveries held here, waiting for a worker with room. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  lane(pid: number): Lane | undefined {
+    return this.lanes.get(pid);
+  }
+
+  allLanes(): IterableIterator<Lane> {
+    return this.lanes.values();
+  }
+
+  /** The backend's handler: resolves with the outcome of the attempt on some worker. */
+  run(delivery: Delivery): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const job: Job = { seq: ++this.seq, delivery, resolve, reject, lane: null, sentAt: 0 };
+      if (this.options.forwardAborts) {
+        const { signal } = delivery;
+        if (signal.aborted) {
+          reject(asError(signal.reason));
+          return;
+        }
+        signal.addEventListener('abort', () => this.abandon(job), { once: true });
+      }
+      this.pending.push(job);
+      this.scheduleFlush();
+    });
+  }
+
+  /** A worker is ready to take tasks. */
+  addLane(pid: number, pin: number, send: (message: MasterMessage) => boolean): void {
+    if (this.lanes.has(pid)) return;
+    this.lanes.set(pid, new Lane(pid, pin, send));
+    this.hooks.capacityChanged();
+    this.scheduleFlush();
+  }
+
+  /** Nothing new for this worker (it is stopping); its running tasks finish there. */
+  closeLane(pid: number): void {
+    const lane = this.lanes.get(pid);
+    if (!lane?.accepting) return;
+    lane.accepting = false;
+    this.hooks.capacityChanged();
+  }
+
+  /** The worker is gone: whatever it was running failed this attempt. */
+  laneExited(pid: number, code: number | null, signal: NodeJS.Signals | null): void {
+    const lane = this.lanes.get(pid);
+    if (!lane) return;
+    this.lanes.delete(pid);
+    for (const job of lane.inFlight.values()) {
+      this.inFlightCount--;
+      const error = workerLostError(job.delivery.taskId, job.delivery.attempt, pid, code, signal);
+      this.hooks.settled(job, lane, error, undefined);
+      job.reject(error);
+    }
+    lane.inFlight.clear();
+    if (lane.accepting) this.hooks.capacityChanged();
+    this.checkIdle();
+  }
+
+  /** Outcomes from the worker `pid`. */
+  onResults(pid: number, results: TaskOutcome[]): void {
+    const lane = this.lanes.get(pid);
+    if (!lane) return;
+    const bounced: Job[] = [];
+    for (const outcome of results) {
+      const seq = outcome[0];
+      const job = lane.inFlight.get(seq);
+      if (!job) continue; // failed already (stuck)
+      lane.inFlight.delete(seq);
+      this.inFlightCount--;
+      if (outcome[1] === 0) {
+        this.hooks.settled(job, lane, undefined, outcome[2]);
+        job.resolve(outcome[2]);
+      } else if (outcome[1] === 1) {
+        const error = reviveError(outcome[2]);
+        this.hooks.settled(job, lane, error, undefined);
+        job.reject(error);
+      } else {
+        job.lane = null;
+        bounced.push(job);
+      }
+    }
+    if (lane.inFlight.size === 0) lane.idleSince = Date.now();
+    if (bounced.length > 0) {
+      // The worker is stopping and never ran these: they go to another worker, no attempt spent.
+      this.pending.unshift(...bounced);
+      this.closeLane(pid);
+    }
+    if (this.pending.length > 0) this.scheduleFlush();
+    else this.checkIdle();
+  }
+
+  /** Resolves when nothing is held here, or after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.idleWaiters.push(done);
+    });
+  }
+
+  close(): void {
+    if (this.stuckTimer) clearInterval(this.stuckTimer);
+    this.stuckTimer = null;
+  }
+
+  private isIdle(): boolean {
+    return this.pending.length === 0 && this.inFlightCount === 0;
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length > 0 && this.isIdle()) for (const done of this.idleWaiters.splice(0)) done();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushNow);
+  }
+
+  /** Fills the least loaded windows first, one task per worker per round, then sends. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const { window } = this.options;
+    const open: Lane[] = [];
+    for (const lane of this.lanes.values()) if (lane.accepting && lane.load < window) open.push(lane);
+    if (open.length === 0) return;
+    open.sort((a, b) => a.load - b.load || a.pin - b.pin);
+    const pending = this.pending;
+    const now = Date.now();
+    let next = 0;
+    let level = open[0]!.load;
+    while (next < pending.length && level < window) {
+      for (const lane of open) {
+        if (next >= pending.length || lane.load > level) break;
+        const job = pending[next++]!;
+        job.lane = lane;
+        job.sentAt = now;
+        lane.inFlight.set(job.seq, job);
+        const { delivery } = job;
+        lane.outbox.push([job.seq, delivery.taskId, delivery.attempt, delivery.payload]);
+      }
+      level++;
+    }
+    this.pending = next === pending.length ? [] : pending.slice(next);
+    this.inFlightCount += next;
+    for (const lane of open) {
+      if (lane.outbox.length === 0) continue;
+      const tasks = lane.outbox;
+      lane.outbox = [];
+      lane.send({ $drover: 'tasks', tasks });
+      for (const task of tasks) this.hooks.started(lane.inFlight.get(task[0])!, lane);
+    }
+  }
+
+  /** The delivery lost its claim on the task (lease lost, consumer closed without draining). */
+  private abandon(job: Job): void {
+    const reason = asError(job.delivery.signal.reason);
+    const lane = job.lane;
+    if (!lane) {
+      const at = this.pending.indexOf(job);
+      if (at >= 0) this.pending.splice(at, 1);
+      job.reject(reason);
+      this.checkIdle();
+      return;
+    }
+    // It runs on a worker: tell the handler through its signal; the outcome is ignored upstream.
+    lane.send({ $drover: 'abort', seqs: [job.seq], reason: serializeError(reason) });
+  }
+
+  private checkStuck(): void {
+    const { taskTimeout, taskTimeoutGrace } = this.options;
+    const limit = Date.now() - taskTimeout - taskTimeoutGrace;
+    for (const lane of this.lanes.values()) {
+      let stuck = false;
+      for (const job of lane.inFlight.values()) {
+        if (job.sentAt > limit) continue;
+        stuck = true;
+        lane.inFlight.delete(job.seq);
+        this.inFlightCount--;
+        const error = taskStuckError(job.delivery.taskId, job.delivery.attempt, taskTimeout, lane.pid);
+        this.hooks.settled(job, lane, error, undefined);
+        job.reject(error);
+      }
+      if (stuck) {
+        this.closeLane(lane.pid);
+        this.hooks.stuck(lane);
+      }
+    }
+    this.checkIdle();
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -1,0 +1,432 @@
+import { EventEmitter } from 'node:events';
+import { DroverError } from '../errors.js';
+import { ConsoleSink } from '../log/ConsoleSink.js';
+import { Logger } from '../log/Logger.js';
+import { Manage, type ManageDeps } from '../Manage.js';
+import { selfLaunch } from '../master/launch.js';
+import { Master, type MasterEvents, type ReloadResult } from '../master/Master.js';
+import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '../queue/QueueBackend.js';
+import type { GroupStatus } from '../status.js';
+import { type WorkInit, WorkerRuntime } from '../worker/WorkerRuntime.js';
+import { Autoscaler } from './Autoscaler.js';
+import { Dispatcher, type Job, type Lane } from './Dispatcher.js';
+import type { FailedTask, PoolEvents, TaskAttempt } from './events.js';
+import { type PoolConfig, type PoolOptions, resolvePoolConfig } from './options.js';
+import { type TaskHandler, TaskRunner } from './TaskRunner.js';
+
+const GROUP_EVENTS = [
+  'workerStart',
+  'workerReady',
+  'workerExit',
+  'workerStop',
+  'workerBackoff',
+  'workerFailed',
+  'message',
+  'reload',
+  'stop',
+] as const satisfies readonly (keyof MasterEvents)[];
+
+/** Options of one `submit`. */
+export interface SubmitOptions {
+  /** Idempotency key: submitting an id the queue still knows runs nothing new (see TaskSpec.id). */
+  readonly id?: string;
+  /** Not run before this many ms have passed. */
+  readonly delayMs?: number;
+  /** 0 (default) runs first; then 1 (highest) to 2_097_152 (lowest). */
+  readonly priority?: number;
+  /** Stops waiting (for room in a bounded queue, or for the result); the task itself stays queued. */
+  readonly signal?: AbortSignal;
+  /** Reject with ETIMEOUT when no result came within this many ms; the task itself stays queued. */
+  readonly timeoutMs?: number;
+}
+
+/** Figures of the pool in its master, next to the group's status. */
+export interface PoolFigures {
+  minWorkers: number;
+  maxWorkers: number;
+  /** permanent workers wanted now */
+  permanent: number;
+  /** temporary workers running or starting */
+  temporary: number;
+  /** tasks the accepting workers can hold at once */
+  capacity: number;
+  /** attempts running on workers */
+  inFlight: number;
+  /** delivered by the queue, waiting here for a worker with room */
+  waiting: number;
+  queue: QueueStats;
+}
+
+export type PoolStatus = GroupStatus & { pool?: PoolFigures };
+
+export type PoolDeps = ManageDeps;
+
+/**
+ * A task pool: workers that take tasks from a queue. The same script runs as master and as
+ * worker: in a worker of this pool `start()` runs the task handler for the tasks the master
+ * sends; in the master it forks `minWorkers` permanent workers, consumes the queue and hands
+ * each task to a worker, adding temporary workers up to `maxWorkers` while the backlog lasts.
+ *
+ * ```ts
+ * const pool = new Pool<{ n: number }, number>({ baseTitle: 'squares', minWorkers: 2, maxWorkers: 8 })
+ *   .setTaskHandler(async ({ n }, ctx) => n * n);
+ * await pool.start();
+ * console.log(await pool.submit({ n: 7 })); // 49, computed in a worker
+ * ```
+ *
+ * At least once: the master holds each task until its outcome arrives. A worker that dies
+ * mid-task fails that attempt and the task runs again elsewhere; a handler that throws is
+ * retried with backoff up to `maxAttempts`, then `onError`, `taskFail` and the dead letters.
+ */
+export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<PoolEvents<P, R>> {
+  readonly config: PoolConfig<P>;
+  private init?: WorkInit<C>;
+  private handler?: TaskHandler<P, R, C>;
+  private master: Master | null = null;
+  private dispatcher: Dispatcher | null = null;
+  private autoscaler: Autoscaler | null = null;
+  private consumer: Consumer | null = null;
+  private backendPromise: Promise<QueueBackend<P, R>> | null = null;
+  private backendClosed: Promise<void> | null = null;
+  private log: Logger | null = null;
+  private readonly deps: PoolDeps;
+
+  constructor(options: PoolOptions<P>, deps: PoolDeps = {}) {
+    super();
+    this.config = resolvePoolConfig(options);
+    this.deps = deps;
+  }
+
+  /** Runs once per worker process before its first task; the result is `ctx.resources`. */
+  setWorkInit(init: WorkInit<C>): this {
+    this.init = init;
+    return this;
+  }
+
+  /** Runs one task in a worker; the value it returns (JSON) is the task's result. */
+  setTaskHandler(handler: TaskHandler<P, R, C>): this {
+    this.handler = handler;
+    return this;
+  }
+
+  get baseTitle(): string {
+    return this.config.manage.baseTitle;
+  }
+
+  /** True in a worker process of this pool. */
+  get isWorker(): boolean {
+    return WorkerRuntime.current()?.group === this.baseTitle;
+  }
+
+  /** True in the process that runs this pool's master. */
+  get isMaster(): boolean {
+    return this.master !== null;
+  }
+
+  /**
+   * In the master: opens the queue, starts the permanent workers and resolves once they are
+   * ready and the queue is consumed. In a worker of this pool: runs its tasks and never returns.
+   */
+  async start(): Promise<void> {
+    const runtime = WorkerRuntime.current();
+    if (runtime) {
+      if (runtime.group !== this.baseTitle) return;
+      await this.runWorker(runtime);
+      return new Promise<never>(() => {});
+    }
+    if (this.master) return this.master.start();
+    if (!this.handler) throw this.noHandlerError();
+    const { config } = this;
+    const log =
+      this.deps.logger ??
+      new Logger({ baseTitle: this.baseTitle, level: config.manage.logLevel, sinks: [new ConsoleSink()] });
+    this.log = log;
+    // The queue first: a Redis that does not answer fails start() before any worker is forked.
+    const backend = await this.backend();
+    const master = new Master({
+      config: config.manage,
+      launch: this.deps.launch ?? selfLaunch(),
+      logger: log,
+      exitProcess: this.deps.exitProcess,
+    });
+    for (const name of GROUP_EVENTS) {
+      master.on(name, (...args: unknown[]) =>
+        (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args),
+      );
+    }
+    const dispatcher = new Dispatcher(
+      {
+        window: config.concurrencyPerWorker,
+        taskTimeout: config.taskTimeout,
+        taskTimeoutGrace: config.taskTimeoutGrace,
+        forwardAborts: backend.capabilities.shared,
+      },
+      {
+        started: (job, lane) => {
+          if (this.listenerCount('taskStart') > 0) this.emit('taskStart', this.attemptInfo(job, lane));
+        },
+        settled: (job, lane, error, value) => this.onSettled(job, lane, error, value),
+        stuck: (lane) => {
+          log.error(`a task did not settle after taskTimeout: recycling its worker`, {
+            pin: lane.pin,
+            pid: lane.pid,
+          });
+          master.recycleWorker(lane.pid);
+        },
+        capacityChanged: () => this.consumer?.setConcurrency(dispatcher.capacity),
+      },
+    );
+    const autoscaler = new Autoscaler(
+      {
+        maxWorkers: config.maxWorkers,
+        window: config.concurrencyPerWorker,
+        idleTimeout: config.idleTimeout,
+        interval: config.scaleInterval,
+      },
+      master,
+      dispatcher,
+      () => backend.stats(),
+      log,
+      (info) => this.emit('scaleUp', info),
+    );
+    master.on('workerReady', (w) => {
+      autoscaler.settled(w.pid);
+      const send = master.channelTo(w.pid);
+      if (send) dispatcher.addLane(w.pid, w.pin, send);
+    });
+    master.on('workerStop', (w) => dispatcher.closeLane(w.pid));
+    master.on('workerExit', (w) => {
+      autoscaler.settled(w.pid);
+      dispatcher.laneExited(w.pid, w.code, w.signal);
+    });
+    master.on('internalMessage', (m, w) => {
+      if (m.$drover === 'results') dispatcher.onResults(w.pid, m.results);
+    });
+    master.setBeforeStop(() => this.quiesce());
+    this.master = master;
+    this.dispatcher = dispatcher;
+    this.autoscaler = autoscaler;
+    await master.start();
+    this.consumer = backend.consume((delivery) => dispatcher.run(delivery) as Promise<R>, {
+      concurrency: dispatcher.capacity,
+      onFinalFailure: (delivery, error) => this.onFinalFailure(delivery, error),
+      onError: (error) => log.warning(`queue: ${error.message}`),
+    });
+    autoscaler.start();
+  }
+
+  /** Enqueues one task and resolves with its result (from whichever worker, on whichever host, ran it). */
+  async submit(payload: P, options: SubmitOptions = {}): Promise<R> {
+    const backend = await this.producer();
+    const [taskId] = await backend.enqueue(
+      [{ payload, id: options.id, delayMs: options.delayMs, priority: options.priority }],
+      { signal: options.signal },
+    );
+    return backend.waitForResult(taskId!, { signal: options.signal, timeoutMs: options.timeoutMs });
+  }
+
+  /**
+   * Enqueues many tasks at once (all or nothing) and resolves with their results in order;
+   * rejects with the first task that failed for good.
+   */
+  async submitBulk(payloads: readonly P[], options: Omit<SubmitOptions, 'id'> = {}): Promise<R[]> {
+    if (!Array.isArray(payloads))
+      throw new DroverError(
+        'ECONFIG',
+        `drover: submitBulk() takes an array of payloads, got ${typeof payloads}`,
+        {
+          hint: 'pass [payload1, payload2, ...], or use submit() for one task',
+        },
+      );
+    const backend = await this.producer();
+    const ids = await backend.enqueue(
+      payloads.map((payload) => ({ payload, delayMs: options.delayMs, priority: options.priority })),
+      { signal: options.signal },
+    );
+    const wait = { signal: options.signal, timeoutMs: options.timeoutMs };
+    return Promise.all(ids.map((id) => backend.waitForResult(id, wait)));
+  }
+
+  /** The queue's counters (for a shared queue: every master's). */
+  async stats(): Promise<QueueStats> {
+    return (await this.backend()).stats();
+  }
+
+  /** Tasks that failed for good, newest first. */
+  async deadLetters(limit = 100): Promise<DeadLetter<P>[]> {
+    return (await this.backend()).deadLetters({ limit });
+  }
+
+  /** Status of the master and every worker (kind: permanent or temporary), and in the master the pool's figures. */
+  async status(): Promise<PoolStatus> {
+    if (!this.master) return this.remote().status();
+    const group = await this.master.getAllStatus();
+    const counts = this.master.slotCounts();
+    const dispatcher = this.dispatcher!;
+    return {
+      ...group,
+      pool: {
+        minWorkers: this.config.minWorkers,
+        maxWorkers: this.config.maxWorkers,
+        permanent: counts.permanent,
+        temporary: counts.temporary,
+        capacity: dispatcher.capacity,
+        inFlight: dispatcher.inFlight,
+        waiting: dispatcher.waiting,
+        queue: await this.stats(),
+      },
+    };
+  }
+
+  /**
+   * Graceful stop of the pool (here, or in the process that runs it): no new tasks are taken,
+   * running ones finish (up to stopTimeout), then the workers stop and the queue closes. Tasks
+   * not started stay in a shared queue; with the in-memory queue their `submit` rejects (ECLOSED).
+   */
+  async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.master) {
+      await this.master.stop();
+      await this.closeBackend();
+      return;
+    }
+    await this.remote().stop(opts);
+  }
+
+  /** Rolling reload of the workers; tasks running on a replaced worker finish there first. */
+  async reload(opts: { timeoutMs?: number } = {}): Promise<ReloadResult> {
+    if (this.master) return this.master.reload();
+    return this.remote().reload(opts);
+  }
+
+  /** Closes this process's connection to the queue (a producer that only submits). */
+  async close(): Promise<void> {
+    if (this.master) throw this.notForMasterError();
+    await this.closeBackend();
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private async runWorker(runtime: WorkerRuntime): Promise<void> {
+    const handler = this.handler;
+    if (!handler) {
+      runtime.failInit(this.noHandlerError());
+      return;
+    }
+    let resources = undefined as C;
+    const runner = new TaskRunner<P, R, C>(runtime, handler, () => resources, {
+      maxAttempts: this.config.retry.maxAttempts,
+      taskTimeout: this.config.taskTimeout,
+    });
+    runtime.setExtension(runner);
+    await runtime.runPlain(async (worker) => {
+      if (this.init) resources = await this.init(worker);
+    });
+  }
+
+  private backend(): Promise<QueueBackend<P, R>> {
+    this.backendPromise ??= Promise.resolve().then(
+      () => this.config.queue(this.config.backend) as QueueBackend<P, R> | Promise<QueueBackend<P, R>>,
+    );
+    return this.backendPromise;
+  }
+
+  /** The queue, for submitting: any process can submit to a shared queue; the in-memory one lives in the master. */
+  private async producer(): Promise<QueueBackend<P, R>> {
+    const backend = await this.backend();
+    if (backend.kind === 'memory' && WorkerRuntime.current())
+      throw new DroverError(
+        'ENOTMASTER',
+        `drover: submit() to pool '${this.baseTitle}' from a worker process: its in-memory queue lives in the master`,
+        { hint: 'submit from the master, or use a shared queue (bullmqBackend) to submit from any process' },
+      );
+    return backend;
+  }
+
+  private closeBackend(): Promise<void> {
+    if (!this.backendPromise) return Promise.resolve();
+    this.backendClosed ??= this.backendPromise.then(
+      (backend) => backend.close(),
+      () => undefined,
+    );
+    return this.backendClosed;
+  }
+
+  /** First step of every stop: take nothing new, let running tasks finish, close the queue. */
+  private async quiesce(): Promise<void> {
+    this.autoscaler?.stop();
+    const consumer = this.consumer;
+    if (consumer) {
+      await consumer.pause();
+      await this.dispatcher?.whenIdle(this.config.manage.stopTimeout);
+      this.consumer = null;
+      // Whatever still runs after stopTimeout fails this attempt and is retried later.
+      await consumer.close({ drain: false });
+    }
+    this.dispatcher?.close();
+    await this.closeBackend();
+  }
+
+  private attemptInfo(job: Job, lane: Lane): TaskAttempt {
+    return {
+      taskId: job.delivery.taskId,
+      attempt: job.delivery.attempt,
+      pid: lane.pid,
+      pin: lane.pin,
+      kind: this.master?.isTemporary(lane.pin) ? 'temporary' : 'permanent',
+    };
+  }
+
+  private onSettled(job: Job, lane: Lane, error: Error | undefined, value: unknown): void {
+    if (error === undefined) {
+      if (this.listenerCount('taskDone') > 0)
+        this.emit('taskDone', {
+          ...this.attemptInfo(job, lane),
+          ms: Date.now() - job.sentAt,
+          result: value as R,
+        });
+      return;
+    }
+    const { delivery } = job;
+    if (delivery.attempt < delivery.maxAttempts)
+      this.emit('taskRetry', { ...this.attemptInfo(job, lane), error });
+  }
+
+  private onFinalFailure(delivery: Delivery<P>, error: Error): void {
+    const task: FailedTask<P> = {
+      taskId: delivery.taskId,
+      payload: delivery.payload,
+      attempts: delivery.attempt,
+    };
+    this.emit('taskFail', { ...task, error });
+    try {
+      this.config.onError?.(error, task);
+    } catch (callbackError) {
+      this.log?.error(`onError threw for task '${task.taskId}': ${(callbackError as Error).message}`);
+    }
+  }
+
+  private remote(): Manage {
+    const { manage } = this.config;
+    return new Manage({
+      baseTitle: manage.baseTitle,
+      titlePrefix: manage.titlePrefix,
+      ...(manage.runDir ? { runDir: manage.runDir } : {}),
+    });
+  }
+
+  private noHandlerError(): DroverError {
+    return new DroverError('ENOHANDLER', `drover: pool '${this.baseTitle}' has no task handler`, {
+      hint: 'call setTaskHandler(async (payload, ctx) => result) before start(), in the script both roles run',
+    });
+  }
+
+  private notForMasterError(): DroverError {
+    return new DroverError(
+      'ENOTPRODUCER',
+      `drover: close() is for producer processes of pool '${this.baseTitle}'`,
+      {
+        hint: 'in the master, call stop(): it stops the workers and closes the queue',
+      },
+    );
+  }
+}
