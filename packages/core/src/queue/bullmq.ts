@@ -172,16 +172,24 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const outcome = await Promise.race([
-      this.producer.waitUntilReady().then(() => 'ready' as const),
-      timeout,
-    ]).finally(() => clearTimeout(timer));
+    // Settled either way, so a rejection after the timeout is not left unhandled.
+    const ready = this.producer.waitUntilReady().then(
+      () => 'ready' as const,
+      (error: unknown) => toError(error),
+    );
+    const outcome = await Promise.race([ready, timeout]).finally(() => clearTimeout(timer));
     if (outcome === 'ready') return;
     await this.close().catch(() => undefined);
+    const where = describeRedisConnection(this.redis);
     throw new DroverError(
       'EREDIS',
-      `drover: queue '${this.queue}' cannot reach Redis at ${describeRedisConnection(this.redis)} within ${timeoutMs} ms`,
-      { hint: 'check that redis-server runs and that the connection (URL or socket path) points to it' },
+      outcome === 'timeout'
+        ? `drover: queue '${this.queue}' cannot reach Redis at ${where} within ${timeoutMs} ms`
+        : `drover: queue '${this.queue}' cannot connect to Redis at ${where} (${outcome.message})`,
+      {
+        hint: 'check that redis-server runs and that the connection (URL or socket path) points to it',
+        cause: outcome === 'timeout' ? undefined : outcome,
+      },
     );
   }
 
@@ -381,6 +389,10 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       await events.waitUntilReady();
       return events;
     })();
+    // A failed start is retried by the next waitForResult instead of failing every later one.
+    this.events.catch(() => {
+      this.events = undefined;
+    });
     return this.events;
   }
 
