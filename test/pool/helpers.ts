@@ -39,7 +39,10 @@ export interface StartedPool {
 }
 
 /** Starts the pool fixture in a private run dir; `cleanup` kills whatever is left. */
-export function startPool(config: Record<string, unknown> = {}, env: Record<string, string> = {}): StartedPool {
+export function startPool(
+  config: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): StartedPool {
   const { dir, cleanup } = tempDir('drover-pool-');
   const proc = spawn(process.execPath, ['--title=drover:Master:pool', join(FIXTURES, 'pool/pool.mjs')], {
     env: { ...process.env, NO_COLOR: '1', POOL_CONFIG: JSON.stringify({ runDir: dir, ...config }), ...env },

@@ -38,15 +38,23 @@ describe('pool options', () => {
     expect(e.key).toBe('maxWorkers');
     expect(e.message).toBe("drover: config 'maxWorkers' is 2; expected an integer from 4 to 1024");
     expect(configError({ baseTitle: 'jobs', concurrencyPerWorker: 0 }).key).toBe('concurrencyPerWorker');
-    expect(configError({ baseTitle: 'jobs', idleTimeout: -1 }).message).toMatch(/'idleTimeout' is -1; expected an integer >= 0/);
-    expect(configError({ baseTitle: 'jobs', whenFull: 'drop' }).message).toMatch(/'whenFull' is "drop"; expected 'reject' or 'wait'/);
-    expect(configError({ baseTitle: 'jobs', queue: 'redis' }).message).toMatch(/'queue' is "redis"; expected 'memory' or a backend factory/);
+    expect(configError({ baseTitle: 'jobs', idleTimeout: -1 }).message).toMatch(
+      /'idleTimeout' is -1; expected an integer >= 0/,
+    );
+    expect(configError({ baseTitle: 'jobs', whenFull: 'drop' }).message).toMatch(
+      /'whenFull' is "drop"; expected 'reject' or 'wait'/,
+    );
+    expect(configError({ baseTitle: 'jobs', queue: 'redis' }).message).toMatch(
+      /'queue' is "redis"; expected 'memory' or a backend factory/,
+    );
     expect(configError({ baseTitle: 'bad name' }).key).toBe('baseTitle');
   });
 
   it('suggests the nearest key, and says what a Manage key means in a pool', () => {
     expect(configError({ baseTitle: 'jobs', maxAtempts: 3 }).message).toMatch(/did you mean 'maxAttempts'/);
-    expect(configError({ baseTitle: 'jobs', maxWorkerNum: 3 }).message).toMatch(/use minWorkers \(permanent\) and maxWorkers/);
+    expect(configError({ baseTitle: 'jobs', maxWorkerNum: 3 }).message).toMatch(
+      /use minWorkers \(permanent\) and maxWorkers/,
+    );
   });
 
   it('builds the backoff: fixed, exponential with a cap, or a function', () => {
@@ -58,13 +66,15 @@ describe('pool options', () => {
     const jittered = resolveBackoff({ type: 'exponential', delayMs: 1000, jitter: 0.5 })(1, error);
     expect(jittered).toBeGreaterThanOrEqual(500);
     expect(jittered).toBeLessThanOrEqual(1000);
-    expect(resolveBackoff((attempt) => attempt * 7)(3, error)).toBe(21);
+    expect(resolveBackoff((attempt: number) => attempt * 7)(3, error)).toBe(21);
     expect(() => resolveBackoff({ type: 'linear', delayMs: 1 })).toThrow(/'backoff.type' is "linear"/);
     expect(() => resolveBackoff(-5)).toThrow(/'backoff' is -5/);
   });
 
   it('a Pool without a task handler refuses to start, saying what to call', async () => {
-    await expect(new Pool({ baseTitle: 'nohandler' }).start()).rejects.toThrow(/has no task handler; call setTaskHandler/);
+    await expect(new Pool({ baseTitle: 'nohandler' }).start()).rejects.toThrow(
+      /has no task handler; call setTaskHandler/,
+    );
   });
 
   it('close() is for producers: the master stops with stop()', async () => {

@@ -12,7 +12,10 @@ describe('pool tasks', () => {
     current = startPool({ minWorkers: 2, concurrencyPerWorker: 1 });
     const { group } = current;
     await group.waitEvent(is('started'), 'started');
-    const refs = Array.from({ length: 8 }, (_, x) => ({ x, ref: group.command('submit', { payload: { x, sleepMs: 50 } }) }));
+    const refs = Array.from({ length: 8 }, (_, x) => ({
+      x,
+      ref: group.command('submit', { payload: { x, sleepMs: 50 } }),
+    }));
     const workerPids = new Set(group.events.filter(is('workerReady')).map((e) => e.pid));
     for (const { x, ref } of refs) {
       const answer = await group.answer(ref);
@@ -35,7 +38,9 @@ describe('pool tasks', () => {
     expect(answer.event).toBe('bulkResult');
     const values = answer.values as Array<Record<string, unknown>>;
     expect(values).toHaveLength(500);
-    values.forEach((v, x) => expect(v).toMatchObject({ x, doubled: 2 * x }));
+    values.forEach((v, x) => {
+      expect(v).toMatchObject({ x, doubled: 2 * x });
+    });
     // a window of 16 per worker: tasks travelled many per message, and both workers ran some
     expect(new Set(values.map((v) => v.pid)).size).toBe(2);
   });
@@ -71,9 +76,15 @@ describe('pool tasks', () => {
       expect.objectContaining({ attempts: 2, payload: { x: 1, failTimes: 99 } }),
     ]);
     expect(group.count(is('taskStart'))).toBe(2);
-    const letters = (await group.answer(group.command('deadLetters'))).letters as Array<Record<string, unknown>>;
+    const letters = (await group.answer(group.command('deadLetters'))).letters as Array<
+      Record<string, unknown>
+    >;
     expect(letters).toEqual([
-      expect.objectContaining({ attempts: 2, error: 'planned failure on attempt 2', payload: { x: 1, failTimes: 99 } }),
+      expect.objectContaining({
+        attempts: 2,
+        error: 'planned failure on attempt 2',
+        payload: { x: 1, failTimes: 99 },
+      }),
     ]);
   });
 
