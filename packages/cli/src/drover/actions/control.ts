@@ -1,0 +1,112 @@
+import { Action, CommandAction, UsageError } from '@drover/command';
+import type { Manage, RunningGroup } from '@drover/core';
+import { withoutPrefix } from '../../messages.js';
+import { ALL, findRunning } from '../groups.js';
+import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
+import { parseCount } from '../options.js';
+import { remote } from '../remote.js';
+
+const NAME_ARG = { name: "Group name, or 'all' for every running group" };
+
+/**
+ * One remote operation on one running group or on all of them. A single named group that fails
+ * fails the command with its error; with `all`, each failure is one stderr line and the exit
+ * code is 1 once every group was tried.
+ */
+abstract class GroupControlAction extends CommandAction<Record<never, never>, { name: string }> {
+  protected abstract apply(manage: Manage, group: RunningGroup): Promise<string>;
+
+  async handler(): Promise<number> {
+    const name = this.args.name;
+    if (name !== ALL && !GROUP_NAME.test(name)) {
+      throw new UsageError(`group name ${JSON.stringify(name)} is not valid`, {
+        hint: `a group name is ${GROUP_NAME_RULE}, or 'all'`,
+      });
+    }
+    let groups: RunningGroup[];
+    try {
+      groups = await findRunning(name);
+    } catch (error) {
+      throw withoutPrefix(error);
+    }
+    if (groups.length === 0) {
+      this.io.stdout.write('no drover group is running\n');
+      return 0;
+    }
+    const outcomes = await Promise.allSettled(groups.map((g) => this.apply(remote(g), g)));
+    if (name !== ALL && outcomes[0]?.status === 'rejected') throw withoutPrefix(outcomes[0].reason);
+    let code = 0;
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') this.io.stdout.write(`${outcome.value}\n`);
+      else {
+        const reason = withoutPrefix(outcome.reason);
+        this.io.stderr.write(
+          `drover: ${groups[i]!.baseTitle}: ${reason instanceof Error ? reason.message : String(reason)}\n`,
+        );
+        code = 1;
+      }
+    });
+    return code;
+  }
+}
+
+@Action({ name: 'stop', description: 'Stop a running group gracefully', args: NAME_ARG })
+export class StopAction extends GroupControlAction {
+  protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
+    await manage.stop();
+    return `stopped '${group.baseTitle}' (pid ${group.pid})`;
+  }
+}
+
+@Action({
+  name: 'restart',
+  description: 'Stop every worker of a group, then start them all again',
+  args: NAME_ARG,
+})
+export class RestartAction extends GroupControlAction {
+  protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
+    await manage.restart();
+    return `restarted the workers of '${group.baseTitle}'`;
+  }
+}
+
+@Action({
+  name: 'reload',
+  description: 'Replace the workers one by one, each once its successor is ready',
+  args: NAME_ARG,
+})
+export class ReloadAction extends GroupControlAction {
+  protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
+    const result = await manage.reload();
+    if (result.aborted) {
+      throw new Error(
+        `reload of '${group.baseTitle}' stopped after ${result.replaced} worker(s): ${result.error ?? 'aborted'}; the others keep running the old code`,
+      );
+    }
+    return `reloaded '${group.baseTitle}': ${result.replaced} worker(s) replaced`;
+  }
+}
+
+@Action({
+  name: 'scale',
+  description: 'Set the number of workers of a running group',
+  args: { name: 'Group name', count: 'Number of workers, 0 to 1024' },
+})
+export class ScaleAction extends CommandAction<Record<never, never>, { name: string; count: string }> {
+  async handler(): Promise<void> {
+    const name = this.args.name;
+    if (!GROUP_NAME.test(name) || name === ALL) {
+      throw new UsageError(`group name ${JSON.stringify(name)} is not valid here`, {
+        hint: `scale takes the name of one group (${GROUP_NAME_RULE})`,
+      });
+    }
+    const count = parseCount('<count>', this.args.count, 0);
+    try {
+      const [group] = await findRunning(name);
+      const { from, to } = await remote(group!).scale(count);
+      this.io.stdout.write(`scaled '${name}' from ${from} to ${to} worker(s)\n`);
+    } catch (error) {
+      throw withoutPrefix(error);
+    }
+  }
+}

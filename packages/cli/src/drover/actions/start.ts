@@ -1,0 +1,96 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Action, CommandAction, UsageError } from '@drover/command';
+import {
+  findConfigFile,
+  loadGroupsConfig,
+  Manage,
+  ManageMultiple,
+  manageFromEntry,
+  scriptLaunch,
+} from '@drover/core';
+import { plainErrors } from '../../messages.js';
+import { groupNameFromScript } from '../names.js';
+
+interface StartParams {
+  workers: number;
+  background: boolean;
+  name: string;
+}
+
+@Action({
+  name: 'start',
+  description: 'Run a script in supervised workers, or every group of ./drover.config.{js,mjs,json}',
+  args: {
+    script: 'File to run; a script exporting init/work runs in the execution loop, any other runs as it is',
+    args: "Arguments for the script, after '--'",
+  },
+})
+export class StartAction extends CommandAction<StartParams, { script?: string; args: string[] }> {
+  async handler(): Promise<void> {
+    const background = this.getParam('background', false);
+    if (this.args.script === undefined) return this.startConfig(background);
+    const script = resolve(this.args.script);
+    checkScript(this.args.script, script);
+    const name = this.getParam('name') ?? groupNameFromScript(script);
+    const manage = new Manage(
+      { baseTitle: name, maxWorkerNum: this.getParam('workers', 1) },
+      { launch: scriptLaunch(script, this.args.args) },
+    );
+    if (background) manage.setBackground(true);
+    const pid = await plainErrors(() => manage.start());
+    if (launchedDaemon(background, pid)) {
+      this.io.stdout.write(`started '${name}' in the background (pid ${pid}); log: ${manage.logFile()}\n`);
+    }
+  }
+
+  private async startConfig(background: boolean): Promise<void> {
+    for (const flag of ['workers', 'name'] as const) {
+      if (this.hasParam(flag)) {
+        throw new UsageError(`option ${flag === 'workers' ? '-w' : '--name'} needs a <script>`, {
+          action: 'start',
+          hint: 'a config file sets maxWorkerNum and baseTitle per group',
+        });
+      }
+    }
+    const file = await plainErrors(async () => findConfigFile(process.cwd()));
+    if (file === null) {
+      throw new UsageError(
+        `missing argument [script] for 'start', and no drover.config.js, .mjs or .json in ${process.cwd()}`,
+        { action: 'start', hint: 'give a script to run, or write a config file' },
+      );
+    }
+    const entries = await plainErrors(() => loadGroupsConfig(file));
+    const multi = new ManageMultiple();
+    for (const entry of entries) multi.addManage(manageFromEntry(entry));
+    if (background) multi.setBackground(true);
+    const pid = await plainErrors(() => multi.start());
+    if (launchedDaemon(background, pid)) {
+      const names = entries.map((e) => `'${e.baseTitle}'`).join(', ');
+      this.io.stdout.write(`started ${names} from ${file} in the background (pid ${pid})\n`);
+    }
+  }
+}
+
+/**
+ * True in the process that launched a daemon: `start()` resolves there with the daemon's pid. The
+ * daemon runs this same command line and resolves with its own pid; its output goes to the log.
+ */
+function launchedDaemon(background: boolean, pid: number): boolean {
+  return background && pid !== process.pid && pid > 0;
+}
+
+function checkScript(given: string, path: string): void {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `script '${given}' does not exist (looked for ${path}); check the path`
+        : `script '${given}' cannot be read (${code ?? String(error)}); check its permissions`,
+    );
+  }
+  if (!isFile) throw new Error(`script '${given}' is not a file (${path}); give the script to run`);
+}

@@ -1,0 +1,6 @@
+import { Manage, type RunningGroup } from '@drover/core';
+
+/** A handle that reaches the master of a running group through its control socket. */
+export function remote(group: RunningGroup): Manage {
+  return new Manage({ baseTitle: group.baseTitle, runDir: group.runDir });
+}

@@ -1,0 +1,34 @@
+import { CommandRouter, Template } from '@drover/command';
+import { Container } from 'inversify';
+import { LogsAction } from './actions/logs.js';
+import { ReloadAction, RestartAction, ScaleAction, StopAction } from './actions/control.js';
+import { StartAction } from './actions/start.js';
+import { StatusAction } from './actions/status.js';
+import { CLI_VERSION } from '../version.js';
+import { DaemonOption, FollowOption, JsonOption, LinesOption, NameOption, WorkersOption } from './options.js';
+
+@Template(
+  `<start> [script] [args...] -[w] -[d] -[name]
+   <stop|restart|reload> <name>
+   <status> [name] -[json]
+   <scale> <name> <count>
+   <logs> <name> -[f] -[n]`,
+  {
+    bin: 'drover',
+    description:
+      'Runs a Node.js script as a supervised group of workers, and controls running groups from any shell. ' +
+      "Without a script, 'start' starts every group of ./drover.config.js, .mjs or .json. " +
+      'Exit codes: 0 success, 1 failure, 2 usage error.',
+    version: CLI_VERSION,
+  },
+)
+export class DroverTemplate {}
+
+/** The `drover` command line. */
+export function createDroverRouter(container = new Container()): CommandRouter {
+  return new CommandRouter(container, {
+    template: DroverTemplate,
+    actions: [StartAction, StopAction, RestartAction, ReloadAction, StatusAction, ScaleAction, LogsAction],
+    options: [WorkersOption, DaemonOption, NameOption, JsonOption, FollowOption, LinesOption],
+  });
+}

@@ -1,0 +1,52 @@
+import type { OutputStream } from '@drover/command';
+import { type GroupStatus, renderStatusTable } from '@drover/core';
+import { useColor } from '../color.js';
+import { findRunning, listRunning } from './groups.js';
+import { requestStatus } from './statusRequest.js';
+
+export interface StatusRequest {
+  /** One group; every running group when absent. */
+  name?: string;
+  /** The same data as JSON instead of the table. */
+  json: boolean;
+}
+
+export interface StatusIO {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * `drover status [name] [--json]`: asks every running master (or the named one) for its status
+ * and prints the table, or JSON (an array of `GroupStatus`, one per group). A group that stops
+ * between discovery and the question is reported on stderr and makes the exit code 1.
+ *
+ * @throws NotRunningError when `name` is given and no group of that name runs.
+ */
+export async function printStatus(request: StatusRequest, io: StatusIO): Promise<number> {
+  const groups = request.name === undefined ? await listRunning() : await findRunning(request.name);
+  const answers = await Promise.allSettled(groups.map((g) => requestStatus(g)));
+  const statuses: GroupStatus[] = [];
+  let code = 0;
+  answers.forEach((answer, i) => {
+    if (answer.status === 'fulfilled') statuses.push(answer.value);
+    else {
+      const reason = answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
+      io.stderr.write(
+        `drover: group '${groups[i]!.baseTitle}' (pid ${groups[i]!.pid}) did not answer: ${reason.replace(/^drover: /, '')}\n`,
+      );
+      code = 1;
+    }
+  });
+  if (request.json) {
+    io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+  } else if (groups.length === 0) {
+    io.stdout.write('no drover group is running\n');
+  } else if (statuses.length > 0) {
+    io.stdout.write(
+      renderStatusTable(statuses, { color: useColor(io.stdout, io.env), width: io.stdout.columns }),
+    );
+  }
+  return code;
+}

@@ -1,0 +1,170 @@
+import {
+  Action,
+  type CommandIO,
+  type CommandOption,
+  CommandAction,
+  CommandRouter,
+  Option,
+  type ParamTarget,
+  runMain,
+  Template,
+} from '@drover/command';
+import { Container, inject } from 'inversify';
+import { useColor } from '../color.js';
+import { plainErrors } from '../messages.js';
+import { type ManagedGroups, type ProcessTarget, processTarget } from './ProcessTarget.js';
+
+const TARGET = Symbol.for('@drover/cli:ProcessTarget');
+
+@Option({
+  name: 'd',
+  long: 'daemon',
+  description: 'Run in the background; returns once every worker is ready and prints the pid',
+  value: 'none',
+})
+class DaemonOption implements CommandOption<{ background: boolean }> {
+  impactAction(action: ParamTarget<{ background: boolean }>): void {
+    action.setParam('background', true);
+  }
+}
+
+@Option({ name: 'json', description: 'Print the status as JSON', value: 'none' })
+class JsonOption implements CommandOption<{ json: boolean }> {
+  impactAction(action: ParamTarget<{ json: boolean }>): void {
+    action.setParam('json', true);
+  }
+}
+
+@Action({ name: 'start', description: 'Start the master and its workers (in a worker: run the work)' })
+class StartAction extends CommandAction<{ background: boolean }> {
+  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
+    super();
+  }
+
+  async handler(): Promise<void> {
+    // The master re-runs this script with the same arguments for each worker: there, `start`
+    // is the worker's side, whatever the flags.
+    if (this.target.isWorker) {
+      await this.target.start(false);
+      return;
+    }
+    const background = this.getParam('background', false);
+    const pid = await plainErrors(() => this.target.start(background));
+    // The daemon runs this same command line and resolves with its own pid: it prints nothing.
+    if (background && pid !== process.pid && pid > 0) {
+      const log = this.target.logFile();
+      this.io.stdout.write(
+        `started ${this.target.label} in the background (pid ${pid})${log ? `; log: ${log}` : ''}\n`,
+      );
+    }
+  }
+}
+
+@Action({ name: 'stop', description: 'Stop the running master and its workers gracefully' })
+class StopAction extends CommandAction {
+  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
+    super();
+  }
+
+  async handler(): Promise<void> {
+    await plainErrors(() => this.target.stop());
+    this.io.stdout.write(`stopped ${this.target.label}\n`);
+  }
+}
+
+@Action({ name: 'restart', description: 'Stop every worker, then start them all again' })
+class RestartAction extends CommandAction {
+  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
+    super();
+  }
+
+  async handler(): Promise<void> {
+    await plainErrors(() => this.target.restart());
+    this.io.stdout.write(`restarted the workers of ${this.target.label}\n`);
+  }
+}
+
+@Action({ name: 'reload', description: 'Replace the workers one by one, each once its successor is ready' })
+class ReloadAction extends CommandAction {
+  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
+    super();
+  }
+
+  async handler(): Promise<void> {
+    const results = await plainErrors(() => this.target.reload());
+    const replaced = results.reduce((sum, r) => sum + r.replaced, 0);
+    const failed = results.find((r) => r.aborted);
+    if (failed) {
+      throw new Error(
+        `reload of ${this.target.label} stopped after ${replaced} worker(s): ${failed.error ?? 'aborted'}; the others keep running the old code`,
+      );
+    }
+    this.io.stdout.write(`reloaded ${this.target.label}: ${replaced} worker(s) replaced\n`);
+  }
+}
+
+@Action({ name: 'status', description: 'Show the master and every worker' })
+class StatusAction extends CommandAction<{ json: boolean }> {
+  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
+    super();
+  }
+
+  async handler(): Promise<void> {
+    const json = this.getParam('json', false);
+    await plainErrors(() =>
+      this.target.showStatus(this.io.stdout, { json, color: !json && useColor(this.io.stdout, this.io.env) }),
+    );
+  }
+}
+
+@Template(
+  `<start> -[d]
+   <stop|restart|reload>
+   <status> -[json]`,
+  { description: 'Controls this script as a supervised group of workers.' },
+)
+class ProcessTemplate {}
+
+export interface ManageProcessTemplateOptions {
+  /** Program name in usage lines and messages; default: the script's file name. */
+  bin?: string;
+}
+
+/**
+ * A ready command line for a script that runs its own group:
+ * `node app.mjs <start|stop|restart|reload|status> [-d] [--json]`.
+ *
+ * ```js
+ * const manage = new Manage({ baseTitle: 'mailer', maxWorkerNum: 4 }).setWork(sendOne);
+ * await new ManageProcessTemplate(manage).runMain();
+ * ```
+ *
+ * `start` runs the master here (`-d`: in the background, returning once it is ready); in the
+ * worker processes the master starts from the same script, `start` runs the worker side. The
+ * other actions reach the running master through its control socket. Exit codes: 0 success,
+ * 1 failure (e.g. not running), 2 usage error.
+ */
+export class ManageProcessTemplate {
+  readonly router: CommandRouter;
+
+  constructor(groups: ManagedGroups, options: ManageProcessTemplateOptions = {}) {
+    const container = new Container();
+    container.bind<ProcessTarget>(TARGET).toConstantValue(processTarget(groups));
+    this.router = new CommandRouter(container, {
+      template: ProcessTemplate,
+      actions: [StartAction, StopAction, RestartAction, ReloadAction, StatusAction],
+      options: [DaemonOption, JsonOption],
+      bin: options.bin,
+    });
+  }
+
+  /** Runs one command line; resolves with its exit code and never exits the process. */
+  run(argv: readonly string[] = process.argv.slice(2), io?: CommandIO): Promise<number> {
+    return this.router.run(argv, io);
+  }
+
+  /** Like `run`, and sets `process.exitCode` to the result, for a script's main line. */
+  runMain(argv: readonly string[] = process.argv.slice(2), io?: CommandIO): Promise<number> {
+    return runMain(this.router, argv, io);
+  }
+}

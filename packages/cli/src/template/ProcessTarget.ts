@@ -1,0 +1,86 @@
+import type { OutputStream } from '@drover/command';
+import { Manage, type ManageMultiple, type ReloadResult } from '@drover/core';
+
+/** What the process template drives: one `Manage`, or several groups in a `ManageMultiple`. */
+export type ManagedGroups = Manage | ManageMultiple;
+
+/** The operations of the template's actions, the same for one group and for several. */
+export interface ProcessTarget {
+  /** `'mailer'`, or `'a', 'b'`: how messages name the groups. */
+  readonly label: string;
+  /** The log file (of the first group, for several), for the message after a background start. */
+  logFile(): string | undefined;
+  /** True in a worker process started for one of the groups. */
+  readonly isWorker: boolean;
+  /** Resolves with the pid of the process that runs the masters: this one, or the daemon. */
+  start(background: boolean): Promise<number>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  reload(): Promise<ReloadResult[]>;
+  showStatus(out: OutputStream, opts: { json: boolean; color: boolean }): Promise<void>;
+}
+
+export function processTarget(groups: ManagedGroups): ProcessTarget {
+  return groups instanceof Manage ? single(groups) : multiple(groups);
+}
+
+function single(manage: Manage): ProcessTarget {
+  return {
+    label: `'${manage.baseTitle}'`,
+    logFile: () => manage.logFile(),
+    get isWorker() {
+      return manage.isWorker;
+    },
+    start: (background) => {
+      if (background) manage.setBackground(true);
+      return manage.start();
+    },
+    stop: () => manage.stop(),
+    restart: () => manage.restart(),
+    reload: async () => [await manage.reload()],
+    showStatus: (out, opts) => manage.showStatus(writable(out), opts),
+  };
+}
+
+function multiple(multi: ManageMultiple): ProcessTarget {
+  const names = () => multi.list().map((m) => m.baseTitle);
+  return {
+    get label() {
+      return names()
+        .map((n) => `'${n}'`)
+        .join(', ');
+    },
+    logFile: () => {
+      const first = names()[0];
+      return first === undefined ? undefined : multi.getManage(first)?.logFile();
+    },
+    get isWorker() {
+      return multi.list().some((m) => m.isWorker);
+    },
+    start: (background) => {
+      if (background) multi.setBackground(true);
+      return multi.start();
+    },
+    stop: () => multi.stop(),
+    restart: () => multi.restart(),
+    reload: () => multi.reload(),
+    showStatus: (out, opts) => multi.showStatus(writable(out), opts),
+  };
+}
+
+/**
+ * Core writes a status with `write(text, callback)` and waits for the callback; a command's
+ * output stream only promises `write(text)`, so the callback runs once the text was handed over.
+ */
+function writable(out: OutputStream): NodeJS.WritableStream {
+  const stream = {
+    columns: out.columns,
+    isTTY: out.isTTY,
+    write(text: string, callback?: (error?: Error | null) => void): boolean {
+      out.write(text);
+      callback?.(null);
+      return true;
+    },
+  };
+  return stream as unknown as NodeJS.WritableStream;
+}

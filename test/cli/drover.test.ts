@@ -1,0 +1,225 @@
+// The `drover` bin end to end, spawned from its bundle: background start, status from other
+// processes, reload, scale, restart, logs, stop; the foreground master and Ctrl-C; a config file.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, CLI_FIXTURES, ensureBuilt, pidAlive, spawnNode, waitUntil } from './support/bin.js';
+import { Sandbox } from './support/sandbox.js';
+
+const loop = join(CLI_FIXTURES, 'loop.mjs');
+const plain = join(CLI_FIXTURES, 'plain.mjs');
+const broken = join(CLI_FIXTURES, 'broken.mjs');
+
+let sandbox: Sandbox | undefined;
+
+/** The test's sandbox, cleaned up after it. */
+function openSandbox(env?: Record<string, string>): Sandbox {
+  sandbox = new Sandbox(env);
+  return sandbox;
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+}, 300_000);
+
+afterEach(async () => {
+  await sandbox?.cleanup();
+  sandbox = undefined;
+}, 60_000);
+
+function title(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!.trim();
+}
+
+function waitDead(pids: readonly number[], what: string): Promise<true> {
+  return waitUntil(what, () => (pids.every((pid) => !pidAlive(pid)) ? true : undefined), 20_000);
+}
+
+describe('drover start -d and the commands that follow it', () => {
+  it('starts in the background; status, reload, scale, restart, logs and stop work from other processes', async () => {
+    const box = openSandbox();
+
+    const started = await box.drover(['start', loop, '-w=2', '-d', '--name=alpha']);
+    expect(started.stderr).toBe('');
+    const match = /^started 'alpha' in the background \(pid (\d+)\); log: (\S+)\n$/.exec(started.stdout);
+    expect(match, started.stdout).not.toBeNull();
+    expect(started.code).toBe(0);
+    const pid = box.track(Number(match![1]));
+    expect(match![2]).toBe(join(box.runDir, 'logs', 'alpha.log'));
+    expect(title(pid)).toBe('drover:Master:alpha');
+
+    // the table, from a second process
+    const table = await box.drover(['status']);
+    expect(table.code).toBe(0);
+    expect(table.stderr).toBe('');
+    expect(table.stdout).toMatch(
+      new RegExp(`^TYPE +PID +TITLE .*\\nMaster +${pid} +drover:Master:alpha +running `),
+    );
+    for (const header of ['PIN', 'STATE', 'MEMORY', 'CPU', 'EXECUTIONS', 'RESTARTS', 'LAST EXIT']) {
+      expect(table.stdout).toContain(header);
+    }
+    expect(table.stdout).toMatch(/\n +0 +\d+ +drover:Worker:alpha:0 +(ready|busy) /);
+    expect(table.stdout).toMatch(/\n +1 +\d+ +drover:Worker:alpha:1 +(ready|busy) /);
+
+    // the same data as JSON, for all groups and for the named one
+    const [group] = await box.status();
+    expect(group!.master).toMatchObject({
+      pid,
+      baseTitle: 'alpha',
+      title: 'drover:Master:alpha',
+      targetWorkers: 2,
+    });
+    expect(group!.workers.map((w) => w.pin)).toEqual([0, 1]);
+    const firstPids = group!.workers.map((w) => w.pid as number);
+    for (const workerPid of firstPids) expect(pidAlive(workerPid)).toBe(true);
+    const named = await box.drover(['status', 'alpha', '--json']);
+    expect(named.code).toBe(0);
+    expect((JSON.parse(named.stdout) as Array<{ master: { pid: number } }>).map((g) => g.master.pid)).toEqual(
+      [pid],
+    );
+
+    // a second start of the same name is refused; an unknown name lists what runs
+    const again = await box.drover(['start', loop, '-d', '--name=alpha']);
+    expect(again.stderr).toBe(
+      `drover: 'alpha' is already running (pid ${pid}); stop it first ('stop'), or choose another baseTitle\n`,
+    );
+    expect(again.code).toBe(1);
+    const unknown = await box.drover(['stop', 'beta']);
+    expect(unknown.stderr).toBe("drover: no group named 'beta' is running; running: alpha\n");
+    expect(unknown.code).toBe(1);
+    const unknownStatus = await box.drover(['status', 'beta']);
+    expect(unknownStatus.stderr).toBe("drover: no group named 'beta' is running; running: alpha\n");
+    expect(unknownStatus.code).toBe(1);
+
+    // rolling reload: every worker replaced, the master stays
+    const reload = await box.drover(['reload', 'alpha']);
+    expect(reload).toMatchObject({ code: 0, stdout: "reloaded 'alpha': 2 worker(s) replaced\n", stderr: '' });
+    await waitDead(firstPids, 'the workers replaced by the reload to exit');
+    const reloaded = await box.waitWorkers('alpha', 2);
+    expect(reloaded.master.pid).toBe(pid);
+    for (const w of reloaded.workers) expect(firstPids).not.toContain(w.pid);
+
+    // scale up
+    const scale = await box.drover(['scale', 'alpha', '3']);
+    expect(scale).toMatchObject({ code: 0, stdout: "scaled 'alpha' from 2 to 3 worker(s)\n", stderr: '' });
+    const scaled = await box.waitWorkers('alpha', 3);
+    expect(scaled.workers.map((w) => w.pin)).toEqual([0, 1, 2]);
+
+    // restart: all workers stopped, then started again
+    const restartPids = scaled.workers.map((w) => w.pid as number);
+    const restart = await box.drover(['restart', 'alpha']);
+    expect(restart).toMatchObject({ code: 0, stdout: "restarted the workers of 'alpha'\n", stderr: '' });
+    await waitDead(restartPids, 'the workers stopped by the restart to exit');
+    expect((await box.waitWorkers('alpha', 3)).master.pid).toBe(pid);
+
+    // the log: the last lines, then followed until Ctrl-C
+    const logs = await box.drover(['logs', 'alpha', '-n=5']);
+    expect(logs.code).toBe(0);
+    const lines = logs.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(5);
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z \w+ +\[alpha:(\d+|master) #\d+\] /);
+    const follow = spawnNode([BIN, 'logs', 'alpha', '-f', '-n=0'], { env: box.env, cwd: box.dir });
+    try {
+      await follow.waitForOutput(/\[alpha:\d #\d+\] loop worker \d at \d+\n/);
+      follow.proc.kill('SIGINT');
+      expect(await follow.waitExit()).toEqual({ code: 0, signal: null });
+    } finally {
+      await follow.kill();
+    }
+
+    // stop: the master and every worker end; nothing is left in the run directory's view
+    const workerPids = (await box.status())[0]!.workers.map((w) => w.pid as number);
+    const stop = await box.drover(['stop', 'alpha']);
+    expect(stop).toMatchObject({ code: 0, stdout: `stopped 'alpha' (pid ${pid})\n`, stderr: '' });
+    await waitDead([pid, ...workerPids], 'the stopped group to exit');
+    expect(await box.drover(['status'])).toMatchObject({ code: 0, stdout: 'no drover group is running\n' });
+    expect(await box.drover(['status', '--json'])).toMatchObject({ code: 0, stdout: '[]\n' });
+    expect(await box.drover(['stop', 'all'])).toMatchObject({
+      code: 0,
+      stdout: 'no drover group is running\n',
+    });
+  }, 180_000);
+
+  it('a group whose script fails as it loads: exit 1 with the reason, nothing left running', async () => {
+    const box = openSandbox();
+    const result = await box.drover(['start', broken, '-w=2', '-d']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(
+      /^drover: 'broken' did not start in the background: .*broken fixture: cannot load/,
+    );
+    expect(await box.status()).toEqual([]);
+  }, 120_000);
+});
+
+describe('drover start in the foreground', () => {
+  it('is the master itself (title drover:Master:<name>) and stops cleanly on SIGINT', async () => {
+    const box = openSandbox();
+    const master = spawnNode([BIN, 'start', plain, '-w=2', '--name=front', '--', '--flag=1'], {
+      env: box.env,
+      cwd: box.dir,
+    });
+    try {
+      box.track(master.pid);
+      const group = await box.waitWorkers('front', 2);
+      expect(group.master.pid).toBe(master.pid);
+      expect(title(master.pid)).toBe('drover:Master:front');
+      await master.waitForOutput(/\[front:0 #\d+\] plain script up, argv \["--flag=1"\]/);
+      const workerPids = group.workers.map((w) => w.pid as number);
+
+      master.proc.kill('SIGINT');
+      expect(await master.waitExit()).toEqual({ code: 0, signal: null });
+      await waitDead(workerPids, 'the workers of the stopped foreground master to exit');
+      expect(master.output).toMatch(/SIGINT received: graceful stop/);
+      expect(await box.status()).toEqual([]);
+    } finally {
+      await master.kill();
+    }
+  }, 120_000);
+});
+
+describe('drover start with a config file', () => {
+  it('starts two groups from drover.config.mjs; each is stopped by its name or with all', async () => {
+    const box = openSandbox();
+    writeFileSync(
+      join(box.dir, 'drover.config.mjs'),
+      `export default {
+  groups: [
+    { baseTitle: 'web', script: ${JSON.stringify(plain)}, maxWorkerNum: 1 },
+    { baseTitle: 'jobs', script: ${JSON.stringify(loop)}, maxWorkerNum: 2 },
+  ],
+};
+`,
+    );
+    const started = await box.drover(['start', '-d']);
+    expect(started.stderr).toBe('');
+    const match = new RegExp(
+      `^started 'web', 'jobs' from ${join(box.dir, 'drover.config.mjs')} in the background \\(pid (\\d+)\\)\\n$`,
+    ).exec(started.stdout);
+    expect(match, started.stdout).not.toBeNull();
+    expect(started.code).toBe(0);
+    const pid = box.track(Number(match![1]));
+
+    const groups = await box.status();
+    expect(groups.map((g) => [g.master.baseTitle, g.master.pid, g.workers.length])).toEqual([
+      ['jobs', pid, 2],
+      ['web', pid, 1],
+    ]);
+    expect(await box.drover(['scale', 'x', '1'])).toMatchObject({
+      code: 1,
+      stderr: "drover: no group named 'x' is running; running: jobs, web\n",
+    });
+
+    expect(await box.drover(['stop', 'web'])).toMatchObject({
+      code: 0,
+      stdout: `stopped 'web' (pid ${pid})\n`,
+    });
+    expect((await box.status()).map((g) => g.master.baseTitle)).toEqual(['jobs']);
+    expect(await box.drover(['stop', 'all'])).toMatchObject({
+      code: 0,
+      stdout: `stopped 'jobs' (pid ${pid})\n`,
+    });
+    await waitDead([pid], 'the daemon of both groups to exit');
+    expect(await box.status()).toEqual([]);
+  }, 120_000);
+});

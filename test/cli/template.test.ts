@@ -1,0 +1,194 @@
+// ManageProcessTemplate: a script's own `<start|stop|restart|reload|status> -[d]`, in process for
+// its command line, and spawned as a user's script runs it.
+import { join } from 'node:path';
+import { Manage, ManageMultiple } from '@drover/core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManageProcessTemplate } from '../../packages/cli/src/index.js';
+import { capture } from '../command/support/capture.js';
+import { CLI_FIXTURES, ensureBuilt, pidAlive, spawnNode, waitUntil } from './support/bin.js';
+import { Sandbox } from './support/sandbox.js';
+
+const app = join(CLI_FIXTURES, 'app.mjs');
+const multiApp = join(CLI_FIXTURES, 'multi-app.mjs');
+
+let sandbox: Sandbox | undefined;
+
+/** The test's sandbox, cleaned up after it. */
+function openSandbox(env?: Record<string, string>): Sandbox {
+  sandbox = new Sandbox(env);
+  return sandbox;
+}
+
+afterEach(async () => {
+  await sandbox?.cleanup();
+  sandbox = undefined;
+}, 60_000);
+
+describe('ManageProcessTemplate in process', () => {
+  function template(runDir: string) {
+    return new ManageProcessTemplate(new Manage({ baseTitle: 'tpl', runDir }), { bin: 'app' });
+  }
+
+  it('usage errors exit 2 with one line and a pointer to help', async () => {
+    const box = openSandbox();
+    const cases: Array<[string[], string]> = [
+      [
+        [],
+        "app: missing action: expected one of start, stop, restart, reload, status\nRun 'app --help' for usage.\n",
+      ],
+      [
+        ['strat'],
+        "app: unknown action 'strat' (did you mean 'start'?); expected one of start, stop, restart, reload, status\nRun 'app --help' for usage.\n",
+      ],
+      [
+        ['start', '--json'],
+        "app: option --json does not apply to 'start'; it is accepted by: status\nRun 'app start --help' for usage.\n",
+      ],
+      [
+        ['status', '-d'],
+        "app: option -d does not apply to 'status'; it is accepted by: start\nRun 'app status --help' for usage.\n",
+      ],
+      [
+        ['stop', 'now'],
+        "app: unexpected argument 'now' for 'stop' (it takes no arguments)\nRun 'app stop --help' for usage.\n",
+      ],
+      [
+        ['start', '--daemn'],
+        "app: unknown option --daemn (did you mean --daemon?)\nRun 'app start --help' for usage.\n",
+      ],
+    ];
+    for (const [argv, stderr] of cases) {
+      const out = capture();
+      expect(await template(box.runDir).run(argv, out.io), argv.join(' ')).toBe(2);
+      expect(out.stderr()).toBe(stderr);
+      expect(out.stdout()).toBe('');
+    }
+  });
+
+  it('commands for a group that is not running exit 1', async () => {
+    const box = openSandbox();
+    for (const action of ['stop', 'restart', 'reload', 'status']) {
+      const out = capture();
+      expect(await template(box.runDir).run([action], out.io), action).toBe(1);
+      expect(out.stderr()).toBe("app: no group named 'tpl' is running; start it first ('start')\n");
+    }
+    const multi = new ManageMultiple({ runDir: box.runDir })
+      .addManage(new Manage({ baseTitle: 'a' }))
+      .addManage(new Manage({ baseTitle: 'b' }));
+    const out = capture();
+    expect(await new ManageProcessTemplate(multi, { bin: 'multi' }).run(['stop'], out.io)).toBe(1);
+    expect(out.stderr()).toBe("multi: none of the groups 'a', 'b' is running; start them first ('start')\n");
+  });
+
+  it('help lists the five actions and the two options', async () => {
+    const out = capture();
+    expect(
+      await new ManageProcessTemplate(new Manage({ baseTitle: 'tpl' }), { bin: 'app' }).run(
+        ['--help'],
+        out.io,
+      ),
+    ).toBe(0);
+    expect(out.stdout()).toMatch(
+      /^Usage: app <start> -\[d\]\n +app <stop\|restart\|reload>\n +app <status> -\[json\]\n/,
+    );
+    expect(out.stdout()).toContain('-d, --daemon');
+    expect(out.stdout()).toContain('--json');
+  });
+});
+
+describe('ManageProcessTemplate in a script', () => {
+  beforeAll(async () => {
+    await ensureBuilt({ packages: true });
+  }, 300_000);
+
+  it('start -d, status, reload, restart and stop of the script’s own group', async () => {
+    const box = openSandbox({ APP_NAME: 'tplapp' });
+    const started = await box.node([app, 'start', '-d']);
+    expect(started.stderr).toBe('');
+    const match = /^started 'tplapp' in the background \(pid (\d+)\); log: (\S+)\n$/.exec(started.stdout);
+    expect(match, started.stdout).not.toBeNull();
+    expect(started.code).toBe(0);
+    const pid = box.track(Number(match![1]));
+    expect(match![2]).toBe(join(box.runDir, 'logs', 'tplapp.log'));
+
+    const table = await box.node([app, 'status']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`\\nMaster +${pid} +drover:Master:tplapp +running `));
+    expect(table.stdout).toMatch(/\n +1 +\d+ +drover:Worker:tplapp:1 +(ready|busy) /);
+    const json = await box.node([app, 'status', '--json']);
+    expect(json.code).toBe(0);
+    const status = JSON.parse(json.stdout) as { master: { pid: number }; workers: Array<{ pid: number }> };
+    expect(status.master.pid).toBe(pid);
+    expect(status.workers).toHaveLength(2);
+    for (const w of status.workers) box.track(w.pid);
+
+    // the workers run this same script with `start -d`: there it ran the work, not a second daemon
+    const log = await box.drover(['logs', 'tplapp', '-n=100']);
+    expect(log.stdout).toMatch(/\[tplapp:0 #\d+\] app worker 0 working/);
+    expect(log.stdout).toMatch(/\[tplapp:1 #\d+\] app worker 1 working/);
+
+    expect(await box.node([app, 'reload'])).toMatchObject({
+      code: 0,
+      stdout: "reloaded 'tplapp': 2 worker(s) replaced\n",
+    });
+    expect(await box.node([app, 'restart'])).toMatchObject({
+      code: 0,
+      stdout: "restarted the workers of 'tplapp'\n",
+    });
+    await box.waitWorkers('tplapp', 2);
+    expect(await box.node([app, 'stop'])).toMatchObject({
+      code: 0,
+      stdout: "stopped 'tplapp'\n",
+      stderr: '',
+    });
+    await waitUntil('the master to exit', () => (pidAlive(pid) ? undefined : true));
+    expect(await box.node([app, 'status'])).toMatchObject({
+      code: 1,
+      stderr: "app: no group named 'tplapp' is running; start it first ('start')\n",
+    });
+  }, 180_000);
+
+  it('start in the foreground runs the master; SIGINT stops it', async () => {
+    const box = openSandbox({ APP_NAME: 'tplfront' });
+    const master = spawnNode([app, 'start'], { env: box.env, cwd: box.dir });
+    try {
+      box.track(master.pid);
+      const group = await box.waitWorkers('tplfront', 2);
+      expect(group.master.pid).toBe(master.pid);
+      master.proc.kill('SIGINT');
+      expect(await master.waitExit()).toEqual({ code: 0, signal: null });
+      expect(await box.status()).toEqual([]);
+    } finally {
+      await master.kill();
+    }
+  }, 120_000);
+
+  it('over a ManageMultiple: one daemon for both groups, status of both, stop of both', async () => {
+    const box = openSandbox({ APP_NAME: 'pair' });
+    const started = await box.node([multiApp, 'start', '-d']);
+    const match = /^started 'pair-a', 'pair-b' in the background \(pid (\d+)\); log: \S+pair-a\.log\n$/.exec(
+      started.stdout,
+    );
+    expect(match, `${started.stdout}${started.stderr}`).not.toBeNull();
+    expect(started.code).toBe(0);
+    const pid = box.track(Number(match![1]));
+
+    const json = await box.node([multiApp, 'status', '--json']);
+    expect(json.code).toBe(0);
+    const groups = JSON.parse(json.stdout) as Array<{
+      master: { pid: number; baseTitle: string };
+      workers: unknown[];
+    }>;
+    expect(groups.map((g) => [g.master.baseTitle, g.master.pid, g.workers.length])).toEqual([
+      ['pair-a', pid, 1],
+      ['pair-b', pid, 2],
+    ]);
+    await box.status();
+
+    expect(await box.node([multiApp, 'stop'])).toMatchObject({
+      code: 0,
+      stdout: "stopped 'pair-a', 'pair-b'\n",
+    });
+    await waitUntil('the daemon to exit', () => (pidAlive(pid) ? undefined : true));
+  }, 120_000);
+});
