@@ -129,13 +129,17 @@ describe('background mode (setBackground)', () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {
       ...config(world, { maxWorkerNum: 1 }),
-      WORKER_BEHAVIOUR: JSON.stringify({ masterCrashAfterMs: 200 }),
-      BACKGROUND: JSON.stringify({ settleMs: 1500 }),
+      WORKER_BEHAVIOUR: JSON.stringify({ masterCrashAfterMs: 600 }),
+      BACKGROUND: JSON.stringify({ settleMs: 3000 }),
     });
     expect(code).toBe(1);
+    // whether or not a poll saw it ready before it died, the launcher says it failed, and why
     expect(output).toMatch(
-      /^FAILED EDAEMON .*exited with code 1 right after it was ready: .*the master script crashed after start/m,
+      /^FAILED EDAEMON drover: 'bg' did not start in the background: the daemon \(pid (\d+)\) exited with code 1 (before|right after) it was ready: Error: the master script crashed after start/m,
     );
+    // the daemon's own start() had resolved: its workers were ready when it died
+    const pid = /the daemon \(pid (\d+)\)/.exec(output)?.[1];
+    expect(output).toMatch(new RegExp(`^ {2}STARTED ${pid}$`, 'm'));
     expect(output).not.toMatch(/^STARTED/m);
     await waitAllDead(world.processes(), 10_000);
     // the stale socket and pid file of the dead daemon were removed
