@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { is, type StartedPool, startPool } from './helpers.js';
+
+let current: StartedPool | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+describe('task timeout', () => {
+  it('aborts the attempt’s signal; a handler that stops fails that attempt and the task is retried; the worker stays', async () => {
+    current = startPool({ minWorkers: 1, taskTimeout: 300, backoff: 20 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const answer = await group.submit({ x: 4, sleepMs: 5000, sleepAttempts: 1, honourAbort: true });
+    expect(answer.value).toMatchObject({ doubled: 8, attempt: 2 });
+    const [retry] = group.events.filter(is('taskRetry'));
+    expect(retry).toMatchObject({ attempt: 1, error: { code: 'ETASKTIMEOUT' } });
+    expect((retry!.error as { message: string }).message).toMatch(
+      /attempt 1 ran past taskTimeout \(300 ms\)/,
+    );
+    // both attempts ran on the same worker: nothing was recycled
+    const pids = new Set(group.events.filter(is('taskStart')).map((e) => e.pid));
+    expect(pids.size).toBe(1);
+    expect(group.count(is('workerExit'))).toBe(0);
+  });
+
+  it.each([
+    ['blocked in synchronous code', { block: 1 }],
+    ['awaiting forever and ignoring its signal', { hang: 1 }],
+  ])(
+    'a worker stuck in a task (%s) is recycled and the task runs again on its successor',
+    async (_, behaviour) => {
+      current = startPool({
+        minWorkers: 1,
+        taskTimeout: 300,
+        taskTimeoutGrace: 300,
+        stopTimeout: 1000,
+        backoff: 20,
+      });
+      const { group } = current;
+      await group.waitEvent(is('started'), 'started');
+      const stuckPid = group.events.find(is('workerReady'))!.pid;
+      const answer = await group.submit({ x: 6, ...behaviour }, {}, 20_000);
+      expect(answer.value).toMatchObject({ doubled: 12, attempt: 2 });
+      expect((answer.value as { pid: number }).pid).not.toBe(stuckPid);
+      expect(group.events.find(is('taskRetry'))).toMatchObject({
+        attempt: 1,
+        pid: stuckPid,
+        error: { code: 'ETASKSTUCK' },
+      });
+      const exit = await group.waitEvent(
+        is('workerExit', (e) => e.pid === stuckPid),
+        'the stuck worker exits',
+      );
+      // it could not finish its task: killed after stopTimeout
+      expect(exit).toMatchObject({ reason: 'recycle', signal: 'SIGKILL' });
+    },
+  );
+});
