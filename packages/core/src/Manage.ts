@@ -14,7 +14,7 @@ import { runningGroups } from './groups/discovery.js';
 import { ConsoleSink, colorWanted } from './log/ConsoleSink.js';
 import { FileSink } from './log/FileSink.js';
 import { Logger } from './log/Logger.js';
-import type { RotationOptions } from './log/rotation.js';
+import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
 import { Master, type MasterEvents, type ReloadResult } from './master/Master.js';
 import { isRecordLive, readPidFile } from './runtime/PidFile.js';
@@ -99,6 +99,8 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     super();
     this.config = resolveManageConfig(options);
     this.deps = deps;
+    // a bad rotation fails here, not later in a daemon
+    if (deps.logFiles?.rotation !== undefined) resolveRotation(deps.logFiles.rotation, 'logRotation');
   }
 
   /** Runs once per worker process before the first execution; its result is passed to every execution. */

@@ -11,6 +11,7 @@ import {
   manageFromEntry,
   validateGroups,
 } from '../../../packages/core/src/groups/config.js';
+import { Manage } from '../../../packages/core/src/Manage.js';
 
 let dir: string;
 beforeEach(() => {
@@ -183,6 +184,16 @@ describe('loadGroupsConfig', () => {
     await expect(loadGroupsConfig(throws)).rejects.toThrow(
       `drover: config file '${throws}' failed to load (boom); fix the error in it`,
     );
+  });
+});
+
+describe('Manage log file options', () => {
+  it('a bad rotation is refused when the Manage is made, not later in a daemon', () => {
+    expect(() => new Manage({ baseTitle: 'w' }, { logFiles: { rotation: { size: '10 MB' } } })).toThrow(
+      expect.objectContaining({ code: 'ECONFIG', key: 'logRotation.size', value: '10 MB' }),
+    );
+    expect(new Manage({ baseTitle: 'w', logDir: '/var/log/w' }).logFile()).toBe('/var/log/w/w.log');
+    expect(new Manage({ baseTitle: 'w', runDir: '/run/x' }).logFile()).toBe('/run/x/logs/w.log');
   });
 });
 
