@@ -53,7 +53,8 @@ export class Reaper {
 
   /** Tells the reaper which pids to kill if the master dies. */
   watch(pids: readonly number[]): void {
-    const line = pids.join(' ');
+    // only real pids: `kill -9 -1` in the script would kill every process
+    const line = pids.filter((pid) => Number.isSafeInteger(pid) && pid > 1).join(' ');
     if (line === this.last) return;
     this.last = line;
     this.child?.stdin?.write(`${line}\n`);

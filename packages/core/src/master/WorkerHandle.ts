@@ -54,17 +54,27 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     super();
     this.pid = cw.process.pid ?? -1;
     this.exited = new Promise((resolve) => {
-      cw.process.once('exit', (code, signal) => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (this.state === 'exited') return;
         this.state = 'exited';
         for (const answer of this.queries.values()) answer(null);
         this.queries.clear();
         resolve({ code, signal });
         this.emit('exit', code, signal);
+      };
+      cw.process.once('exit', onExit);
+      // A send racing the worker's exit fails with EPIPE/ERR_IPC_CHANNEL_CLOSED: the exit handler
+      // covers it. A fork that failed (EMFILE, EAGAIN: no pid) never emits 'exit': it ends here,
+      // so the master handles it as a crash.
+      cw.process.on('error', (err) => {
+        if (this.pid > 0) return;
+        this.error ??= { name: err.name, message: err.message };
+        onExit(null, null);
       });
     });
     cw.process.on('message', (message: unknown) => this.onMessage(message));
-    // A send racing the worker's exit fails with EPIPE/ERR_IPC_CHANNEL_CLOSED: the exit handler covers it.
-    cw.process.on('error', () => {});
+    // node:cluster re-emits a failed fork on the Worker too; unhandled, it would end the master.
+    cw.on('error', () => {});
   }
 
   get stdout(): NodeJS.ReadableStream | null {
@@ -170,7 +180,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
 
   kill(signal: NodeJS.Signals, reason?: ExitReason): void {
     if (reason) this.expected ??= reason;
-    if (!this.alive) return;
+    // no pid (a failed fork): kill(-1) would signal every process
+    if (!this.alive || this.pid <= 0) return;
     // A worker killed outright cannot clean up after itself: its own children go with it.
     const victims = signal === 'SIGKILL' ? [...Process.children(this.pid), this.pid] : [this.pid];
     for (const pid of victims) {
