@@ -186,7 +186,7 @@ describe('drover start with a config file', () => {
       `export default {
   groups: [
     { baseTitle: 'web', script: ${JSON.stringify(plain)}, maxWorkerNum: 1 },
-    { baseTitle: 'jobs', script: ${JSON.stringify(loop)}, maxWorkerNum: 2 },
+    { baseTitle: 'jobs', script: ${JSON.stringify(loop)}, maxWorkerNum: 2, logDir: 'jobs-logs' },
   ],
 };
 `,
@@ -205,6 +205,12 @@ describe('drover start with a config file', () => {
       ['jobs', pid, 2],
       ['web', pid, 1],
     ]);
+    // a group with its own logDir: `drover logs` in the config's directory reads it there
+    const jobsLog = await box.drover(['logs', 'jobs', '-n=100']);
+    expect(jobsLog.code).toBe(0);
+    expect(jobsLog.stdout).toMatch(/\[jobs:0 #\d+\] loop worker 0 ready\n/);
+    expect(readFileSync(join(box.dir, 'jobs-logs', 'jobs.log'), 'utf8')).toContain('loop worker 1 ready');
+
     expect(await box.drover(['scale', 'x', '1'])).toMatchObject({
       code: 1,
       stderr: "drover: no group named 'x' is running; running: jobs, web\n",

@@ -97,6 +97,13 @@ describe('drover: usage errors exit 2', () => {
       ),
     },
     { argv: ['scale', 'web'], stderr: usage("missing argument <count> for 'scale'", 'scale') },
+    { argv: ['logs'], stderr: usage("missing argument <name> for 'logs'", 'logs') },
+    {
+      argv: ['help', 'stat'],
+      stderr: usage(
+        "unknown action 'stat' (did you mean 'start'?); expected one of start, stop, restart, reload, status, scale, logs",
+      ),
+    },
     {
       argv: ['scale', 'web', 'two'],
       stderr: usage('<count> is "two"; expected a whole number from 0 to 1024', 'scale'),
