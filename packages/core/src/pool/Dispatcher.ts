@@ -200,15 +200,18 @@ export class Dispatcher {
     else this.checkIdle();
   }
 
-  /** Resolves when nothing is held here, or after `timeoutMs`. */
-  whenIdle(timeoutMs: number): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
+  /** Resolves true when nothing is held here, or false after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.isIdle()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
+        resolve(true);
+      };
       this.idleWaiters.push(done);
     });
   }

@@ -357,10 +357,11 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     const consumer = this.consumer;
     if (consumer) {
       await consumer.pause();
-      await this.dispatcher?.whenIdle(this.config.manage.stopTimeout);
+      const idle = (await this.dispatcher?.whenIdle(this.config.manage.stopTimeout)) ?? true;
       this.consumer = null;
-      // Whatever still runs after stopTimeout fails this attempt and is retried later.
-      await consumer.close({ drain: false });
+      // Idle: drain, so the backend records the outcomes it has just been handed. Otherwise
+      // whatever still runs after stopTimeout fails this attempt and is retried later.
+      await consumer.close({ drain: idle });
     }
     this.dispatcher?.close();
     await this.closeBackend();
