@@ -10,7 +10,7 @@ afterAll(async () => {
 });
 
 const started: StartedPool[] = [];
-const producers: Pool[] = [];
+const producers: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   await Promise.all(producers.splice(0).map((p) => p.close()));
   await Promise.all(started.splice(0).map((s) => s.cleanup()));
