@@ -245,8 +245,8 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     const sink = FileSink.open({
       dir: join(file, '..'),
       baseTitle,
-      rotation: this.deps.logFiles?.rotation,
-      separateErrorFile: this.deps.logFiles?.separateErrorFile,
+      rotation: this.deps.logFiles?.rotation ?? this.config.logRotation,
+      separateErrorFile: this.deps.logFiles?.separateErrorFile ?? this.config.separateErrorFile,
     });
     return new Logger({ baseTitle, level: logLevel, sinks: [sink] });
   }

@@ -1,4 +1,6 @@
 import { ConfigError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log/levels.js';
+import { type RotationOptions, resolveRotation } from './log/rotation.js';
 
 /** How a crashed worker is brought back. */
 export interface RestartPolicyOptions {
@@ -57,7 +59,11 @@ export interface ManageOptions {
   /** Directory of log files in background mode. Default `<runDir>/logs`. */
   logDir?: string;
   /** Lowest level written. Default `info`. */
-  logLevel?: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'fatal';
+  logLevel?: LogLevel;
+  /** Rotation of the log files in background mode; false turns it off. Default 10M or daily, 14 kept. */
+  logRotation?: RotationOptions | false;
+  /** Also write error and fatal lines to `<baseTitle>.error.log`. Default false. */
+  separateErrorFile?: boolean;
   /** Extra Node options for the workers (added to the master's own execArgv). */
   execArgv?: string[];
   /** Working directory of the workers. Default: the master's. */
@@ -92,7 +98,9 @@ export interface ManageConfig {
   env: Record<string, string>;
   runDir?: string;
   logDir?: string;
-  logLevel: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'fatal';
+  logLevel: LogLevel;
+  logRotation?: RotationOptions | false;
+  separateErrorFile: boolean;
   execArgv: string[];
   cwd?: string;
 }
@@ -119,12 +127,13 @@ const KNOWN_KEYS = new Set<string>([
   'pidRoot',
   'logDir',
   'logLevel',
+  'logRotation',
+  'separateErrorFile',
   'execArgv',
   'cwd',
 ]);
 
 const RESTART_KEYS = new Set(['initialDelayMs', 'maxDelayMs', 'factor', 'stableAfterMs', 'maxRestarts']);
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'fatal'] as const;
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Validates options and fills defaults. Throws a ConfigError naming the key, the value and what is allowed. */
@@ -136,7 +145,11 @@ export function resolveManageConfig(options: unknown): ManageConfig {
   for (const key of Object.keys(o)) {
     if (!KNOWN_KEYS.has(key)) {
       const near = closest(key, KNOWN_KEYS);
-      throw new ConfigError(key, o[key], near ? `no such key: did you mean '${near}'?` : 'no such key');
+      throw new ConfigError(
+        key,
+        o[key],
+        near ? `a known key (did you mean '${near}'?)` : `a known key: ${[...KNOWN_KEYS].join(', ')}`,
+      );
     }
   }
   const baseTitle = o.baseTitle;
@@ -182,7 +195,9 @@ export function resolveManageConfig(options: unknown): ManageConfig {
     env: stringRecord(o, 'env'),
     runDir: runDir as string | undefined,
     logDir: optionalString(o, 'logDir'),
-    logLevel: logLevel as ManageConfig['logLevel'],
+    logLevel: logLevel as LogLevel,
+    logRotation: logRotation(o),
+    separateErrorFile: boolean(o, 'separateErrorFile', false),
     execArgv: stringArray(o, 'execArgv'),
     cwd: optionalString(o, 'cwd'),
   };
@@ -196,7 +211,7 @@ function resolveRestart(value: unknown): ResolvedRestartPolicy {
   const r = value as Record<string, unknown>;
   for (const key of Object.keys(r)) {
     if (!RESTART_KEYS.has(key)) {
-      throw new ConfigError(`restart.${key}`, r[key], `no such key; known: ${[...RESTART_KEYS].join(', ')}`);
+      throw new ConfigError(`restart.${key}`, r[key], `a known key: ${[...RESTART_KEYS].join(', ')}`);
     }
   }
   const initialDelayMs = integer(r, 'initialDelayMs', 100, 0, undefined, 'restart.');
@@ -227,6 +242,25 @@ function resolveRestart(value: unknown): ResolvedRestartPolicy {
     stableAfterMs: integer(r, 'stableAfterMs', 10_000, 0, undefined, 'restart.'),
     maxRestarts,
   };
+}
+
+function logRotation(o: Record<string, unknown>): RotationOptions | false | undefined {
+  const v = o.logRotation;
+  if (v === undefined) return undefined;
+  if (v === null)
+    throw new ConfigError(
+      'logRotation',
+      v,
+      "an object { size: '10M', interval: '1d', maxFiles: 14 } or false",
+    );
+  resolveRotation(v as RotationOptions | false, 'logRotation');
+  return v as RotationOptions | false;
+}
+
+function boolean(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = optional(o, key, fallback);
+  if (typeof v !== 'boolean') throw new ConfigError(key, v, 'true or false');
+  return v;
 }
 
 function optional<T>(o: Record<string, unknown>, key: string, fallback: T): unknown {
@@ -319,14 +353,23 @@ function stringArray(o: Record<string, unknown>, key: string): string[] {
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
+  const w = word.toLowerCase();
   for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    const k = c.toLowerCase();
+    // a name that starts like a known one ('maxWorkers' for 'maxWorkerNum') counts as close too
+    const d = commonPrefix(w, k) >= Math.max(4, Math.min(w.length, k.length) * 0.75) ? 1 : editDistance(w, k);
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
   }
   return best;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }
 
 function editDistance(a: string, b: string): number {

@@ -1,0 +1,86 @@
+import { ConfigError, resolveManageConfig } from '@drover/core';
+import { describe, expect, it } from 'vitest';
+
+describe('ManageOptions validation', () => {
+  it('fills defaults', () => {
+    const c = resolveManageConfig({ baseTitle: 'mailer' });
+    expect(c).toMatchObject({
+      titlePrefix: 'drover',
+      maxWorkerNum: 1,
+      executeTimes: 0,
+      normalExitCode: 0,
+      stopTimeout: 10_000,
+      maxMemory: 0,
+      logLevel: 'info',
+      separateErrorFile: false,
+    });
+    expect(c.restart.maxRestarts).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it.each([
+    [
+      {},
+      'drover: config \'baseTitle\' is undefined; expected a name of 1-64 letters, digits, ".", "_" or "-"',
+    ],
+    [
+      { baseTitle: 'a/b' },
+      'drover: config \'baseTitle\' is "a/b"; expected a name of 1-64 letters, digits, ".", "_" or "-"',
+    ],
+    [
+      { baseTitle: 'm', maxWorkerNum: -1 },
+      "drover: config 'maxWorkerNum' is -1; expected an integer from 0 to 1024",
+    ],
+    [
+      { baseTitle: 'm', maxWorkerNum: '4' },
+      'drover: config \'maxWorkerNum\' is "4"; expected an integer from 0 to 1024',
+    ],
+    [
+      { baseTitle: 'm', maxWorkers: 4 },
+      "drover: config 'maxWorkers' is 4; expected a known key (did you mean 'maxWorkerNum'?)",
+    ],
+    [
+      { baseTitle: 'm', maxMemory: '12 parsecs' },
+      "drover: config 'maxMemory' is \"12 parsecs\"; expected a number of bytes >= 0 or a size such as '512M', '1.5G'",
+    ],
+    [
+      { baseTitle: 'm', restart: { maxDelayMs: 10, initialDelayMs: 100 } },
+      "drover: config 'restart.maxDelayMs' is 10; expected a number >= restart.initialDelayMs (100)",
+    ],
+    [
+      { baseTitle: 'm', restart: { maxRestarts: 0 } },
+      "drover: config 'restart.maxRestarts' is 0; expected an integer >= 1, or Infinity to never give up",
+    ],
+    [
+      { baseTitle: 'm', logLevel: 'verbose' },
+      'drover: config \'logLevel\' is "verbose"; expected one of debug, info, notice, warning, error, fatal',
+    ],
+    [{ baseTitle: 'm', env: { A: 1 } }, "drover: config 'env.A' is 1; expected a string"],
+    [
+      { baseTitle: 'm', runDir: '/a', pidRoot: '/b' },
+      'drover: config \'pidRoot\' is "/b"; expected the same value as runDir (/a), or only one of them',
+    ],
+    [
+      { baseTitle: 'm', exectueTimes: 3 },
+      "drover: config 'exectueTimes' is 3; expected a known key (did you mean 'executeTimes'?)",
+    ],
+    [
+      { baseTitle: 'm', separateErrorFile: 'yes' },
+      'drover: config \'separateErrorFile\' is "yes"; expected true or false',
+    ],
+  ])('%j -> %s', (options, message) => {
+    let caught: unknown;
+    try {
+      resolveManageConfig(options);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as Error).message).toBe(message);
+  });
+
+  it('accepts sizes in bytes and with units', () => {
+    expect(resolveManageConfig({ baseTitle: 'm', maxMemory: '512M' }).maxMemory).toBe(512 * 1024 ** 2);
+    expect(resolveManageConfig({ baseTitle: 'm', maxMemory: '1.5G' }).maxMemory).toBe(1.5 * 1024 ** 3);
+    expect(resolveManageConfig({ baseTitle: 'm', maxMemory: 4096 }).maxMemory).toBe(4096);
+  });
+});
