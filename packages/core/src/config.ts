@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError, describeValue } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log/levels.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
 
@@ -164,7 +164,7 @@ export function resolveManageConfig(options: unknown): ManageConfig {
     throw new ConfigError(
       'pidRoot',
       o.pidRoot,
-      `the same value as runDir (${String(o.runDir)}), or only one of them`,
+      `the same value as runDir (${typeof o.runDir === 'string' ? o.runDir : describeValue(o.runDir)}), or only one of them`,
     );
   }
   const runDir = (o.runDir ?? o.pidRoot) as unknown;

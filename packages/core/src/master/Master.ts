@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { ManageConfig } from '../config.js';
 import { ControlServer } from '../control/ControlServer.js';
-import { AlreadyRunningError, DroverError } from '../errors.js';
+import { AlreadyRunningError, DroverError, describeValue } from '../errors.js';
 import {
   ENVELOPE_VAR,
   type MasterMessage,
@@ -610,7 +610,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       return Promise.reject(
         new DroverError(
           'EINVAL',
-          `drover: cannot scale '${this.config.baseTitle}' to ${String(workers)} workers`,
+          `drover: cannot scale '${this.config.baseTitle}' to ${describeValue(workers)} workers`,
           {
             hint: 'give an integer from 0 to 1024',
           },
