@@ -1,0 +1,95 @@
+// The masters compared: drover in its two modes, the bare anchors, and PM2 behind the protocol.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BenchGroup } from './group.mjs';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+/** A private run dir for drover's pid file, socket and lock; removed by `cleanup()`. */
+export function scratchRunDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * @typedef {object} Variant
+ * @property {string} key
+ * @property {string} label as shown in tables
+ * @property {(workers: number, opts?: { droverConfig?: object }) => BenchGroup} start
+ */
+
+/** @returns {Variant[]} */
+export function masterVariants({ runDir, pm2 }) {
+  const variants = [
+    {
+      key: 'drover-script',
+      label: 'drover, script mode (`drover start app.cjs`)',
+      start: (workers, opts = {}) =>
+        new BenchGroup('drover master (script mode)', [join(FIXTURES, 'drover-master.mjs')], {
+          BENCH_DROVER_MODE: 'script',
+          BENCH_WORKERS: String(workers),
+          BENCH_RUN_DIR: runDir,
+          BENCH_DROVER_CONFIG: JSON.stringify(opts.droverConfig ?? {}),
+        }),
+    },
+    {
+      key: 'drover-manage',
+      label: 'drover, library mode (`new Manage()`, script re-executed)',
+      start: (workers, opts = {}) =>
+        new BenchGroup('drover master (library mode)', [join(FIXTURES, 'drover-master.mjs')], {
+          BENCH_DROVER_MODE: 'manage',
+          BENCH_WORKERS: String(workers),
+          BENCH_RUN_DIR: runDir,
+          BENCH_DROVER_CONFIG: JSON.stringify(opts.droverConfig ?? {}),
+        }),
+    },
+    {
+      key: 'cluster',
+      label: 'bare `cluster.fork` master (anchor)',
+      anchor: true,
+      start: (workers) =>
+        new BenchGroup(
+          'bare cluster master',
+          ['--title=drover-bench:cluster-master', join(FIXTURES, 'bare-master.mjs')],
+          { BENCH_BARE_KIND: 'cluster', BENCH_WORKERS: String(workers) },
+        ),
+    },
+    {
+      key: 'fork',
+      label: 'bare `child_process.fork` master',
+      start: (workers) =>
+        new BenchGroup(
+          'bare fork master',
+          ['--title=drover-bench:fork-master', join(FIXTURES, 'bare-master.mjs')],
+          { BENCH_BARE_KIND: 'fork', BENCH_WORKERS: String(workers) },
+        ),
+    },
+  ];
+  if (pm2) {
+    variants.push({
+      key: 'pm2',
+      label: `PM2 ${pm2.version}, cluster mode`,
+      pm2: true,
+      start: (workers) => {
+        const markers = join(pm2.dir, 'markers');
+        rmSync(markers, { recursive: true, force: true });
+        mkdirSync(markers, { recursive: true });
+        return new BenchGroup('PM2 (API client)', [join(FIXTURES, 'pm2-master.mjs')], {
+          BENCH_PM2_MODULE: pm2.module,
+          BENCH_WORKERS: String(workers),
+          BENCH_MARKER_DIR: markers,
+          PM2_HOME: pm2.home,
+        });
+      },
+    });
+  }
+  return variants;
+}
+
+/** Variants in a different order each round, so no variant always runs first or last. */
+export function rotate(list, round) {
+  const k = round % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}

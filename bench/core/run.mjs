@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// Core life-cycle benchmarks: start of N workers, respawn after kill -9, idle master cost and
+// per-worker memory; drover against bare node masters (the anchors) and PM2, in the same run.
+// Usage: node bench/core/run.mjs [options]   (see bench/core/README.md)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installCleanup } from './lib/group.mjs';
+import { Pm2 } from './lib/pm2.mjs';
+import { renderReport, writeDocsSection } from './lib/report.mjs';
+import { masterVariants, scratchRunDir } from './lib/variants.mjs';
+import { runIdle } from './scenarios/idle.mjs';
+import { runRespawn } from './scenarios/respawn.mjs';
+import { runStart } from './scenarios/start.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../..');
+
+const DEFAULTS = {
+  only: 'start,respawn,idle',
+  workers: '1,4,16',
+  reps: 5,
+  kills: 10,
+  'respawn-workers': 4,
+  'idle-workers': 8,
+  'idle-seconds': 60,
+  pm2: '7.0.4',
+  build: true,
+  write: false,
+  json: '',
+};
+
+function parseArgs(argv) {
+  const opts = { ...DEFAULTS };
+  for (const arg of argv) {
+    const m = /^--(no-)?([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !(m[2] in DEFAULTS)) {
+      fail(
+        `unknown option '${arg}'; known: ${Object.keys(DEFAULTS)
+          .map((k) => `--${k}`)
+          .join(', ')}`,
+      );
+    }
+    const [, no, key, value] = m;
+    if (no) opts[key] = false;
+    else if (value === undefined) opts[key] = true;
+    else opts[key] = typeof DEFAULTS[key] === 'number' ? Number(value) : value;
+  }
+  for (const key of ['reps', 'kills', 'respawn-workers', 'idle-workers', 'idle-seconds']) {
+    if (!Number.isInteger(opts[key]) || opts[key] < 1)
+      fail(`--${key} is ${opts[key]}; give a whole number >= 1`);
+  }
+  opts.counts = String(opts.workers).split(',').map(Number);
+  if (opts.counts.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) {
+    fail(`--workers is '${opts.workers}'; give worker counts from 1 to 256 separated by commas, e.g. 1,4,16`);
+  }
+  opts.scenarios = new Set(String(opts.only).split(','));
+  for (const s of opts.scenarios) {
+    if (!['start', 'respawn', 'idle'].includes(s))
+      fail(`--only names '${s}'; use start, respawn and/or idle`);
+  }
+  return opts;
+}
+
+function fail(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+const opts = parseArgs(process.argv.slice(2));
+const began = Date.now();
+
+if (opts.build) {
+  log('building @drover/core (the bench runs the built package)');
+  const tsc = join(root, 'node_modules/.bin/tsc');
+  const r = spawnSync(tsc, ['-p', join(root, 'packages/core/tsconfig.json')], { encoding: 'utf8' });
+  const emitted = existsSync(join(root, 'packages/core/dist/index.js'));
+  // tsc emits despite type errors; those are worth a warning, not a refusal to measure
+  if (r.status !== 0 && !emitted) fail(`building @drover/core failed:\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0) log(`warning: tsc reported errors (dist was emitted anyway):\n${r.stdout}${r.stderr}`);
+}
+
+let pm2 = null;
+let pm2Note = 'not run (--no-pm2)';
+if (opts.pm2) {
+  pm2 = new Pm2(join(here, '../.bench-tmp/core-pm2'), String(opts.pm2));
+  log(`installing pm2@${pm2.version} into ${pm2.dir} (scratch, PM2_HOME inside)`);
+  const why = pm2.install();
+  if (why) {
+    pm2Note = `not run: ${why}`;
+    log(`PM2 skipped: ${why}`);
+    pm2 = null;
+  } else {
+    pm2Note = `pm2 ${pm2.version}, cluster mode, PM2_HOME in a scratch dir`;
+  }
+}
+installCleanup(() => pm2?.killSync());
+if (pm2) await pm2.kill();
+
+const runDir = scratchRunDir();
+const variants = masterVariants({ runDir: runDir.dir, pm2 });
+const machine = {
+  date: new Date().toISOString().slice(0, 10),
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  kernel: release(),
+  node: process.version,
+  extraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
+  pm2: pm2Note,
+};
+const results = { machine, options: opts };
+try {
+  if (opts.scenarios.has('start')) {
+    results.start = await runStart({ variants, pm2, counts: opts.counts, reps: opts.reps, log });
+  }
+  if (opts.scenarios.has('respawn')) {
+    results.respawn = await runRespawn({
+      variants,
+      workers: opts['respawn-workers'],
+      kills: opts.kills,
+      log,
+    });
+    if (pm2) await pm2.kill();
+  }
+  if (opts.scenarios.has('idle')) {
+    results.idle = await runIdle({
+      variants,
+      workers: opts['idle-workers'],
+      seconds: opts['idle-seconds'],
+      log,
+    });
+    if (pm2) await pm2.kill();
+  }
+} finally {
+  runDir.cleanup();
+}
+results.wallSeconds = (Date.now() - began) / 1000;
+
+const command = `node bench/core/run.mjs${process.argv
+  .slice(2)
+  .filter((a) => a !== '--write')
+  .map((a) => ` ${a}`)
+  .join('')}`;
+const report = renderReport(results, command);
+process.stdout.write(`${report}\n`);
+if (opts.json) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+}
+if (opts.write) {
+  const file = writeDocsSection(join(root, 'docs/benchmarks.md'), report);
+  log(`wrote the '## Core life cycle' section of ${file}`);
+}
+log(`done in ${results.wallSeconds.toFixed(0)} s`);
