@@ -2,8 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, waitAllDead } from '../support/group.js';
-import { account, isRoot, is, startGroup, type TestGroup, until, wholeGroup, workerPids } from './support.js';
+import { tempDir } from '../support/group.js';
+import {
+  account,
+  expectFailedStart,
+  isRoot,
+  is,
+  startGroup,
+  type TestGroup,
+  until,
+  wholeGroup,
+  workerPids,
+} from './support.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -29,19 +39,6 @@ function scratch(): string {
  */
 const restricted = isRoot ? account('nobody') : null;
 const asRestricted = restricted ? { uid: restricted.uid, gid: restricted.gid } : {};
-
-/** A start that fails: the master says why, exits 1, and no worker is left. */
-async function expectFailedStart(g: TestGroup): Promise<{ message: string; code: string }> {
-  const failed = await g.group.waitEvent(is('startFailed'), 'start to fail');
-  expect(await g.group.waitExit()).toEqual({ code: 1, signal: null });
-  await waitAllDead(
-    workerPids(g.group).filter((pid) => pid > 0),
-    3000,
-  );
-  expect(existsSync(join(g.runDir, `${g.name}.pid`))).toBe(false);
-  expect(existsSync(join(g.runDir, `${g.name}.sock`))).toBe(false);
-  return failed as unknown as { message: string; code: string };
-}
 
 describe('unwritable directories: a clear error at start, nothing started', () => {
   it('a run dir that cannot be created', async () => {

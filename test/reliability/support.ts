@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type GroupStatus, Manage } from '@drover/core';
+import { expect } from 'vitest';
 import {
   FIXTURES,
   type FixtureEvent,
@@ -224,4 +225,17 @@ export function wholeGroup(
   const extra = [...kernel.keys()].filter((pin) => pin >= expected);
   if (extra.length) return `processes on PINs beyond the target: [${extra}]`;
   return status;
+}
+
+/** A start that fails: the master says why, exits 1, and leaves no worker, pid file or socket. */
+export async function expectFailedStart(g: TestGroup): Promise<{ message: string; code: string }> {
+  const failed = await g.group.waitEvent(is('startFailed'), 'start to fail');
+  expect(await g.group.waitExit()).toEqual({ code: 1, signal: null });
+  await waitAllDead(
+    workerPids(g.group).filter((pid) => pid > 0),
+    3000,
+  );
+  expect(existsSync(join(g.runDir, `${g.name}.pid`))).toBe(false);
+  expect(existsSync(join(g.runDir, `${g.name}.sock`))).toBe(false);
+  return failed as unknown as { message: string; code: string };
 }
