@@ -45,6 +45,45 @@ describe('pool tasks', () => {
     expect(new Set(values.map((v) => v.pid)).size).toBe(2);
   });
 
+  it('bulk in chunks: one queue task per chunk, each item runs with its own id, results in order', async () => {
+    current = startPool({ minWorkers: 2, concurrencyPerWorker: 2 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const payloads = Array.from({ length: 95 }, (_, x) => ({ x }));
+    const answer = await group.answer(group.command('bulk', { payloads, opts: { chunkSize: 10 } }));
+    const values = answer.values as Array<Record<string, unknown>>;
+    expect(values).toHaveLength(95);
+    values.forEach((v, x) => {
+      expect(v).toMatchObject({ x, doubled: 2 * x, attempt: 1 });
+      // item ids: <chunk task id>.<index in the chunk>
+      expect(v.taskId).toBe(`${Math.floor(x / 10) + 1}.${x % 10}`);
+    });
+    expect(group.count(is('taskStart'))).toBe(10);
+  });
+
+  it('a chunk with a failing item runs again as a whole; after the last attempt each item is reported', async () => {
+    current = startPool({ minWorkers: 1, maxAttempts: 2, backoff: 20 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const payloads = [{ x: 0 }, { x: 1, failTimes: 99 }, { x: 2 }];
+    const answer = await group.answer(group.command('bulk', { payloads, opts: { chunkSize: 3 } }));
+    expect(answer).toMatchObject({ event: 'rejected', code: 'ETASKFAILED' });
+    expect(group.events.filter(is('taskStart')).map((e) => e.attempt)).toEqual([1, 2]);
+    await group.waitEvent(is('onError'), 'onError per item', 3);
+    expect(group.events.filter(is('onError')).map((e) => e.taskId)).toEqual(['1.0', '1.1', '1.2']);
+    const letters = (await group.answer(group.command('deadLetters'))).letters as Array<
+      Record<string, unknown>
+    >;
+    expect(letters.map((l) => [l.taskId, l.payload, l.attempts])).toEqual([
+      ['1.0', { x: 0 }, 2],
+      ['1.1', { x: 1, failTimes: 99 }, 2],
+      ['1.2', { x: 2 }, 2],
+    ]);
+    const bad = await group.answer(group.command('bulk', { payloads, opts: { chunkSize: 0 } }));
+    expect(bad).toMatchObject({ event: 'rejected', code: 'ECONFIG' });
+    expect(bad.message).toMatch(/'chunkSize' is 0; expected an integer from 1/);
+  });
+
   it('a handler that throws is retried with backoff; attempts count up; the result is the last attempt’s', async () => {
     current = startPool({ minWorkers: 1, maxAttempts: 3, backoff: 200 });
     const { group } = current;

@@ -62,6 +62,7 @@ export {
   type PoolDeps,
   type PoolFigures,
   type PoolStatus,
+  type SubmitBulkOptions,
   type SubmitOptions,
 } from './pool/Pool.js';
 export type { TaskContext, TaskHandler } from './pool/TaskRunner.js';

@@ -9,6 +9,7 @@ import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '.
 import type { GroupStatus } from '../status.js';
 import { type WorkInit, WorkerRuntime } from '../worker/WorkerRuntime.js';
 import { Autoscaler } from './Autoscaler.js';
+import { CHUNK_KEY, expandLetter, isChunk, itemId, toChunks, validateChunkSize } from './chunk.js';
 import { Dispatcher, type Job, type Lane } from './Dispatcher.js';
 import type { FailedTask, PoolEvents, TaskAttempt } from './events.js';
 import { type PoolConfig, type PoolOptions, resolvePoolConfig } from './options.js';
@@ -58,6 +59,17 @@ export interface PoolFigures {
 }
 
 export type PoolStatus = GroupStatus & { pool?: PoolFigures };
+
+/** Options of one `submitBulk`. */
+export interface SubmitBulkOptions extends Omit<SubmitOptions, 'id'> {
+  /**
+   * Payloads per queue task. Default 1: every payload is a task of its own. Above 1, tiny tasks
+   * share the queue's cost per task: a chunk is delivered, timed, retried and dead-lettered as
+   * one unit (if one item throws, the whole chunk runs again), and the task events report the
+   * chunk. `ctx.taskId`, `onError` and `deadLetters()` still name each item (`<chunk id>.<index>`).
+   */
+  readonly chunkSize?: number;
+}
 
 export type PoolDeps = ManageDeps;
 
@@ -229,7 +241,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
    * Enqueues many tasks at once (all or nothing) and resolves with their results in order;
    * rejects with the first task that failed for good.
    */
-  async submitBulk(payloads: readonly P[], options: Omit<SubmitOptions, 'id'> = {}): Promise<R[]> {
+  async submitBulk(payloads: readonly P[], options: SubmitBulkOptions = {}): Promise<R[]> {
     if (!Array.isArray(payloads))
       throw new DroverError(
         'ECONFIG',
@@ -238,13 +250,24 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
           hint: 'pass [payload1, payload2, ...], or use submit() for one task',
         },
       );
+    const chunkSize = validateChunkSize(options.chunkSize);
     const backend = await this.producer();
+    const { delayMs, priority } = options;
+    const wait = { signal: options.signal, timeoutMs: options.timeoutMs };
+    if (chunkSize === 1) {
+      const ids = await backend.enqueue(
+        payloads.map((payload) => ({ payload, delayMs, priority })),
+        { signal: options.signal },
+      );
+      return Promise.all(ids.map((id) => backend.waitForResult(id, wait)));
+    }
+    const chunks = toChunks(payloads, chunkSize);
     const ids = await backend.enqueue(
-      payloads.map((payload) => ({ payload, delayMs: options.delayMs, priority: options.priority })),
+      chunks.map((payload) => ({ payload: payload as P, delayMs, priority })),
       { signal: options.signal },
     );
-    const wait = { signal: options.signal, timeoutMs: options.timeoutMs };
-    return Promise.all(ids.map((id) => backend.waitForResult(id, wait)));
+    const results = await Promise.all(ids.map((id) => backend.waitForResult(id, wait)));
+    return (results as unknown as R[][]).flat() as R[];
   }
 
   /** The queue's counters (for a shared queue: every master's). */
@@ -254,7 +277,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** Tasks that failed for good, newest first. */
   async deadLetters(limit = 100): Promise<DeadLetter<P>[]> {
-    return (await this.backend()).deadLetters({ limit });
+    const letters = await (await this.backend()).deadLetters({ limit });
+    return letters.flatMap((letter) => expandLetter<P>(letter)).slice(0, limit);
   }
 
   /** Status of the master and every worker (kind: permanent or temporary), and in the master the pool's figures. */
@@ -393,11 +417,18 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   }
 
   private onFinalFailure(delivery: Delivery<P>, error: Error): void {
-    const task: FailedTask<P> = {
-      taskId: delivery.taskId,
-      payload: delivery.payload,
-      attempts: delivery.attempt,
-    };
+    const { taskId, payload, attempt } = delivery;
+    if (isChunk(payload)) {
+      // each item of a chunk failed for good with it
+      payload[CHUNK_KEY].forEach((item, index) => {
+        this.reportFailure({ taskId: itemId(taskId, index), payload: item as P, attempts: attempt }, error);
+      });
+      return;
+    }
+    this.reportFailure({ taskId, payload, attempts: attempt }, error);
+  }
+
+  private reportFailure(task: FailedTask<P>, error: Error): void {
     this.emit('taskFail', { ...task, error });
     try {
       this.config.onError?.(error, task);

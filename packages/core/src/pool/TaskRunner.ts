@@ -7,6 +7,7 @@ import {
 } from '../ipc/messages.js';
 import type { Worker } from '../worker/Worker.js';
 import type { RuntimeExtension, WorkerRuntime } from '../worker/WorkerRuntime.js';
+import { CHUNK_KEY, isChunk, itemId } from './chunk.js';
 import { resultNotSerializableError, reviveError, taskTimeoutError } from './errors.js';
 
 /** What a task handler gets besides the payload. */
@@ -71,6 +72,34 @@ class RunningTask<C> implements TaskContext<C> {
   }
 }
 
+/** What one item of a chunk sees: its own id, the chunk's attempt and signal. */
+class ChunkItemContext<C> implements TaskContext<C> {
+  constructor(
+    private readonly chunk: RunningTask<C>,
+    readonly taskId: string,
+  ) {}
+
+  get attempt(): number {
+    return this.chunk.attempt;
+  }
+
+  get maxAttempts(): number {
+    return this.chunk.maxAttempts;
+  }
+
+  get signal(): AbortSignal {
+    return this.chunk.signal;
+  }
+
+  get worker(): Worker {
+    return this.chunk.worker;
+  }
+
+  get resources(): C {
+    return this.chunk.resources;
+  }
+}
+
 /**
  * The worker side of a task pool: takes the tasks the master sends, runs the handler for each
  * (the master keeps at most `concurrencyPerWorker` in flight here), and sends outcomes back in
@@ -130,19 +159,33 @@ export class TaskRunner<P, R, C> implements RuntimeExtension {
         () => task.abort(taskTimeoutError(task.taskId, task.attempt, taskTimeout)),
         taskTimeout,
       );
-    let outcome: Promise<R>;
-    try {
-      outcome = Promise.resolve(this.handler(payload as P, task));
-    } catch (error) {
-      outcome = Promise.reject(error);
-    }
+    const items = isChunk(payload) ? payload[CHUNK_KEY] : null;
+    const outcome = items ? this.runChunk(items, task) : this.run(payload, task);
     outcome.then(
-      (value) => this.settle(task, value, undefined),
-      (error: unknown) => this.settle(task, undefined, error ?? new Error(String(error))),
+      (value) => this.settle(task, value, undefined, items?.length ?? 1),
+      (error: unknown) => this.settle(task, undefined, error ?? new Error(String(error)), items?.length ?? 1),
     );
   }
 
-  private settle(task: RunningTask<C>, value: R | undefined, error: unknown): void {
+  private run(payload: unknown, ctx: TaskContext<C>): Promise<R> {
+    try {
+      return Promise.resolve(this.handler(payload as P, ctx));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Every item of a chunk, at once; the chunk fails with the first item's error once all settled. */
+  private async runChunk(items: unknown[], task: RunningTask<C>): Promise<R[]> {
+    const outcomes = await Promise.allSettled(
+      items.map((item, index) => this.run(item, new ChunkItemContext(task, itemId(task.taskId, index)))),
+    );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return outcomes.map((o) => (o as PromiseFulfilledResult<R>).value);
+  }
+
+  private settle(task: RunningTask<C>, value: unknown, error: unknown, tasks: number): void {
     if (task.timer) clearTimeout(task.timer);
     this.running.delete(task.seq);
     // An aborted attempt fails with the abort's reason, whatever the handler made of it.
@@ -151,7 +194,7 @@ export class TaskRunner<P, R, C> implements RuntimeExtension {
       failure === undefined ? [task.seq, 0, value] : [task.seq, 1, serializeError(failure)],
       task.taskId,
     );
-    this.runtime.executions++;
+    this.runtime.executions += tasks;
     const { executeTimes } = this.runtime.envelope;
     if (executeTimes > 0 && this.runtime.executions >= executeTimes && !this.recycleAsked) {
       // The master starts a successor, then stops this worker; running tasks finish first.
