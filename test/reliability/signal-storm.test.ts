@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manage } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidAlive, type RunningGroup, waitAllDead } from '../support/group.js';
+import { pidAlive, type RunningGroup, startFixture, tempDir, waitAllDead } from '../support/group.js';
 import { childrenOf, is, startGroup, type TestGroup, until, wholeGroup, workerPids } from './support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -105,5 +105,49 @@ describe('signal storm: 200 random signals to the master within a second', () =>
     g.group.signal('SIGTERM');
     expect(await g.group.waitExit(30_000)).toEqual({ code: 0, signal: null });
     await waitAllDead(workerPids(g.group), 3000);
+  }, 90_000);
+});
+
+describe('signal storm on a task pool', () => {
+  it('SIGHUP / SIGTTIN / SIGTTOU while 2,000 tasks run: every task completes with its own result', async () => {
+    const name = 'rel-storm-pool';
+    const { dir, cleanup } = tempDir('drover-rel-storm-pool-');
+    const pool = startFixture('reliability/pool.mjs', {
+      execArgv: [`--title=drover:Master:${name}`],
+      env: {
+        POOL_CONFIG: JSON.stringify({ baseTitle: name, runDir: dir, minWorkers: 3, maxWorkers: 3 }),
+        TASKS: '2000',
+        TASK_MS: '5',
+      },
+    });
+    cleanups.push(async () => {
+      await pool.kill();
+      await waitAllDead(
+        workerPids(pool).filter((pid) => pid > 0),
+        5000,
+      );
+      cleanup();
+    });
+    await pool.waitEvent(is('started'), 'started');
+    await storm(pool, ['SIGHUP', 'SIGTTIN', 'SIGTTOU']);
+    const stormEnd = Date.now();
+    const { results, t } = (await pool.waitEvent(is('results'), 'every result', 1, 60_000)) as unknown as {
+      results: [number, { x: number; square: number } | null, string | null][];
+      t: number;
+    };
+    expect(results).toHaveLength(2000);
+    const lost = results.filter(([, value, error]) => value === null || error !== null);
+    expect(lost, `tasks without a result: ${JSON.stringify(lost.slice(0, 5))}`).toEqual([]);
+    for (const [x, value] of results) expect(value).toMatchObject({ x, square: x * x });
+    // the storm hit while tasks ran, and it did replace or remove workers under them
+    expect(t).toBeGreaterThan(stormEnd);
+    expect(
+      pool.count(is('workerExit', (e) => e.reason === 'reload' || e.reason === 'scale')),
+    ).toBeGreaterThan(0);
+    expect(await pool.waitExit(30_000)).toEqual({ code: 0, signal: null });
+    await waitAllDead(
+      workerPids(pool).filter((pid) => pid > 0),
+      3000,
+    );
   }, 90_000);
 });
