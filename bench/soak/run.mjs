@@ -169,11 +169,21 @@ async function waitFor(what, predicate, timeoutMs) {
 }
 
 function logFiles(dir) {
+  let names = [];
   try {
-    return readdirSync(dir).map((f) => ({ name: f, bytes: statSync(join(dir, f)).size }));
+    names = readdirSync(dir);
   } catch {
     return [];
   }
+  const files = [];
+  for (const name of names) {
+    try {
+      files.push({ name, bytes: statSync(join(dir, name)).size });
+    } catch {
+      // rotated away between the listing and the stat
+    }
+  }
+  return files;
 }
 
 async function sample(g, elapsed) {

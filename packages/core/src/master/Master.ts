@@ -362,6 +362,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       ...(error ? { error } : {}),
     });
     this.updateReaper();
+    // status samples CPU per pid: forget the pid, or recycled workers pile up in the sampler
+    this.cpu.forget(handle.pid);
 
     if (slot.replacement === handle) slot.replacement = null;
     if (slot.current !== handle) return; // a replaced process: its successor already serves the PIN
