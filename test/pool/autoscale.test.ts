@@ -1,3 +1,4 @@
+import { Pool } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { is, type StartedPool, startPool } from './helpers.js';
 
@@ -25,6 +26,10 @@ describe('autoscaling', () => {
     const during = await group.status();
     expect(during.workers.map((w) => w.kind)).toEqual(['permanent', 'temporary', 'temporary']);
     expect(during.pool).toMatchObject({ permanent: 1, temporary: 2 });
+    // from another process, through the control socket: the kinds, without the master-only figures
+    const remote = await new Pool({ baseTitle: 'pool', runDir: current.runDir }).status();
+    expect(remote.workers.map((w) => w.kind)).toEqual(['permanent', 'temporary', 'temporary']);
+    expect(remote.pool).toBeUndefined();
 
     for (const ref of refs) expect((await group.answer(ref)).event).toBe('result');
     const kinds = new Set(group.events.filter(is('taskStart')).map((e) => e.kind));

@@ -86,6 +86,32 @@ describe('graceful stop and reload', () => {
   });
 });
 
+describe('recycling', () => {
+  it('executeTimes counts tasks: a worker that ran its share is replaced, its last tasks finish, none is lost', async () => {
+    current = startPool({ minWorkers: 1, concurrencyPerWorker: 2, executeTimes: 5, recycleJitter: 0 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const first = group.events.find(is('workerReady'))!.pid;
+    const refs = Array.from({ length: 14 }, (_, x) =>
+      group.command('submit', { payload: { x, sleepMs: 50 } }),
+    );
+    for (const ref of refs) expect((await group.answer(ref)).event).toBe('result');
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.pid === first),
+      'the first worker recycled',
+    );
+    expect(exit).toMatchObject({ reason: 'recycle', signal: null });
+    expect(group.count(is('taskRetry'))).toBe(0);
+    // after its fifth task a worker takes nothing new: at most the one still running with it
+    // finishes, so 14 tasks need at least three workers
+    const perWorker = new Map<unknown, number>();
+    for (const e of group.events.filter(is('taskDone')))
+      perWorker.set(e.pid, (perWorker.get(e.pid) ?? 0) + 1);
+    expect(perWorker.size).toBeGreaterThanOrEqual(3);
+    for (const n of perWorker.values()) expect(n).toBeLessThanOrEqual(6);
+  });
+});
+
 describe('back-pressure', () => {
   it("maxQueued with whenFull 'reject': a submit beyond the bound is refused with EQUEUEFULL", async () => {
     current = startPool({ minWorkers: 1, maxQueued: 2 });

@@ -103,8 +103,9 @@ class ChunkItemContext<C> implements TaskContext<C> {
 /**
  * The worker side of a task pool: takes the tasks the master sends, runs the handler for each
  * (the master keeps at most `concurrencyPerWorker` in flight here), and sends outcomes back in
- * batches, one message per turn of the event loop. Once the worker is stopping, tasks that still
- * arrive are bounced untouched; the running ones finish before the process exits.
+ * batches, one message per turn of the event loop. Once the worker is stopping, or has run its
+ * `executeTimes` tasks and asked to be replaced, tasks that still arrive are bounced untouched;
+ * the running ones finish before the process exits.
  */
 export class TaskRunner<P, R, C> implements RuntimeExtension {
   private readonly running = new Map<number, RunningTask<C>>();
@@ -138,7 +139,8 @@ export class TaskRunner<P, R, C> implements RuntimeExtension {
   }
 
   private start(message: TaskMessage): void {
-    if (this.runtime.stopping) {
+    // Stopping, or done with its share of tasks (executeTimes): the task goes to another worker.
+    if (this.runtime.stopping || this.recycleAsked) {
       this.post([message[0], 2], message[1]);
       return;
     }
