@@ -1,0 +1,127 @@
+// No-op jobs consumed from one Redis: through the Pool's BullMQ backend (a master and its worker
+// processes, tasks over IPC) or by BullMQ's own Worker in one process (the anchor). The queue is
+// filled first; the clock runs from the start of consumption until the last job completed.
+// argv: <mode: pool|raw> <jobs> <concurrency> <workers>; env REDIS_URL, BENCH_PREFIX.
+// Prints one JSON line {mode, jobs, concurrency, ms, perSec}. Pool mode runs as master and worker.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from '@drover/core';
+import { bullmqBackend, createBullMQBackend } from '@drover/core/bullmq';
+import { Queue, Worker } from 'bullmq';
+import { resolveRedisConnection } from '../../packages/core/dist/queue/redisConnection.js';
+import { task } from './payload.mjs';
+
+const [mode = 'pool', jobsArg = '5000', concurrencyArg = '64', workersArg = '2'] = process.argv.slice(2);
+const jobs = Number(jobsArg);
+const concurrency = Number(concurrencyArg);
+const workers = Number(workersArg);
+const url = process.env.REDIS_URL;
+const prefix = process.env.BENCH_PREFIX ?? `bench-pool-${process.pid}`;
+const queue = `noop-${mode}`;
+const retry = { maxAttempts: 3, backoffMs: () => 100 };
+// The same job options for both: what the drover backend sets on every job.
+const jobOptions = {
+  attempts: 3,
+  backoff: { type: 'fixed', delay: 100 },
+  removeOnComplete: { age: 300, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+};
+
+async function fill() {
+  const producer = await createBullMQBackend({ connection: url, prefix, queue, retry });
+  for (let i = 0; i < jobs; i += 1000) {
+    const n = Math.min(1000, jobs - i);
+    await producer.enqueue(Array.from({ length: n }, (_, k) => ({ payload: task(i + k) })));
+  }
+  await producer.close();
+}
+
+/** CPU seconds (user + system) a process used so far, from /proc (10 ms resolution). */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** `cpuUs`: client CPU per job, this process and its workers (Redis's own CPU not included). */
+function report(ms, cpu) {
+  const cpuUs = Math.round((cpu * 1e6) / jobs);
+  process.stdout.write(
+    `${JSON.stringify({ mode, jobs, concurrency, workers, ms, perSec: Math.round((jobs / ms) * 1000), cpuUs })}\n`,
+  );
+}
+
+if (mode === 'raw') {
+  await fill();
+  const redis = resolveRedisConnection(url);
+  let done = 0;
+  let finish;
+  const all = new Promise((resolve) => {
+    finish = resolve;
+  });
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const worker = new Worker(queue, async () => null, {
+    connection: { ...redis, maxRetriesPerRequest: null },
+    prefix,
+    concurrency,
+    lockDuration: 30_000,
+    stalledInterval: 30_000,
+    removeOnComplete: jobOptions.removeOnComplete,
+  });
+  worker.on('completed', () => {
+    if (++done === jobs) finish();
+  });
+  await all;
+  const cpu = process.cpuUsage(cpu0);
+  report(performance.now() - t0, (cpu.user + cpu.system) / 1e6);
+  await worker.close();
+  const q = new Queue(queue, { connection: redis, prefix });
+  await q.obliterate({ force: true });
+  await q.close();
+} else {
+  const runDir = process.env.BENCH_RUN_DIR ?? mkdtempSync(join(tmpdir(), 'drover-bench-bullmq-'));
+  process.env.BENCH_RUN_DIR = runDir;
+  const pool = new Pool(
+    {
+      baseTitle: 'bench-bullmq',
+      queueName: queue,
+      minWorkers: workers,
+      concurrencyPerWorker: Math.max(1, Math.round(concurrency / workers)),
+      maxAttempts: 3,
+      backoff: 100,
+      runDir,
+      logLevel: 'warning',
+      env: { BENCH_RUN_DIR: runDir },
+      queue: bullmqBackend({ connection: url, prefix }),
+    },
+    { exitProcess: false },
+  ).setTaskHandler(() => null);
+  if (!pool.isWorker) await fill();
+  let done = 0;
+  let finish;
+  const all = new Promise((resolve) => {
+    finish = resolve;
+  });
+  pool.on('taskDone', () => {
+    if (++done === jobs) finish();
+  });
+  const workerPids = [];
+  pool.on('workerReady', ({ pid }) => workerPids.push(pid));
+  await pool.start();
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const workersCpu0 = workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  await all;
+  const cpu = process.cpuUsage(cpu0);
+  const workersCpu = workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - workersCpu0;
+  report(performance.now() - t0, (cpu.user + cpu.system) / 1e6 + workersCpu);
+  await pool.stop();
+  rmSync(runDir, { recursive: true, force: true });
+  process.exit(0);
+}

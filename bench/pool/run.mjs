@@ -1,0 +1,265 @@
+#!/usr/bin/env node
+// The task pool's benchmarks, as ratios against anchors measured in the same run:
+//   1. no-op tasks through the in-memory pool (2 workers) against bare process.send loops with 2
+//      workers: one task per submit vs one task per message (256 in flight per worker), and bulk
+//      submits (in chunks of 64) vs batches of 64 per message (4 in flight per worker);
+//   2. no-op jobs through the pool's BullMQ backend vs BullMQ's own Worker, same Redis, same
+//      concurrency (64);
+//   3. time until a SIGKILLed worker's task completes on another worker.
+// Every repetition runs each case once, in an order that alternates between repetitions; medians
+// and min-max over the repetitions, ratios taken within each repetition.
+//
+// Usage: node bench/pool/run.mjs [--runs=5] [--write] [--redis=unix:///path/redis.sock]
+// Needs the built package (npx tsc -p packages/core/tsconfig.json). Without --redis (or
+// DROVER_REDIS_URL) it starts a private redis-server on a unix socket and stops it at the end.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [key, value = 'true'] = a.replace(/^--/, '').split('=');
+    return [key, value];
+  }),
+);
+const RUNS = Number(args.runs ?? 5);
+const write = args.write === 'true';
+if (!Number.isInteger(RUNS) || RUNS < 1) {
+  process.stderr.write(`bench: --runs is ${args.runs}; use an integer >= 1\n`);
+  process.exit(2);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const range = (xs, f) => `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+const k = (n) => `${(n / 1000).toFixed(1)}k`;
+const x2 = (n) => n.toFixed(2);
+const ms = (n) => n.toFixed(1);
+
+/** Runs one bench script in its own process and returns the JSON line it printed. */
+function runScript(script, argv, env = {}) {
+  const result = spawnSync(process.execPath, [join(here, script), ...argv], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  const line = result.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (result.status !== 0 || !line)
+    throw new Error(
+      `bench: ${script} ${argv.join(' ')} failed (${result.status}):\n${result.stderr.slice(-2000)}`,
+    );
+  return JSON.parse(line);
+}
+
+async function startRedis() {
+  const url = args.redis ?? process.env.DROVER_REDIS_URL;
+  if (url) return { url, stop: async () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'drover-bench-redis-'));
+  const socket = join(dir, 'redis.sock');
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      socket,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(socket)) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error('bench: redis-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return {
+    url: `unix://${socket}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const CASES = {
+  bareWindowed: () => runScript('bare-ipc.mjs', ['windowed', '200000', '2']),
+  bareBatched: () => runScript('bare-ipc.mjs', ['batched', '200000', '2']),
+  poolSingle: () => runScript('pool-memory.mjs', ['single', '100000', '2', '256']),
+  poolChunked: () => runScript('pool-memory.mjs', ['chunked', '200000', '2', '8'], { CHUNK: '64' }),
+  poolBulk: () => runScript('pool-memory.mjs', ['bulk', '100000', '2', '256']),
+  queueSingle: () => runScript('queue-only.mjs', ['single', '100000']),
+  queueBulk: () => runScript('queue-only.mjs', ['bulk', '100000']),
+};
+
+const loadBefore = loadavg()[0];
+const extraCa = process.env.NODE_EXTRA_CA_CERTS ? `set (\`${process.env.NODE_EXTRA_CA_CERTS}\`)` : 'not set';
+const redis = await startRedis();
+const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1];
+const rows = Object.fromEntries(Object.keys(CASES).map((name) => [name, []]));
+const bull = { raw: [], pool: [] };
+const bullCpu = { raw: [], pool: [] };
+const ratios = { single: [], chunked: [], bulk: [], bullmq: [] };
+let recovery;
+try {
+  for (let r = 0; r < RUNS; r++) {
+    const names = Object.keys(CASES);
+    const order = r % 2 === 0 ? names : [...names].reverse();
+    const got = {};
+    for (const name of order) {
+      got[name] = CASES[name]().perSec;
+      rows[name].push(got[name]);
+    }
+    ratios.single.push(got.poolSingle / got.bareWindowed);
+    ratios.chunked.push(got.poolChunked / got.bareBatched);
+    ratios.bulk.push(got.poolBulk / got.bareBatched);
+    const b = {};
+    for (const mode of r % 2 === 0 ? ['raw', 'pool'] : ['pool', 'raw']) {
+      const got = runScript('bullmq-consume.mjs', [mode, '5000', '64', '2'], {
+        REDIS_URL: redis.url,
+        BENCH_PREFIX: `bench-pool-${process.pid}-${r}-${mode}`,
+      });
+      b[mode] = got.perSec;
+      bull[mode].push(got.perSec);
+      bullCpu[mode].push(got.cpuUs);
+    }
+    ratios.bullmq.push(b.pool / b.raw);
+    process.stderr.write(`bench: repetition ${r + 1}/${RUNS} done\n`);
+  }
+  recovery = {
+    memory: runScript('recovery.mjs', ['memory', '10']).ms,
+    bullmq: runScript('recovery.mjs', ['bullmq', '10'], {
+      REDIS_URL: redis.url,
+      BENCH_PREFIX: `bench-rec-${process.pid}`,
+    }).ms,
+  };
+} finally {
+  await redis.stop();
+}
+const loadAfter = loadavg()[0];
+
+const throughput = [
+  '| case (no-op tasks, 2 workers) | tasks/s, median (min–max) |',
+  '| --- | ---: |',
+  `| bare \`process.send\`, 1 task per message, 256 in flight per worker | ${range(rows.bareWindowed, k)} |`,
+  `| **pool, one \`submit\` per task**, \`concurrencyPerWorker\` 256 | ${range(rows.poolSingle, k)} |`,
+  `| bare \`process.send\`, 64 tasks per message, 4 in flight per worker | ${range(rows.bareBatched, k)} |`,
+  `| **pool, \`submitBulk\` in chunks of 64**, \`concurrencyPerWorker\` 8 | ${range(rows.poolChunked, k)} |`,
+  `| pool, \`submitBulk\` one queue task per payload, \`concurrencyPerWorker\` 256 | ${range(rows.poolBulk, k)} |`,
+  `| the in-memory queue alone (no IPC, no workers), one submit per task, 512 in flight | ${range(rows.queueSingle, k)} |`,
+  `| the in-memory queue alone (no IPC, no workers), bulks of 4096, one queue task per payload | ${range(rows.queueBulk, k)} |`,
+].join('\n');
+const ratioTable = [
+  '| ratio (within each repetition) | median (min–max) | target |',
+  '| --- | ---: | ---: |',
+  `| pool one submit per task / bare 1 task per message | ${range(ratios.single, x2)} | ≥ 0.5 |`,
+  `| pool bulk in chunks of 64 / bare 64 per message | ${range(ratios.chunked, x2)} | ≥ 0.5 |`,
+  `| pool bulk, one queue task per payload / bare 64 per message | ${range(ratios.bulk, x2)} | - |`,
+  `| pool on BullMQ / BullMQ's own Worker | ${range(ratios.bullmq, x2)} | ≥ 0.9 |`,
+].join('\n');
+const bullTable = [
+  '| case (5000 no-op jobs, concurrency 64, queue filled first) | jobs/s, median (min–max) | client CPU µs per job |',
+  '| --- | ---: | ---: |',
+  `| BullMQ's own \`Worker\`, no-op processor, one process | ${range(bull.raw, (n) => n.toFixed(0))} | ${range(bullCpu.raw, (n) => n.toFixed(0))} |`,
+  `| **pool on the BullMQ backend**: master + 2 workers, 32 in flight each | ${range(bull.pool, (n) => n.toFixed(0))} | ${range(bullCpu.pool, (n) => n.toFixed(0))} |`,
+].join('\n');
+const recoveryTable = [
+  '| queue | ms from the SIGKILL to the result of attempt 2, median (min–max), 10 kills |',
+  '| --- | ---: |',
+  `| in memory | ${range(recovery.memory, ms)} |`,
+  `| BullMQ | ${range(recovery.bullmq, ms)} |`,
+].join('\n');
+
+const section = [
+  '## Task pool',
+  '',
+  `Command: \`node bench/pool/run.mjs --runs=${RUNS} --write\` (scripts in \`bench/pool/\`; the built package). ` +
+    `Node ${process.version}, ${cpus().length} CPUs, Redis ${version ?? '?'} on a unix socket, ` +
+    `measured ${new Date().toISOString().slice(0, 10)}; 1-minute load average ${loadBefore.toFixed(1)} before, ` +
+    `${loadAfter.toFixed(1)} after (the machine is shared with other test runs: absolute figures move 2x ` +
+    `between repetitions, so compare the ratios, taken within each repetition). NODE_EXTRA_CA_CERTS: ${extraCa} ` +
+    '(it costs start-up time only; every figure here is taken after start-up).',
+  '',
+  `Method: ${RUNS} repetitions; each runs every case once as a fresh process, in an order that alternates ` +
+    'between repetitions, after a warm-up pass of 20% inside the process. The task is a ~70-byte JSON object ' +
+    '(`bench/pool/payload.mjs`); the handler returns it. JSON serialization on every channel.',
+  '',
+  '### In-memory queue, 2 workers',
+  '',
+  throughput,
+  '',
+  '### BullMQ on one Redis',
+  '',
+  bullTable,
+  '',
+  '### Ratios',
+  '',
+  ratioTable,
+  '',
+  '### A SIGKILLed worker',
+  '',
+  recoveryTable,
+  '',
+  "The task's first attempt sleeps; its worker is SIGKILLed 50 ms into it; the submitter gets the result of " +
+    'attempt 2 from the other worker. `backoff: 0`, so this is the mechanism (exit seen, attempt failed, ' +
+    'task redelivered, dispatched, IPC); a configured backoff adds its delay (default: 100 ms, -20% jitter, ' +
+    'doubling). Through BullMQ the retry goes through Redis (failed, then waiting, then fetched).',
+  '',
+  '### Reading the figures',
+  '',
+  "- The master is the pool's bottleneck: one thread runs the queue and both ends of every IPC message, " +
+    'while the workers mostly wait (75-90% idle in CPU profiles, `node --cpu-prof`, of these scripts).',
+  '- One submit per task: the in-memory queue alone, with the same submit pattern and a handler that ' +
+    `answers on the next turn instead of a worker, does ${k(median(rows.queueSingle))}/s (median), ` +
+    `${x2(median(rows.queueSingle) / median(rows.bareWindowed))}x the bare channel's ${k(median(rows.bareWindowed))}/s. ` +
+    `The pool, which adds the channel and the workers, does ${x2(median(rows.poolSingle) / median(rows.queueSingle))}x ` +
+    "the queue alone. In a CPU profile of the pool's master the queue (JSON encode and parse of every " +
+    'payload and result, result retention, result waiters) took about 35% of the time, IPC about 17%, GC ' +
+    "about 18%, the pool's own dispatch about 6%: a cheaper queue path is the lever, not the dispatch.",
+  '- In bulk, chunks (`submitBulk(payloads, { chunkSize: 64 })`) pay the queue once per 64 tasks: ' +
+    `${x2(median(rows.poolChunked) / median(rows.poolBulk))}x the throughput of one queue task per payload ` +
+    '(medians). In a profile, what remains is the queue serialising each chunk and its result once more ' +
+    '(about 30% of the master) next to IPC (about 30%).',
+  '- BullMQ: Redis round trips bound both sides; the master is mostly idle. The pool adds an IPC round ' +
+    `trip to every job (client CPU per job, master and workers together, ${x2(median(bullCpu.pool) / median(bullCpu.raw))}x ` +
+    "BullMQ's alone, medians) and, at a fixed concurrency, that hop's latency: each of the 64 slots waits " +
+    'for a worker process to answer before BullMQ fetches its next job. Wall-clock ratios of single pairs ' +
+    'ranged from 0.6 to 1.25 in trial runs on this loaded machine.',
+  '',
+].join('\n');
+
+process.stdout.write(`${section}\n`);
+if (write) {
+  const doc = join(root, 'docs/benchmarks.md');
+  const intro =
+    '# Benchmarks\n\nEvery figure is a ratio against an anchor measured in the same run, on a 2-core machine shared with other work.\n\n';
+  const current = existsSync(doc) ? readFileSync(doc, 'utf8') : intro;
+  const start = current.search(/^## Task pool\s*$/m);
+  let next;
+  if (start >= 0) {
+    const rest = current.slice(start + 1);
+    const after = rest.search(/^## /m);
+    next = `${current.slice(0, start)}${section}${after >= 0 ? `\n${rest.slice(after)}` : ''}`;
+  } else {
+    next = `${current.replace(/\n*$/, '\n\n')}${section}`;
+  }
+  writeFileSync(doc, next);
+  process.stderr.write(`bench: wrote the "## Task pool" section of ${doc}\n`);
+}
