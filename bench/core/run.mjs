@@ -11,6 +11,7 @@ import { installCleanup } from './lib/group.mjs';
 import { Pm2 } from './lib/pm2.mjs';
 import { renderReport, writeDocsSection } from './lib/report.mjs';
 import { masterVariants, scratchRunDir } from './lib/variants.mjs';
+import { runBoot } from './scenarios/boot.mjs';
 import { runIdle } from './scenarios/idle.mjs';
 import { runRespawn } from './scenarios/respawn.mjs';
 import { runStart } from './scenarios/start.mjs';
@@ -19,13 +20,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 
 const DEFAULTS = {
-  only: 'start,respawn,idle',
+  only: 'start,respawn,idle,boot',
   workers: '1,4,16',
   reps: 5,
   kills: 10,
   'respawn-workers': 4,
   'idle-workers': 8,
   'idle-seconds': 60,
+  'boot-reps': 10,
   pm2: '7.0.4',
   build: true,
   write: false,
@@ -48,7 +50,7 @@ function parseArgs(argv) {
     else if (value === undefined) opts[key] = true;
     else opts[key] = typeof DEFAULTS[key] === 'number' ? Number(value) : value;
   }
-  for (const key of ['reps', 'kills', 'respawn-workers', 'idle-workers', 'idle-seconds']) {
+  for (const key of ['reps', 'kills', 'respawn-workers', 'idle-workers', 'idle-seconds', 'boot-reps']) {
     if (!Number.isInteger(opts[key]) || opts[key] < 1)
       fail(`--${key} is ${opts[key]}; give a whole number >= 1`);
   }
@@ -58,8 +60,9 @@ function parseArgs(argv) {
   }
   opts.scenarios = new Set(String(opts.only).split(','));
   for (const s of opts.scenarios) {
-    if (!['start', 'respawn', 'idle'].includes(s))
-      fail(`--only names '${s}'; use start, respawn and/or idle`);
+    if (!['start', 'respawn', 'idle', 'boot'].includes(s)) {
+      fail(`--only names '${s}'; use start, respawn, idle and/or boot`);
+    }
   }
   return opts;
 }
@@ -134,6 +137,14 @@ try {
       log,
     });
     if (pm2) await pm2.kill();
+  }
+  if (opts.scenarios.has('boot')) {
+    results.boot = await runBoot({
+      variants,
+      reps: opts['boot-reps'],
+      scratch: join(here, '../.bench-tmp/core-boot'),
+      log,
+    });
   }
 } finally {
   runDir.cleanup();

@@ -167,6 +167,22 @@ function idleTables(idle) {
   return { master: master.join('\n'), worker: worker.join('\n'), verdicts };
 }
 
+function bootTable(boot) {
+  const cpu = (key) => summary(boot.samples[key].map((m) => m.cpuMs));
+  const lines = [
+    '| process | CPU used when the script begins, ms | over the reference, ms |',
+    '| --- | ---: | ---: |',
+  ];
+  const row = (key, reference) => {
+    const c = cpu(key);
+    const over = key === reference ? 'reference' : `+${ms(c.median - cpu(reference).median)}`;
+    lines.push(`| ${boot.labels[key]} | ${range(c)} | ${over} |`);
+  };
+  for (const key of Object.keys(boot.samples).filter((k) => !k.startsWith('node'))) row(key, 'cluster');
+  for (const key of Object.keys(boot.samples).filter((k) => k.startsWith('node'))) row(key, 'node');
+  return lines.join('\n');
+}
+
 const LABELS = {};
 
 export function renderReport(results, command) {
@@ -238,14 +254,26 @@ export function renderReport(results, command) {
       '',
     );
   }
-  out.push(
-    '### Targets',
-    '',
-    '| what | figure | target | |',
-    '| --- | --- | --- | --- |',
-    ...verdicts.map((v) => `| ${v.what} | ${v.figure} | ${v.target} | ${verdict(v.ok)} |`),
-    '',
-  );
+  if (results.boot) {
+    out.push(
+      "### Where a worker's start-up goes",
+      '',
+      `CPU time (\`process.cpuUsage()\`, user + system) a worker process has used when the user's script begins, one worker at a time, ${results.options['boot-reps']} interleaved rounds (${results.boot.noisy} began on a busy machine). In drover's script mode the script is \`app.cjs\`; in library mode it is the \`setWorkInit\` function, after the re-executed script imported \`@drover/core\`. The last three rows run \`app.cjs\` under plain node (no IPC, no master): as it is, with drover's worker preload as drover passes it (\`--import\` of \`dist/worker/bootstrap.js\`, an ES module graph), and with that same preload bundled by rolldown into one CommonJS file loaded with \`--require\`, a measured alternative. Without a master the preload loads its modules but installs nothing, so these rows isolate the cost of loading it.`,
+      '',
+      bootTable(results.boot),
+      '',
+    );
+  }
+  if (verdicts.length) {
+    out.push(
+      '### Targets',
+      '',
+      '| what | figure | target | |',
+      '| --- | --- | --- | --- |',
+      ...verdicts.map((v) => `| ${v.what} | ${v.figure} | ${v.target} | ${verdict(v.ok)} |`),
+      '',
+    );
+  }
   return out.join('\n');
 }
 

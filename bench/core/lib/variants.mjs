@@ -17,7 +17,7 @@ export function scratchRunDir() {
  * @typedef {object} Variant
  * @property {string} key
  * @property {string} label as shown in tables
- * @property {(workers: number, opts?: { droverConfig?: object }) => BenchGroup} start
+ * @property {(workers: number, opts?: { droverConfig?: object, env?: Record<string, string> }) => BenchGroup} start
  */
 
 /** @returns {Variant[]} */
@@ -32,6 +32,7 @@ export function masterVariants({ runDir, pm2 }) {
           BENCH_WORKERS: String(workers),
           BENCH_RUN_DIR: runDir,
           BENCH_DROVER_CONFIG: JSON.stringify(opts.droverConfig ?? {}),
+          ...opts.env,
         }),
     },
     {
@@ -43,27 +44,28 @@ export function masterVariants({ runDir, pm2 }) {
           BENCH_WORKERS: String(workers),
           BENCH_RUN_DIR: runDir,
           BENCH_DROVER_CONFIG: JSON.stringify(opts.droverConfig ?? {}),
+          ...opts.env,
         }),
     },
     {
       key: 'cluster',
       label: 'bare `cluster.fork` master (anchor)',
       anchor: true,
-      start: (workers) =>
+      start: (workers, opts = {}) =>
         new BenchGroup(
           'bare cluster master',
           ['--title=drover-bench:cluster-master', join(FIXTURES, 'bare-master.mjs')],
-          { BENCH_BARE_KIND: 'cluster', BENCH_WORKERS: String(workers) },
+          { BENCH_BARE_KIND: 'cluster', BENCH_WORKERS: String(workers), ...opts.env },
         ),
     },
     {
       key: 'fork',
       label: 'bare `child_process.fork` master',
-      start: (workers) =>
+      start: (workers, opts = {}) =>
         new BenchGroup(
           'bare fork master',
           ['--title=drover-bench:fork-master', join(FIXTURES, 'bare-master.mjs')],
-          { BENCH_BARE_KIND: 'fork', BENCH_WORKERS: String(workers) },
+          { BENCH_BARE_KIND: 'fork', BENCH_WORKERS: String(workers), ...opts.env },
         ),
     },
   ];
