@@ -216,6 +216,20 @@ describe('drover start with a config file', () => {
       stderr: "drover: no group named 'x' is running; running: jobs, web\n",
     });
 
+    // `all` reaches every group, each through its own socket
+    expect(await box.drover(['reload', 'all'])).toMatchObject({
+      code: 0,
+      stdout: "reloaded 'jobs': 2 worker(s) replaced\nreloaded 'web': 1 worker(s) replaced\n",
+      stderr: '',
+    });
+    expect(await box.drover(['restart', 'all'])).toMatchObject({
+      code: 0,
+      stdout: "restarted the workers of 'jobs'\nrestarted the workers of 'web'\n",
+      stderr: '',
+    });
+    await box.waitWorkers('jobs', 2);
+    await box.waitWorkers('web', 1);
+
     expect(await box.drover(['stop', 'web'])).toMatchObject({
       code: 0,
       stdout: `stopped 'web' (pid ${pid})\n`,

@@ -200,8 +200,9 @@ export async function ensureBuilt(opts: { packages?: boolean } = {}): Promise<vo
         mkdirSync(lock);
         return true;
       } catch {
-        // a lock older than the longest build was left by a killed run
-        if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 300_000) rmdirSync(lock);
+        // a lock older than any build (a few seconds) was left by a killed run
+        const stats = statSync(lock, { throwIfNoEntry: false });
+        if (stats && Date.now() - stats.mtimeMs > 120_000) rmdirSync(lock);
         return undefined;
       }
     },
