@@ -2,14 +2,13 @@
 // Core life-cycle benchmarks: start of N workers, respawn after kill -9, idle master cost and
 // per-worker memory; drover against bare node masters (the anchors) and PM2, in the same run.
 // Usage: node bench/core/run.mjs [options]   (see bench/core/README.md)
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCleanup } from './lib/group.mjs';
 import { Pm2 } from './lib/pm2.mjs';
 import { renderReport, writeDocsSection } from './lib/report.mjs';
+import { snapshotCore } from './lib/snapshot.mjs';
 import { masterVariants, scratchRunDir } from './lib/variants.mjs';
 import { runBoot } from './scenarios/boot.mjs';
 import { runIdle } from './scenarios/idle.mjs';
@@ -28,6 +27,7 @@ const DEFAULTS = {
   'idle-workers': 8,
   'idle-seconds': 60,
   'boot-reps': 10,
+  from: 'head',
   pm2: '7.0.4',
   build: true,
   write: false,
@@ -58,6 +58,7 @@ function parseArgs(argv) {
   if (opts.counts.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) {
     fail(`--workers is '${opts.workers}'; give worker counts from 1 to 256 separated by commas, e.g. 1,4,16`);
   }
+  if (!['head', 'worktree'].includes(opts.from)) fail(`--from is '${opts.from}'; use head or worktree`);
   opts.scenarios = new Set(String(opts.only).split(','));
   for (const s of opts.scenarios) {
     if (!['start', 'respawn', 'idle', 'boot'].includes(s)) {
@@ -77,15 +78,20 @@ const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 1
 const opts = parseArgs(process.argv.slice(2));
 const began = Date.now();
 
-if (opts.build) {
-  log('building @drover/core (the bench runs the built package)');
-  const tsc = join(root, 'node_modules/.bin/tsc');
-  const r = spawnSync(tsc, ['-p', join(root, 'packages/core/tsconfig.json')], { encoding: 'utf8' });
-  const emitted = existsSync(join(root, 'packages/core/dist/index.js'));
-  // tsc emits despite type errors; those are worth a warning, not a refusal to measure
-  if (r.status !== 0 && !emitted) fail(`building @drover/core failed:\n${r.stdout}${r.stderr}`);
-  if (r.status !== 0) log(`warning: tsc reported errors (dist was emitted anyway):\n${r.stdout}${r.stderr}`);
+let core;
+try {
+  core = snapshotCore({
+    root,
+    benchDir: here,
+    scratch: join(here, '../.bench-tmp/core-snapshot'),
+    from: opts.from,
+    build: opts.build,
+    log,
+  });
+} catch (err) {
+  fail(err.message);
 }
+if (core.warnings) log(`warning: tsc reported errors (the package was emitted anyway):\n${core.warnings}`);
 
 let pm2 = null;
 let pm2Note = 'not run (--no-pm2)';
@@ -105,20 +111,28 @@ installCleanup(() => pm2?.killSync());
 if (pm2) await pm2.kill();
 
 const runDir = scratchRunDir();
-const variants = masterVariants({ runDir: runDir.dir, pm2 });
+const variants = masterVariants({ runDir: runDir.dir, pm2, fixtures: core.fixtures });
 const machine = {
   date: new Date().toISOString().slice(0, 10),
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
   kernel: release(),
   node: process.version,
+  core: core.source,
   extraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
   pm2: pm2Note,
 };
 const results = { machine, options: opts };
 try {
   if (opts.scenarios.has('start')) {
-    results.start = await runStart({ variants, pm2, counts: opts.counts, reps: opts.reps, log });
+    results.start = await runStart({
+      variants,
+      pm2,
+      fixtures: core.fixtures,
+      counts: opts.counts,
+      reps: opts.reps,
+      log,
+    });
   }
   if (opts.scenarios.has('respawn')) {
     results.respawn = await runRespawn({
@@ -132,6 +146,7 @@ try {
   if (opts.scenarios.has('idle')) {
     results.idle = await runIdle({
       variants,
+      fixtures: core.fixtures,
       workers: opts['idle-workers'],
       seconds: opts['idle-seconds'],
       log,
@@ -141,6 +156,8 @@ try {
   if (opts.scenarios.has('boot')) {
     results.boot = await runBoot({
       variants,
+      fixtures: core.fixtures,
+      bootstrap: core.bootstrap,
       reps: opts['boot-reps'],
       scratch: join(here, '../.bench-tmp/core-boot'),
       log,

@@ -200,7 +200,7 @@ export function renderReport(results, command) {
   const out = [
     SECTION,
     '',
-    `Measured ${machine.date} with \`${command}\` (${results.wallSeconds.toFixed(0)} s), on ${machine.cpus} × ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}. \`NODE_EXTRA_CA_CERTS\` was ${ca}. PM2: ${machine.pm2}.`,
+    `Measured ${machine.date} with \`${command}\` (${results.wallSeconds.toFixed(0)} s), on ${machine.cpus} × ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}; @drover/core built from ${machine.core}. \`NODE_EXTRA_CA_CERTS\` was ${ca}. PM2: ${machine.pm2}.`,
     '',
     'Masters compared, each running the same idle service (`bench/core/fixtures/app.cjs`):',
     "**drover, script mode** (`Manage` with `scriptLaunch('app.cjs')`, as `drover start app.cjs`: workers get drover's bootstrap preload and entry);",

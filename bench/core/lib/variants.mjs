@@ -2,10 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BenchGroup } from './group.mjs';
-
-export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 /** A private run dir for drover's pid file, socket and lock; removed by `cleanup()`. */
 export function scratchRunDir() {
@@ -21,13 +18,13 @@ export function scratchRunDir() {
  */
 
 /** @returns {Variant[]} */
-export function masterVariants({ runDir, pm2 }) {
+export function masterVariants({ runDir, pm2, fixtures }) {
   const variants = [
     {
       key: 'drover-script',
       label: 'drover, script mode (`drover start app.cjs`)',
       start: (workers, opts = {}) =>
-        new BenchGroup('drover master (script mode)', [join(FIXTURES, 'drover-master.mjs')], {
+        new BenchGroup('drover master (script mode)', [join(fixtures, 'drover-master.mjs')], {
           BENCH_DROVER_MODE: 'script',
           BENCH_WORKERS: String(workers),
           BENCH_RUN_DIR: runDir,
@@ -39,7 +36,7 @@ export function masterVariants({ runDir, pm2 }) {
       key: 'drover-manage',
       label: 'drover, library mode (`new Manage()`, script re-executed)',
       start: (workers, opts = {}) =>
-        new BenchGroup('drover master (library mode)', [join(FIXTURES, 'drover-master.mjs')], {
+        new BenchGroup('drover master (library mode)', [join(fixtures, 'drover-master.mjs')], {
           BENCH_DROVER_MODE: 'manage',
           BENCH_WORKERS: String(workers),
           BENCH_RUN_DIR: runDir,
@@ -54,7 +51,7 @@ export function masterVariants({ runDir, pm2 }) {
       start: (workers, opts = {}) =>
         new BenchGroup(
           'bare cluster master',
-          ['--title=drover-bench:cluster-master', join(FIXTURES, 'bare-master.mjs')],
+          ['--title=drover-bench:cluster-master', join(fixtures, 'bare-master.mjs')],
           { BENCH_BARE_KIND: 'cluster', BENCH_WORKERS: String(workers), ...opts.env },
         ),
     },
@@ -64,7 +61,7 @@ export function masterVariants({ runDir, pm2 }) {
       start: (workers, opts = {}) =>
         new BenchGroup(
           'bare fork master',
-          ['--title=drover-bench:fork-master', join(FIXTURES, 'bare-master.mjs')],
+          ['--title=drover-bench:fork-master', join(fixtures, 'bare-master.mjs')],
           { BENCH_BARE_KIND: 'fork', BENCH_WORKERS: String(workers), ...opts.env },
         ),
     },
@@ -78,7 +75,7 @@ export function masterVariants({ runDir, pm2 }) {
         const markers = join(pm2.dir, 'markers');
         rmSync(markers, { recursive: true, force: true });
         mkdirSync(markers, { recursive: true });
-        return new BenchGroup('PM2 (API client)', [join(FIXTURES, 'pm2-master.mjs')], {
+        return new BenchGroup('PM2 (API client)', [join(fixtures, 'pm2-master.mjs')], {
           BENCH_PM2_MODULE: pm2.module,
           BENCH_WORKERS: String(workers),
           BENCH_MARKER_DIR: markers,

@@ -5,13 +5,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { BenchGroup } from '../lib/group.mjs';
 import { quietGate } from '../lib/procfs.mjs';
-import { FIXTURES, rotate } from '../lib/variants.mjs';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BOOTSTRAP = join(ROOT, 'packages/core/dist/worker/bootstrap.js');
+import { rotate } from '../lib/variants.mjs';
 
 async function readMarker(dir, pid, timeoutMs = 30_000) {
   const file = join(dir, String(pid));
@@ -24,28 +20,29 @@ async function readMarker(dir, pid, timeoutMs = 30_000) {
 }
 
 /** drover's worker preload bundled into one CommonJS file, loaded with --require instead of --import. */
-async function bundleBootstrap(outDir) {
+async function bundleBootstrap(bootstrap, outDir) {
   const { build } = await import('rolldown');
   const file = join(outDir, 'bootstrap.cjs');
-  await build({ input: BOOTSTRAP, platform: 'node', output: { file, format: 'cjs' }, logLevel: 'silent' });
+  await build({ input: bootstrap, platform: 'node', output: { file, format: 'cjs' }, logLevel: 'silent' });
   return file;
 }
 
 /**
- * @param {{ variants: import('../lib/variants.mjs').Variant[], reps: number, scratch: string,
+ * @param {{ variants: import('../lib/variants.mjs').Variant[], fixtures: string, bootstrap: string,
+ *   reps: number, scratch: string,
  *   log: (s: string) => void }} opts
  */
-export async function runBoot({ variants, reps, scratch, log }) {
+export async function runBoot({ variants, fixtures, bootstrap, reps, scratch, log }) {
   const markers = join(scratch, 'markers');
   mkdirSync(scratch, { recursive: true });
-  const bundle = await bundleBootstrap(scratch);
+  const bundle = await bundleBootstrap(bootstrap, scratch);
   const masters = variants.filter((v) => !v.pm2 && v.key !== 'fork');
   const plain = [
     { key: 'node', label: '`node app.cjs`', execArgv: [] },
     {
       key: 'node-import',
       label: "`node --import <drover's bootstrap> app.cjs`",
-      execArgv: ['--import', BOOTSTRAP],
+      execArgv: ['--import', bootstrap],
     },
     {
       key: 'node-require',
@@ -73,7 +70,7 @@ export async function runBoot({ variants, reps, scratch, log }) {
       once: async () => {
         const group = new BenchGroup(
           'plain node app.cjs',
-          [...p.execArgv, '--title=drover-bench:boot-probe', join(FIXTURES, 'app.cjs')],
+          [...p.execArgv, '--title=drover-bench:boot-probe', join(fixtures, 'app.cjs')],
           { BENCH_MARKER_DIR: markers },
         );
         try {

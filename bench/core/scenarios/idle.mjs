@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchGroup } from '../lib/group.mjs';
 import { children, cpuMs, memory } from '../lib/procfs.mjs';
 import { median } from '../lib/stats.mjs';
-import { FIXTURES } from '../lib/variants.mjs';
 
 /** Lets start-up garbage be collected and lazy initialisation finish before measuring. */
 const SETTLE_MS = 5000;
@@ -19,10 +18,10 @@ function workerMemory(pids) {
 }
 
 /**
- * @param {{ variants: import('../lib/variants.mjs').Variant[], workers: number, seconds: number,
+ * @param {{ variants: import('../lib/variants.mjs').Variant[], fixtures: string, workers: number, seconds: number,
  *   log: (s: string) => void }} opts
  */
-export async function runIdle({ variants, workers, seconds, log }) {
+export async function runIdle({ variants, fixtures, workers, seconds, log }) {
   const running = [];
   const plain = [];
   try {
@@ -41,7 +40,7 @@ export async function runIdle({ variants, workers, seconds, log }) {
       plain.push(
         new BenchGroup('bare node app.cjs', [
           `--title=drover-bench:plain-node:${i}`,
-          join(FIXTURES, 'app.cjs'),
+          join(fixtures, 'app.cjs'),
         ]),
       );
     }

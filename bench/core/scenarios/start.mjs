@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { quietGate } from '../lib/procfs.mjs';
 import { median } from '../lib/stats.mjs';
-import { FIXTURES, rotate } from '../lib/variants.mjs';
+import { rotate } from '../lib/variants.mjs';
 
 /** One start of a master variant: spawn, wait for all ready, stop it and wait until all are gone. */
 async function startOnce(variant, workers) {
@@ -30,13 +30,13 @@ async function startOnce(variant, workers) {
 }
 
 /** One cold `pm2 start app.cjs -i N`: daemon spawn included, as a drover master's spawn is. */
-async function pm2StartOnce(pm2, workers) {
+async function pm2StartOnce(pm2, workers, fixtures) {
   const markers = join(pm2.dir, 'markers');
   rmSync(markers, { recursive: true, force: true });
   mkdirSync(markers, { recursive: true });
   const name = 'drover-bench-pm2';
   try {
-    const r = await pm2.run(['start', join(FIXTURES, 'app.cjs'), '-i', String(workers), '--name', name], {
+    const r = await pm2.run(['start', join(fixtures, 'app.cjs'), '-i', String(workers), '--name', name], {
       BENCH_MARKER_DIR: markers,
     });
     if (r.code !== 0) throw new Error(`bench: pm2 start exited ${r.code}:\n${r.output}`);
@@ -65,10 +65,10 @@ async function pm2StartOnce(pm2, workers) {
 
 /**
  * @param {{ variants: import('../lib/variants.mjs').Variant[], pm2: import('../lib/pm2.mjs').Pm2 | null,
- *   counts: number[], reps: number, log: (s: string) => void }} opts
+ *   fixtures: string, counts: number[], reps: number, log: (s: string) => void }} opts
  */
-export async function runStart({ variants, pm2, counts, reps, log }) {
-  const run = (v, n) => (v.pm2 ? pm2StartOnce(pm2, n) : startOnce(v, n));
+export async function runStart({ variants, pm2, fixtures, counts, reps, log }) {
+  const run = (v, n) => (v.pm2 ? pm2StartOnce(pm2, n, fixtures) : startOnce(v, n));
   log(`start: warm-up (1 worker, every variant)`);
   for (const v of variants) await run(v, 1);
   const results = [];
