@@ -83,6 +83,13 @@ function cpuSeconds(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 }
+/** Start time (clock ticks after boot) of a live process, null when gone or a zombie. */
+function startTime(pid) {
+  const stat = read(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (f.length < 20 || f[0] === 'Z' || f[0] === 'X') return null;
+  return Number(f[19]);
+}
 function children(pid) {
   let tasks = [];
   try {
@@ -127,7 +134,7 @@ const groups = ['recycle', 'flood'].map((mode) => {
     notices: [],
     started: null,
     samples: [],
-    seen: new Set(),
+    seen: new Map(),
   };
   let buffered = '';
   proc.stdout.on('data', (chunk) => {
@@ -190,7 +197,7 @@ async function sample(g, elapsed) {
   const pid = g.proc.pid;
   const status = await new Manage({ baseTitle: g.name, runDir: g.runDir }).status().catch(() => null);
   const kids = children(pid);
-  for (const child of kids) g.seen.add(child);
+  for (const child of kids) g.seen.set(child, startTime(child));
   const files = logFiles(g.logDir);
   const row = {
     elapsed,
@@ -268,7 +275,10 @@ for (let next = t0; ; next += everyMs) {
 for (const g of groups) g.proc.kill('SIGTERM');
 await waitFor('both masters to stop', () => groups.every((g) => g.exit !== undefined), 60_000);
 await new Promise((r) => setTimeout(r, 1500));
-const leftovers = groups.flatMap((g) => [...g.seen].filter((pid) => read(`/proc/${pid}/stat`) !== ''));
+// the same pid with the same start time: a pid reused by another process since is not ours
+const leftovers = groups.flatMap((g) =>
+  [...g.seen].filter(([pid, started]) => started !== null && startTime(pid) === started).map(([pid]) => pid),
+);
 
 const bound = (opts['max-files'] + 1) * (rotateBytes + batchBytes);
 process.stdout.write(

@@ -39,7 +39,8 @@ describe('chaos: workers SIGKILLed at random by another process', () => {
     const kills = done.kills as Kill[];
     // about 25 ticks; a tick finds no victim only while every worker is down at once
     expect(kills.length).toBeGreaterThanOrEqual(15);
-    expect(new Set(kills.map((k) => k.pin))).toEqual(new Set([0, 1, 2, 3]));
+    // victims are random: with about 25 kills, three PINs or more were hit (all four, nearly always)
+    expect(new Set(kills.map((k) => k.pin)).size).toBeGreaterThanOrEqual(3);
     await waitAllDead(
       kills.map((k) => k.pid),
       3000,

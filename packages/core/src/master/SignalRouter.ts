@@ -46,8 +46,10 @@ export class SignalRouter {
     if (!this.targets.delete(target)) return;
     this.exitCode = Math.max(this.exitCode, exitCode);
     if (this.targets.size > 0) return;
-    this.uninstall();
-    if (this.exitProcess && !this.stopping) setImmediate(() => process.exit(this.exitCode));
+    // A process about to exit keeps its handlers: with the default actions back, a late SIGHUP
+    // would kill it and a late SIGTTIN/SIGTTOU would stop it for good.
+    if (!this.exitProcess) this.uninstall();
+    else if (!this.stopping) setImmediate(() => process.exit(this.exitCode));
   }
 
   private install(): void {
@@ -84,8 +86,8 @@ export class SignalRouter {
     }
     const targets = [...this.targets];
     this.stopping = Promise.all(targets.map((t) => t.stopBySignal(signal))).then(() => {
-      this.uninstall();
       if (this.exitProcess) process.exit(this.forced ? 130 : 0);
+      this.uninstall();
     });
   }
 }
