@@ -105,7 +105,8 @@ export interface ManageConfig {
   cwd?: string;
 }
 
-const KNOWN_KEYS = new Set<string>([
+/** Every key of ManageOptions. */
+export const MANAGE_OPTION_KEYS: ReadonlySet<string> = new Set<string>([
   'baseTitle',
   'titlePrefix',
   'maxWorkerNum',
@@ -143,12 +144,12 @@ export function resolveManageConfig(options: unknown): ManageConfig {
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!KNOWN_KEYS.has(key)) {
-      const near = closest(key, KNOWN_KEYS);
+    if (!MANAGE_OPTION_KEYS.has(key)) {
+      const near = closest(key, MANAGE_OPTION_KEYS);
       throw new ConfigError(
         key,
         o[key],
-        near ? `a known key (did you mean '${near}'?)` : `a known key: ${[...KNOWN_KEYS].join(', ')}`,
+        near ? `a known key (did you mean '${near}'?)` : `a known key: ${[...MANAGE_OPTION_KEYS].join(', ')}`,
       );
     }
   }

@@ -119,12 +119,12 @@ describe('loadGroupsConfig', () => {
     [
       'unknown option',
       [{ baseTitle: 'w', script: './worker.js', maxWorkerNm: 2 }],
-      `, entry 0 ('w'): 'maxWorkerNm' is 2; expected no such key: did you mean 'maxWorkerNum'?`,
+      `, entry 0 ('w'): 'maxWorkerNm' is 2; expected a known key (did you mean 'maxWorkerNum'?)`,
     ],
     [
       'misspelt script',
       [{ baseTitle: 'w', scrpt: './worker.js' }],
-      `, entry 0 ('w'): 'scrpt' is "./worker.js"; expected no such key: did you mean 'script'?`,
+      `, entry 0 ('w'): 'scrpt' is "./worker.js"; expected a known key (did you mean 'script'?)`,
     ],
     [
       'no script',

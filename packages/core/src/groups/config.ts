@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { closest, type ManageOptions, resolveManageConfig } from '../config.js';
+import { closest, MANAGE_OPTION_KEYS, type ManageOptions, resolveManageConfig } from '../config.js';
 import { ConfigError, DroverError, describeValue } from '../errors.js';
 import { type RotationOptions, resolveRotation } from '../log/rotation.js';
 import { Manage, type ManageDeps } from '../Manage.js';
@@ -210,19 +210,21 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
     const v = options[key];
     if (typeof v === 'string' && v !== '' && !isAbsolute(v)) options[key] = resolve(base, v);
   }
+  // An unknown key may be a misspelt entry key ('scrpt') or option key ('maxWorkerNm').
+  for (const key of Object.keys(options)) {
+    if (MANAGE_OPTION_KEYS.has(key)) continue;
+    const near = closest(key, [...ENTRY_KEYS, ...MANAGE_OPTION_KEYS]);
+    throw fail(
+      name,
+      key,
+      item[key],
+      near ? `a known key (did you mean '${near}'?)` : 'a known key: see docs/operations.md',
+    );
+  }
   try {
     resolveManageConfig(options);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      // a misspelt key of the entry itself ('scrpt') is told apart from one of the options
-      const near = err.hint?.startsWith('expected no such key') ? closest(err.key, ENTRY_KEYS) : undefined;
-      throw fail(
-        name,
-        err.key,
-        err.value,
-        near ? `no such key: did you mean '${near}'?` : (err.hint ?? 'a valid value'),
-      );
-    }
+    if (err instanceof ConfigError) throw fail(name, err.key, err.value, err.hint ?? 'a valid value');
     throw fail(
       name,
       '(options)',
