@@ -48,12 +48,24 @@ function cpuSeconds(pid) {
   }
 }
 
-/** `cpuUs`: client CPU per job, this process and its workers (Redis's own CPU not included). */
-function report(ms, cpu) {
-  const cpuUs = Math.round((cpu * 1e6) / jobs);
-  process.stdout.write(
-    `${JSON.stringify({ mode, jobs, concurrency, workers, ms, perSec: Math.round((jobs / ms) * 1000), cpuUs })}\n`,
-  );
+/**
+ * `cpuUs`: client CPU per job, this process and its workers (Redis's own CPU not included);
+ * `workersCpuUs`: the workers' part of it.
+ */
+function report(ms, cpu, workersCpu = 0) {
+  const perJob = (seconds) => Math.round((seconds * 1e6) / jobs);
+  const perSec = Math.round((jobs / ms) * 1000);
+  const line = {
+    mode,
+    jobs,
+    concurrency,
+    workers,
+    ms,
+    perSec,
+    cpuUs: perJob(cpu),
+    workersCpuUs: perJob(workersCpu),
+  };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 if (mode === 'raw') {
@@ -120,7 +132,7 @@ if (mode === 'raw') {
   await all;
   const cpu = process.cpuUsage(cpu0);
   const workersCpu = workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - workersCpu0;
-  report(performance.now() - t0, (cpu.user + cpu.system) / 1e6 + workersCpu);
+  report(performance.now() - t0, (cpu.user + cpu.system) / 1e6 + workersCpu, workersCpu);
   await pool.stop();
   rmSync(runDir, { recursive: true, force: true });
   process.exit(0);

@@ -32,7 +32,7 @@ export interface ScaleInfo {
 }
 
 /** Events of a `Pool` in its master: the worker group's own, plus the tasks' and the autoscaler's. */
-export interface PoolEvents<P = unknown, R = unknown> extends MasterEvents {
+export interface PoolEvents<P = unknown, R = unknown> extends Omit<MasterEvents, 'internalMessage'> {
   /** an attempt was handed to a worker */
   taskStart: [TaskAttempt];
   /** an attempt succeeded */
