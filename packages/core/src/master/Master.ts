@@ -774,7 +774,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   /** Stops the temporary worker on `pin` for good (reason 'idle'); false if there is none. */
   retireTemporary(pin: number): boolean {
     const slot = this.slots.get(pin);
-    if (!slot || slot.kind !== 'temporary' || slot.retired || this.stopping) return false;
+    if (slot?.kind !== 'temporary' || slot.retired || this.stopping) return false;
     slot.retired = true;
     slot.clearTimers();
     const handles = slot.handles();
