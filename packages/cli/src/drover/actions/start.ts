@@ -23,7 +23,7 @@ interface StartParams {
   description: 'Run a script in supervised workers, or every group of ./drover.config.{js,mjs,json}',
   args: {
     script: 'File to run; a script exporting init/work runs in the execution loop, any other runs as it is',
-    args: "Arguments for the script, after '--'",
+    args: "Arguments for the script; after '--' when they start with '-'",
   },
 })
 export class StartAction extends CommandAction<StartParams, { script?: string; args: string[] }> {
