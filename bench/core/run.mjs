@@ -2,6 +2,7 @@
 // Core life-cycle benchmarks: start of N workers, respawn after kill -9, idle master cost and
 // per-worker memory; drover against bare node masters (the anchors) and PM2, in the same run.
 // Usage: node bench/core/run.mjs [options]   (see bench/core/README.md)
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,7 @@ const DEFAULTS = {
   build: true,
   write: false,
   json: '',
+  render: '',
 };
 
 function parseArgs(argv) {
@@ -77,6 +79,22 @@ const log = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 1
 
 const opts = parseArgs(process.argv.slice(2));
 const began = Date.now();
+
+/** The report's section of docs/benchmarks.md, from saved results or fresh ones. */
+function publish(results) {
+  const report = renderReport(results, results.command);
+  process.stdout.write(`${report}\n`);
+  if (opts.write) {
+    const file = writeDocsSection(join(root, 'docs/benchmarks.md'), report);
+    log(`wrote the '## Core life cycle' section of ${file}`);
+  }
+}
+
+if (opts.render) {
+  // re-render a saved run (--json) without measuring again
+  publish(JSON.parse(readFileSync(opts.render, 'utf8')));
+  process.exit(0);
+}
 
 let core;
 try {
@@ -168,19 +186,12 @@ try {
 }
 results.wallSeconds = (Date.now() - began) / 1000;
 
-const command = `node bench/core/run.mjs${process.argv
+// the command that reproduces this run (output options left out)
+results.command = `node bench/core/run.mjs${process.argv
   .slice(2)
-  .filter((a) => a !== '--write')
+  .filter((a) => a !== '--write' && !a.startsWith('--json='))
   .map((a) => ` ${a}`)
   .join('')}`;
-const report = renderReport(results, command);
-process.stdout.write(`${report}\n`);
-if (opts.json) {
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
-}
-if (opts.write) {
-  const file = writeDocsSection(join(root, 'docs/benchmarks.md'), report);
-  log(`wrote the '## Core life cycle' section of ${file}`);
-}
+if (opts.json) writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+publish(results);
 log(`done in ${results.wallSeconds.toFixed(0)} s`);
