@@ -286,7 +286,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             'EWORKERINIT',
             `drover: worker ${handle.pin} of '${this.config.baseTitle}' failed to start: ${why}`,
             {
-              hint: 'see the worker output above; fix the error, then start again',
+              hint:
+                handle.pid > 0
+                  ? 'see the worker output above; fix the error, then start again'
+                  : 'the process could not be created: check the limits on open files and processes (ulimit -n, ulimit -u) and free memory',
             },
           ),
         );

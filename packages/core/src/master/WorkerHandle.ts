@@ -1,4 +1,4 @@
-import type { Worker as ClusterWorker } from 'node:cluster';
+import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import {
   isDroverMessage,
@@ -69,6 +69,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       cw.process.on('error', (err) => {
         if (this.pid > 0) return;
         this.error ??= { name: err.name, message: err.message };
+        // node:cluster forgets a worker only on its 'exit', which a failed fork never emits.
+        delete cluster.workers?.[cw.id];
         onExit(null, null);
       });
     });
