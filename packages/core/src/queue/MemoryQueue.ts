@@ -13,12 +13,8 @@ import { ReadyQueue } from './memory/ReadyQueue.js';
 import { LazyAbort } from './LazyAbort.js';
 import { Retained } from './memory/Retained.js';
 import { TimerQueue } from './memory/TimerQueue.js';
-import {
-  encodeJson,
-  type ResolvedBackendOptions,
-  resolveBackendOptions,
-  validateTaskSpec,
-} from './options.js';
+import { copyJson } from './memory/copyJson.js';
+import { type ResolvedBackendOptions, resolveBackendOptions, validateTaskSpec } from './options.js';
 import type {
   BackendCapabilities,
   BackendFactory,
@@ -38,7 +34,8 @@ import { ResultWaiters } from './ResultWaiters.js';
 
 interface TaskRecord {
   readonly id: string;
-  readonly payloadJson: string;
+  /** a JSON copy taken at enqueue: later changes to the caller's object do not reach it */
+  readonly payload: unknown;
   readonly priority: number;
   /** deliveries that ran (or are running) the handler */
   attempts: number;
@@ -55,7 +52,7 @@ interface RoomWaiter {
 
 interface StoredDeadLetter {
   readonly taskId: string;
-  readonly payloadJson: string;
+  readonly payload: unknown;
   readonly attempts: number;
   readonly error: string;
   readonly failedAt: number;
@@ -87,7 +84,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly ready = new ReadyQueue<TaskRecord>();
   private readonly delayed = new TimerQueue<TaskRecord>((task) => this.makeReady(task));
-  private readonly results: Retained<string>;
+  private readonly results: Retained<unknown>;
   private readonly dead: Retained<StoredDeadLetter>;
   private readonly waiters = new ResultWaiters();
   private readonly abandonedLeases = new Set<Lease>();
@@ -115,13 +112,13 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       throw new DroverError('ECONFIG', `drover: enqueue() takes an array of task specs`, {
         hint: 'wrap a single task: enqueue([{ payload }])',
       });
-    const encoded = specs.map((spec, index) => {
+    const copies = specs.map((spec, index) => {
       validateTaskSpec(spec, index);
-      return encodeJson(spec.payload, `tasks[${index}].payload`);
+      return copyJson(spec.payload, `tasks[${index}].payload`);
     });
     if (this.options.maxQueued !== Number.POSITIVE_INFINITY) await this.admit(specs, options.signal);
     if (this.closed) throw backendClosedError(this.kind, this.queue);
-    const ids = specs.map((spec, index) => this.insert(spec, encoded[index]!));
+    const ids = specs.map((spec, index) => this.insert(spec, copies[index]));
     this.pump();
     return ids;
   }
@@ -154,7 +151,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   waitForResult(taskId: string, options: WaitForResultOptions = {}): Promise<R> {
     if (this.closed) return Promise.reject(backendClosedError(this.kind, this.queue));
     const result = this.results.get(taskId);
-    if (result !== undefined) return Promise.resolve(JSON.parse(result) as R);
+    if (result !== undefined) return Promise.resolve(copyJson<R>(result, 'a kept result'));
     const dead = this.dead.get(taskId);
     if (dead) return Promise.reject(new TaskFailedError(taskId, dead.attempts, dead.error));
     if (!this.tasks.has(taskId))
@@ -165,7 +162,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   async deadLetters(options: { limit?: number } = {}): Promise<DeadLetter<P>[]> {
     return this.dead.newest(options.limit ?? 100).map((letter) => ({
       taskId: letter.taskId,
-      payload: JSON.parse(letter.payloadJson) as P,
+      payload: copyJson<P>(letter.payload, 'a dead letter payload'),
       attempts: letter.attempts,
       error: letter.error,
       failedAt: letter.failedAt,
@@ -293,10 +290,10 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     return fresh;
   }
 
-  private insert(spec: TaskSpec<P>, payloadJson: string): string {
+  private insert(spec: TaskSpec<P>, payload: unknown): string {
     if (spec.id !== undefined && this.isKnown(spec.id)) return spec.id;
     const id = spec.id ?? String(++this.lastId);
-    const task: TaskRecord = { id, payloadJson, priority: spec.priority ?? 0, attempts: 0 };
+    const task: TaskRecord = { id, payload, priority: spec.priority ?? 0, attempts: 0 };
     this.tasks.set(id, task);
     if (spec.delayMs) this.delayed.add(task, Date.now() + spec.delayMs);
     else this.ready.push(task, task.priority);
@@ -326,7 +323,8 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     const controller = new LazyAbort();
     const delivery: Delivery = {
       taskId: task.id,
-      payload: JSON.parse(task.payloadJson),
+      // each delivery its own copy: a handler that changes it does not change the retries' payload
+      payload: copyJson(task.payload, 'a queued payload'),
       attempt: task.attempts,
       maxAttempts: this.options.retry.maxAttempts,
       get signal() {
@@ -370,13 +368,15 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     if (error) {
       this.failAttempt(task, lease, error);
     } else {
-      let json: string | undefined;
+      let result: unknown;
+      let carried = true;
       try {
-        json = encodeJson(value, `the result of task '${task.id}'`);
+        result = copyJson(value, `the result of task '${task.id}'`);
       } catch (encodeError) {
+        carried = false;
         this.failAttempt(task, lease, toError(encodeError));
       }
-      if (json !== undefined) this.complete(task, json);
+      if (carried) this.complete(task, result);
     }
     this.pump();
   }
@@ -388,11 +388,11 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     lease.consumer.released();
   }
 
-  private complete(task: TaskRecord, json: string): void {
+  private complete(task: TaskRecord, result: unknown): void {
     this.leaveFlight(task);
     this.tasks.delete(task.id);
-    this.results.set(task.id, json);
-    if (this.waiters.has(task.id)) this.waiters.resolve(task.id, JSON.parse(json));
+    this.results.set(task.id, result);
+    if (this.waiters.has(task.id)) this.waiters.resolve(task.id, copyJson(result, 'a result'));
   }
 
   private failAttempt(task: TaskRecord, lease: Lease, error: Error): void {
@@ -438,7 +438,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     this.tasks.delete(task.id);
     this.dead.set(task.id, {
       taskId: task.id,
-      payloadJson: task.payloadJson,
+      payload: task.payload,
       attempts: task.attempts,
       error: error.message,
       failedAt: Date.now(),
