@@ -100,6 +100,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   private consumer: Consumer | null = null;
   private backendPromise: Promise<QueueBackend<P, R>> | null = null;
   private backendClosed: Promise<void> | null = null;
+  /** the queue once producer() accepted it: submits skip its checks and awaits */
+  private checkedProducer: QueueBackend<P, R> | null = null;
   private log: Logger | null = null;
   private readonly deps: PoolDeps;
 
@@ -229,7 +231,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** Enqueues one task and resolves with its result (from whichever worker, on whichever host, ran it). */
   async submit(payload: P, options: SubmitOptions = {}): Promise<R> {
-    const backend = await this.producer();
+    const backend = this.checkedProducer ?? (await this.producer());
     const [taskId] = await backend.enqueue(
       [{ payload, id: options.id, delayMs: options.delayMs, priority: options.priority }],
       { signal: options.signal },
@@ -363,6 +365,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
         `drover: submit() to pool '${this.baseTitle}' from a worker process: its in-memory queue lives in the master`,
         { hint: 'submit from the master, or use a shared queue (bullmqBackend) to submit from any process' },
       );
+    this.checkedProducer = backend;
     return backend;
   }
 

@@ -6,9 +6,13 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-/** Pending `waitForResult` calls by task id, with their abort signals and timeouts. */
+/**
+ * Pending `waitForResult` calls by task id, with their abort signals and timeouts. Most tasks
+ * have one waiter without a signal or timeout: that one is stored as is, with no set around it
+ * and no cleanup closures.
+ */
 export class ResultWaiters {
-  private readonly byTask = new Map<string, Set<Waiter>>();
+  private readonly byTask = new Map<string, Waiter | Waiter[]>();
 
   get size(): number {
     return this.byTask.size;
@@ -17,6 +21,10 @@ export class ResultWaiters {
   /** Registers a waiter synchronously, so a settle right after this call is not missed. */
   wait<R>(taskId: string, options: WaitForResultOptions = {}): Promise<R> {
     const { signal, timeoutMs } = options;
+    if (signal === undefined && timeoutMs === undefined)
+      return new Promise<R>((resolve, reject) =>
+        this.add(taskId, { resolve: resolve as Waiter['resolve'], reject }),
+      );
     return new Promise<R>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -26,9 +34,7 @@ export class ResultWaiters {
       const cleanup = () => {
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        const set = this.byTask.get(taskId);
-        set?.delete(waiter);
-        if (set?.size === 0) this.byTask.delete(taskId);
+        this.remove(taskId, waiter);
       };
       const waiter: Waiter = {
         resolve: (value) => {
@@ -44,12 +50,7 @@ export class ResultWaiters {
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined)
         timer = setTimeout(() => waiter.reject(waitTimeoutError(taskId, timeoutMs)), timeoutMs);
-      let set = this.byTask.get(taskId);
-      if (!set) {
-        set = new Set();
-        this.byTask.set(taskId, set);
-      }
-      set.add(waiter);
+      this.add(taskId, waiter);
     });
   }
 
@@ -58,14 +59,44 @@ export class ResultWaiters {
   }
 
   resolve(taskId: string, value: unknown): void {
-    for (const waiter of [...(this.byTask.get(taskId) ?? [])]) waiter.resolve(value);
+    const entry = this.take(taskId);
+    if (entry === undefined) return;
+    if (Array.isArray(entry)) for (const waiter of entry) waiter.resolve(value);
+    else entry.resolve(value);
   }
 
   reject(taskId: string, error: unknown): void {
-    for (const waiter of [...(this.byTask.get(taskId) ?? [])]) waiter.reject(error);
+    const entry = this.take(taskId);
+    if (entry === undefined) return;
+    if (Array.isArray(entry)) for (const waiter of entry) waiter.reject(error);
+    else entry.reject(error);
   }
 
   rejectAll(error: unknown): void {
     for (const taskId of [...this.byTask.keys()]) this.reject(taskId, error);
+  }
+
+  private add(taskId: string, waiter: Waiter): void {
+    const entry = this.byTask.get(taskId);
+    if (entry === undefined) this.byTask.set(taskId, waiter);
+    else if (Array.isArray(entry)) entry.push(waiter);
+    else this.byTask.set(taskId, [entry, waiter]);
+  }
+
+  private remove(taskId: string, waiter: Waiter): void {
+    const entry = this.byTask.get(taskId);
+    if (entry === waiter) this.byTask.delete(taskId);
+    else if (Array.isArray(entry)) {
+      const rest = entry.filter((w) => w !== waiter);
+      if (rest.length === 0) this.byTask.delete(taskId);
+      else this.byTask.set(taskId, rest);
+    }
+  }
+
+  /** Removes and returns a task's waiters: settling them (and their cleanups) cannot touch the map entry again. */
+  private take(taskId: string): Waiter | Waiter[] | undefined {
+    const entry = this.byTask.get(taskId);
+    if (entry !== undefined) this.byTask.delete(taskId);
+    return entry;
   }
 }
