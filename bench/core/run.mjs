@@ -125,10 +125,13 @@ if (opts.pm2) {
     pm2Note = `pm2 ${pm2.version}, cluster mode, PM2_HOME in a scratch dir`;
   }
 }
-installCleanup(() => pm2?.killSync());
+const runDir = scratchRunDir();
+installCleanup(() => {
+  pm2?.killSync();
+  runDir.cleanup();
+});
 if (pm2) await pm2.kill();
 
-const runDir = scratchRunDir();
 const variants = masterVariants({ runDir: runDir.dir, pm2, fixtures: core.fixtures });
 const machine = {
   date: new Date().toISOString().slice(0, 10),
