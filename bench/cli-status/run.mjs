@@ -146,7 +146,9 @@ if (write) {
       'client, the table); every other command line also loads the router chunk (about 530 kB: inversify, ' +
       'reflect-metadata, the rest of core), as the `--help` row shows. One `status` is a `ping` per group found ' +
       'in the run directory (discovery, which also cleans what killed masters left), then one `status` request ' +
-      'per group; the master asks each worker for its counters over IPC.',
+      'per group; the master asks each worker for its counters over IPC. So the answer needs the master and every ' +
+      'worker to be scheduled: with the machine loaded by other test runs (load average about 10 on these 2 CPUs) ' +
+      'the same bench measured ratios up to 1.5.',
     '',
   ].join('\n');
   const current = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n\n';
