@@ -5,6 +5,7 @@ import { Logger } from '../log/Logger.js';
 import { Manage, type ManageDeps } from '../Manage.js';
 import { selfLaunch } from '../master/launch.js';
 import { Master, type MasterEvents, type ReloadResult } from '../master/Master.js';
+import { type MemoryConsumeOptions, MemoryQueue } from '../queue/MemoryQueue.js';
 import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '../queue/QueueBackend.js';
 import type { GroupStatus } from '../status.js';
 import { type WorkInit, WorkerRuntime } from '../worker/WorkerRuntime.js';
@@ -221,16 +222,29 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     this.dispatcher = dispatcher;
     this.autoscaler = autoscaler;
     await master.start();
-    this.consumer = backend.consume((delivery) => dispatcher.run(delivery) as Promise<R>, {
+    const consumeOptions: MemoryConsumeOptions<P> = {
       concurrency: dispatcher.capacity,
       onFinalFailure: (delivery, error) => this.onFinalFailure(delivery, error),
       onError: (error) => log.warning(`queue: ${error.message}`),
-    });
+      // the dispatcher only serialises payloads to workers, and its results are fresh from IPC
+      passThrough: true,
+    };
+    this.consumer = backend.consume((delivery) => dispatcher.run(delivery) as Promise<R>, consumeOptions);
     autoscaler.start();
   }
 
   /** Enqueues one task and resolves with its result (from whichever worker, on whichever host, ran it). */
-  async submit(payload: P, options: SubmitOptions = {}): Promise<R> {
+  submit(payload: P, options: SubmitOptions = {}): Promise<R> {
+    const backend = this.checkedProducer;
+    if (backend instanceof MemoryQueue)
+      return backend.enqueueAndWait(
+        { payload, id: options.id, delayMs: options.delayMs, priority: options.priority },
+        { signal: options.signal, timeoutMs: options.timeoutMs },
+      );
+    return this.submitThrough(payload, options);
+  }
+
+  private async submitThrough(payload: P, options: SubmitOptions): Promise<R> {
     const backend = this.checkedProducer ?? (await this.producer());
     const [taskId] = await backend.enqueue(
       [{ payload, id: options.id, delayMs: options.delayMs, priority: options.priority }],

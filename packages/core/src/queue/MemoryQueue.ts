@@ -11,9 +11,10 @@ import {
 import { type Lease, MemoryConsumer, type ConsumerHost } from './memory/MemoryConsumer.js';
 import { ReadyQueue } from './memory/ReadyQueue.js';
 import { LazyAbort } from './LazyAbort.js';
+import { MemoryDelivery } from './memory/MemoryDelivery.js';
 import { Retained } from './memory/Retained.js';
 import { TimerQueue } from './memory/TimerQueue.js';
-import { copyJson } from './memory/copyJson.js';
+import { copyJson, plainOrCopy } from './memory/copyJson.js';
 import { type ResolvedBackendOptions, resolveBackendOptions, validateTaskSpec } from './options.js';
 import type {
   BackendCapabilities,
@@ -22,7 +23,6 @@ import type {
   ConsumeOptions,
   Consumer,
   DeadLetter,
-  Delivery,
   EnqueueOptions,
   Handler,
   QueueBackend,
@@ -31,6 +31,18 @@ import type {
   WaitForResultOptions,
 } from './QueueBackend.js';
 import { ResultWaiters } from './ResultWaiters.js';
+import { submitAndWait } from './submit.js';
+
+/** Options of `MemoryQueue.consume`: the contract's, and one for handlers that hand data on. */
+export interface MemoryConsumeOptions<P = unknown> extends ConsumeOptions<P> {
+  /**
+   * The handler only passes payloads on (serialised to another process) without changing them,
+   * and resolves with values no one else holds (parsed from another process's reply). Its
+   * deliveries then share the queued copy of the payload, and its plain results are kept as they
+   * are: two copies fewer per task. Default false: every delivery and result is copied.
+   */
+  readonly passThrough?: boolean;
+}
 
 interface TaskRecord {
   readonly id: string;
@@ -123,7 +135,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     return ids;
   }
 
-  consume(handler: Handler<P, R>, options: ConsumeOptions<P>): Consumer {
+  consume(handler: Handler<P, R>, options: MemoryConsumeOptions<P>): Consumer {
     if (this.closed) throw backendClosedError(this.kind, this.queue);
     if (typeof handler !== 'function')
       throw new DroverError('ECONFIG', `drover: consume() needs a handler function, got ${typeof handler}`, {
@@ -132,7 +144,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     const consumer = new MemoryConsumer(
       this,
       handler as Handler<unknown, unknown>,
-      options as ConsumeOptions<unknown>,
+      options as MemoryConsumeOptions<unknown>,
     );
     this.consumers.push(consumer);
     this.pump();
@@ -146,6 +158,26 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       inFlight: this.inFlight,
       dead: this.dead.size,
     };
+  }
+
+  /**
+   * `enqueue([task])`, then `waitForResult` of its id, without the arrays and the promise in
+   * between: for a submitter that waits for its own task.
+   */
+  enqueueAndWait(task: TaskSpec<P>, options: WaitForResultOptions = {}): Promise<R> {
+    if (this.closed || this.options.maxQueued !== Number.POSITIVE_INFINITY)
+      return submitAndWait(this, task, options);
+    try {
+      validateTaskSpec(task, 0);
+      const id = this.insert(task, copyJson(task.payload, 'tasks[0].payload'));
+      // a new task (no id given) has no result yet: no need to look among the kept ones
+      const result =
+        task.id === undefined ? this.waiters.wait<R>(id, options) : this.waitForResult(id, options);
+      this.pump();
+      return result;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   waitForResult(taskId: string, options: WaitForResultOptions = {}): Promise<R> {
@@ -321,16 +353,15 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     const deferred = task.deferredFailure;
     if (!deferred) task.attempts++;
     const controller = new LazyAbort();
-    const delivery: Delivery = {
-      taskId: task.id,
-      // each delivery its own copy: a handler that changes it does not change the retries' payload
-      payload: copyJson(task.payload, 'a queued payload'),
-      attempt: task.attempts,
-      maxAttempts: this.options.retry.maxAttempts,
-      get signal() {
-        return controller.signal;
-      },
-    };
+    const delivery = new MemoryDelivery(
+      task.id,
+      // each delivery its own copy, unless the handler only hands it on: a handler that changes
+      // it must not change the payload of later attempts and dead letters
+      consumer.options.passThrough ? task.payload : copyJson(task.payload, 'a queued payload'),
+      task.attempts,
+      this.options.retry.maxAttempts,
+      controller,
+    );
     if (deferred) {
       // The last attempt's consumer died; a live consumer reports the final failure.
       controller.abort(deferred);
@@ -371,7 +402,8 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       let result: unknown;
       let carried = true;
       try {
-        result = copyJson(value, `the result of task '${task.id}'`);
+        const what = `the result of task '${task.id}'`;
+        result = lease.consumer.options.passThrough ? plainOrCopy(value, what) : copyJson(value, what);
       } catch (encodeError) {
         carried = false;
         this.failAttempt(task, lease, toError(encodeError));
@@ -434,7 +466,12 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     }
   }
 
-  private finalFailure(task: TaskRecord, consumer: MemoryConsumer, delivery: Delivery, error: Error): void {
+  private finalFailure(
+    task: TaskRecord,
+    consumer: MemoryConsumer,
+    delivery: MemoryDelivery,
+    error: Error,
+  ): void {
     this.tasks.delete(task.id);
     this.dead.set(task.id, {
       taskId: task.id,
@@ -445,7 +482,11 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     });
     this.waiters.reject(task.id, new TaskFailedError(task.id, task.attempts, error.message));
     try {
-      consumer.options.onFinalFailure?.(delivery, error);
+      consumer.options.onFinalFailure?.(
+        // the callback gets a payload of its own: the dead letter keeps the shared one
+        consumer.options.passThrough ? delivery.withPayload(copyJson(task.payload, 'a payload')) : delivery,
+        error,
+      );
     } catch (callbackError) {
       consumer.reportError(toError(callbackError));
     }

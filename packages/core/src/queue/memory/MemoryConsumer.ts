@@ -1,12 +1,14 @@
 import { validateConcurrency } from '../options.js';
 import type { LazyAbort } from '../LazyAbort.js';
-import type { CloseConsumerOptions, ConsumeOptions, Consumer, Delivery, Handler } from '../QueueBackend.js';
+import type { MemoryConsumeOptions } from '../MemoryQueue.js';
+import type { CloseConsumerOptions, Consumer, Handler } from '../QueueBackend.js';
+import type { MemoryDelivery } from './MemoryDelivery.js';
 
 /** One delivery's claim on a task. `live` turns false once its outcome would be ignored. */
 export interface Lease {
   readonly consumer: MemoryConsumer;
   readonly controller: LazyAbort;
-  readonly delivery: Delivery;
+  readonly delivery: MemoryDelivery;
   live: boolean;
   expiryTimer?: NodeJS.Timeout;
 }
@@ -34,7 +36,7 @@ export class MemoryConsumer implements Consumer {
   constructor(
     private readonly host: ConsumerHost,
     readonly handler: Handler<unknown, unknown>,
-    readonly options: ConsumeOptions<unknown>,
+    readonly options: MemoryConsumeOptions<unknown>,
   ) {
     this.limit = validateConcurrency(options.concurrency);
   }

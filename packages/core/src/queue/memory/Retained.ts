@@ -1,8 +1,9 @@
 import { Fifo } from './Fifo.js';
 
 interface Kept<V> {
-  value: V;
-  at: number;
+  readonly key: string;
+  readonly value: V;
+  readonly at: number;
 }
 
 /**
@@ -12,7 +13,8 @@ interface Kept<V> {
  */
 export class Retained<V> {
   private readonly entries = new Map<string, Kept<V>>();
-  private readonly order = new Fifo<{ key: string; kept: Kept<V> }>();
+  /** the same entries, oldest first (one object per entry serves both) */
+  private readonly order = new Fifo<Kept<V>>();
 
   constructor(private readonly limits: { ageMs: number; count: number }) {}
 
@@ -26,10 +28,11 @@ export class Retained<V> {
       this.entries.delete(key);
       return;
     }
-    const kept = { value, at: Date.now() };
+    const at = Date.now();
+    const kept: Kept<V> = { key, value, at };
     this.entries.set(key, kept);
-    this.order.push({ key, kept });
-    this.evict();
+    this.order.push(kept);
+    this.evict(at);
   }
 
   get(key: string): V | undefined {
@@ -53,14 +56,14 @@ export class Retained<V> {
     return values.slice(0, limit);
   }
 
-  private evict(): void {
-    const oldest = Date.now() - this.limits.ageMs;
+  private evict(now = Date.now()): void {
+    const oldest = now - this.limits.ageMs;
     for (;;) {
       const head = this.order.peek();
       if (!head) return;
-      const current = this.entries.get(head.key) === head.kept;
+      const current = this.entries.get(head.key) === head;
       // An order entry whose key was set again since is stale: drop it without touching the map.
-      if (current && this.entries.size <= this.limits.count && head.kept.at >= oldest) return;
+      if (current && this.entries.size <= this.limits.count && head.at >= oldest) return;
       this.order.shift();
       if (current) this.entries.delete(head.key);
     }

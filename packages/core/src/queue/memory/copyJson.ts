@@ -63,3 +63,40 @@ function copyObject(object: object, depth: number): unknown {
   }
   return out;
 }
+
+/**
+ * `value` itself when it is plain data (its JSON copy would equal it), else its JSON copy. For a
+ * value no one else holds, such as one just parsed from another process's message.
+ */
+export function plainOrCopy<T = unknown>(value: unknown, what: string): T {
+  return isPlain(value, 0) ? (value as T) : copyJson<T>(value, what);
+}
+
+function isPlain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_DEPTH) return false;
+      const proto = Object.getPrototypeOf(value);
+      if (Array.isArray(value)) {
+        if (proto !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) if (!isPlain(value[i], depth + 1)) return false;
+        return true;
+      }
+      if (proto !== Object.prototype && proto !== null) return false;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        if (!isPlain((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
