@@ -270,6 +270,13 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     const backend = await this.producer();
     const { delayMs, priority } = options;
     const wait = { signal: options.signal, timeoutMs: options.timeoutMs };
+    const specs = (items: readonly unknown[]) =>
+      items.map((payload) => ({ payload: payload as P, delayMs, priority }));
+    if (backend instanceof MemoryQueue) {
+      if (chunkSize === 1) return backend.enqueueAndWaitAll(specs(payloads), wait);
+      const results = await backend.enqueueAndWaitAll(specs(toChunks(payloads, chunkSize)), wait);
+      return (results as unknown as R[][]).flat() as R[];
+    }
     if (chunkSize === 1) {
       const ids = await backend.enqueue(
         payloads.map((payload) => ({ payload, delayMs, priority })),

@@ -54,6 +54,8 @@ interface TaskRecord {
   lease?: Lease;
   /** set when the last allowed attempt lost its lease: the next pickup fails the task */
   deferredFailure?: Error;
+  /** its generated id was never returned (enqueueAndWait): the result goes to its waiter only */
+  readonly unlisted: boolean;
 }
 
 interface RoomWaiter {
@@ -161,20 +163,41 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   }
 
   /**
-   * `enqueue([task])`, then `waitForResult` of its id, without the arrays and the promise in
-   * between: for a submitter that waits for its own task.
+   * `enqueue([task])`, then `waitForResult` of its id, in one step: for a submitter that waits for
+   * its own task. A task without an `id` gets one that is never returned, so its result goes to
+   * this caller only and is not kept (`waitForResult` of it: ETASKUNKNOWN once it is done); its
+   * dead letter is kept as usual.
    */
   enqueueAndWait(task: TaskSpec<P>, options: WaitForResultOptions = {}): Promise<R> {
     if (this.closed || this.options.maxQueued !== Number.POSITIVE_INFINITY)
       return submitAndWait(this, task, options);
     try {
       validateTaskSpec(task, 0);
-      const id = this.insert(task, copyJson(task.payload, 'tasks[0].payload'));
-      // a new task (no id given) has no result yet: no need to look among the kept ones
-      const result =
-        task.id === undefined ? this.waiters.wait<R>(id, options) : this.waitForResult(id, options);
+      const result = this.insertAndWait(task, copyJson(task.payload, 'tasks[0].payload'), options);
       this.pump();
       return result;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `enqueue(tasks)` (all or nothing), then the result of each, in order, as `enqueueAndWait`
+   * does for one: rejects with the first task that failed for good.
+   */
+  enqueueAndWaitAll(tasks: readonly TaskSpec<P>[], options: WaitForResultOptions = {}): Promise<R[]> {
+    if (this.closed || this.options.maxQueued !== Number.POSITIVE_INFINITY || !Array.isArray(tasks))
+      return this.enqueue(tasks, { signal: options.signal }).then((ids) =>
+        Promise.all(ids.map((id) => this.waitForResult(id, options))),
+      );
+    try {
+      const copies = tasks.map((spec, index) => {
+        validateTaskSpec(spec, index);
+        return copyJson(spec.payload, `tasks[${index}].payload`);
+      });
+      const results = tasks.map((spec, index) => this.insertAndWait(spec, copies[index], options));
+      this.pump();
+      return Promise.all(results);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -322,10 +345,17 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     return fresh;
   }
 
-  private insert(spec: TaskSpec<P>, payload: unknown): string {
+  /** Inserts a checked spec and waits for its result (see enqueueAndWait). */
+  private insertAndWait(spec: TaskSpec<P>, payload: unknown, options: WaitForResultOptions): Promise<R> {
+    if (spec.id !== undefined) return this.waitForResult(this.insert(spec, payload), options);
+    // new, so no result or dead letter to look for
+    return this.waiters.wait<R>(this.insert(spec, payload, true), options);
+  }
+
+  private insert(spec: TaskSpec<P>, payload: unknown, unlisted = false): string {
     if (spec.id !== undefined && this.isKnown(spec.id)) return spec.id;
     const id = spec.id ?? String(++this.lastId);
-    const task: TaskRecord = { id, payload, priority: spec.priority ?? 0, attempts: 0 };
+    const task: TaskRecord = { id, payload, priority: spec.priority ?? 0, attempts: 0, unlisted };
     this.tasks.set(id, task);
     if (spec.delayMs) this.delayed.add(task, Date.now() + spec.delayMs);
     else this.ready.push(task, task.priority);
@@ -423,8 +453,12 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   private complete(task: TaskRecord, result: unknown): void {
     this.leaveFlight(task);
     this.tasks.delete(task.id);
-    this.results.set(task.id, result);
-    if (this.waiters.has(task.id)) this.waiters.resolve(task.id, copyJson(result, 'a result'));
+    // the result is the queue's own copy, and no one else can ask for it: handed over as it is
+    if (task.unlisted) this.waiters.resolve(task.id, result);
+    else {
+      this.results.set(task.id, result);
+      if (this.waiters.has(task.id)) this.waiters.resolve(task.id, copyJson(result, 'a result'));
+    }
   }
 
   private failAttempt(task: TaskRecord, lease: Lease, error: Error): void {
