@@ -1,4 +1,5 @@
-import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import { createRequire } from 'node:module';
+import type { RotatingFileStream } from 'rotating-file-stream';
 import type { BackPressure } from './LogSink.js';
 import type { ResolvedRotation } from './rotation.js';
 
@@ -138,7 +139,7 @@ export class RotatingWriter implements BackPressure {
 
   #open(): RotatingFileStream {
     const { rotation } = this.#options;
-    const stream = createStream(this.path, {
+    const stream = rotatingFileStream().createStream(this.path, {
       mode: 0o600,
       ...(rotation?.size ? { size: rotation.size } : {}),
       ...(rotation?.interval ? { interval: rotation.interval } : {}),
@@ -303,4 +304,13 @@ export class RotatingWriter implements BackPressure {
   #release(waiters: (() => void)[]): void {
     for (const resolve of waiters.splice(0)) resolve();
   }
+}
+
+type RotatingFileStreamModule = typeof import('rotating-file-stream');
+let rfs: RotatingFileStreamModule | undefined;
+
+/** Loaded on first use: only background logging needs it, and workers import this module too. */
+function rotatingFileStream(): RotatingFileStreamModule {
+  rfs ??= createRequire(import.meta.url)('rotating-file-stream') as RotatingFileStreamModule;
+  return rfs;
 }

@@ -18,7 +18,7 @@ import { defaultRunDir, ensurePrivateDir, type GroupPaths, groupPaths } from '..
 import type { ExitReason, GroupStatus, MasterStatus, WorkerStatus } from '../status.js';
 import { formatTitle, setOwnTitle } from '../title.js';
 import { VERSION } from '../version.js';
-import { bootstrapPath, type LaunchSpec } from './launch.js';
+import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolvePrincipal } from './privileges.js';
 import { Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
@@ -221,7 +221,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       exec: this.launch.exec,
       args: this.launch.args,
       // --title both sets the title before any code runs and makes room for it in argv.
-      execArgv: [...inherited, ...config.execArgv, `--title=${title}`, '--import', bootstrapPath()],
+      execArgv: [...inherited, ...config.execArgv, `--title=${title}`, ...bootstrapArgs()],
       silent: true,
       cwd: config.cwd,
       uid: this.uid,

@@ -11,9 +11,13 @@ export interface LaunchSpec {
 // Self-reference through the package's exports: dist/ even when this file runs from src/.
 const requireHere = createRequire(import.meta.url);
 
-/** The preload every worker gets (`--import`): title, signals, orphan rule, server tracking. */
-export function bootstrapPath(): string {
-  return requireHere.resolve('@drover/core/worker-bootstrap');
+/**
+ * Node options that preload drover's worker runtime (title, signals, orphan rule, server
+ * tracking) before any user code: one CommonJS file, the cheapest thing to load at start.
+ */
+export function bootstrapArgs(): string[] {
+  const path = requireHere.resolve('@drover/core/worker-bootstrap');
+  return [path.endsWith('.cjs') ? '--require' : '--import', path];
 }
 
 /** Workers re-execute this very script (the `Manage` case): same entry, same arguments. */
