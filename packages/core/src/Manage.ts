@@ -16,25 +16,13 @@ import { FileSink } from './log/FileSink.js';
 import { Logger } from './log/Logger.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
-import { Master, type MasterEvents, type ReloadResult } from './master/Master.js';
+import { MASTER_EVENT_NAMES, Master, type MasterEvents, type ReloadResult } from './master/Master.js';
 import { isRecordLive, readPidFile } from './runtime/PidFile.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
 import type { GroupStatus } from './status.js';
 import { renderStatusTable } from './status/StatusTable.js';
 import { formatTitle } from './title.js';
 import { type Work, type WorkInit, WorkerRuntime } from './worker/WorkerRuntime.js';
-
-const MASTER_EVENTS = [
-  'workerStart',
-  'workerReady',
-  'workerExit',
-  'workerStop',
-  'workerBackoff',
-  'workerFailed',
-  'message',
-  'reload',
-  'stop',
-] as const satisfies readonly (keyof MasterEvents)[];
 
 export interface ManageDeps {
   /** Where life-cycle events and worker output go. Default: the terminal. */
@@ -209,7 +197,7 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
       exitProcess: this.deps.exitProcess,
       setTitle: opts.ownTitle ?? true,
     });
-    for (const name of MASTER_EVENTS) {
+    for (const name of MASTER_EVENT_NAMES) {
       master.on(name, (...args: unknown[]) =>
         (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args),
       );

@@ -70,6 +70,19 @@ export interface MasterEvents {
   stop: [];
 }
 
+/** Every event a Master emits, for the façades (Manage, Pool) that re-emit them. */
+export const MASTER_EVENT_NAMES = [
+  'workerStart',
+  'workerReady',
+  'workerExit',
+  'workerStop',
+  'workerBackoff',
+  'workerFailed',
+  'message',
+  'reload',
+  'stop',
+] as const satisfies readonly (keyof MasterEvents)[];
+
 const STATUS_QUERY_TIMEOUT_MS = 300;
 
 /**

@@ -4,7 +4,7 @@ import { ConsoleSink } from '../log/ConsoleSink.js';
 import { Logger } from '../log/Logger.js';
 import { Manage, type ManageDeps } from '../Manage.js';
 import { selfLaunch } from '../master/launch.js';
-import { Master, type MasterEvents, type ReloadResult } from '../master/Master.js';
+import { MASTER_EVENT_NAMES, Master, type ReloadResult } from '../master/Master.js';
 import { type MemoryConsumeOptions, MemoryQueue } from '../queue/MemoryQueue.js';
 import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '../queue/QueueBackend.js';
 import type { GroupStatus } from '../status.js';
@@ -15,18 +15,6 @@ import { Dispatcher, type Job, type Lane } from './Dispatcher.js';
 import type { FailedTask, PoolEvents, TaskAttempt } from './events.js';
 import { type PoolConfig, type PoolOptions, resolvePoolConfig } from './options.js';
 import { type TaskHandler, TaskRunner } from './TaskRunner.js';
-
-const GROUP_EVENTS = [
-  'workerStart',
-  'workerReady',
-  'workerExit',
-  'workerStop',
-  'workerBackoff',
-  'workerFailed',
-  'message',
-  'reload',
-  'stop',
-] as const satisfies readonly (keyof MasterEvents)[];
 
 /** Options of one `submit`. */
 export interface SubmitOptions {
@@ -164,7 +152,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
       logger: log,
       exitProcess: this.deps.exitProcess,
     });
-    for (const name of GROUP_EVENTS) {
+    for (const name of MASTER_EVENT_NAMES) {
       master.on(name, (...args: unknown[]) =>
         (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args),
       );

@@ -1,4 +1,10 @@
-import { closest, type ManageConfig, type ManageOptions, resolveManageConfig } from '../config.js';
+import {
+  closest,
+  MANAGE_OPTION_KEYS,
+  type ManageConfig,
+  type ManageOptions,
+  resolveManageConfig,
+} from '../config.js';
 import { ConfigError } from '../errors.js';
 import { memoryBackend } from '../queue/MemoryQueue.js';
 import type { BackendFactory, BackendOptions, Retention, RetryPolicy } from '../queue/QueueBackend.js';
@@ -90,37 +96,17 @@ const POOL_KEYS = [
   'onError',
 ] as const;
 
-const GROUP_KEYS = [
-  'baseTitle',
-  'titlePrefix',
-  'checkWorkerInterval',
-  'executeTimes',
-  'limitSeconds',
-  'recycleJitter',
-  'stopTimeout',
-  'readyTimeout',
-  'restart',
-  'maxMemory',
-  'hangTimeout',
-  'user',
-  'group',
-  'env',
-  'runDir',
-  'pidRoot',
-  'logDir',
-  'logLevel',
-  'execArgv',
-  'cwd',
-] as const;
-
-const KNOWN = new Set<string>([...POOL_KEYS, ...GROUP_KEYS]);
-
 /** Keys of a plain worker group that mean something else, or nothing, in a pool. */
 const NOT_IN_A_POOL: Record<string, string> = {
   maxWorkerNum: 'no such key in a pool: use minWorkers (permanent) and maxWorkers (with temporary ones)',
   executeUSleep: 'no such key in a pool: workers run tasks as they arrive',
   normalExitCode: 'no such key in a pool: pool workers leave only when stopped, recycled or idle',
 };
+
+/** The worker-group options a pool takes as they are: every ManageOptions key but those below. */
+const GROUP_KEYS = [...MANAGE_OPTION_KEYS].filter((key) => !(key in NOT_IN_A_POOL));
+
+const KNOWN = new Set<string>([...POOL_KEYS, ...GROUP_KEYS]);
 
 const DEFAULT_BACKOFF = { type: 'exponential', delayMs: 100, maxDelayMs: 10_000, jitter: 0.2 } as const;
 
