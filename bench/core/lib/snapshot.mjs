@@ -56,6 +56,14 @@ export function snapshotCore({ root, benchDir, scratch, from, build, log }) {
   }
   cpSync(join(coreDir, 'package.json'), join(pkg, 'package.json'));
   symlinkSync(join(coreDir, 'node_modules'), join(pkg, 'node_modules'));
+  // the run-time bundle the package's exports point at, made from that dist by the package's own script
+  cpSync(
+    join(from === 'head' ? join(scratch, 'tree', 'packages/core') : coreDir, 'build.mjs'),
+    join(pkg, 'build.mjs'),
+  );
+  const bundled = spawnSync(process.execPath, [join(pkg, 'build.mjs')], { encoding: 'utf8' });
+  if (bundled.status !== 0)
+    throw new Error(`bench: bundling @drover/core failed:\n${bundled.stdout}${bundled.stderr}`);
   cpSync(join(benchDir, 'fixtures'), join(scratch, 'fixtures'), { recursive: true });
   mkdirSync(join(scratch, 'lib'));
   cpSync(join(benchDir, 'lib/procfs.mjs'), join(scratch, 'lib/procfs.mjs'));

@@ -41,12 +41,12 @@ export async function runBoot({ variants, fixtures, bootstrap, reps, scratch, lo
     { key: 'node', label: '`node app.cjs`', execArgv: [] },
     {
       key: 'node-import',
-      label: "`node --import <drover's bootstrap> app.cjs`",
+      label: '`node --import <the worker preload as an ES module graph (dist/)> app.cjs`',
       execArgv: ['--import', bootstrap],
     },
     {
       key: 'node-require',
-      label: '`node --require <the same, bundled into one CommonJS file> app.cjs`',
+      label: '`node --require <the same, bundled into one CommonJS file, as drover passes it> app.cjs`',
       execArgv: ['--require', bundle],
     },
   ];
