@@ -25,7 +25,7 @@ export class Reaper {
 
   constructor(
     private readonly title: string,
-    private readonly graceSeconds = 0.7,
+    private readonly graceSeconds = 0.5,
   ) {}
 
   start(): void {

@@ -25,7 +25,7 @@ export interface RuntimeExtension {
 }
 
 /** A worker whose master died gets this long to finish before it exits anyway. */
-const ORPHAN_DEADLINE_MS = 500;
+const ORPHAN_DEADLINE_MS = 400;
 const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
 
 /**
