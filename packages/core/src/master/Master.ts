@@ -178,8 +178,6 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         socket: paths.socket,
         version: VERSION,
       });
-      this.reaper = new Reaper(formatTitle(config.titlePrefix, 'Reaper', config.baseTitle));
-      this.reaper.start();
       this.router.exitProcess = this.exitProcess;
       this.router.register(this);
       this.log.info(`master started`, { pid: process.pid, workers: this.target });
@@ -190,6 +188,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         this.slots.set(pin, slot);
         ready.push(this.whenReady(this.spawn(slot)));
       }
+      // Every path is checked by now; the reaper (not a check) starts while the workers boot.
+      this.reaper = new Reaper(formatTitle(config.titlePrefix, 'Reaper', config.baseTitle));
+      this.reaper.start();
+      this.updateReaper();
       await Promise.all(ready);
     } catch (err) {
       this.log.error(`start failed: ${(err as Error).message}`);
