@@ -59,6 +59,15 @@ const cluster = fc.stringMatching(/^-[adsfoehnx5]{1,4}(=[a-z0-9]{0,3})?$/);
 const argvArb = fc.array(fc.oneof(word, optionToken, cluster), { maxLength: 8 });
 
 describe('no argv makes the router throw', () => {
+  it('a word with control characters is quoted as escapes: the error stays one line', async () => {
+    const { router } = deployRouter();
+    const out = capture();
+    expect(await router.run(['\n\x1b[31m'], out.io)).toBe(2);
+    expect(out.stderr()).toBe(
+      "deploy: unknown action '\\n\\x1b[31m'; expected one of start, restart, stop, logs\nRun 'deploy --help' for usage.\n",
+    );
+  });
+
   it('run() always resolves to an exit code, and stderr carries exactly the usage error format on 2', async () => {
     await fc.assert(
       fc.asyncProperty(argvArb, async (argv) => {

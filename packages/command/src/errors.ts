@@ -68,8 +68,24 @@ export class UsageError extends CommandError {
   readonly action?: string;
 
   constructor(message: string, options: { action?: string; hint?: string } = {}) {
-    super('EUSAGE', message, { hint: options.hint });
+    // Messages quote what the user typed: a word with a newline or an escape sequence must not
+    // break the one-line error or write to the terminal as anything but text.
+    super('EUSAGE', escapeControl(message), { hint: options.hint });
     this.name = 'UsageError';
     this.action = options.action;
   }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Control characters as visible escapes (`\n`, `\x1b`, `\u2028`). */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (ch) => {
+    const code = ch.charCodeAt(0);
+    return (
+      NAMED[ch] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`)
+    );
+  });
 }
