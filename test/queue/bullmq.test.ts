@@ -5,11 +5,9 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bullmqBackend, createBullMQBackend } from '../../packages/core/src/queue/bullmq.js';
-import { resolveRedisConnection } from '../../packages/core/src/queue/redisConnection.js';
-import { redisForTests, redisUnavailableReason } from '../support/redis.js';
+import { dropKeysAndStop, redisOrFailInCI, redisUnavailableReason } from '../support/redis.js';
 import {
   type ContractHarness,
   deferred,
@@ -26,26 +24,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const fixture = join(here, 'fixtures', 'bullmq-consumer.mjs');
 
-const redis = await redisForTests();
-if (!redis && process.env.CI)
-  throw new Error(`CI is set, but there is no Redis for the BullMQ tests: ${redisUnavailableReason}`);
+const redis = await redisOrFailInCI('the BullMQ tests');
 /** This file's keys, so runs and files never share a queue. */
 const prefix = `drover-test-${process.pid}-${randomUUID().slice(0, 8)}`;
 
 afterAll(async () => {
-  if (!redis) return;
-  const client = new Redis(resolveRedisConnection(redis.url) as RedisOptions);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await client.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-  await redis.stop();
+  if (redis) await dropKeysAndStop(redis, prefix);
 });
 
 /** Child consumers import the built package: refuse a dist older than the queue sources. */

@@ -1,18 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFixture, tempDir, waitAllDead } from '../support/group.js';
-import { is, startGroup, type TestGroup, until, wholeGroup, workerPids } from './support.js';
+import { is, startGroup, until, wholeGroup, workerPids, cleanupAfterEach } from './support.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function track(g: TestGroup): TestGroup {
-  cleanups.push(() => g.cleanup());
-  return g;
-}
+const { cleanups, track } = cleanupAfterEach();
 
 interface Kill {
   pid: number;

@@ -1,34 +1,19 @@
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, waitAllDead } from '../support/group.js';
+import { describe, expect, it } from 'vitest';
+import { waitAllDead } from '../support/group.js';
 import {
   cpuTicks,
   is,
   RELIABILITY_FIXTURES,
   startGroup,
-  type TestGroup,
   until,
   wholeGroup,
   workerPids,
+  cleanupAfterEach,
 } from './support.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function track(g: TestGroup): TestGroup {
-  cleanups.push(() => g.cleanup());
-  return g;
-}
-
-function scratch(): string {
-  const { dir, cleanup } = tempDir('drover-rel-crash-');
-  chmodSync(dir, 0o755);
-  cleanups.push(cleanup);
-  return dir;
-}
+const { track, scratch } = cleanupAfterEach('drover-rel-crash-');
 
 const GOOD = readFileSync(join(RELIABILITY_FIXTURES, 'scripts/report.mjs'), 'utf8');
 

@@ -1,37 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/group.js';
+import { describe, expect, it } from 'vitest';
 import {
   account,
   expectFailedStart,
   isRoot,
   is,
   startGroup,
-  type TestGroup,
   until,
   wholeGroup,
   workerPids,
+  cleanupAfterEach,
 } from './support.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function track(g: TestGroup): TestGroup {
-  cleanups.push(() => g.cleanup());
-  return g;
-}
-
-/** A scratch directory every user can traverse (the master may run as another user). */
-function scratch(): string {
-  const { dir, cleanup } = tempDir('drover-rel-res-');
-  chmodSync(dir, 0o755);
-  cleanups.push(cleanup);
-  return dir;
-}
+const { cleanups, track, scratch } = cleanupAfterEach('drover-rel-res-');
 
 /**
  * As root, permissions do not stop the master: it runs as `nobody` instead, for whom a

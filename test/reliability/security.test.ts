@@ -11,7 +11,7 @@ import {
   existsSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/group.js';
 import {
   account,
@@ -19,21 +19,13 @@ import {
   is,
   isRoot,
   startGroup,
-  type TestGroup,
   uidOf,
   until,
   wholeGroup,
+  cleanupAfterEach,
 } from './support.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function track(g: TestGroup): TestGroup {
-  cleanups.push(() => g.cleanup());
-  return g;
-}
+const { cleanups, track } = cleanupAfterEach();
 
 /** A private run dir of this user, created before the start (so links can be planted in it). */
 function runDirWith(): { runDir: string; outside: string } {

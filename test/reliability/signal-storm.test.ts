@@ -1,19 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manage } from '@drover/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pidAlive, type RunningGroup, startFixture, tempDir, waitAllDead } from '../support/group.js';
-import { childrenOf, is, startGroup, type TestGroup, until, wholeGroup, workerPids } from './support.js';
+import { childrenOf, is, startGroup, until, wholeGroup, workerPids, cleanupAfterEach } from './support.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function track(g: TestGroup): TestGroup {
-  cleanups.push(() => g.cleanup());
-  return g;
-}
+const { cleanups, track } = cleanupAfterEach();
 
 /** Sends `count` signals drawn at random from `kinds` within about `withinMs`, while the master lives. */
 async function storm(group: RunningGroup, kinds: NodeJS.Signals[], count = 200, withinMs = 1000) {

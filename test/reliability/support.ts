@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type GroupStatus, Manage } from '@drover/core';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import {
   FIXTURES,
   type FixtureEvent,
@@ -238,4 +238,29 @@ export async function expectFailedStart(g: TestGroup): Promise<{ message: string
   expect(existsSync(join(g.runDir, `${g.name}.pid`))).toBe(false);
   expect(existsSync(join(g.runDir, `${g.name}.sock`))).toBe(false);
   return failed as unknown as { message: string; code: string };
+}
+
+/**
+ * Cleanups of the calling test file, run (last added first) after each test: `track` a group,
+ * get a `scratch` directory, or push anything else onto `cleanups`.
+ */
+export function cleanupAfterEach(scratchPrefix = 'drover-rel-') {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    cleanups,
+    track(g: TestGroup): TestGroup {
+      cleanups.push(() => g.cleanup());
+      return g;
+    },
+    /** A scratch directory every user can traverse (the master may run as another user). */
+    scratch(): string {
+      const { dir, cleanup } = tempDir(scratchPrefix);
+      chmodSync(dir, 0o755);
+      cleanups.push(cleanup);
+      return dir;
+    },
+  };
 }

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+import { resolveRedisConnection } from '../../packages/core/src/queue/redisConnection.js';
 
 export interface TestRedis {
   /** e.g. `unix:///tmp/drover-redis-x/redis.sock` */
@@ -96,4 +98,28 @@ export async function redisForTests(): Promise<TestRedis | null> {
   const output = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-5).join('\n') : '';
   await stop();
   throw new Error(`test redis: redis-server did not answer on ${socket} within 10 s\n${output}`);
+}
+
+/** Like `redisForTests()`, but under CI a missing Redis fails `what` instead of skipping it. */
+export async function redisOrFailInCI(what: string): Promise<TestRedis | null> {
+  const redis = await redisForTests();
+  if (!redis && process.env.CI)
+    throw new Error(`CI is set, but there is no Redis for ${what}: ${redisUnavailableReason}`);
+  return redis;
+}
+
+/** Deletes every key under `prefix:` (a test file's own keys), then stops the server if it is private. */
+export async function dropKeysAndStop(redis: TestRedis, prefix: string): Promise<void> {
+  const client = new Redis(resolveRedisConnection(redis.url) as RedisOptions);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  await redis.stop();
 }
