@@ -1,8 +1,8 @@
 // Bundles the built package (dist/) for run time: a worker starts faster loading one file than
 // a graph of ES modules (measured in bench/core: about +28 ms of CPU per worker for the graph,
 // +9 ms for one CommonJS file). Types stay in dist/.
-//   bundle/index.js, bundle/bullmq.js, bundle/script-entry.js   ES modules sharing chunks
-//   bundle/bootstrap.cjs                                         the worker preload (--require)
+//   bundle/index.js, bundle/bullmq.js   ES modules sharing chunks
+//   bundle/bootstrap.cjs                the worker preload (--require), script mode included
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -15,7 +15,6 @@ await build({
   input: {
     index: here('./dist/index.js'),
     bullmq: here('./dist/queue/bullmq.js'),
-    'script-entry': here('./dist/worker/script-entry.js'),
   },
   platform: 'node',
   external,

@@ -214,7 +214,7 @@ export function renderReport(results, command) {
     `Measured ${machine.date} with \`${command}\` (${results.wallSeconds.toFixed(0)} s), on ${machine.cpus} × ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}; @drover/core built from ${machine.core}. \`NODE_EXTRA_CA_CERTS\` was ${ca}. PM2: ${machine.pm2}.`,
     '',
     'Masters compared, each running the same idle service (`bench/core/fixtures/app.cjs`):',
-    "**drover, script mode** (`Manage` with `scriptLaunch('app.cjs')`, as `drover start app.cjs`: workers get drover's bootstrap preload and entry);",
+    "**drover, script mode** (`Manage` with `scriptLaunch('app.cjs')`, as `drover start app.cjs`: workers run app.cjs as their main module with drover's bootstrap preload);",
     '**drover, library mode** (`new Manage(...)` whose script is re-executed in every worker, which then loads all of `@drover/core`);',
     "the anchor, a **bare `cluster.fork` master** (one loop of forks; workers send 'ready' once the script has loaded, where drover's runtime reports ready, and are respawned on `exit`);",
     'a bare `child_process.fork` master; and PM2 in cluster mode. drover runs with its defaults (log level info to a pipe).',

@@ -211,8 +211,8 @@ export async function ensureBuilt(opts: { packages?: boolean } = {}): Promise<vo
   try {
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     const core = join(ROOT, 'packages/core');
-    if (outdated(join(core, 'dist/worker/script-entry.js'), join(core, 'src'))) {
-      run([tsc, '-p', join(core, 'tsconfig.json')], join(core, 'dist/worker/script-entry.js'));
+    if (outdated(join(core, 'dist/worker/ScriptMain.js'), join(core, 'src'))) {
+      run([tsc, '-p', join(core, 'tsconfig.json')], join(core, 'dist/worker/ScriptMain.js'));
     }
     const cli = join(ROOT, 'packages/cli');
     const command = join(ROOT, 'packages/command');

@@ -96,7 +96,7 @@ export interface WorkerEnvelope {
   stopTimeout: number;
   /** a task pool's temporary worker leaves when idle; absent means permanent */
   kind?: 'permanent' | 'temporary';
-  /** script mode: the user script to import (absolute path) */
+  /** script mode: the main script whose `work`/`init` exports the runtime runs (absolute path) */
   script?: string;
 }
 

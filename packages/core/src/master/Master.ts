@@ -230,6 +230,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       executeUSleep: config.executeUSleep,
       stopTimeout: config.stopTimeout,
       kind: slot.kind,
+      ...(this.launch.script ? { script: this.launch.exec } : {}),
     };
     const inherited = process.execArgv.filter((a) => !a.startsWith('--title'));
     cluster.setupPrimary({

@@ -6,6 +6,12 @@ export interface LaunchSpec {
   /** the module Node runs as main (absolute path) */
   exec: string;
   args: string[];
+  /**
+   * `exec` is a user script run in script mode: once it has loaded as the main module, drover
+   * runs its `work`/`init` exports (see worker/ScriptMain). Otherwise `exec` runs itself
+   * (`new Manage().start()` in a worker runs the worker side).
+   */
+  script?: boolean;
 }
 
 // Self-reference through the package's exports: dist/ even when this file runs from src/.
@@ -26,9 +32,9 @@ export function selfLaunch(): LaunchSpec {
 }
 
 /**
- * Workers run `script` through drover's entry (the `drover start <script>` case): a script that
+ * Workers run `script` as their main module (the `drover start <script>` case): a script that
  * exports `work` (and `init`) runs in the execution loop, any other runs as it is.
  */
 export function scriptLaunch(script: string, args: readonly string[] = []): LaunchSpec {
-  return { exec: requireHere.resolve('@drover/core/worker-entry'), args: [resolve(script), ...args] };
+  return { exec: resolve(script), args: [...args], script: true };
 }
