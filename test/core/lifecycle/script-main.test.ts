@@ -59,7 +59,10 @@ async function expectLoop(group: RunningGroup, script: string, args: string[]) {
   const loaded = await group.waitEvent(is('loaded'), 'the script loading in the worker');
   expect(loaded.argv).toEqual([script, ...args]);
   await group.waitEvent(is('started'), 'start() to resolve');
-  await group.waitEvent(is('looping', (e) => e.pin === 0), 'the work export to run with the init result');
+  await group.waitEvent(
+    is('looping', (e) => e.pin === 0),
+    'the work export to run with the init result',
+  );
   return loaded;
 }
 
@@ -100,7 +103,11 @@ if (require.main === module) {
 
   for (const [format, name, text] of [
     ['CommonJS', 'bad.cjs', `throw new Error('config file /etc/bad.conf is missing');`],
-    ['ES module', 'bad.mjs', `await Promise.resolve();\nthrow new Error('config file /etc/bad.conf is missing');`],
+    [
+      'ES module',
+      'bad.mjs',
+      `await Promise.resolve();\nthrow new Error('config file /etc/bad.conf is missing');`,
+    ],
   ] as const) {
     it(`fails start() with the error of a ${format} script that throws while loading`, async () => {
       const { group } = startScript({ [name]: text }, name);
