@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, renameSync, type Stats, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -13,6 +12,7 @@ import {
   type Request,
   type RequestId,
 } from './protocol.js';
+import { randomHex } from '../runtime/digest.js';
 
 /** What the master does for each control command. A rejection becomes an error response. */
 export interface ControlHandler {
@@ -481,7 +481,7 @@ async function bindTemporary(path: string): Promise<{ server: Server; temp: stri
   const dir = dirname(path);
   const length = Math.min(16, Math.max(1, Buffer.byteLength(basename(path)) - 1));
   for (let attempt = 0; ; attempt++) {
-    const temp = join(dir, `.${randomBytes(8).toString('hex').slice(0, length)}`);
+    const temp = join(dir, `.${randomHex(8).slice(0, length)}`);
     const server = createServer({ allowHalfOpen: true });
     try {
       await new Promise<void>((done, fail) => {

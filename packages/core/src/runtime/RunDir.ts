@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, DroverError } from '../errors.js';
+import { sha256Hex } from './digest.js';
 
 /** Where one group keeps its files inside the run directory. */
 export interface GroupPaths {
@@ -154,7 +154,7 @@ function lockNameFor(dir: string, baseTitle: string): string {
   } catch {
     // not created yet: the resolved path is what it will be
   }
-  const digest = createHash('sha256').update(real).digest('hex').slice(0, 16);
+  const digest = sha256Hex(real).slice(0, 16);
   return `drover-${currentUid() ?? 'u'}-${digest}-${baseTitle}`;
 }
 
