@@ -122,16 +122,15 @@ export class Dispatcher {
   run(delivery: Delivery): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const job: Job = { seq: ++this.seq, delivery, resolve, reject, lane: null, sentAt: 0 };
-      if (this.options.forwardAborts) {
-        const { signal } = delivery;
-        if (signal.aborted) {
-          reject(asError(signal.reason));
-          return;
-        }
-        signal.addEventListener('abort', () => this.abandon(job), { once: true });
-      }
       this.pending.push(job);
       this.scheduleFlush();
+      // (after the push: an abort that has already happened takes the job back out at once)
+      if (this.options.forwardAborts) {
+        const abandon = (reason: unknown) => this.abandon(job, reason);
+        if (delivery.onAbort) delivery.onAbort(abandon);
+        else if (delivery.signal.aborted) abandon(delivery.signal.reason);
+        else delivery.signal.addEventListener('abort', () => abandon(delivery.signal.reason), { once: true });
+      }
     });
   }
 
@@ -272,8 +271,8 @@ export class Dispatcher {
   }
 
   /** The delivery lost its claim on the task (lease lost, consumer closed without draining). */
-  private abandon(job: Job): void {
-    const reason = asError(job.delivery.signal.reason);
+  private abandon(job: Job, why: unknown): void {
+    const reason = asError(why);
     const lane = job.lane;
     if (!lane) {
       const at = this.pending.indexOf(job);

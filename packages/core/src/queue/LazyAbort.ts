@@ -4,6 +4,7 @@
  */
 export class LazyAbort {
   private controller: AbortController | undefined;
+  private listeners: ((reason: unknown) => void)[] | undefined;
   private reason: unknown;
   private aborted = false;
 
@@ -15,10 +16,19 @@ export class LazyAbort {
     return this.controller.signal;
   }
 
+  /** `listener(reason)` once aborted (now, if it is), with no AbortController made for it. */
+  onAbort(listener: (reason: unknown) => void): void {
+    if (this.aborted) listener(this.reason);
+    else (this.listeners ??= []).push(listener);
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
     this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const listener of listeners) listener(reason);
   }
 }

@@ -605,6 +605,7 @@ class BullMQConsumer implements Consumer {
       get signal() {
         return controller.signal;
       },
+      onAbort: (listener) => controller.onAbort(listener),
     };
     this.deliveries.set(job, delivery);
     let abandoned = false;

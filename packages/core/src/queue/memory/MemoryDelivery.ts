@@ -15,6 +15,10 @@ export class MemoryDelivery implements Delivery {
     return this.abort.signal;
   }
 
+  onAbort(listener: (reason: unknown) => void): void {
+    this.abort.onAbort(listener);
+  }
+
   /** The same delivery with another payload (a copy for a callback). */
   withPayload(payload: unknown): MemoryDelivery {
     return new MemoryDelivery(this.taskId, payload, this.attempt, this.maxAttempts, this.abort);
