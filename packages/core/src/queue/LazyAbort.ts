@@ -18,8 +18,12 @@ export class LazyAbort {
 
   /** `listener(reason)` once aborted (now, if it is), with no AbortController made for it. */
   onAbort(listener: (reason: unknown) => void): void {
-    if (this.aborted) listener(this.reason);
-    else (this.listeners ??= []).push(listener);
+    if (this.aborted) {
+      listener(this.reason);
+      return;
+    }
+    this.listeners ??= [];
+    this.listeners.push(listener);
   }
 
   abort(reason: unknown): void {
