@@ -14,6 +14,41 @@ other work, so absolute milliseconds vary from run to run by 10-20 %, while the 
 
 const TARGETS = { start: 1.15, respawn: 1.2, masterRssMiB: 8, masterCpuPct: 0.5, workerMiB: 2 };
 
+/**
+ * The anchor a row's ratios are taken against. Library mode re-executes its own ES module in
+ * every worker, so its anchor is the bare master that does the same (`cluster-self`), and the
+ * comparison is of drover against bare, not of ES module against CommonJS workers. Every other
+ * row, `cluster-self` included (its ratio is what the ES module loader costs), is measured
+ * against the CommonJS `cluster` anchor. A saved run without `cluster-self` falls back to `cluster`.
+ */
+const OWN_ANCHOR = { 'drover-manage': 'cluster-self' };
+
+function anchorOf(key, keys) {
+  const own = OWN_ANCHOR[key];
+  return own && keys.includes(own) ? own : 'cluster';
+}
+
+/** What a ratio is taken against, as the report says it. */
+const ANCHOR_NAMES = { cluster: 'the CommonJS anchor', 'cluster-self': 'the ES module anchor' };
+
+/**
+ * Columns and ratios of one scenario's samples (variant key → per-round samples): `ratioTo` takes
+ * a row against its own anchor unless told another; `figure` is a target's figure, the ratio to
+ * the row's anchor and, when that is not the CommonJS anchor, the ratio to it in square brackets.
+ */
+function ratiosOf(samples) {
+  const keys = Object.keys(samples);
+  const col = (key, field) => samples[key].map((s) => s[field]);
+  const ratioTo = (key, field, anchor = anchorOf(key, keys)) => ratio(col(key, field), col(anchor, field));
+  const figure = (key, field) => {
+    const own = x(ratioTo(key, field).paired.median);
+    return anchorOf(key, keys) === 'cluster'
+      ? own
+      : `${own} [${x(ratioTo(key, field, 'cluster').paired.median)}]`;
+  };
+  return { keys, col, ratioTo, figure };
+}
+
 /** A ratio judged at the precision it is shown with (two decimals). */
 const within = (r, target) => Math.round(r * 100) / 100 <= target;
 
@@ -32,15 +67,11 @@ function startTable(start) {
   const verdicts = [];
   const notes = [];
   for (const { workers, samples } of start) {
-    const col = (key, field) => samples[key].map((s) => s[field]);
+    const { keys, col, ratioTo, figure } = ratiosOf(samples);
     const cell = (key, field, fmt = range) => (key === 'pm2' ? '–' : fmt(summary(col(key, field))));
     const ratioOf = (key, field) =>
-      key === 'cluster'
-        ? '1'
-        : key === 'pm2' && field !== 'outsideMs'
-          ? '–'
-          : ratioCell(ratio(col(key, field), col('cluster', field)));
-    for (const key of Object.keys(samples)) {
+      key === 'cluster' ? '1' : key === 'pm2' && field !== 'outsideMs' ? '–' : ratioCell(ratioTo(key, field));
+    for (const key of keys) {
       let outside = range(summary(col(key, 'outsideMs')));
       if (key === 'pm2') outside += ` (script ran in all: ${ms(summary(col(key, 'codeMs')).median)})`;
       lines.push(
@@ -54,22 +85,22 @@ function startTable(start) {
         )} |`,
       );
       if (key.startsWith('drover')) {
-        const rIn = ratio(col(key, 'insideMs'), col('cluster', 'insideMs'));
-        const rOut = ratio(col(key, 'outsideMs'), col('cluster', 'outsideMs'));
-        const rCpu = ratio(col(key, 'totalCpuMs'), col('cluster', 'totalCpuMs'));
+        const anchor = anchorOf(key, keys);
+        const rIn = ratioTo(key, 'insideMs');
+        const rCpu = ratioTo(key, 'totalCpuMs');
         verdicts.push({
-          what: `start ${workers} worker${workers > 1 ? 's' : ''}, ${LABELS[key]}: first fork → all ready`,
-          figure: `${x(rIn.paired.median)} (spawn of master: ${x(rOut.paired.median)}; CPU: ${x(rCpu.paired.median)})`,
-          target: `≤ ${TARGETS.start}×`,
+          what: `start ${workers} worker${workers > 1 ? 's' : ''}, ${NAMES[key]}: first fork → all ready`,
+          figure: `${figure(key, 'insideMs')} (spawn of master: ${figure(key, 'outsideMs')}; CPU: ${figure(key, 'totalCpuMs')})`,
+          target: `≤ ${TARGETS.start}× ${ANCHOR_NAMES[anchor]}`,
           ok: within(rIn.paired.median, TARGETS.start),
           cpuOk: within(rCpu.paired.median, TARGETS.start),
         });
         notes.push(
-          `${workers} worker${workers > 1 ? 's' : ''}, ${LABELS[key]}: start() → first fork ${ms(
+          `${workers} worker${workers > 1 ? 's' : ''}, ${NAMES[key]}: start() → first fork ${ms(
             summary(col(key, 'firstForkMs')).median,
-          )} ms; master CPU from start() to all ready ${ms(summary(col(key, 'masterCpuMs')).median)} ms (anchor: ${ms(
-            summary(col('cluster', 'masterCpuMs')).median,
-          )} ms)`,
+          )} ms; master CPU from start() to all ready ${ms(summary(col(key, 'masterCpuMs')).median)} ms (${
+            ANCHOR_NAMES[anchor]
+          }: ${ms(summary(col(anchor, 'masterCpuMs')).median)} ms)`,
         );
       }
     }
@@ -83,15 +114,15 @@ function ratioCell(r) {
 
 function respawnTable(respawn) {
   const { samples } = respawn;
-  const col = (key, field) => samples[key].map((s) => s[field]);
+  const { keys, col, ratioTo, figure } = ratiosOf(samples);
   const lines = [
     '| master | kill → exit seen, ms | kill → replacement ready, ms | ratio | worker CPU at ready, ms | backoffs |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   const verdicts = [];
-  for (const key of Object.keys(samples)) {
+  for (const key of keys) {
     const label = LABELS[key];
-    const r = ratio(col(key, 'readyMs'), col('cluster', 'readyMs'));
+    const r = ratioTo(key, 'readyMs');
     let ready = range(summary(col(key, 'readyMs')));
     if (key === 'pm2') ready += ` (PM2 \`online\`: ${ms(summary(col(key, 'onlineMs')).median)})`;
     const backoffs = samples[key].filter((s) => s.backoff).length;
@@ -101,11 +132,11 @@ function respawnTable(respawn) {
       } | ${backoffs} |`,
     );
     if (key.startsWith('drover')) {
-      const rCpu = ratio(col(key, 'cpuMs'), col('cluster', 'cpuMs'));
+      const rCpu = ratioTo(key, 'cpuMs');
       verdicts.push({
-        what: `kill -9 → replacement ready, ${label}`,
-        figure: `${x(r.paired.median)} (replacement's CPU at ready: ${x(rCpu.paired.median)})`,
-        target: `≤ ${TARGETS.respawn}×`,
+        what: `kill -9 → replacement ready, ${NAMES[key]}`,
+        figure: `${figure(key, 'readyMs')} (replacement's CPU at ready: ${figure(key, 'cpuMs')})`,
+        target: `≤ ${TARGETS.respawn}× ${ANCHOR_NAMES[anchorOf(key, keys)]}`,
         ok: within(r.paired.median, TARGETS.respawn),
         cpuOk: within(rCpu.paired.median, TARGETS.respawn),
       });
@@ -115,9 +146,11 @@ function respawnTable(respawn) {
 }
 
 function idleTables(idle) {
-  const anchor = idle.rows.find((r) => r.key === 'cluster');
+  const keys = idle.rows.map((r) => r.key);
+  const rowOf = (key) => idle.rows.find((r) => r.key === key);
+  const cjs = rowOf('cluster');
   const master = [
-    '| master | RSS MiB | PSS MiB | RssAnon MiB | RSS over anchor, MiB | CPU, % of a core | helper processes |',
+    '| master | RSS MiB | PSS MiB | RssAnon MiB | RSS over its anchor, MiB | CPU, % of a core | helper processes |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   const worker = [
@@ -131,6 +164,8 @@ function idleTables(idle) {
   const verdicts = [];
   for (const r of idle.rows) {
     const label = LABELS[r.key];
+    const anchorKey = anchorOf(r.key, keys);
+    const anchor = rowOf(anchorKey);
     const over = r.masterRss - anchor.masterRss;
     const helpers = r.helpers
       ? `${r.helpers} (${mib(r.helpersRss)} MiB RSS, ${r.helpersCpuPct.toFixed(3)} % CPU)`
@@ -147,28 +182,36 @@ function idleTables(idle) {
       )} |`,
     );
     if (r.key.startsWith('drover')) {
+      const own = anchorKey !== 'cluster';
+      /** what a worker of each anchor has over bare node, for comparison */
+      const anchorWorkers = (field) =>
+        [...new Set([anchorKey, 'cluster'])]
+          .map((k) => `a worker of ${ANCHOR_NAMES[k]}: ${mib(rowOf(k).worker[field] - plain[field])}`)
+          .join('; ');
       verdicts.push(
         {
-          what: `idle master RSS over the anchor, ${label}`,
-          figure: `${mib(over)} MiB (${mib(r.masterRss)} vs ${mib(anchor.masterRss)})`,
+          what: `idle master RSS over ${ANCHOR_NAMES[anchorKey]}, ${NAMES[r.key]}`,
+          figure: `${mib(over)} MiB (${mib(r.masterRss)} vs ${mib(anchor.masterRss)})${
+            own ? ` [over ${ANCHOR_NAMES.cluster}: ${mib(r.masterRss - cjs.masterRss)}]` : ''
+          }`,
           target: `≤ ${TARGETS.masterRssMiB} MB`,
           ok: over <= TARGETS.masterRssMiB * 1e6,
         },
         {
-          what: `idle master CPU, ${label}`,
+          what: `idle master CPU, ${NAMES[r.key]}`,
           figure: `${r.masterCpuPct.toFixed(3)} % of a core`,
           target: `< ${TARGETS.masterCpuPct} %`,
           ok: r.masterCpuPct < TARGETS.masterCpuPct,
         },
         {
-          what: `worker RSS over the same script under bare node, ${label}`,
-          figure: `${mib(w.rss - plain.rss)} MiB (a bare cluster worker: ${mib(anchor.worker.rss - plain.rss)})`,
+          what: `worker RSS over the same script under bare node, ${NAMES[r.key]}`,
+          figure: `${mib(w.rss - plain.rss)} MiB (${anchorWorkers('rss')})`,
           target: `≤ ${TARGETS.workerMiB} MB`,
           ok: w.rss - plain.rss <= TARGETS.workerMiB * 1e6,
         },
         {
-          what: `worker PSS over the same script under bare node, ${label}`,
-          figure: `${mib(w.pss - plain.pss)} MiB (a bare cluster worker: ${mib(anchor.worker.pss - plain.pss)})`,
+          what: `worker PSS over the same script under bare node, ${NAMES[r.key]}`,
+          figure: `${mib(w.pss - plain.pss)} MiB (${anchorWorkers('pss')})`,
           target: `≤ ${TARGETS.workerMiB} MB`,
           ok: w.pss - plain.pss <= TARGETS.workerMiB * 1e6,
         },
@@ -179,32 +222,74 @@ function idleTables(idle) {
 }
 
 function bootTable(boot) {
+  const keys = Object.keys(boot.samples);
   const cpu = (key) => summary(boot.samples[key].map((m) => m.cpuMs));
   const lines = [
-    '| process | CPU used when the script begins, ms | over the reference, ms |',
-    '| --- | ---: | ---: |',
+    '| process | CPU used when the script begins, ms | over its reference, ms | reference |',
+    '| --- | ---: | ---: | --- |',
   ];
-  const row = (key, reference) => {
+  const row = (key, reference, referenceName) => {
     const c = cpu(key);
     const over = key === reference ? 'reference' : `+${ms(c.median - cpu(reference).median)}`;
-    lines.push(`| ${boot.labels[key]} | ${range(c)} | ${over} |`);
+    lines.push(
+      `| ${boot.labels[key]} | ${range(c)} | ${over} | ${key === reference ? '–' : referenceName} |`,
+    );
   };
-  for (const key of Object.keys(boot.samples).filter((k) => !k.startsWith('node'))) row(key, 'cluster');
-  for (const key of Object.keys(boot.samples).filter((k) => k.startsWith('node'))) row(key, 'node');
+  for (const key of keys.filter((k) => !k.startsWith('node'))) {
+    const reference = anchorOf(key, keys);
+    row(key, reference, `a worker of ${ANCHOR_NAMES[reference]}`);
+  }
+  for (const key of keys.filter((k) => k.startsWith('node'))) row(key, 'node', '`node app.cjs`');
   return lines.join('\n');
 }
 
+/** Short names, for verdicts and notes. */
+const NAMES = {};
+/** Table rows: the name, and the anchor the row's ratios are taken against where that is not the CommonJS one. */
 const LABELS = {};
+
+/** Every variant key the run measured, in any scenario. */
+function measuredKeys(results) {
+  const keys = new Set();
+  for (const s of results.start ?? []) for (const k of Object.keys(s.samples)) keys.add(k);
+  for (const k of Object.keys(results.respawn?.samples ?? {})) keys.add(k);
+  for (const r of results.idle?.rows ?? []) keys.add(r.key);
+  for (const k of Object.keys(results.boot?.samples ?? {})) keys.add(k);
+  return [...keys];
+}
 
 export function renderReport(results, command) {
   const { machine } = results;
-  Object.assign(LABELS, {
+  Object.assign(NAMES, {
     'drover-script': 'drover, script mode',
     'drover-manage': 'drover, library mode',
-    cluster: 'bare `cluster.fork` (anchor)',
+    cluster: 'bare `cluster.fork`, CommonJS workers',
+    'cluster-self': 'bare `cluster.fork`, its ES module re-executed',
     fork: 'bare `child_process.fork`',
     pm2: machine.pm2.startsWith('pm2') ? `PM2 ${machine.pm2.split(/[ ,]/)[1]}, cluster` : 'PM2',
   });
+  const selfAnchored = anchorOf('drover-manage', measuredKeys(results)) === 'cluster-self';
+  Object.assign(LABELS, NAMES, {
+    cluster: `${NAMES.cluster} (the CommonJS anchor)`,
+    'cluster-self': `${NAMES['cluster-self']} (the ES module anchor; vs. the CommonJS anchor)`,
+    'drover-manage': selfAnchored
+      ? `${NAMES['drover-manage']} (vs. the ES module anchor)`
+      : NAMES['drover-manage'],
+  });
+  const anchors = selfAnchored
+    ? [
+        "two anchors, bare masters that fork in one loop, whose workers send 'ready' once the script has run (where drover's runtime reports ready) and are respawned on `exit`:",
+        '**the CommonJS anchor**, a `cluster.fork` master whose workers run a CommonJS file (`bare-worker.cjs`, which requires app.cjs),',
+        "and **the ES module anchor**, a `cluster.fork` master in Node's cluster idiom (`if (cluster.isPrimary) fork() else serve()`): one ES module re-executed in every worker, as library mode's script is;",
+      ]
+    : [
+        "the anchor, a **bare `cluster.fork` master** (one loop of forks; workers send 'ready' once the script has loaded, where drover's runtime reports ready, and are respawned on `exit`);",
+      ];
+  const anchoring = selfAnchored
+    ? [
+        "Ratios are to the CommonJS anchor, except library mode's, which are to the ES module anchor: a worker whose main script is an ES module pays for Node's ES module loader whoever its master is, and that cost is not drover's. The ES module anchor's own ratios to the CommonJS anchor show it; library mode's targets give its ratio to the CommonJS anchor too, in square brackets.",
+      ]
+    : [];
   const ca = machine.extraCaCerts
     ? `**set** (\`${machine.extraCaCerts}\`): every Node start loads that CA bundle, about 65 ms of CPU per process on this machine, which inflates every start and respawn figure (drover's, the anchors' and PM2's alike) by roughly 2.5×`
     : 'not set';
@@ -213,11 +298,14 @@ export function renderReport(results, command) {
     '',
     `Measured ${machine.date} with \`${command}\` (${results.wallSeconds.toFixed(0)} s), on ${machine.cpus} × ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}; @drover/core built from ${machine.core}. \`NODE_EXTRA_CA_CERTS\` was ${ca}. PM2: ${machine.pm2}.`,
     '',
-    'Masters compared, each running the same idle service (`bench/core/fixtures/app.cjs`):',
+    `Masters compared, each running the same idle service (\`bench/core/fixtures/app.cjs\`; in library mode${
+      selfAnchored ? ' and its anchor' : ''
+    }, the same code inline in the re-executed module):`,
     "**drover, script mode** (`Manage` with `scriptLaunch('app.cjs')`, as `drover start app.cjs`: workers run app.cjs as their main module with drover's bootstrap preload);",
-    '**drover, library mode** (`new Manage(...)` whose script is re-executed in every worker, which then loads all of `@drover/core`);',
-    "the anchor, a **bare `cluster.fork` master** (one loop of forks; workers send 'ready' once the script has loaded, where drover's runtime reports ready, and are respawned on `exit`);",
+    '**drover, library mode** (`new Manage(...)` whose ES module script is re-executed in every worker, which then loads all of `@drover/core`);',
+    ...anchors,
     'a bare `child_process.fork` master; and PM2 in cluster mode. drover runs with its defaults (log level info to a pipe).',
+    ...anchoring,
     'Before each round the bench waits (at most 3 s) for the machine to be 80 % idle; the variants run in a rotating order within each round, and ratios are the median of per-round ratios (min-max in brackets).',
     '',
   ];
@@ -269,7 +357,11 @@ export function renderReport(results, command) {
     out.push(
       "### Where a worker's start-up goes",
       '',
-      `CPU time (\`process.cpuUsage()\`, user + system) a worker process has used when the user's script begins, one worker at a time, ${results.options['boot-reps']} interleaved rounds (${results.boot.noisy} began on a busy machine). In drover's script mode the script is \`app.cjs\`; in library mode it is the \`setWorkInit\` function, after the re-executed script imported \`@drover/core\`. The last three rows run \`app.cjs\` under plain node (no IPC, no master): as it is, with drover's worker preload as drover passes it (\`--import\` of \`dist/worker/bootstrap.js\`, an ES module graph), and with that same preload bundled by rolldown into one CommonJS file loaded with \`--require\`, a measured alternative. Without a master the preload loads its modules but installs nothing, so these rows isolate the cost of loading it.`,
+      `CPU time (\`process.cpuUsage()\`, user + system) a worker process has used when the user's script begins, one worker at a time, ${results.options['boot-reps']} interleaved rounds (${results.boot.noisy} began on a busy machine). In drover's script mode the script is \`app.cjs\`; in library mode it is the \`setWorkInit\` function, after the re-executed script imported \`@drover/core\`. The last three rows run \`app.cjs\` under plain node (no IPC, no master): as it is, with drover's worker preload as drover passes it (\`--import\` of \`dist/worker/bootstrap.js\`, an ES module graph), and with that same preload bundled by rolldown into one CommonJS file loaded with \`--require\`, a measured alternative. Without a master the preload loads its modules but installs nothing, so these rows isolate the cost of loading it.${
+        selfAnchored
+          ? " A worker of the ES module anchor begins its script at the top of the re-executed module: library mode's row over it is what drover adds to a worker, and its own row over the CommonJS anchor is what Node's ES module loader adds."
+          : ''
+      }`,
       '',
       bootTable(results.boot),
       '',
@@ -283,6 +375,12 @@ export function renderReport(results, command) {
       '| --- | --- | --- | --- |',
       ...verdicts.map((v) => `| ${v.what} | ${v.figure} | ${v.target} | ${verdict(v)} |`),
       '',
+      ...(selfAnchored
+        ? [
+            "Library mode's figures are ratios to the ES module anchor; in square brackets, to the CommonJS anchor.",
+            '',
+          ]
+        : []),
       'When most rounds began on a busy machine, wall-time ratios scatter widely (see the ranges above); the CPU ratios do not, and on an idle 2-core machine a start is CPU-bound (one worker: wall time to ready ≈ its CPU time; 16 workers: ≈ their total CPU time / 2), so where the two disagree the CPU ratio is the better forecast for a quiet machine.',
       '',
     );

@@ -1,4 +1,6 @@
 // The masters compared: drover in its two modes, the bare anchors, and PM2 behind the protocol.
+// Library mode re-executes its own ES module in every worker, so its anchor is the bare master
+// that does the same (`cluster-self`); every other variant is measured against `cluster`.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ export function scratchRunDir() {
  * @typedef {object} Variant
  * @property {string} key
  * @property {string} label as shown in tables
+ * @property {boolean} [anchor] a bare master that other variants are measured against
  * @property {(workers: number, opts?: { droverConfig?: object, env?: Record<string, string> }) => BenchGroup} start
  */
 
@@ -46,13 +49,25 @@ export function masterVariants({ runDir, pm2, fixtures }) {
     },
     {
       key: 'cluster',
-      label: 'bare `cluster.fork` master (anchor)',
+      label: 'bare `cluster.fork` master, CommonJS workers (the CommonJS anchor)',
       anchor: true,
       start: (workers, opts = {}) =>
         new BenchGroup(
           'bare cluster master',
           ['--title=drover-bench:cluster-master', join(fixtures, 'bare-master.mjs')],
           { BENCH_BARE_KIND: 'cluster', BENCH_WORKERS: String(workers), ...opts.env },
+        ),
+    },
+    {
+      key: 'cluster-self',
+      label:
+        "bare `cluster.fork` master re-executing its own ES module (Node's cluster idiom; anchor of library mode)",
+      anchor: true,
+      start: (workers, opts = {}) =>
+        new BenchGroup(
+          'bare cluster master (self-forking ES module)',
+          ['--title=drover-bench:cluster-self-master', join(fixtures, 'bare-self-master.mjs')],
+          { BENCH_WORKERS: String(workers), ...opts.env },
         ),
     },
     {
