@@ -230,7 +230,8 @@ function bootTable(boot) {
   ];
   const row = (key, reference, referenceName) => {
     const c = cpu(key);
-    const over = key === reference ? 'reference' : `+${ms(c.median - cpu(reference).median)}`;
+    const delta = c.median - cpu(reference).median;
+    const over = key === reference ? 'reference' : `${delta < 0 ? '−' : '+'}${ms(Math.abs(delta))}`;
     lines.push(
       `| ${boot.labels[key]} | ${range(c)} | ${over} | ${key === reference ? '–' : referenceName} |`,
     );
