@@ -86,6 +86,11 @@ describe('script mode: the script is the main module', () => {
     await expectLoop(group, script, []);
   });
 
+  it('runs a .js file with ES module syntax and no package type (Node detects it) and loops its exports', async () => {
+    const { group, script } = startScript({ 'loose/job.js': esmLoop }, 'loose/job.js');
+    await expectLoop(group, script, []);
+  });
+
   it('runs a plain CommonJS script that starts itself under `require.main === module`', async () => {
     const { group } = startScript(
       {

@@ -1,5 +1,3 @@
-import { realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Work, WorkerRuntime, WorkInit } from './WorkerRuntime.js';
 
@@ -26,9 +24,9 @@ export function runScriptMain(runtime: WorkerRuntime, script: string): void {
 async function start(runtime: WorkerRuntime, script: string): Promise<void> {
   let exports: ScriptExports | undefined;
   try {
-    // An ES module main (by extension, package type or syntax) is not in require's cache:
-    // importing it again waits for its evaluation and yields the same instance.
-    exports = commonJsExports(script) ?? ((await import(pathToFileURL(script).href)) as ScriptExports);
+    // An ES module main (by extension, package type or syntax): importing it again waits for
+    // its evaluation and yields the same instance.
+    exports = commonJsExports() ?? ((await import(pathToFileURL(script).href)) as ScriptExports);
   } catch (err) {
     // The main module failed to load: tell the master why, rather than only "exited with 1".
     runtime.failInit(err);
@@ -41,14 +39,12 @@ async function start(runtime: WorkerRuntime, script: string): Promise<void> {
   await settled.catch(() => {});
 }
 
-function commonJsExports(script: string): ScriptExports | undefined {
-  let filename: string;
-  try {
-    filename = realpathSync(script);
-  } catch {
-    return undefined;
-  }
-  const main = createRequire(filename).cache[filename];
+function commonJsExports(): ScriptExports | undefined {
+  // A CommonJS main module is process.mainModule once it has run. `require.main` cannot say it
+  // here: each module's is fixed when the module loads, and this preload loads before main. An
+  // ES module main leaves mainModule unset, even when Node first tried the file as CommonJS
+  // (module syntax detection) and left that attempt, empty and "loaded", in require's cache.
+  const main = process.mainModule;
   return main?.loaded ? (main.exports as ScriptExports) : undefined;
 }
 
