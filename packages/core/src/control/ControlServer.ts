@@ -12,7 +12,7 @@ import {
   type Request,
   type RequestId,
 } from './protocol.js';
-import { randomHex } from '../runtime/digest.js';
+import { randomName } from '../runtime/names.js';
 
 /** What the master does for each control command. A rejection becomes an error response. */
 export interface ControlHandler {
@@ -481,7 +481,7 @@ async function bindTemporary(path: string): Promise<{ server: Server; temp: stri
   const dir = dirname(path);
   const length = Math.min(16, Math.max(1, Buffer.byteLength(basename(path)) - 1));
   for (let attempt = 0; ; attempt++) {
-    const temp = join(dir, `.${randomHex(8).slice(0, length)}`);
+    const temp = join(dir, `.${randomName(length)}`);
     const server = createServer({ allowHalfOpen: true });
     try {
       await new Promise<void>((done, fail) => {

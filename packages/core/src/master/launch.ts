@@ -22,9 +22,11 @@ const requireHere = createRequire(import.meta.url);
  * tracking) before any user code: one CommonJS file, the cheapest thing to load at start.
  */
 export function bootstrapArgs(): string[] {
-  const path = requireHere.resolve('@drover/core/worker-bootstrap');
-  return [path.endsWith('.cjs') ? '--require' : '--import', path];
+  // resolved once: every fork and respawn needs it, and a package resolution costs about 2 ms
+  bootstrap ??= requireHere.resolve('@drover/core/worker-bootstrap');
+  return [bootstrap.endsWith('.cjs') ? '--require' : '--import', bootstrap];
 }
+let bootstrap: string | undefined;
 
 /** Workers re-execute this very script (the `Manage` case): same entry, same arguments. */
 export function selfLaunch(): LaunchSpec {

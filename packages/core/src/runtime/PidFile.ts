@@ -15,7 +15,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { DroverError, describeValue } from '../errors.js';
 import { hasProcFs, isDeadState, Process } from '../process/Process.js';
-import { randomHex } from './digest.js';
+import { randomName } from './names.js';
 
 /** What a master writes about itself: for humans, for `status`, and to find its socket. */
 export interface PidRecord {
@@ -95,7 +95,7 @@ export function writePidFile(path: string, record: PidRecord): void {
   const existing = lstatOrNull(path);
   if (existing) refuseUnsafe(path, existing);
 
-  const temp = join(dirname(path), `.${basename(path)}.${randomHex(6)}.tmp`);
+  const temp = join(dirname(path), `.${basename(path)}.${randomName(12)}.tmp`);
   const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
   let fd: number;
   try {

@@ -2,7 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, type Stats 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, DroverError } from '../errors.js';
-import { sha256Hex } from './digest.js';
+import { digest64 } from './names.js';
 
 /** Where one group keeps its files inside the run directory. */
 export interface GroupPaths {
@@ -154,7 +154,7 @@ function lockNameFor(dir: string, baseTitle: string): string {
   } catch {
     // not created yet: the resolved path is what it will be
   }
-  const digest = sha256Hex(real).slice(0, 16);
+  const digest = digest64(real);
   return `drover-${currentUid() ?? 'u'}-${digest}-${baseTitle}`;
 }
 
