@@ -2,7 +2,7 @@
 // a graph of ES modules (measured in bench/core: about +28 ms of CPU per worker for the graph,
 // +9 ms for one CommonJS file). Types stay in dist/.
 //   bundle/index.js, bundle/bullmq.js   ES modules sharing chunks
-//   bundle/bootstrap.cjs                the worker preload (--require), script mode included
+//   bundle/drover-worker-bootstrap.cjs  the worker preload (--require), script mode included
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -26,5 +26,5 @@ await build({
   platform: 'node',
   external,
   logLevel: 'warn',
-  output: { file: here('./bundle/bootstrap.cjs'), format: 'cjs', sourcemap: true },
+  output: { file: here('./bundle/drover-worker-bootstrap.cjs'), format: 'cjs', sourcemap: true },
 });

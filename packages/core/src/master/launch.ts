@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** What every worker process runs: Node's main module and its arguments. */
 export interface LaunchSpec {
@@ -22,11 +24,20 @@ const requireHere = createRequire(import.meta.url);
  * tracking) before any user code: one CommonJS file, the cheapest thing to load at start.
  */
 export function bootstrapArgs(): string[] {
-  // resolved once: every fork and respawn needs it, and a package resolution costs about 2 ms
-  bootstrap ??= requireHere.resolve('@drover/core/worker-bootstrap');
+  bootstrap ??= bootstrapPath();
   return [bootstrap.endsWith('.cjs') ? '--require' : '--import', bootstrap];
 }
 let bootstrap: string | undefined;
+
+/**
+ * The bundle ships the preload beside itself, under a name no other file has; elsewhere (the
+ * sources in tests, a bundle that inlines drover) the package's export finds it. Found once: a
+ * package resolution costs 1-3 ms, and every fork needs the path.
+ */
+function bootstrapPath(): string {
+  const sibling = fileURLToPath(new URL('./drover-worker-bootstrap.cjs', import.meta.url));
+  return existsSync(sibling) ? sibling : requireHere.resolve('@drover/core/worker-bootstrap');
+}
 
 /** Workers re-execute this very script (the `Manage` case): same entry, same arguments. */
 export function selfLaunch(): LaunchSpec {

@@ -3,7 +3,6 @@ import {
   constants,
   fchmodSync,
   fstatSync,
-  fsyncSync,
   lstatSync,
   openSync,
   readSync,
@@ -116,7 +115,9 @@ export function writePidFile(path: string, record: PidRecord): void {
       writeSync(fd, `${JSON.stringify(pick)}\n`);
       // the umask may have narrowed the mode further; the file must be exactly 0600
       fchmodSync(fd, 0o600);
-      fsyncSync(fd);
+      // No fsync: the rename already makes the write atomic for readers, and after a power loss
+      // the master is gone anyway; the next master, holding the lock, writes over a pid file
+      // lost or left empty (fsync cost a few ms of every start on a real disk).
     } finally {
       closeSync(fd);
     }

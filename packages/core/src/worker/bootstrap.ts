@@ -1,5 +1,5 @@
 /**
- * Preloaded into every worker (`node --require <bundle/bootstrap.cjs>`), before any user code:
+ * Preloaded into every worker (`node --require <bundle/drover-worker-bootstrap.cjs>`), before any user code:
  * sets the title, the orphan rule, the signal handlers and the server tracking (WorkerRuntime);
  * in script mode it then runs the main script's exports (ScriptMain).
  */
