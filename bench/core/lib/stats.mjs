@@ -33,7 +33,12 @@ export function ratio(subject, anchor) {
 }
 
 export const ms = (v) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–');
-export const mib = (bytes) => (Number.isFinite(bytes) ? (bytes / 1024 / 1024).toFixed(1) : '–');
+export const mib = (bytes) => {
+  if (!Number.isFinite(bytes)) return '–';
+  const text = (bytes / 1024 / 1024).toFixed(1);
+  // a difference that rounds to zero is 0.0, not -0.0
+  return text === '-0.0' ? '0.0' : text;
+};
 export const x = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–');
 
 /** "median (min–max)" */
