@@ -106,6 +106,23 @@ if (require.main === module) {
     await group.waitEvent(is('started'), 'start() to resolve once the plain script has loaded');
   });
 
+  it('loads node:crypto neither in the master nor in a worker (5 ms of CPU each, and MiBs of RSS)', async () => {
+    const { group } = startScript(
+      {
+        'job.cjs': `${emit}
+exports.work = async (worker) => {
+  if (worker.getExecuteTimes() === 0) emit('looping', { crypto: process.moduleLoadList.includes('NativeModule crypto') });
+  await new Promise((r) => setTimeout(r, 20));
+};`,
+      },
+      'job.cjs',
+    );
+    const started = await group.waitEvent(is('started'), 'start() to resolve');
+    const looping = await group.waitEvent(is('looping'), 'the worker to run its first execution');
+    expect(started.crypto).toBe(false);
+    expect(looping.crypto).toBe(false);
+  });
+
   for (const [format, name, text] of [
     ['CommonJS', 'bad.cjs', `throw new Error('config file /etc/bad.conf is missing');`],
     [
