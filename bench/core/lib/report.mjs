@@ -301,7 +301,7 @@ export function renderReport(results, command) {
     '',
     `Masters compared, each running the same idle service (\`bench/core/fixtures/app.cjs\`; in library mode${
       selfAnchored ? ' and its anchor' : ''
-    }, the same code inline in the re-executed module):`,
+    }, imported by the re-executed module):`,
     "**drover, script mode** (`Manage` with `scriptLaunch('app.cjs')`, as `drover start app.cjs`: workers run app.cjs as their main module with drover's bootstrap preload);",
     '**drover, library mode** (`new Manage(...)` whose ES module script is re-executed in every worker, which then loads all of `@drover/core`);',
     ...anchors,
