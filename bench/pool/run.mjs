@@ -12,11 +12,12 @@
 // Usage: node bench/pool/run.mjs [--runs=5] [--write] [--redis=unix:///path/redis.sock]
 // Needs the built package (npx tsc -p packages/core/tsconfig.json). Without --redis (or
 // DROVER_REDIS_URL) it starts a private redis-server on a unix socket and stops it at the end.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startPrivateRedis } from '../lib/redis.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -59,47 +60,6 @@ function runScript(script, argv, env = {}) {
   return JSON.parse(line);
 }
 
-async function startRedis() {
-  const url = args.redis ?? process.env.DROVER_REDIS_URL;
-  if (url) return { url, pid: null, stop: async () => {} };
-  const dir = mkdtempSync(join(tmpdir(), 'drover-bench-redis-'));
-  const socket = join(dir, 'redis.sock');
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      '0',
-      '--unixsocket',
-      socket,
-      '--unixsocketperm',
-      '700',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(socket)) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error('bench: redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  return {
-    url: `unix://${socket}`,
-    pid: child.pid,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /** CPU seconds (user + system) process `pid` has used, from /proc; null when it is not ours to read. */
 function cpuSecondsOf(pid) {
   if (!pid) return null;
@@ -124,7 +84,7 @@ const CASES = {
 
 const loadBefore = loadavg()[0];
 const extraCa = process.env.NODE_EXTRA_CA_CERTS ? `set (\`${process.env.NODE_EXTRA_CA_CERTS}\`)` : 'not set';
-const redis = await startRedis();
+const redis = await startPrivateRedis(args.redis ?? process.env.DROVER_REDIS_URL);
 const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1];
 const rows = Object.fromEntries(Object.keys(CASES).map((name) => [name, []]));
 const bull = { raw: [], pool: [] };

@@ -1,19 +1,11 @@
 #!/usr/bin/env node
-// No-op task throughput: the in-memory backend in one process, and on one Redis the BullMQ
-// backend next to BullMQ's own Worker doing the same no-op job (same job options, same
-// concurrency, alternating order in every run).
-// Usage: node bench/queue/run.mjs [--n=10000] [--runs=5] [--concurrency=1,64] [--redis=unix:///path]
-// Needs the built package (npx tsc -p packages/core/tsconfig.json). Without --redis (or
-// DROVER_REDIS_URL) it starts a private redis-server on a unix socket and stops it at the end.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBullMQBackend } from '@drover/core/bullmq';
 import { createMemoryBackend } from '../../packages/core/dist/queue/MemoryQueue.js';
 import { resolveRedisConnection } from '../../packages/core/dist/queue/redisConnection.js';
+import { startPrivateRedis } from '../lib/redis.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -37,46 +29,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) =>
   `${Math.round(median(xs)).toLocaleString('en')} (${Math.round(Math.min(...xs)).toLocaleString('en')}–${Math.round(Math.max(...xs)).toLocaleString('en')})`;
-
-async function startRedis() {
-  const fromArgs = args.redis ?? process.env.DROVER_REDIS_URL;
-  if (fromArgs) return { url: fromArgs, stop: async () => {} };
-  const dir = mkdtempSync(join(tmpdir(), 'drover-bench-redis-'));
-  const socket = join(dir, 'redis.sock');
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      '0',
-      '--unixsocket',
-      socket,
-      '--unixsocketperm',
-      '700',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(socket)) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error('bench: redis-server did not start');
-    await sleep(50);
-  }
-  await sleep(100);
-  return {
-    url: `unix://${socket}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const specs = (n, offset = 0) =>
   Array.from({ length: n }, (_, i) => ({ payload: { i: i + offset, fn: 'noop' } }));
@@ -169,7 +121,7 @@ for (const concurrency of CONCURRENCIES) {
   record('memory', concurrency, runs);
 }
 
-const redis = await startRedis();
+const redis = await startPrivateRedis(args.redis ?? process.env.DROVER_REDIS_URL);
 const connection = resolveRedisConnection(redis.url);
 const admin = new Redis(connection);
 try {
