@@ -17,8 +17,8 @@ await build({
   // experimentalDecorators + emitDecoratorMetadata: inversify reads design:paramtypes.
   tsconfig: join(here, 'tsconfig.json'),
   // The workspace packages are bundled from their sources, so the bundle follows them.
-  // Workers still load @drover/core's built worker bootstrap and entry from the package
-  // (core resolves them with require.resolve on its own name), so core must be built too.
+  // Workers still load @drover/core's built worker preload from the package (core resolves it
+  // by its own name), so core must be built too.
   resolve: { conditionNames: ['source', 'import', 'node', 'default'] },
   external: ['bullmq', 'ioredis'],
   // @drover/core's index only re-exports: marked free of side effects, the quick `status` path
@@ -30,6 +30,8 @@ await build({
     entryFileNames: '[name].mjs',
     chunkFileNames: 'chunks/[name]-[hash].mjs',
     banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''),
+    // no JSDoc in a bin: every command line compiles what it loads (licences are kept)
+    comments: { legal: true, annotation: false, jsdoc: false },
   },
   logLevel: 'warn',
 });
