@@ -1,9 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Manage } from '@drover/core';
+import { Manage, Process } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidAlive } from '../../support/group.js';
+import { pidAlive, psArgs, waitAllDead } from '../../support/group.js';
 import { is, type LoopGroup, readyPids, startLoop } from './helpers.js';
 
 let current: LoopGroup | undefined;
@@ -113,5 +113,109 @@ describe('scaling', () => {
     status = await client.status();
     expect(status.workers.map((w) => w.pin)).toEqual([0, 1]);
     expect(status.master.targetWorkers).toBe(2);
+  });
+});
+
+/** The live worker processes of the master `masterPid`, by their titles (the reaper is not one). */
+function workerChildren(masterPid: number): number[] {
+  return Process.children(masterPid).filter((pid) => psArgs(pid).startsWith('drover:Worker:'));
+}
+
+describe('restart', () => {
+  it('stops every worker, then starts exactly one process per PIN', async () => {
+    current = startLoop({ maxWorkerNum: 2 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const before = [...readyPids(group).values()];
+    const startsBefore = group.count(is('workerStart'));
+    await new Manage({ baseTitle: 'loop', runDir }).restart();
+    await waitAllDead(before, 10_000);
+    // one start per PIN: a restarted PIN used to be started twice, one process unsupervised
+    expect(group.count(is('workerStart')) - startsBefore).toBe(2);
+    const live = workerChildren(group.pid);
+    expect(live).toHaveLength(2);
+    const status = await new Manage({ baseTitle: 'loop', runDir }).status();
+    expect(status.workers.map((w) => w.pid).sort()).toEqual(live.sort());
+  });
+});
+
+describe('replaced workers still finishing their execution', () => {
+  it('a stop during a reload waits for the replaced worker too: none outlives the master', async () => {
+    // Executions take 4 s while the marker exists: the old worker is in one when the reload
+    // replaces it; its successor, started after the marker is gone, stops at once.
+    const marker = join(tmpdir(), `drover-slow-${process.pid}-${Date.now()}`);
+    writeFileSync(marker, '');
+    current = startLoop(
+      { maxWorkerNum: 1, stopTimeout: 20_000 },
+      { slowWhileFile: marker, slowMs: 4000, reportExecutionEnd: true },
+    );
+    const { group } = current;
+    try {
+      await group.waitEvent(is('started'), 'started');
+      rmSync(marker);
+      const old = readyPids(group).get(0)!;
+      group.signal('SIGHUP');
+      await group.waitEvent(
+        is('workerStop', (e) => e.pid === old && e.reason === 'reload'),
+        'old worker asked to stop',
+      );
+      group.signal('SIGTERM');
+      expect(await group.waitExit(20_000)).toEqual({ code: 0, signal: null });
+      expect(pidAlive(old)).toBe(false);
+      // it was let finish its execution, and its exit was seen
+      expect(group.count(is('executionEnd', (e) => e.pid === old))).toBe(1);
+      expect(group.count(is('workerExit', (e) => e.pid === old))).toBe(1);
+    } finally {
+      rmSync(marker, { force: true });
+    }
+  });
+
+  it('a second SIGINT during a reload kills the replaced worker with the others', async () => {
+    current = startLoop({ maxWorkerNum: 1, stopTimeout: 20_000 }, { workMs: 20_000 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const old = readyPids(group).get(0)!;
+    group.signal('SIGHUP');
+    await group.waitEvent(
+      is('workerStop', (e) => e.pid === old && e.reason === 'reload'),
+      'old worker asked to stop',
+    );
+    group.signal('SIGINT');
+    await group.waitFor('the graceful stop', () => group.output.includes('SIGINT received'));
+    group.signal('SIGINT');
+    const ended = await group.waitExit(10_000);
+    expect(ended.code).not.toBe(0);
+    expect(pidAlive(old)).toBe(false);
+    expect(group.events.find(is('workerExit', (e) => e.pid === old))).toMatchObject({ signal: 'SIGKILL' });
+  });
+});
+
+describe('a PIN that gave up', () => {
+  it('comes back with a reload once the cause is fixed', async () => {
+    const marker = join(tmpdir(), `drover-crash-${process.pid}-${Date.now()}`);
+    current = startLoop(
+      { maxWorkerNum: 2, restart: { initialDelayMs: 10, maxDelayMs: 20, maxRestarts: 2 } },
+      { crashIfFile: marker, crashPin: 0 },
+    );
+    const { group, runDir } = current;
+    try {
+      await group.waitEvent(is('started'), 'started');
+      writeFileSync(marker, '');
+      await group.waitEvent(
+        is('workerFailed', (e) => e.pin === 0),
+        'PIN 0 gave up',
+      );
+      const client = new Manage({ baseTitle: 'loop', runDir });
+      const [failed, other] = (await client.status()).workers;
+      expect(failed!.state).toBe('failed');
+      expect(other!.state).not.toMatch(/failed|backoff|stopped/);
+      rmSync(marker, { force: true });
+      expect(await client.reload()).toEqual({ replaced: 2, aborted: false });
+      expect(group.output).toContain('starting again a worker that had given up');
+      for (const w of (await client.status()).workers) expect(w.state).toMatch(/^(ready|idle|busy)$/);
+      expect(group.alive).toBe(true);
+    } finally {
+      rmSync(marker, { force: true });
+    }
   });
 });

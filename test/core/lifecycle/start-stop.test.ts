@@ -10,6 +10,20 @@ afterEach(async () => {
 });
 
 describe('start and stop', () => {
+  it('a stop while the workers start cancels the start, and says so (no worker is blamed)', async () => {
+    current = startLoop({ maxWorkerNum: 2 }, { initMs: 4000 });
+    const { group } = current;
+    await group.waitFor('both workers forked', () => group.count(is('workerStart')) === 2);
+    group.signal('SIGTERM');
+    // a requested stop: the master exits 0 and logs a notice, not an error
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.output).toMatch(
+      /notice +\[loop:master #\d+\] start cancelled: a stop was requested while the group started/,
+    );
+    expect(group.output).not.toContain('failed to start');
+    expect(group.output).not.toContain('start failed');
+  });
+
   it('starts N workers on PINs 0..N-1 with titles, a private run dir and a 0600 pid file', async () => {
     current = startLoop({ maxWorkerNum: 3 });
     const { group, runDir } = current;

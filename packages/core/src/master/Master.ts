@@ -194,7 +194,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.updateReaper();
       await Promise.all(ready);
     } catch (err) {
-      this.log.error(`start failed: ${(err as Error).message}`);
+      if (this.stopping) this.log.notice(`start cancelled: a stop was requested while the group started`);
+      else this.log.error(`start failed: ${(err as Error).message}`);
       await this.shutdown('stop', { quiet: true });
       throw err;
     } finally {
@@ -294,6 +295,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         cleanup();
+        if (this.stopping) {
+          reject(
+            new DroverError(
+              'ESTOPPED',
+              `drover: worker ${handle.pin} of '${this.config.baseTitle}' was stopped before it was ready: a stop was requested while it started`,
+              { hint: 'start the group again when it should run' },
+            ),
+          );
+          return;
+        }
         const why = handle.error
           ? `${handle.error.name}: ${handle.error.message}`
           : `exited with ${signal ?? `code ${code}`}`;
@@ -385,6 +396,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.cpu.forget(handle.pid);
 
     if (slot.replacement === handle) slot.replacement = null;
+    slot.retiring.delete(handle);
     if (slot.current !== handle) return; // a replaced process: its successor already serves the PIN
     slot.current = null;
     if (slot.ageTimer) clearTimeout(slot.ageTimer);
@@ -397,6 +409,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       return;
     }
     if (slot.replacement) return; // the replacement takes over when ready
+    if (reason === 'restart') return; // restart() starts every PIN again once all have stopped
     if (reason === 'normal') {
       slot.finished = true;
       this.log.notice(`worker finished`, { pin: slot.pin, code });
@@ -416,9 +429,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     const delay = this.policy.delayFor(slot.crashStreak);
     if (delay === null) {
       slot.failed = true;
+      const last = [...this.slots.values()].every((s) => s.finished || s.failed);
       this.log.fatal(`worker gave up after ${slot.crashStreak - 1} fast restarts`, {
         pin: slot.pin,
-        hint: 'fix the crash, then reload or restart the group',
+        // a reload or restart starts a PIN that gave up again; with none left the master exits
+        hint: last ? 'fix the crash, then start the group again' : 'fix the crash, then reload or restart the group',
       });
       this.emit('workerFailed', { pin: slot.pin, restarts: slot.restarts });
       this.finishIfAllDone();
@@ -467,6 +482,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     } catch (err) {
       if (slot.replacement === next) slot.replacement = null;
       next.kill('SIGKILL', 'crash');
+      if (this.stopping) {
+        this.log.info(`${reason} of worker ${slot.pin} cancelled: the group is stopping`);
+        return false;
+      }
       if (reason === 'reload') {
         this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
         return false;
@@ -481,6 +500,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     slot.restarts++;
     this.armAgeLimit(slot, next);
     this.emit('workerStop', { pin: slot.pin, pid: old.pid, title: old.title, reason });
+    if (old.alive) slot.retiring.add(old);
+    this.updateReaper();
     await old.stop(reason, this.config.stopTimeout);
     return true;
   }
@@ -559,7 +580,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.log.notice(
       failed ? 'no worker left to run: every worker finished or gave up' : 'every worker finished normally',
     );
-    void this.shutdown('normal').then(() => this.router.unregister(this, failed ? 1 : 0));
+    void this.shutdown('normal', { label: failed ? 'failed' : 'normal' }).then(() =>
+      this.router.unregister(this, failed ? 1 : 0),
+    );
   }
 
   // ---- operations ----------------------------------------------------------------------
@@ -591,6 +614,20 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return p;
   }
 
+  /**
+   * A PIN that gave up (restart.maxRestarts) starts afresh, its crash streak forgotten: after a
+   * fix, a reload brings it back. Failing again goes through crash handling as usual.
+   */
+  private async startAgain(slot: WorkerSlot): Promise<boolean> {
+    slot.failed = false;
+    slot.crashStreak = 0;
+    this.log.info(`starting again a worker that had given up`, { pin: slot.pin });
+    return this.whenReady(this.spawn(slot)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   private async rollingReload(): Promise<ReloadResult> {
     if (this.stopping || !this.startPromise) {
       this.log.warning('reload skipped: the group is not running');
@@ -604,6 +641,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (this.stopping) {
         result = { replaced, aborted: true, error: 'stopping' };
         break;
+      }
+      if (slot.failed && !slot.current && !slot.retired) {
+        if (await this.startAgain(slot)) replaced++;
+        continue;
       }
       if (slot.current?.state !== 'ready') continue;
       const before = slot.current;
@@ -701,10 +742,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return this.shutdown('stop');
   }
 
-  private shutdown(reason: ExitReason, opts: { quiet?: boolean } = {}): Promise<void> {
+  private shutdown(reason: ExitReason, opts: { quiet?: boolean; label?: string } = {}): Promise<void> {
     this.stopPromise ??= (async () => {
       this.state = 'stopping';
-      if (!opts.quiet) this.log.info(`stopping`, { reason });
+      if (!opts.quiet) this.log.info(`stopping`, { reason: opts.label ?? reason });
       if (this.memoryTimer) clearInterval(this.memoryTimer);
       if (this.hangTimer) clearInterval(this.hangTimer);
       if (this.beforeStop)
@@ -713,7 +754,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       for (const slot of this.slots.values()) {
         slot.clearTimers();
         for (const h of slot.handles()) {
-          this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
+          // a process already draining (replaced, recycled) had its workerStop
+          if (h.state !== 'draining') this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
           all.push(h.stop(reason === 'normal' ? 'stop' : reason, this.config.stopTimeout));
         }
       }

@@ -10,6 +10,11 @@ export class WorkerSlot {
   current: WorkerHandle | null = null;
   /** its successor while a reload or recycle replaces it */
   replacement: WorkerHandle | null = null;
+  /**
+   * Replaced processes still finishing their last execution: a stop, a forced stop and the
+   * reaper must reach them too, or they would outlive the master.
+   */
+  readonly retiring = new Set<WorkerHandle>();
   restarts = 0;
   /** consecutive fast crashes (see RestartPolicy) */
   crashStreak = 0;
@@ -32,11 +37,12 @@ export class WorkerSlot {
     public kind: 'permanent' | 'temporary' = 'permanent',
   ) {}
 
-  /** Every live process of this PIN (one, or two during a replacement). */
+  /** Every live process of this PIN: one, or more during a replacement. */
   handles(): WorkerHandle[] {
     const list: WorkerHandle[] = [];
     if (this.current?.alive) list.push(this.current);
     if (this.replacement?.alive) list.push(this.replacement);
+    for (const old of this.retiring) if (old.alive) list.push(old);
     return list;
   }
 
