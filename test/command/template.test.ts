@@ -186,4 +186,21 @@ describe('parseTemplate: rejected templates name the column and what was expecte
   it('names the line when the template has several', () => {
     expect(() => parseTemplate('<start>\n<stop> -[x')).toThrow(/at line 2, column 11 expected/);
   });
+
+  it('says what it got instead of a string, with the right article', () => {
+    for (const [value, found] of [
+      [undefined, 'an undefined'],
+      [{}, 'an object'],
+      [null, 'a null'],
+      [3, 'a number'],
+    ] as const) {
+      let error: unknown;
+      try {
+        parseTemplate(value as unknown as string);
+      } catch (e) {
+        error = e;
+      }
+      expect((error as TemplateSyntaxError).found).toBe(found);
+    }
+  });
 });

@@ -89,3 +89,9 @@ export function escapeControl(text: string): string {
     );
   });
 }
+
+/** `a number`, `an object`, `an undefined`: the type of a value that should have been a string. */
+export function describeType(value: unknown): string {
+  const type = value === null ? 'null' : typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}

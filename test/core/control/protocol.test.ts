@@ -124,7 +124,7 @@ describe('parseRequest', () => {
       `unknown argument "force"; allowed: 'workers'`,
     );
     expect(protocolError('{"id":1,"cmd":"ping","args":[1]}').message).toContain("field 'args' is an array");
-    expect(protocolError('{"id":{},"cmd":"ping"}').message).toContain("field 'id' is a object");
+    expect(protocolError('{"id":{},"cmd":"ping"}').message).toContain("field 'id' is an object");
     expect(protocolError('{"cmd":"ping"}').message).toContain("field 'id' is undefined");
     expect(protocolError('{"id":1,"cmd":"ping","__proto__":{}}').message).toContain(
       'unknown field "__proto__"',

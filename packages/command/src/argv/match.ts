@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { describeType, UsageError } from '../errors.js';
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
 import { closest } from '../suggest.js';
 import { formatPositional, type UsageLine } from '../template/ast.js';
@@ -36,7 +36,7 @@ export type CommandRequest = Invocation | HelpRequest | VersionRequest;
 export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRequest {
   argv.forEach((arg, index) => {
     if (typeof arg !== 'string')
-      throw new UsageError(`argument ${index + 1} is a ${typeof arg}, not a string`);
+      throw new UsageError(`argument ${index + 1} is ${describeType(arg)}, not a string`);
     if (arg.includes('\0')) throw new UsageError(`argument ${index + 1} contains a NUL character`);
   });
   const tokens = tokenize(argv);

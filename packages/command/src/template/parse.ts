@@ -1,4 +1,4 @@
-import { TemplateSyntaxError } from '../errors.js';
+import { describeType, TemplateSyntaxError } from '../errors.js';
 import type { OptionGroup, PositionalSpec, TemplateAst, UsageLine } from './ast.js';
 
 /** Names the router keeps for its built-in commands (`help <action>`, `-h`, `--help`, `--version`). */
@@ -30,7 +30,7 @@ export function parseTemplate(source: string): TemplateAst {
       String(source),
       { line: 1, column: 1 },
       'template text',
-      `a ${typeof source}`,
+      describeType(source),
     );
   }
   const rawLines = source.split('\n');
