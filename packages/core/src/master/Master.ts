@@ -433,7 +433,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.log.fatal(`worker gave up after ${slot.crashStreak - 1} fast restarts`, {
         pin: slot.pin,
         // a reload or restart starts a PIN that gave up again; with none left the master exits
-        hint: last ? 'fix the crash, then start the group again' : 'fix the crash, then reload or restart the group',
+        hint: last
+          ? 'fix the crash, then start the group again'
+          : 'fix the crash, then reload or restart the group',
       });
       this.emit('workerFailed', { pin: slot.pin, restarts: slot.restarts });
       this.finishIfAllDone();
@@ -755,7 +757,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         slot.clearTimers();
         for (const h of slot.handles()) {
           // a process already draining (replaced, recycled) had its workerStop
-          if (h.state !== 'draining') this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
+          if (h.state !== 'draining')
+            this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
           all.push(h.stop(reason === 'normal' ? 'stop' : reason, this.config.stopTimeout));
         }
       }
