@@ -2,7 +2,9 @@
 // processes, reload, scale, restart, logs, stop; the foreground master and Ctrl-C; a config file.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Process } from '@drover/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { psArgs } from '../support/group.js';
 import { BIN, CLI_FIXTURES, ensureBuilt, pidAlive, spawnNode, waitUntil } from './support/bin.js';
 import { Sandbox } from './support/sandbox.js';
 
@@ -111,6 +113,11 @@ describe('drover start -d and the commands that follow it', () => {
     expect(restart).toMatchObject({ code: 0, stdout: "restarted the workers of 'alpha'\n", stderr: '' });
     await waitDead(restartPids, 'the workers stopped by the restart to exit');
     expect((await box.waitWorkers('alpha', 3)).master.pid).toBe(pid);
+    // exactly one process per PIN, none unsupervised
+    const workerProcesses = Process.children(pid).filter((child) =>
+      psArgs(child).startsWith('drover:Worker:alpha:'),
+    );
+    expect(workerProcesses).toHaveLength(3);
 
     // the log: the last lines, then followed until Ctrl-C
     const logs = await box.drover(['logs', 'alpha', '-n=5']);

@@ -16,9 +16,13 @@ export interface Result {
   stderr: string;
 }
 
-/** The environment of every spawned command: no colour unless a test asks, its own run dir. */
+/**
+ * The environment of every spawned command: no colour unless a test asks, its own run dir, and
+ * no NODE_PATH (pnpm's bin shims set one pointing into its private store, which would let the bin
+ * find packages it does not depend on, as no shell would).
+ */
 export function cliEnv(runDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const { NO_COLOR: _n, FORCE_COLOR: _f, DEBUG: _d, ...inherited } = process.env;
+  const { NO_COLOR: _n, FORCE_COLOR: _f, DEBUG: _d, NODE_PATH: _p, ...inherited } = process.env;
   return { ...inherited, NO_COLOR: '1', DROVER_RUN_DIR: runDir, ...extra };
 }
 
