@@ -39,7 +39,20 @@ describe('drover: usage errors exit 2', () => {
         "unknown action 'strat' (did you mean 'start'?); expected one of start, stop, restart, reload, status, scale, logs",
       ),
     },
-    { argv: ['start', loop, '--bogus'], stderr: usage('unknown option --bogus', 'start') },
+    {
+      argv: ['start', loop, '--bogus'],
+      stderr: usage(
+        "unknown option --bogus; if it is meant as [args...], put it after '--': -- --bogus",
+        'start',
+      ),
+    },
+    {
+      argv: ['scale', 'loop', '-1'],
+      stderr: usage(
+        "unknown option -1; a negative number reads as an option: put it after '--': -- -1",
+        'scale',
+      ),
+    },
     {
       argv: ['start', loop, '--nmae=x'],
       stderr: usage('unknown option --nmae (did you mean --name?)', 'start'),

@@ -106,8 +106,25 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
       error: 'unknown option --wrokers (did you mean --workers?)',
       hint: 'start',
     },
-    { argv: ['start', 'a', '-x'], error: 'unknown option -x', hint: 'start' },
-    { argv: ['start', 'a', '-y'], error: 'unknown option -y', hint: 'start' },
+    // an unknown option may be meant for the script: the way to pass it is said
+    {
+      argv: ['start', 'a', '-x'],
+      error: "unknown option -x; if it is meant as [args...], put it after '--': -- -x",
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '--port=8080'],
+      error: "unknown option --port; if it is meant as [args...], put it after '--': -- --port=8080",
+      hint: 'start',
+    },
+    // a negative number for an action without variadic arguments: its first argument
+    {
+      argv: ['stop', '-1'],
+      error: "unknown option -1; a negative number reads as an option: put it after '--': -- -1",
+      hint: 'stop',
+    },
+    // an option with no argument to take it, or a near option name: no such hint
+    { argv: ['stop', '-y'], error: 'unknown option -y', hint: 'stop' },
     { argv: ['start', 'a', '--d'], error: 'unknown option --d (did you mean -d?)' },
     { argv: ['start', 'a', '---detach'], error: 'unknown option ---detach (did you mean --detach?)' },
     {

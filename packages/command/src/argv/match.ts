@@ -90,7 +90,10 @@ function matchOptions(
       });
     }
     const option = spec.byKey.get(token.key);
-    if (!option) throw unknownOption(spec, token.flag, action);
+    if (!option) {
+      const written = token.value === undefined ? token.flag : `${token.flag}=${token.value}`;
+      throw unknownOption(spec, token.flag, action, written);
+    }
     if (!allowed.has(option.name)) {
       const accepting = [...spec.actions.values()].filter((a) =>
         a.line.optionGroups.some((g) => g.options.includes(option.name)),
@@ -188,7 +191,12 @@ function matchPositionals(action: ActionSpec, words: readonly string[]): ArgValu
   return args;
 }
 
-function unknownOption(spec: CommandSpec, flag: string, action: ActionSpec | undefined): UsageError {
+function unknownOption(
+  spec: CommandSpec,
+  flag: string,
+  action: ActionSpec | undefined,
+  written = flag,
+): UsageError {
   const name = flag.replace(/^-+/, '').split('=')[0]!;
   let guess: string | undefined;
   if (flag.startsWith('--')) {
@@ -208,7 +216,21 @@ function unknownOption(spec: CommandSpec, flag: string, action: ActionSpec | und
   }
   return new UsageError(`unknown option ${flag}${guess ? ` (did you mean ${guess}?)` : ''}`, {
     action: action?.name,
+    hint: guess ? undefined : positionalHint(written, action),
   });
+}
+
+/**
+ * An unknown option may be a value for an argument: script arguments (`--port=8080`), or a
+ * negative number. The way to give it is after `--`.
+ */
+function positionalHint(flag: string, action: ActionSpec | undefined): string | undefined {
+  const positionals = action?.line.positionals ?? [];
+  const variadic = positionals.find((p) => p.variadic);
+  if (variadic) return `if it is meant as ${formatPositional(variadic)}, put it after '--': -- ${flag}`;
+  if (positionals.length > 0 && /^-\d/.test(flag))
+    return `a negative number reads as an option: put it after '--': -- ${flag}`;
+  return undefined;
 }
 
 function joinAnd(items: readonly string[]): string {
