@@ -83,7 +83,7 @@ describe('drover start -d and the commands that follow it', () => {
     // a second start of the same name is refused; an unknown name lists what runs
     const again = await box.drover(['start', loop, '-d', '--name=alpha']);
     expect(again.stderr).toBe(
-      `drover: 'alpha' is already running (pid ${pid}); stop it first ('stop'), or choose another baseTitle\n`,
+      `drover: 'alpha' is already running (pid ${pid}); stop it first (drover stop alpha, or stop() on its Manage), or give the new group another name (--name, baseTitle)\n`,
     );
     expect(again.code).toBe(1);
     const unknown = await box.drover(['stop', 'beta']);

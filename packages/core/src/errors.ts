@@ -35,7 +35,8 @@ export class AlreadyRunningError extends DroverError {
 
   constructor(baseTitle: string, pid: number | null) {
     super('EALREADYRUNNING', `drover: '${baseTitle}' is already running${pid ? ` (pid ${pid})` : ''}`, {
-      hint: `stop it first ('stop'), or choose another baseTitle`,
+      // in the words of both ways in: the CLI and the API
+      hint: `stop it first (drover stop ${baseTitle}, or stop() on its Manage), or give the new group another name (--name, baseTitle)`,
     });
     this.name = 'AlreadyRunningError';
     this.pid = pid;

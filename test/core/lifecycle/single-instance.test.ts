@@ -25,7 +25,7 @@ describe('single instance per baseTitle', () => {
     const second = startIn(dir);
     const failed = await second.waitEvent(is('startFailed'), 'second refused');
     expect(failed.message).toBe(
-      `drover: 'loop' is already running (pid ${first.pid}); stop it first ('stop'), or choose another baseTitle`,
+      `drover: 'loop' is already running (pid ${first.pid}); stop it first (drover stop loop, or stop() on its Manage), or give the new group another name (--name, baseTitle)`,
     );
     expect(failed.code).toBe('EALREADYRUNNING');
     expect((await second.waitExit()).code).toBe(1);

@@ -437,7 +437,7 @@ async function refuseLiveOrUnsafe(path: string): Promise<void> {
     throw socketError(
       'EALREADYRUNNING',
       `drover: a master already listens on '${path}'`,
-      "stop it first ('stop'), or choose another baseTitle or runDir",
+      'stop that group first, or give the new group another name (--name, baseTitle) or run dir',
     );
   }
   if (outcome !== 'stale') {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ControlClient } from '../control/ControlClient.js';
-import { ConfigError, DroverError } from '../errors.js';
+import { AlreadyRunningError, ConfigError, DroverError } from '../errors.js';
 import { probeGroup } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { prepareLogFiles } from '../log/logDir.js';
@@ -187,9 +187,7 @@ async function refuseRunning(group: DaemonGroup): Promise<void> {
   }
   try {
     const { pid } = await client.request<{ pid: number }>('ping');
-    throw new DroverError('EALREADYRUNNING', `drover: '${group.baseTitle}' is already running (pid ${pid})`, {
-      hint: `stop it first ('stop'), or choose another baseTitle`,
-    });
+    throw new AlreadyRunningError(group.baseTitle, pid);
   } catch (err) {
     if ((err as DroverError).code === 'EALREADYRUNNING') throw err;
   } finally {
