@@ -31,7 +31,8 @@ export type MasterMessage =
 
 /** worker -> master */
 export type WorkerMessage =
-  | { $drover: 'ready' }
+  /** `loop`: it runs the execution loop (work), whose executions a PIN must not run twice at once */
+  | { $drover: 'ready'; loop?: boolean }
   | { $drover: 'init-failed'; error: SerializedError }
   | { $drover: 'pong'; seq: number }
   | { $drover: 'report'; seq: number; executions: number; busy: boolean }

@@ -472,12 +472,22 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
    * Rolling replacement of one PIN: start the successor, wait until it is ready, then stop the
    * old process (which finishes its current execution and drains its servers). For a reload, a
    * successor that fails keeps the old process; a recycle stops the old one regardless.
+   *
+   * A recycle of a worker in the execution loop is not rolling: the old process finishes its
+   * execution and exits first, and the successor starts then (onExit), so no two processes run
+   * executions for one PIN at once (work sharded by PIN stays exclusive). A reload, which an
+   * operator asks for to change code without a gap, stays rolling for every worker.
    */
   private async replace(slot: WorkerSlot, reason: 'reload' | 'recycle'): Promise<boolean> {
     const old = slot.current;
     if (!old || slot.replacement || old.state === 'draining' || this.stopping) return false;
     if (reason === 'recycle' && old.expected) return false;
     if (reason === 'recycle') old.expected = 'recycle';
+    if (reason === 'recycle' && old.loop) {
+      this.emit('workerStop', { pin: slot.pin, pid: old.pid, title: old.title, reason });
+      await old.stop(reason, this.config.stopTimeout);
+      return true;
+    }
     const next = this.spawn(slot, true);
     try {
       await this.whenReady(next);

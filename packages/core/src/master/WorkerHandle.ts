@@ -38,6 +38,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   doneCode: number | null = null;
   lastPong = Date.now();
   executions = 0;
+  /** it runs the execution loop (reported with ready) */
+  loop = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private seq = 0;
@@ -104,6 +106,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         if (this.state === 'starting') {
           this.state = 'ready';
           this.readyAt = Date.now();
+          this.loop = m.loop === true;
           for (const queued of this.early.splice(0)) this.send(queued);
           this.emit('ready');
         }

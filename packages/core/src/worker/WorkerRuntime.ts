@@ -181,15 +181,15 @@ export class WorkerRuntime {
     this.exit(1);
   }
 
-  async announceReady(): Promise<void> {
+  async announceReady(loop = false): Promise<void> {
     // A server listening in a cluster worker is ready only once the master holds the handle.
     await this.servers.listening();
-    if (!this.ending) this.send({ $drover: 'ready' });
+    if (!this.ending) this.send(loop ? { $drover: 'ready', loop } : { $drover: 'ready' });
   }
 
   private async loopBody<R>(init: WorkInit<R> | undefined, work: Work<R>): Promise<void> {
     const resources = init ? await this.initialize(init) : (undefined as R);
-    await this.announceReady();
+    await this.announceReady(true);
     const worker = this.getWorker();
     const { executeTimes, executeUSleep } = this.envelope;
     while (!this.ending) {
@@ -205,7 +205,8 @@ export class WorkerRuntime {
       this.executions++;
       if (this.ending) break;
       if (executeTimes > 0 && this.executions >= executeTimes) {
-        // Ask the master for a replacement; it stops this process once the new one is ready.
+        // Ask the master for a replacement: it stops this process, and starts the successor once
+        // this one has exited (one process runs a PIN's executions at a time).
         this.send({ $drover: 'recycle', executions: this.executions });
         return;
       }
