@@ -242,11 +242,27 @@ describe('drover start with a config file', () => {
       stdout: `stopped 'web' (pid ${pid})\n`,
     });
     expect((await box.status()).map((g) => g.master.baseTitle)).toEqual(['jobs']);
+
+    // one group of the config file, by its name, while the other runs on
+    const again = await box.drover(['start', 'web', '-d']);
+    expect(again.stderr).toBe('');
+    const againMatch = new RegExp(
+      `^started 'web' from ${join(box.dir, 'drover.config.mjs')} in the background \\(pid (\\d+)\\)\\n$`,
+    ).exec(again.stdout);
+    expect(againMatch, again.stdout).not.toBeNull();
+    const webPid = box.track(Number(againMatch![1]));
+    expect((await box.status()).map((g) => [g.master.baseTitle, g.master.pid])).toEqual([
+      ['jobs', pid],
+      ['web', webPid],
+    ]);
+    // a name that is neither a file nor a group of the config file is a missing script
+    expect(await box.drover(['start', 'nosuch'])).toMatchObject({ code: 1, stdout: '' });
+
     expect(await box.drover(['stop', 'all'])).toMatchObject({
       code: 0,
-      stdout: `stopped 'jobs' (pid ${pid})\n`,
+      stdout: `stopped 'jobs' (pid ${pid})\nstopped 'web' (pid ${webPid})\n`,
     });
-    await waitDead([pid], 'the daemon of both groups to exit');
+    await waitDead([pid, webPid], 'the daemons to exit');
     expect(await box.status()).toEqual([]);
   }, 120_000);
 });

@@ -22,7 +22,8 @@ interface StartParams {
   name: 'start',
   description: 'Run a script in supervised workers, or every group of ./drover.config.{js,mjs,json}',
   args: {
-    script: 'File to run; a script exporting init/work runs in the execution loop, any other runs as it is',
+    script:
+      'File to run (a script exporting init/work runs in the execution loop, any other runs as it is), or the name of one group of the config file',
     args: "Arguments for the script; after '--' when they start with '-'",
   },
 })
@@ -31,6 +32,8 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     const background = this.getParam('background', false);
     if (this.args.script === undefined) return this.startConfig(background);
     const script = resolve(this.args.script);
+    if (!isFile(script) && this.args.args.length === 0 && (await this.configGroupNamed(this.args.script)))
+      return this.startConfig(background, this.args.script);
     checkScript(this.args.script, script);
     const name = this.getParam('name') ?? groupNameFromScript(script);
     const manage = new Manage(
@@ -44,7 +47,16 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     }
   }
 
-  private async startConfig(background: boolean): Promise<void> {
+  /** True when `name` is not a file but a group of the config file here (PM2's `--only`). */
+  private async configGroupNamed(name: string): Promise<boolean> {
+    const file = await plainErrors(async () => findConfigFile(process.cwd()));
+    if (file === null) return false;
+    const entries = await plainErrors(() => loadGroupsConfig(file));
+    return entries.some((e) => e.baseTitle === name);
+  }
+
+  /** Every group of the config file, or only the one named `only`. */
+  private async startConfig(background: boolean, only?: string): Promise<void> {
     for (const flag of ['workers', 'name'] as const) {
       if (this.hasParam(flag)) {
         throw new UsageError(`option ${flag === 'workers' ? '-w' : '--name'} needs a <script>`, {
@@ -60,7 +72,8 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
         { action: 'start', hint: 'give a script to run, or write a config file' },
       );
     }
-    const entries = await plainErrors(() => loadGroupsConfig(file));
+    const all = await plainErrors(() => loadGroupsConfig(file));
+    const entries = only === undefined ? all : all.filter((e) => e.baseTitle === only);
     const multi = new ManageMultiple();
     for (const entry of entries) multi.addManage(manageFromEntry(entry));
     if (background) multi.setBackground(true);
@@ -78,6 +91,14 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
  */
 function launchedDaemon(background: boolean, pid: number): boolean {
   return background && pid !== process.pid && pid > 0;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function checkScript(given: string, path: string): void {
