@@ -30,10 +30,16 @@ export class Reaper {
 
   start(): void {
     if (this.closed) return;
-    const child = spawn('/bin/sh', ['-c', SCRIPT, 'reaper', String(this.graceSeconds)], {
-      argv0: this.title,
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
+    // The script comes through the environment, so `ps` shows a short command line after the title.
+    const child = spawn(
+      '/bin/sh',
+      ['-c', 'eval "$DROVER_REAPER_SCRIPT"', 'reaper', String(this.graceSeconds)],
+      {
+        argv0: this.title,
+        env: { ...process.env, DROVER_REAPER_SCRIPT: SCRIPT },
+        stdio: ['pipe', 'ignore', 'ignore'],
+      },
+    );
     child.on('error', () => {});
     child.stdin?.on('error', () => {});
     // Killed by someone while the master lives: start a new one with the current list.
