@@ -315,7 +315,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             {
               hint:
                 handle.pid > 0
-                  ? 'see the worker output above; fix the error, then start again'
+                  ? "the worker's own output, in the group's log, says why; fix it, then start again"
                   : 'the process could not be created: check the limits on open files and processes (ulimit -n, ulimit -u) and free memory',
             },
           ),
