@@ -92,6 +92,8 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
       error: "unknown action 'lgos' (did you mean 'logs'?); expected one of start, restart, stop, logs",
     },
     { argv: ['deploy'], error: "unknown action 'deploy'; expected one of start, restart, stop, logs" },
+    // two edits away from 'logs': too far for a word of five letters to be a typo of it
+    { argv: ['bogus'], error: "unknown action 'bogus'; expected one of start, restart, stop, logs" },
     {
       argv: ['help', 'strat'],
       error: "unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs",

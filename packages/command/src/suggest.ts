@@ -22,12 +22,13 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The closest candidate within `maxDistance` edits, or undefined. Single letters get no
- * suggestion: any letter is one edit from any other.
+ * suggestion: any letter is one edit from any other; a word shorter than 6 letters gets one
+ * within a single edit only (two edits turn `bogus` into `logs`).
  */
 export function closest(input: string, candidates: Iterable<string>, maxDistance = 2): string | undefined {
   if (input.length < 2) return undefined;
   let best: string | undefined;
-  let bestDistance = maxDistance + 1;
+  let bestDistance = Math.min(maxDistance, input.length < 6 ? 1 : maxDistance) + 1;
   for (const candidate of candidates) {
     if (candidate.length < 2) continue;
     const distance = editDistance(input, candidate);
