@@ -18,7 +18,8 @@ import { DaemonOption, FollowOption, JsonOption, LinesOption, NameOption, Worker
     description:
       'Runs a Node.js script as a supervised group of workers, and controls running groups from any shell. ' +
       "Without a script, 'start' starts every group of ./drover.config.js, .mjs or .json. " +
-      'Exit codes: 0 success, 1 failure, 2 usage error.',
+      'Groups are found in DROVER_RUN_DIR (default: $XDG_RUNTIME_DIR/drover, else <tmpdir>/drover-<uid>): ' +
+      'give every command the same one. Exit codes: 0 success, 1 failure, 2 usage error.',
     version: CLI_VERSION,
   },
 )
