@@ -226,9 +226,13 @@ const section = [
   `- BullMQ: the pool's master consumes exactly as BullMQ's Worker does (it runs one) and hands each job to a ` +
     'worker process, about 12 jobs per IPC message (20,000 jobs went out in about 1,600 messages). Client CPU ' +
     `per job, master and workers together, is ${x2(median(bullCpu.pool) / median(bullCpu.raw))}x BullMQ's alone ` +
-    `(medians; the workers' part is ${Math.round(median(bullWorkersCpu))} µs). A profile of the master shows no ` +
-    "single cost behind the difference: GC, the channel's writes (on this virtual machine a write that wakes an " +
-    "idle worker costs about 50 µs), promise chains and the pool's bookkeeping, a few µs each. Redis itself " +
+    `(medians; the workers' part is ${Math.round(median(bullWorkersCpu))} µs). In a CPU profile of the master ` +
+    '(20,000 jobs, `node --cpu-prof`), ioredis, BullMQ and msgpackr take about 40 % of its busy time, as in ' +
+    "BullMQ's own Worker; the hop adds the rest: the channel's serialisation and parsing about 10 %, the writes " +
+    'that hand jobs to the worker processes about 8 % (one write per message, each waking a worker: about 17 µs ' +
+    'per job), GC about 11 %, promise chains and bookkeeping a few % each. A longer run does not close the gap: ' +
+    "with 20,000 jobs, BullMQ's Worker warms up to 104 µs per job and the pool to 166 µs (ratio 0.62-0.82 in " +
+    '4 rounds). Redis itself ' +
     'spends about as much CPU per job again (its scripts; last column), on one thread. So on these 2 cores a ' +
     "quiet run is bound by CPU: BullMQ's Worker and Redis nearly fill them, and the pool, which needs more " +
     'client CPU per job, gets fewer jobs through; with cores to spare the run is bound by Redis and the ratio ' +
