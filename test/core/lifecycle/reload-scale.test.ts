@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manage, Process } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidAlive, psArgs, waitAllDead } from '../../support/group.js';
+import { pidAlive, psArgs, type RunningGroup, waitAllDead } from '../../support/group.js';
 import { is, type LoopGroup, readyPids, startLoop } from './helpers.js';
 
 let current: LoopGroup | undefined;
@@ -139,6 +139,17 @@ describe('restart', () => {
   });
 });
 
+/** SIGHUP, then waits until PIN 0's old process was asked to stop; returns its pid. */
+async function reloadPinZero(group: RunningGroup): Promise<number> {
+  const old = readyPids(group).get(0)!;
+  group.signal('SIGHUP');
+  await group.waitEvent(
+    is('workerStop', (e) => e.pid === old && e.reason === 'reload'),
+    'old worker asked to stop',
+  );
+  return old;
+}
+
 describe('replaced workers still finishing their execution', () => {
   it('a stop during a reload waits for the replaced worker too: none outlives the master', async () => {
     // Executions take 4 s while the marker exists: the old worker is in one when the reload
@@ -153,12 +164,7 @@ describe('replaced workers still finishing their execution', () => {
     try {
       await group.waitEvent(is('started'), 'started');
       rmSync(marker);
-      const old = readyPids(group).get(0)!;
-      group.signal('SIGHUP');
-      await group.waitEvent(
-        is('workerStop', (e) => e.pid === old && e.reason === 'reload'),
-        'old worker asked to stop',
-      );
+      const old = await reloadPinZero(group);
       group.signal('SIGTERM');
       expect(await group.waitExit(20_000)).toEqual({ code: 0, signal: null });
       expect(pidAlive(old)).toBe(false);
@@ -174,12 +180,7 @@ describe('replaced workers still finishing their execution', () => {
     current = startLoop({ maxWorkerNum: 1, stopTimeout: 20_000 }, { workMs: 20_000 });
     const { group } = current;
     await group.waitEvent(is('started'), 'started');
-    const old = readyPids(group).get(0)!;
-    group.signal('SIGHUP');
-    await group.waitEvent(
-      is('workerStop', (e) => e.pid === old && e.reason === 'reload'),
-      'old worker asked to stop',
-    );
+    const old = await reloadPinZero(group);
     group.signal('SIGINT');
     await group.waitFor('the graceful stop', () => group.output.includes('SIGINT received'));
     group.signal('SIGINT');
