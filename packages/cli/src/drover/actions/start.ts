@@ -47,12 +47,18 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     }
   }
 
-  /** True when `name` is not a file but a group of the config file here (PM2's `--only`). */
+  /**
+   * True when `name` is a group of the config file here (PM2's `--only`). A config file that
+   * cannot be read answers false: the name is then reported as a missing script, and a plain
+   * `drover start` reports the config's own error.
+   */
   private async configGroupNamed(name: string): Promise<boolean> {
-    const file = await plainErrors(async () => findConfigFile(process.cwd()));
-    if (file === null) return false;
-    const entries = await plainErrors(() => loadGroupsConfig(file));
-    return entries.some((e) => e.baseTitle === name);
+    try {
+      const file = findConfigFile(process.cwd());
+      return file !== null && (await loadGroupsConfig(file)).some((e) => e.baseTitle === name);
+    } catch {
+      return false;
+    }
   }
 
   /** Every group of the config file, or only the one named `only`. */
@@ -102,9 +108,9 @@ function isFile(path: string): boolean {
 }
 
 function checkScript(given: string, path: string): void {
-  let isFile: boolean;
+  let file: boolean;
   try {
-    isFile = statSync(path).isFile();
+    file = statSync(path).isFile();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(
@@ -113,5 +119,5 @@ function checkScript(given: string, path: string): void {
         : `script '${given}' cannot be read (${code ?? String(error)}); check its permissions`,
     );
   }
-  if (!isFile) throw new Error(`script '${given}' is not a file (${path}); give the script to run`);
+  if (!file) throw new Error(`script '${given}' is not a file (${path}); give the script to run`);
 }
