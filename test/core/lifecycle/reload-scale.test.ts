@@ -220,3 +220,55 @@ describe('a PIN that gave up', () => {
     }
   });
 });
+
+describe('operations that meet a recycle', () => {
+  it('restart() while a loop worker finishes its recycle: one process per PIN after', async () => {
+    // executions of 2.5 s: the age limit falls inside one, and the restart comes during its drain
+    current = startLoop(
+      { maxWorkerNum: 1, limitSeconds: 1, recycleJitter: 0, executeUSleep: 0, stopTimeout: 20_000 },
+      { workMs: 2500 },
+    );
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const old = readyPids(group).get(0)!;
+    await group.waitEvent(
+      is('workerStop', (e) => e.pid === old && e.reason === 'recycle'),
+      'the recycle',
+    );
+    const client = new Manage({ baseTitle: 'loop', runDir });
+    await client.restart();
+    await waitAllDead([old], 10_000);
+    const live = workerChildren(group.pid);
+    expect(live).toHaveLength(1);
+    expect((await client.status()).workers.map((w) => w.pid)).toEqual(live);
+  });
+
+  it('a worker that reached executeTimes during a reload that failed is still recycled', async () => {
+    const marker = join(tmpdir(), `drover-fail-once-${process.pid}-${Date.now()}`);
+    current = startLoop(
+      { maxWorkerNum: 1, executeTimes: 5, recycleJitter: 0, executeUSleep: 0 },
+      { workMs: 200, initFailOnceFile: marker, failAfterMs: 2000 },
+    );
+    const { group } = current;
+    try {
+      await group.waitEvent(is('started'), 'started');
+      const old = readyPids(group).get(0)!;
+      writeFileSync(marker, '');
+      group.signal('SIGHUP');
+      const reload = await group.waitEvent(is('reload'), 'the reload', 1, 15_000);
+      expect(reload.aborted).toBe(true);
+      // the kept worker had asked to be recycled meanwhile: it is, and its PIN works again
+      const exit = await group.waitEvent(
+        is('workerExit', (e) => e.pid === old),
+        'the kept worker recycled',
+      );
+      expect(exit.reason).toBe('recycle');
+      await group.waitEvent(
+        is('workerReady', (e) => e.pin === 0 && (e.t as number) > (exit.t as number)),
+        'successor',
+      );
+    } finally {
+      rmSync(marker, { force: true });
+    }
+  });
+});

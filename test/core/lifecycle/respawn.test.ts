@@ -104,3 +104,21 @@ describe('respawn', () => {
     expect(pidAlive(blocked)).toBe(false);
   });
 });
+
+describe('hang detection', () => {
+  it('counts silence from ready, not from the fork: a slow init is not a hang', async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, hangTimeout: 1000 },
+      { initMs: 1500, workMs: 50, reportExecutionEnd: true },
+    );
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pid = readyPids(group).get(0)!;
+    await group.waitFor(
+      '10 executions',
+      () => group.count(is('executionEnd', (e) => e.pid === pid)) >= 10,
+      10_000,
+    );
+    expect(group.count(is('workerExit', (e) => e.reason === 'hang'))).toBe(0);
+  });
+});

@@ -337,6 +337,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         this.emit('message', m.data, { pin: slot.pin, pid: handle.pid, title: handle.title });
         return;
       case 'recycle':
+        handle.recycleRequested = true;
         if (slot.current === handle) {
           this.log.info(`worker reached executeTimes, recycling`, {
             pin: slot.pin,
@@ -409,7 +410,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       return;
     }
     if (slot.replacement) return; // the replacement takes over when ready
-    if (reason === 'restart') return; // restart() starts every PIN again once all have stopped
+    if (slot.restarting) return; // restart() starts the PIN again once all have stopped
     if (reason === 'normal') {
       slot.finished = true;
       this.log.notice(`worker finished`, { pin: slot.pin, code });
@@ -494,19 +495,21 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     } catch (err) {
       if (slot.replacement === next) slot.replacement = null;
       next.kill('SIGKILL', 'crash');
-      if (this.stopping) {
-        this.log.info(`${reason} of worker ${slot.pin} cancelled: the group is stopping`);
+      if (this.stopping || slot.restarting) {
+        this.log.info(`${reason} of worker ${slot.pin} cancelled: the group is stopping or restarting`);
         return false;
       }
       if (reason === 'reload') {
         this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
+        // a kept worker that reached executeTimes meanwhile still waits for its replacement
+        if (old.recycleRequested && old.alive) void this.replace(slot, 'recycle');
         return false;
       }
       this.log.error(`replacement of worker ${slot.pin} failed: ${(err as Error).message}`);
       await old.stop('recycle', this.config.stopTimeout);
       return false;
     }
-    if (this.stopping) return false; // stop() stops both
+    if (this.stopping || slot.restarting) return false; // stop() or restart() stops both
     slot.replacement = null;
     slot.current = next;
     slot.restarts++;
@@ -730,11 +733,15 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       const all: Promise<void>[] = [];
       for (const slot of this.slots.values()) {
         slot.clearTimers();
+        // whatever else ends these processes (a recycle, a crash), their exits start nothing
+        slot.restarting = true;
         for (const h of slot.handles()) all.push(h.stop('restart', this.config.stopTimeout));
       }
       await Promise.all(all);
       const ready: Promise<void>[] = [];
       for (const slot of this.slots.values()) {
+        slot.restarting = false;
+        if (this.stopping) continue;
         slot.finished = false;
         slot.failed = false;
         slot.crashStreak = 0;

@@ -40,6 +40,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   executions = 0;
   /** it runs the execution loop (reported with ready) */
   loop = false;
+  /** it reached executeTimes and asked to be replaced */
+  recycleRequested = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private seq = 0;
@@ -106,6 +108,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         if (this.state === 'starting') {
           this.state = 'ready';
           this.readyAt = Date.now();
+          // heartbeats are answered from here on: a long init is not silence
+          this.lastPong = this.readyAt;
           this.loop = m.loop === true;
           for (const queued of this.early.splice(0)) this.send(queued);
           this.emit('ready');

@@ -30,6 +30,8 @@ export class WorkerSlot {
   failed = false;
   /** removed by a scale-down: not respawned */
   retired = false;
+  /** restart() is stopping this PIN's processes and starts it again itself: no respawn meanwhile */
+  restarting = false;
 
   constructor(
     readonly pin: number,
