@@ -46,6 +46,7 @@ export type {
   ExitRecord,
   GroupStatus,
   MasterStatus,
+  PinProcessStatus,
   WorkerState,
   WorkerStatus,
 } from './status.js';

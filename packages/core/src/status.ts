@@ -58,6 +58,25 @@ export interface WorkerStatus {
   lastExit: ExitRecord | null;
   /** epoch ms of the next respawn while in backoff */
   nextStartAt?: number;
+  /**
+   * The PIN's other live processes, present only while there are some: the successor starting
+   * during a reload or a recycle, and replaced processes still finishing their last execution.
+   */
+  others?: PinProcessStatus[];
+}
+
+/** A process of a PIN other than the one serving it (`WorkerStatus.others`). */
+export interface PinProcessStatus {
+  pid: number;
+  title: string;
+  /** `successor`: starting to take the PIN over; `replaced`: handed the PIN over, finishing */
+  role: 'successor' | 'replaced';
+  state: 'starting' | 'ready' | 'draining';
+  /** resident set size in bytes */
+  memory: number | null;
+  /** epoch ms */
+  startedAt: number;
+  uptimeSeconds: number;
 }
 
 export interface MasterStatus {

@@ -77,6 +77,34 @@ describe('renderStatusTable', () => {
     );
   });
 
+  it("puts a PIN's successor and replaced processes on lines of their own under it", () => {
+    const reloading: GroupStatus = {
+      ...GROUP,
+      workers: [
+        worker(0, {
+          others: [
+            {
+              pid: 5000,
+              title: 'drover:Worker:mailer:0',
+              role: 'replaced',
+              state: 'draining',
+              memory: 40 * MiB,
+              startedAt: NOW - 7200_000,
+              uptimeSeconds: 7200,
+            },
+          ],
+        }),
+        worker(1),
+      ],
+    };
+    const lines = renderStatusTable([reloading], { now: NOW }).split('\n');
+    expect(lines.slice(4, 7)).toEqual([
+      '  0  4242  drover:Worker:mailer:0  ready                41.5 MiB  0.3%  16:27:57  1h 02m        1234         0  -',
+      '  0  5000  drover:Worker:mailer:0  draining (replaced)  40.0 MiB     -  15:30:00  2h 00m           -         -  -',
+      '  1  4243  drover:Worker:mailer:1  ready                41.5 MiB  0.3%  16:27:57  1h 02m        1234         0  -',
+    ]);
+  });
+
   it('colours only when asked, and the colours do not break the alignment', () => {
     expect(renderStatusTable([GROUP], { now: NOW })).not.toContain('\x1b[');
     const coloured = renderStatusTable([GROUP], { now: NOW, color: true });

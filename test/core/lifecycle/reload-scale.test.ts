@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Manage, Process } from '@drover/core';
+import { Manage, Process, renderStatusTable } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pidAlive, psArgs, type RunningGroup, waitAllDead } from '../../support/group.js';
 import { is, type LoopGroup, readyPids, startLoop } from './helpers.js';
@@ -188,6 +188,36 @@ describe('replaced workers still finishing their execution', () => {
     expect(ended.code).not.toBe(0);
     expect(pidAlive(old)).toBe(false);
     expect(group.events.find(is('workerExit', (e) => e.pid === old))).toMatchObject({ signal: 'SIGKILL' });
+  });
+});
+
+describe('status during a reload', () => {
+  it("shows a PIN's successor while it starts and its replaced process while it finishes", async () => {
+    current = startLoop({ maxWorkerNum: 1, stopTimeout: 20_000 }, { initMs: 2500, workMs: 20_000 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const old = readyPids(group).get(0)!;
+    const client = new Manage({ baseTitle: 'loop', runDir });
+    const pinZero = async () => (await client.status()).workers[0]!;
+    group.signal('SIGHUP');
+    const started = await group.waitEvent(
+      is('workerStart', (e) => e.pin === 0 && e.pid !== old),
+      'successor',
+    );
+    const next = started.pid as number;
+    const starting = await pinZero();
+    expect(starting).toMatchObject({ pid: old, state: 'busy' });
+    expect(starting.others).toMatchObject([{ pid: next, role: 'successor', state: 'starting' }]);
+    await group.waitEvent(
+      is('workerStop', (e) => e.pid === old),
+      'old worker asked to stop',
+    );
+    const handedOver = await pinZero();
+    expect(handedOver).toMatchObject({ pid: next });
+    expect(handedOver.others).toMatchObject([{ pid: old, role: 'replaced', state: 'draining' }]);
+    expect(renderStatusTable([await client.status()])).toMatch(
+      new RegExp(`\\b${old}\\b.*draining \\(replaced\\)`),
+    );
   });
 });
 

@@ -15,7 +15,7 @@ import { CpuSampler, Process } from '../process/Process.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
 import { isRecordLive, readPidFile, removePidFile, writePidFile } from '../runtime/PidFile.js';
 import { defaultRunDir, ensurePrivateDir, type GroupPaths, groupPaths } from '../runtime/RunDir.js';
-import type { ExitReason, GroupStatus, MasterStatus, WorkerStatus } from '../status.js';
+import type { ExitReason, GroupStatus, MasterStatus, PinProcessStatus, WorkerStatus } from '../status.js';
 import { formatTitle, setOwnTitle } from '../title.js';
 import { VERSION } from '../version.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
@@ -947,6 +947,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             restarts: slot.restarts,
             lastExit: slot.lastExit,
             ...(slot.nextStartAt ? { nextStartAt: slot.nextStartAt } : {}),
+            ...this.otherProcesses(slot, now),
           };
         }),
     );
@@ -965,6 +966,26 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       },
       workers,
     };
+  }
+
+  /** `others` of a PIN's status: its successor and replaced processes, when it has any. */
+  private otherProcesses(slot: WorkerSlot, now: number): { others?: PinProcessStatus[] } {
+    const others: PinProcessStatus[] = [];
+    const add = (h: WorkerHandle, role: PinProcessStatus['role']) => {
+      if (!h.alive || h === slot.current || h.state === 'exited') return;
+      others.push({
+        pid: h.pid,
+        title: h.title,
+        role,
+        state: h.state,
+        memory: Process.rss(h.pid),
+        startedAt: h.startedAt,
+        uptimeSeconds: Math.floor((now - h.startedAt) / 1000),
+      });
+    };
+    if (slot.replacement) add(slot.replacement, 'successor');
+    for (const old of slot.retiring) add(old, 'replaced');
+    return others.length > 0 ? { others } : {};
   }
 
   private controlHandler() {

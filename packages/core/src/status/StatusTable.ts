@@ -1,5 +1,12 @@
 import { escapeControl } from '../log/format.js';
-import type { ExitRecord, GroupStatus, MasterStatus, WorkerState, WorkerStatus } from '../status.js';
+import type {
+  ExitRecord,
+  GroupStatus,
+  MasterStatus,
+  PinProcessStatus,
+  WorkerState,
+  WorkerStatus,
+} from '../status.js';
 import { ansi, type Palette, plain } from './palette.js';
 import { type Cell, type Column, renderTable } from './table.js';
 import { formatBytes, formatClock, formatDuration, formatPercent } from './units.js';
@@ -106,12 +113,36 @@ function workerRow(w: WorkerStatus, p: Palette, now: number): Cell[] {
   ];
 }
 
+/** A PIN's successor or replaced process, on a line of its own under the PIN's line. */
+function otherRow(pin: number, o: PinProcessStatus, p: Palette, now: number): Cell[] {
+  return [
+    { text: String(pin), paint: p.dim },
+    { text: String(o.pid) },
+    { text: escapeControl(o.title) },
+    { text: `${o.state} (${o.role})`, paint: stateColor(o.state, p) },
+    { text: formatBytes(o.memory) },
+    { text: '-' },
+    { text: formatClock(o.startedAt, now) },
+    { text: formatDuration(o.uptimeSeconds) },
+    { text: '-' },
+    { text: '-' },
+    { text: '-' },
+  ];
+}
+
+function workerRows(w: WorkerStatus, p: Palette, now: number): Cell[][] {
+  const rows = [workerRow(w, p, now)];
+  for (const o of w.others ?? []) rows.push(otherRow(w.pin, o, p, now));
+  return rows;
+}
+
 /**
  * The status of one or more groups as aligned tables: for each group a master line (type, pid,
  * title, state, memory, start time, run time, live/target workers) and one line per worker
  * (pin, pid, title, state, memory, CPU %, start time, run time, executions, restarts, last
- * exit). Groups are separated by a blank line. Sizes are in KiB/MiB/GiB, run times in the two
- * largest units, start times in local time.
+ * exit), then a line for each other process of its PIN while a reload or a recycle replaces it
+ * (`starting (successor)`, `draining (replaced)`). Groups are separated by a blank line. Sizes
+ * are in KiB/MiB/GiB, run times in the two largest units, start times in local time.
  */
 export function renderStatusTable(groups: GroupStatus[], opts: StatusTableOptions = {}): string {
   const p = opts.color ? ansi : plain;
@@ -124,7 +155,7 @@ export function renderStatusTable(groups: GroupStatus[], opts: StatusTableOption
         ? [p.dim('no workers')]
         : renderTable(
             WORKER_COLUMNS,
-            group.workers.map((w) => workerRow(w, p, now)),
+            group.workers.flatMap((w) => workerRows(w, p, now)),
             p,
             opts.width,
           );
