@@ -142,6 +142,18 @@ describe('generated help', () => {
     expect(forcedOff.stdout()).toBe(plain.stdout());
   });
 
+  it('takes an empty FORCE_COLOR as unset: the TTY decides', async () => {
+    const { router } = deployRouter();
+    const plain = capture();
+    await router.run(['--help'], plain.io);
+    const emptyOffTTY = capture({ env: { FORCE_COLOR: '' } });
+    await router.run(['--help'], emptyOffTTY.io);
+    expect(emptyOffTTY.stdout()).toBe(plain.stdout());
+    const emptyOnTTY = capture({ isTTY: true, env: { FORCE_COLOR: '' } });
+    await router.run(['--help'], emptyOnTTY.io);
+    expect(emptyOnTTY.stdout()).toContain(`${ESC}1mUsage: ${ESC}22m`);
+  });
+
   it('colours usage errors only when stderr is a TTY', async () => {
     const { router } = deployRouter();
     const tty = capture({ isTTY: true });

@@ -5,8 +5,8 @@ export type Colors = ReturnType<typeof createColors>;
 
 /**
  * Colours for one stream: on for a TTY, off otherwise; `NO_COLOR` (any non-empty value) turns
- * them off and `FORCE_COLOR` (any value but `0`/`false`) on, `NO_COLOR` first, as no-color.org
- * asks.
+ * them off and `FORCE_COLOR` (any non-empty value but `0`/`false`) on, `NO_COLOR` first, as
+ * no-color.org asks. An empty `FORCE_COLOR` counts as unset, as picocolors reads it.
  */
 export function colorsFor(stream: OutputStream, env: Readonly<Record<string, string | undefined>>): Colors {
   return createColors(useColor(stream, env));
@@ -15,6 +15,6 @@ export function colorsFor(stream: OutputStream, env: Readonly<Record<string, str
 export function useColor(stream: OutputStream, env: Readonly<Record<string, string | undefined>>): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   const force = env.FORCE_COLOR;
-  if (force !== undefined) return force !== '0' && force !== 'false';
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
   return stream.isTTY === true;
 }
