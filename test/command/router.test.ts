@@ -308,6 +308,79 @@ describe('CommandRouter.run: failures of the action exit 1', () => {
   });
 });
 
+describe('CommandRouter.run: exit codes a handler returns', () => {
+  @Action({ name: 'code', description: 'Returns the exit code it is given' })
+  class CodeAction extends CommandAction<object, { value: string }> {
+    handler(): number | undefined {
+      return JSON.parse(this.args.value, (_key, value) => (value === 'NaN' ? Number.NaN : value));
+    }
+  }
+  @Template('<code> <value>', { bin: 'c' })
+  class CodeTemplate {}
+  const router = new CommandRouter(new Container(), { template: CodeTemplate, actions: [CodeAction] });
+
+  it.each(['0', '3', '255'])('returns %s as the exit code', async (value) => {
+    const out = capture();
+    expect(await router.run(['code', value], out.io)).toBe(Number(value));
+    expect(out.stderr()).toBe('');
+  });
+
+  it.each([
+    ['300', '300'],
+    ['256', '256'],
+    ['-1', '-1'],
+    ['1.5', '1.5'],
+    ['"NaN"', 'NaN'],
+    ['"3"', 'the string "3"'],
+    ['true', 'a boolean'],
+    ['null', 'null'],
+  ])('refuses %s: exit 1 and one line naming the action, the value and the rule', async (value, shown) => {
+    const out = capture();
+    expect(await router.run(['code', '--', value], out.io)).toBe(1);
+    expect(out.stderr()).toBe(
+      `c: action 'code' returned ${shown} from handler(); an exit code is an integer 0-255 (return nothing for 0)\n`,
+    );
+  });
+});
+
+describe('CommandRouter.run never throws, even when its output streams do', () => {
+  const throwing = {
+    write: () => {
+      throw new Error('EPIPE');
+    },
+  };
+  const rejecting = { write: () => Promise.reject(new Error('stream closed')) };
+
+  it.each([
+    ['throws', throwing],
+    ['returns a rejected promise', rejecting],
+  ])('resolves to the exit code when write() %s', async (_how, stream) => {
+    const { router } = deployRouter();
+    const io = { stdout: stream, stderr: stream, env: {} };
+    await expect(router.run(['strat'], io)).resolves.toBe(2);
+    await expect(router.run(['--help'], io)).resolves.toBe(0);
+    await expect(router.run(['--version'], io)).resolves.toBe(0);
+    await expect(router.run(['logs', 'broken', '-o'], io)).resolves.toBe(1);
+  });
+
+  it("reports a handler's own failed write as the handler's failure", async () => {
+    const { router } = deployRouter();
+    await expect(router.run(['start', 'a'], { stdout: throwing, stderr: throwing, env: {} })).resolves.toBe(
+      1,
+    );
+  });
+
+  it('resolves to 1 when the io object itself is unusable', async () => {
+    const { router } = deployRouter();
+    const io = {
+      get stdout(): never {
+        throw new Error('no stdout');
+      },
+    };
+    await expect(router.run(['--version'], io)).resolves.toBe(1);
+  });
+});
+
 describe('CommandRouter: container and life cycle', () => {
   it('resolves a fresh action per run, so parameters never leak between runs', async () => {
     const { router, recorder } = deployRouter();

@@ -11,7 +11,7 @@ export interface ParamTarget<P extends object> {
   hasParam(key: keyof P & string): boolean;
 }
 
-/** What `handler()` may return: nothing (exit 0) or an exit code. */
+/** What `handler()` may return: nothing (exit 0) or an exit code, an integer 0-255. */
 // biome-ignore lint/suspicious/noConfusingVoidType: lets a subclass declare `handler(): void`.
 export type HandlerResult = void | number;
 
@@ -49,7 +49,10 @@ export abstract class CommandAction<
     };
   }
 
-  /** Runs the action. Return an exit code to override 0; throw to fail with 1 (`UsageError`: 2). */
+  /**
+   * Runs the action. Return an exit code (an integer 0-255) to override 0; anything else fails
+   * with 1. Throw to fail with 1 (`UsageError`: 2).
+   */
   abstract handler(): HandlerResult | Promise<HandlerResult>;
 
   setParam<K extends keyof P & string>(key: K, value: P[K]): void {

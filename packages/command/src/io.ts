@@ -29,3 +29,24 @@ export function resolveIO(io: CommandIO = {}): ResolvedIO {
     env: io.env ?? process.env,
   };
 }
+
+/**
+ * Writes one of the router's own messages. A stream that throws or rejects (a closed pipe) loses
+ * the message; the exit code still reaches the caller, as `run()` promises.
+ */
+export function writeQuietly(stream: OutputStream, text: string): void {
+  try {
+    const result = stream.write(text);
+    if (isThenable(result)) result.then(undefined, () => {});
+  } catch {
+    // The message is lost; the exit code is not.
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,10 +1,10 @@
 import type { Container } from 'inversify';
 import { attachRun, type CommandAction } from './action.js';
 import { type CommandRequest, matchArgv } from './argv/match.js';
-import { UsageError } from './errors.js';
+import { CommandError, describeType, escapeControl, UsageError } from './errors.js';
 import { colorsFor } from './help/colors.js';
 import { renderActionHelp, renderHelp } from './help/render.js';
-import { type CommandIO, type OutputStream, type ResolvedIO, resolveIO } from './io.js';
+import { type CommandIO, type OutputStream, type ResolvedIO, resolveIO, writeQuietly } from './io.js';
 import type { CommandOption } from './option.js';
 import {
   type ActionClass,
@@ -90,10 +90,24 @@ export class CommandRouter {
 
   /**
    * Runs one command line (without the `node script` prefix). Never throws and never exits:
-   * returns 0 on success and for help, 1 when the action failed, 2 for a usage error.
+   * returns 0 on success and for help, 1 when the action failed, 2 for a usage error. Output
+   * streams that fail lose the router's messages, not the exit code.
    */
   async run(argv: readonly string[], io?: CommandIO): Promise<number> {
-    const streams = resolveIO(io);
+    let streams: ResolvedIO | undefined;
+    try {
+      streams = resolveIO(io);
+      return await this.#run(argv, streams);
+    } catch (error) {
+      // Only a broken `io` (a getter that throws, a stream whose isTTY throws) gets here.
+      try {
+        if (streams) return this.#failure(error, streams);
+      } catch {}
+      return ExitCode.Failure;
+    }
+  }
+
+  async #run(argv: readonly string[], streams: ResolvedIO): Promise<number> {
     let request: CommandRequest;
     try {
       request = this.parse(argv);
@@ -102,11 +116,14 @@ export class CommandRouter {
       return this.#failure(error, streams);
     }
     if (request.kind === 'help') {
-      streams.stdout.write(this.help(request.action?.name, { stream: streams.stdout, env: streams.env }));
+      writeQuietly(
+        streams.stdout,
+        this.help(request.action?.name, { stream: streams.stdout, env: streams.env }),
+      );
       return ExitCode.Ok;
     }
     if (request.kind === 'version') {
-      streams.stdout.write(`${this.spec.version}\n`);
+      writeQuietly(streams.stdout, `${this.spec.version}\n`);
       return ExitCode.Ok;
     }
     try {
@@ -128,8 +145,7 @@ export class CommandRouter {
           args: request.args,
         });
       }
-      const result = await action.handler();
-      return toExitCode(result);
+      return toExitCode(request.action.name, await action.handler());
     } catch (error) {
       if (error instanceof UsageError) return this.#usageError(error, streams, request.action.name);
       return this.#failure(error, streams);
@@ -158,7 +174,8 @@ export class CommandRouter {
   #usageError(error: UsageError, io: ResolvedIO, action = error.action): number {
     const c = colorsFor(io.stderr, io.env);
     const target = action ? `${this.spec.bin} ${action}` : this.spec.bin;
-    io.stderr.write(
+    writeQuietly(
+      io.stderr,
       `${c.red(`${this.spec.bin}:`)} ${error.message}\n${c.dim(`Run '${target} --help' for usage.`)}\n`,
     );
     return ExitCode.Usage;
@@ -167,15 +184,30 @@ export class CommandRouter {
   #failure(error: unknown, io: ResolvedIO): number {
     const c = colorsFor(io.stderr, io.env);
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`${c.red(`${this.spec.bin}:`)} ${message}\n`);
-    if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    writeQuietly(io.stderr, `${c.red(`${this.spec.bin}:`)} ${message}\n`);
+    if (io.env.DEBUG && error instanceof Error && error.stack) writeQuietly(io.stderr, `${error.stack}\n`);
     return ExitCode.Failure;
   }
 }
 
-function toExitCode(result: unknown): number {
+/** `handler()`'s result as an exit code: nothing is 0; anything but an integer 0-255 is refused. */
+function toExitCode(action: string, result: unknown): number {
+  if (result === undefined) return ExitCode.Ok;
   if (typeof result === 'number' && Number.isInteger(result) && result >= 0 && result <= 255) return result;
-  return ExitCode.Ok;
+  throw new CommandError(
+    'EEXITCODE',
+    `action '${action}' returned ${describeResult(result)} from handler()`,
+    {
+      hint: 'an exit code is an integer 0-255 (return nothing for 0)',
+    },
+  );
+}
+
+function describeResult(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return `the string ${escapeControl(JSON.stringify(value.slice(0, 40)))}`;
+  if (value === null) return 'null';
+  return describeType(value);
 }
 
 function clampWidth(columns: number | undefined): number {
