@@ -402,6 +402,54 @@ describe('CommandRouter: container and life cycle', () => {
     expect(container.get(StartAction)).toBe(container.get(StartAction));
   });
 
+  it('refuses a second run of a singleton action that is still running, leaving the first alone', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const entered: Array<() => void> = [];
+    const entries = [0, 1].map((i) => new Promise<void>((resolve) => (entered[i] = resolve)));
+    let runs = 0;
+    @Action({ name: 'slow', description: 'Waits for the test' })
+    class SlowAction extends CommandAction<{ force: boolean }, { name: string }> {
+      async handler(): Promise<void> {
+        entered[runs++]!();
+        await gate;
+        this.io.stdout.write(`${this.args.name} force=${this.getParam('force', false)}\n`);
+      }
+    }
+    @Template('<slow> <name> -[f]', { bin: 'sl' })
+    class SlowTemplate {}
+    const container = new Container();
+    container.bind(SlowAction).toSelf().inSingletonScope();
+    const router = new CommandRouter(container, {
+      template: SlowTemplate,
+      actions: [SlowAction],
+      options: [deployOptions[4]!],
+    });
+    const first = capture();
+    const second = capture();
+    const firstRun = router.run(['slow', 'one', '-f'], first.io);
+    await entries[0];
+    const secondRun = router.run(['slow', 'two'], second.io);
+    // The second run ends at once; were it let through, it would reach the handler instead.
+    await Promise.race([secondRun, entries[1]]);
+    release();
+    expect(await secondRun).toBe(1);
+    expect(second.stderr()).toBe(
+      "sl: action 'slow' is already running: the container gave this run the same SlowAction instance (singleton scope); " +
+        'bind SlowAction in transient scope, the default, to run it concurrently\n',
+    );
+    expect(second.stdout()).toBe('');
+    expect(await firstRun).toBe(0);
+    expect(first.stdout()).toBe('one force=true\n');
+    expect(first.stderr()).toBe('');
+    // Once the first run is over, the instance runs again, with fresh parameters.
+    const third = capture();
+    expect(await router.run(['slow', 'three'], third.io)).toBe(0);
+    expect(third.stdout()).toBe('three force=false\n');
+  });
+
   it('resolves the template and runs its beforeHandler hook after the options', async () => {
     const seen: string[] = [];
     @injectable()

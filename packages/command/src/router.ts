@@ -1,6 +1,6 @@
 import type { Container } from 'inversify';
 import { attachRun, type CommandAction } from './action.js';
-import { type CommandRequest, matchArgv } from './argv/match.js';
+import { type CommandRequest, type Invocation, matchArgv } from './argv/match.js';
 import { CommandError, describeType, escapeControl, UsageError } from './errors.js';
 import { colorsFor } from './help/colors.js';
 import { renderActionHelp, renderHelp } from './help/render.js';
@@ -131,21 +131,13 @@ export class CommandRouter {
       const action = (await this.#container.getAsync(
         request.action.cls as new () => unknown,
       )) as CommandAction<object, object>;
-      attachRun(action, { params: new Map(), args: request.args, io: streams });
-      for (const { option, value } of request.options) {
-        const instance = (await this.#container.getAsync(
-          option.cls as new () => unknown,
-        )) as CommandOption<object>;
-        await instance.impactAction(action, value);
+      if (running.has(action)) throw alreadyRunning(request.action);
+      running.add(action);
+      try {
+        return await invoke(template, action, request, streams, this.#container);
+      } finally {
+        running.delete(action);
       }
-      if (typeof template.beforeHandler === 'function') {
-        await template.beforeHandler(action, {
-          action: request.action.name,
-          options: request.options.map(({ option, value }) => ({ name: option.name, value })),
-          args: request.args,
-        });
-      }
-      return toExitCode(request.action.name, await action.handler());
     } catch (error) {
       if (error instanceof UsageError) return this.#usageError(error, streams, request.action.name);
       return this.#failure(error, streams);
@@ -188,6 +180,45 @@ export class CommandRouter {
     if (io.env.DEBUG && error instanceof Error && error.stack) writeQuietly(io.stderr, `${error.stack}\n`);
     return ExitCode.Failure;
   }
+}
+
+/**
+ * Action instances in a run. A run attaches its parameters, arguments and streams to the
+ * instance, so an instance the container hands out twice (singleton scope) cannot serve two runs
+ * at once.
+ */
+const running = new WeakSet<CommandAction<object, object>>();
+
+function alreadyRunning(action: Invocation['action']): CommandError {
+  const cls = action.cls.name || 'its class';
+  return new CommandError(
+    'EBUSY',
+    `action '${action.name}' is already running: the container gave this run the same ${cls} instance (singleton scope)`,
+    { hint: `bind ${cls} in transient scope, the default, to run it concurrently` },
+  );
+}
+
+/** Options impact the action, then the template's hook runs, then the handler. */
+async function invoke(
+  template: TemplateHooks,
+  action: CommandAction<object, object>,
+  request: Invocation,
+  streams: ResolvedIO,
+  container: Container,
+): Promise<number> {
+  attachRun(action, { params: new Map(), args: request.args, io: streams });
+  for (const { option, value } of request.options) {
+    const instance = (await container.getAsync(option.cls as new () => unknown)) as CommandOption<object>;
+    await instance.impactAction(action, value);
+  }
+  if (typeof template.beforeHandler === 'function') {
+    await template.beforeHandler(action, {
+      action: request.action.name,
+      options: request.options.map(({ option, value }) => ({ name: option.name, value })),
+      args: request.args,
+    });
+  }
+  return toExitCode(request.action.name, await action.handler());
 }
 
 /** `handler()`'s result as an exit code: nothing is 0; anything but an integer 0-255 is refused. */
