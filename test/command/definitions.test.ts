@@ -8,7 +8,7 @@ import {
   Template,
   TemplateSyntaxError,
 } from '@drover/command';
-import { Container, injectable } from 'inversify';
+import { Container, inject, injectable } from 'inversify';
 import { describe, expect, it } from 'vitest';
 
 // Classes are defined inside functions so each case decorates fresh ones.
@@ -241,5 +241,75 @@ describe('decorators refuse bad definitions when the class is defined', () => {
       'class Child inherits a constructor with 1 parameter(s) from Undecorated, whose parameter types are unknown; ' +
         'decorate Undecorated with @injectable() from inversify, or give Child its own constructor',
     );
+  });
+});
+
+describe('CommandRouter: classes whose constructor parameter types were lost', () => {
+  // Decorators applied as plain calls: no design:paramtypes is emitted, as with a toolchain
+  // without emitDecoratorMetadata.
+  function undeclared() {
+    class Go extends CommandAction {
+      constructor(readonly dep: Date) {
+        super();
+      }
+      handler(): void {}
+    }
+    Action({ name: 'go', description: 'Go' })(Go);
+    return Go;
+  }
+
+  it('refuses them when the router is built, naming the class and the fix, with the original as cause', () => {
+    const Go = undeclared();
+    const error = build({ template: template('<go>'), actions: [Go] });
+    expect(error).toBeInstanceOf(CommandDefinitionError);
+    expect((error as Error).message).toBe(
+      'action class Go has 1 constructor parameter(s), but no parameter types were recorded for it; ' +
+        "import 'reflect-metadata' before the class is defined, keep its @Action decorator, and compile with " +
+        'emitDecoratorMetadata (or mark each parameter with @inject(TOKEN))',
+    );
+    expect(String((error as Error).cause)).toMatch(/Found unexpected missing metadata on type "Go"/);
+  });
+
+  it('names the parameters whose recorded types cannot be injected', () => {
+    interface Logger {
+      log(text: string): void;
+    }
+    @Option({ name: 'v', description: 'Verbose', value: 'none' })
+    class Loud implements CommandOption<object> {
+      constructor(
+        readonly when: Date,
+        readonly log: Logger,
+        readonly label: string,
+      ) {}
+      impactAction(): void {}
+    }
+    const error = build({ template: template('<go> -[v]'), actions: [action('go')], options: [Loud] });
+    expect(error).toBeInstanceOf(CommandDefinitionError);
+    expect((error as Error).message).toBe(
+      "option class Loud cannot be built by the container: constructor parameter 1 is typed by an interface (or a class imported with 'import type'), " +
+        'parameter 2 is a string; mark each with @inject(TOKEN) and bind TOKEN in the container',
+    );
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('refuses them when only some parameters carry @inject', () => {
+    const TOKEN = Symbol('token');
+    class Partly extends CommandAction {
+      constructor(
+        readonly when: Date,
+        readonly what: unknown,
+      ) {
+        super();
+      }
+      handler(): void {}
+    }
+    inject(TOKEN)(Partly, undefined, 1);
+    Action({ name: 'go', description: 'Go' })(Partly);
+    const error = build({ template: template('<go>'), actions: [Partly] });
+    expect(error).toBeInstanceOf(CommandDefinitionError);
+    expect((error as Error).message).toMatch(
+      /^action class Partly has 2 constructor parameter\(s\), but no parameter types were recorded for it; import 'reflect-metadata'/,
+    );
+    expect(String((error as Error).cause)).toMatch(/at constructor indexes "0"/);
   });
 });

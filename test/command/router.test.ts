@@ -289,7 +289,41 @@ describe('CommandRouter.run: failures of the action exit 1', () => {
     });
     const out = capture();
     expect(await router.run(['start', 'a'], out.io)).toBe(1);
-    expect(out.stderr()).toMatch(/^deploy: No bindings found for service: "Symbol\(Greeting\)"/);
+    expect(out.stderr()).toBe(
+      "deploy: action 'start': the container has no binding for Symbol(Greeting), which StartAction needs; " +
+        'bind it in the container before running the router\n',
+    );
+    // inversify's own account stays available for debugging.
+    const debug = capture({ env: { DEBUG: '1' } });
+    expect(await router.run(['start', 'a'], debug.io)).toBe(1);
+    expect(debug.stderr()).toContain('Caused by: ');
+    expect(debug.stderr()).toContain('No bindings found for service: "Symbol(Greeting)"');
+  });
+
+  it('names a class the container cannot provide to an option', async () => {
+    class Clock {}
+    @Option({ name: 'v', description: 'Verbose', value: 'none' })
+    class TimedOption implements CommandOption<object> {
+      constructor(readonly clock: Clock) {}
+      impactAction(): void {}
+    }
+    @Action({ name: 'go', description: 'Go' })
+    class GoAction extends CommandAction {
+      handler(): void {}
+    }
+    @Template('<go> -[v]', { bin: 'g' })
+    class GoTemplate {}
+    const router = new CommandRouter(new Container(), {
+      template: GoTemplate,
+      actions: [GoAction],
+      options: [TimedOption],
+    });
+    const out = capture();
+    expect(await router.run(['go', '-v'], out.io)).toBe(1);
+    expect(out.stderr()).toBe(
+      "g: action 'go': the container has no binding for Clock, which TimedOption needs; " +
+        'bind it in the container before running the router\n',
+    );
   });
 
   it('turns a rejection with a non-Error into exit 1', async () => {

@@ -52,8 +52,8 @@ export class TemplateSyntaxError extends CommandError {
  * option class without `@Option`, two options with one flag). Thrown when the router is built.
  */
 export class CommandDefinitionError extends CommandError {
-  constructor(message: string, hint: string) {
-    super('EDEFINITION', message, { hint });
+  constructor(message: string, hint: string, options: { cause?: unknown } = {}) {
+    super('EDEFINITION', message, { hint, cause: options.cause });
     this.name = 'CommandDefinitionError';
   }
 }

@@ -2,6 +2,7 @@ import type { Container } from 'inversify';
 import { attachRun, type CommandAction } from './action.js';
 import { type CommandRequest, type Invocation, matchArgv } from './argv/match.js';
 import { CommandError, describeType, escapeControl, UsageError } from './errors.js';
+import { explainBindingError, explainResolutionError } from './container-errors.js';
 import { colorsFor } from './help/colors.js';
 import { renderActionHelp, renderHelp } from './help/render.js';
 import { type CommandIO, type OutputStream, type ResolvedIO, resolveIO, writeQuietly } from './io.js';
@@ -66,10 +67,20 @@ export class CommandRouter {
     this.spec = buildSpec(definition.template, definition.actions, definition.options ?? [], definition.bin);
     this.#container = container;
     this.#template = definition.template;
-    for (const cls of [definition.template, ...definition.actions, ...(definition.options ?? [])]) {
+    const classes = [
+      ['template', definition.template],
+      ...definition.actions.map((cls) => ['action', cls] as const),
+      ...(definition.options ?? []).map((cls) => ['option', cls] as const),
+    ] as const;
+    for (const [role, cls] of classes) {
+      if (container.isBound(cls)) continue;
       // bind().toSelf() checks constructor metadata now, so a toolchain that lost
       // design:paramtypes fails here rather than on first use.
-      if (!container.isBound(cls)) container.bind(cls as new () => unknown).toSelf();
+      try {
+        container.bind(cls as new () => unknown).toSelf();
+      } catch (error) {
+        throw explainBindingError(error, role, cls);
+      }
     }
   }
 
@@ -140,7 +151,7 @@ export class CommandRouter {
       }
     } catch (error) {
       if (error instanceof UsageError) return this.#usageError(error, streams, request.action.name);
-      return this.#failure(error, streams);
+      return this.#failure(explainResolutionError(error, request.action.name), streams);
     }
   }
 
@@ -177,7 +188,16 @@ export class CommandRouter {
     const c = colorsFor(io.stderr, io.env);
     const message = error instanceof Error ? error.message : String(error);
     writeQuietly(io.stderr, `${c.red(`${this.spec.bin}:`)} ${message}\n`);
-    if (io.env.DEBUG && error instanceof Error && error.stack) writeQuietly(io.stderr, `${error.stack}\n`);
+    if (io.env.DEBUG && error instanceof Error && error.stack) {
+      writeQuietly(io.stderr, `${error.stack}\n`);
+      const cause = error.cause;
+      if (cause !== undefined) {
+        writeQuietly(
+          io.stderr,
+          `Caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`,
+        );
+      }
+    }
     return ExitCode.Failure;
   }
 }
