@@ -109,26 +109,78 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
       hint: 'start',
     },
     // an unknown option may be meant for the script: the way to pass it is said
+    // The hint is the line to type: options stay before '--', arguments follow it in their order.
     {
       argv: ['start', 'a', '-x'],
-      error: "unknown option -x; if it is meant as [args...], put it after '--': -- -x",
+      error:
+        "unknown option -x; if it is meant as [args...], put it after '--', options before it: deploy start a -- -x",
       hint: 'start',
     },
     {
       argv: ['start', 'a', '--port=8080'],
-      error: "unknown option --port; if it is meant as [args...], put it after '--': -- --port=8080",
+      error:
+        "unknown option --port; if it is meant as [args...], put it after '--', options before it: deploy start a -- --port=8080",
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '-x', 'b', '-d'],
+      error:
+        "unknown option -x; if it is meant as [args...], put it after '--', options before it: deploy start a -d -- -x b",
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'my app', '--port=80', '--', 'b'],
+      error:
+        "unknown option --port; if it is meant as [args...], put it after '--', options before it: deploy start 'my app' -- --port=80 b",
       hint: 'start',
     },
     // a negative number for an action without variadic arguments: its first argument
     {
       argv: ['stop', '-1'],
-      error: "unknown option -1; a negative number reads as an option: put it after '--': -- -1",
+      error:
+        "unknown option -1; a negative number reads as an option: put it after '--', options before it: deploy stop -- -1",
       hint: 'stop',
     },
+    {
+      argv: ['logs', '-1', '--lines=3', '-o'],
+      error:
+        "unknown option -1; a negative number reads as an option: put it after '--', options before it: deploy logs --lines=3 -o -- -1",
+      hint: 'logs',
+    },
+    // Before the action, an unknown option is judged against every option of the program, and the
+    // first problem on the line is the one reported.
+    { argv: ['--bogus'], error: 'unknown option --bogus' },
+    { argv: ['--detahc', 'start', 'a'], error: 'unknown option --detahc (did you mean --detach?)' },
+    { argv: ['--bogus', 'strat'], error: 'unknown option --bogus' },
+    { argv: ['-=', 'start', 'a'], error: 'unknown option -=' },
+    {
+      argv: ['--no-detach', 'start', 'a'],
+      error: 'unknown option --no-detach; flags have no --no- form: leave --detach out instead',
+    },
+    {
+      argv: ['strat', '--bogus'],
+      error: "unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs",
+    },
+    {
+      argv: ['strat', '-='],
+      error: "unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs",
+    },
+    // After '--', 'help' is an argument like any other, here in the place of the action.
+    { argv: ['--', 'help'], error: "unknown action 'help'; expected one of start, restart, stop, logs" },
+    // Help for an action that does not exist is refused, as `help strat` is.
+    {
+      argv: ['strat', '--help'],
+      error: "unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs",
+    },
+    { argv: ['nope', '-h'], error: "unknown action 'nope'; expected one of start, restart, stop, logs" },
     // an option with no argument to take it, or a near option name: no such hint
     { argv: ['stop', '-y'], error: 'unknown option -y', hint: 'stop' },
-    { argv: ['start', 'a', '--d'], error: 'unknown option --d (did you mean -d?)' },
-    { argv: ['start', 'a', '---detach'], error: 'unknown option ---detach (did you mean --detach?)' },
+    { argv: ['start', 'a', '--d'], error: 'unknown option --d (did you mean -d?)', hint: 'start' },
+    {
+      argv: ['start', 'a', '---detach'],
+      error: 'unknown option ---detach (did you mean --detach?)',
+      hint: 'start',
+    },
     {
       argv: ['start', 'a', '--no-detach'],
       error: 'unknown option --no-detach; flags have no --no- form: leave --detach out instead',
@@ -206,7 +258,7 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
     const router = new CommandRouter(new Container(), { template: PlainTemplate, actions: [GoAction] });
     const out = capture();
     expect(await router.run(['--version'], out.io)).toBe(2);
-    expect(out.stderr()).toBe("plain: missing action: expected one of go\nRun 'plain --help' for usage.\n");
+    expect(out.stderr()).toBe("plain: unknown option --version\nRun 'plain --help' for usage.\n");
     expect(await router.run(['go', '--version'], out.io)).toBe(2);
     expect(out.stderr()).toContain('plain: unknown option --version\n');
   });
@@ -217,7 +269,6 @@ describe('CommandRouter.run: built-in commands win over everything', () => {
     ['--help'],
     ['-h'],
     ['help'],
-    ['strat', '--help'],
     ['--no-detach', '--help'],
     ['--help=yes'],
     ['-dh'],
@@ -253,6 +304,17 @@ describe('CommandRouter.run: built-in commands win over everything', () => {
     expect(await router.run(['--version'], out.io)).toBe(0);
     expect(await router.run(['strat', '-x', '--version'], out.io)).toBe(0);
     expect(out.stdout()).toBe('1.2.3\n1.2.3\n');
+  });
+
+  it('the hint for an option meant as an argument is a line that works', async () => {
+    const { router, recorder } = deployRouter();
+    const out = capture();
+    expect(await router.run(['logs', '-1', '--lines=3', '-o'], out.io)).toBe(2);
+    const suggested = out.stderr().split('options before it: deploy ')[1]!.split('\n')[0]!.split(' ');
+    expect(await router.run(suggested, capture().io)).toBe(0);
+    expect(recorder.runs).toEqual([
+      { action: 'logs', params: { stream: 'stdout', lines: '3' }, args: { name: '-1' } },
+    ]);
   });
 
   it('--help after -- is an argument, not a command', async () => {

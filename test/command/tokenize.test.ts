@@ -3,7 +3,12 @@ import { tokenize } from '../../packages/command/src/argv/tokenize.js';
 
 // Each row is one of mri's habits (research: command-frameworks §6) and what tokenize makes of it.
 describe('tokenize: argv through mri, without its pitfalls', () => {
-  const cases: Array<{ argv: string[]; positionals: string[]; options?: unknown[]; malformed?: string[] }> = [
+  const cases: Array<{
+    argv: string[];
+    positionals: string[];
+    options?: unknown[];
+    malformed?: Array<{ word: string; index: number }>;
+  }> = [
     { argv: ['start', '-d'], positionals: ['start'], options: [{ key: 'd', flag: '-d', value: undefined }] },
     // mri alone: `-d start` → { d: 'start' }, the action is eaten.
     { argv: ['-d', 'start'], positionals: ['start'], options: [{ key: 'd', value: undefined }] },
@@ -51,7 +56,10 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
       argv: ['start', '---x', '--d', '-no-x', '--_x', '-=', '--=1', '-a_b'],
       positionals: ['start'],
       options: [],
-      malformed: ['---x', '--d', '-no-x', '--_x', '-=', '--=1', '-a_b'],
+      malformed: ['---x', '--d', '-no-x', '--_x', '-=', '--=1', '-a_b'].map((word, i) => ({
+        word,
+        index: i + 1,
+      })),
     },
     // Object.prototype names are plain keys, not inherited values.
     { argv: ['--constructor'], positionals: [], options: [{ key: 'constructor' }] },
@@ -63,5 +71,21 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
     if (options) expect(tokens.options).toMatchObject(options);
     if (options) expect(tokens.options).toHaveLength(options.length);
     expect(tokens.malformed).toEqual(malformed);
+  });
+
+  it('gives each option and stray word its place in argv, in argv order', () => {
+    const tokens = tokenize(['-d', '--xy=1', 'start', '-=', '-ab', '--', '-n', 'help']);
+    expect(tokens.options.map((o) => [o.flag, o.index])).toEqual([
+      ['-d', 0],
+      ['--xy', 1],
+      ['-a', 4],
+      ['-b', 4],
+    ]);
+    expect(tokens.malformed).toEqual([{ word: '-=', index: 3 }]);
+    expect(tokens.positionals).toEqual(['start', '-n', 'help']);
+    expect(tokens.firstPositionalIndex).toBe(2);
+    expect(tokens.dashDashIndex).toBe(5);
+    expect(tokenize(['--', 'help'])).toMatchObject({ firstPositionalIndex: 1, dashDashIndex: 0 });
+    expect(tokenize(['-d'])).toMatchObject({ firstPositionalIndex: undefined, dashDashIndex: undefined });
   });
 });

@@ -2,7 +2,7 @@ import { describeType, UsageError } from '../errors.js';
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
 import { closest } from '../suggest.js';
 import { formatPositional, type UsageLine } from '../template/ast.js';
-import { type OptionToken, tokenize } from './tokenize.js';
+import { type MalformedToken, type OptionToken, tokenize } from './tokenize.js';
 
 /** Positional arguments as an action receives them: `string`, `string | undefined` or `string[]`. */
 export type ArgValues = Record<string, string | string[] | undefined>;
@@ -41,28 +41,50 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   });
   const tokens = tokenize(argv);
   const first = tokens.positionals[0];
+  const line: CommandLine = { spec, argv, dashDashIndex: tokens.dashDashIndex };
 
-  // Built-in commands win over everything else on the line, errors included.
+  // Built-in commands win over everything else on the line, errors included, but for an
+  // unknown action to show the help of.
   if (tokens.options.some((o) => !o.negated && (o.key === 'h' || o.key === 'help'))) {
-    return { kind: 'help', action: first === undefined ? undefined : spec.actions.get(first) };
+    return { kind: 'help', action: first === undefined ? undefined : findAction(spec, first) };
   }
   if (spec.version !== undefined && tokens.options.some((o) => !o.negated && o.key === 'version')) {
     return { kind: 'version' };
   }
-  if (first === 'help') {
+  // After '--', 'help' is an ordinary word.
+  if (first === 'help' && tokens.firstPositionalIndex! < (tokens.dashDashIndex ?? argv.length)) {
     const topic = tokens.positionals[1];
     return { kind: 'help', action: topic === undefined ? undefined : findAction(spec, topic) };
   }
 
-  const malformed = tokens.malformed[0];
-  if (malformed !== undefined) throw unknownOption(spec, malformed, undefined);
+  // The first problem on the line is the one reported: options before the action word are
+  // checked before the action, against every option of the program.
+  const actionIndex = tokens.firstPositionalIndex ?? argv.length;
+  const strayWord = tokens.malformed.find((m) => m.index < actionIndex);
+  const strayOption = tokens.options.find(
+    (o) => o.index < actionIndex && (o.negated || !spec.byKey.has(o.key)),
+  );
+  if (strayWord && (!strayOption || strayWord.index < strayOption.index)) {
+    throw unknownOption(line, strayWord, undefined);
+  }
+  if (strayOption?.negated) throw negatedOption(strayOption, undefined);
+  if (strayOption) throw unknownOption(line, strayOption, undefined);
   if (first === undefined) {
     throw new UsageError(`missing action: expected one of ${[...spec.actions.keys()].join(', ')}`);
   }
   const action = findAction(spec, first);
-  const options = matchOptions(spec, action, tokens.options);
+  const malformed = tokens.malformed[0];
+  if (malformed !== undefined) throw unknownOption(line, malformed, action);
+  const options = matchOptions(line, action, tokens.options);
   const args = matchPositionals(action, tokens.positionals.slice(1));
   return { kind: 'action', action, options, args };
+}
+
+/** What messages about one word need to know of the whole line. */
+interface CommandLine {
+  readonly spec: CommandSpec;
+  readonly argv: readonly string[];
+  readonly dashDashIndex: number | undefined;
 }
 
 function findAction(spec: CommandSpec, name: string): ActionSpec {
@@ -75,25 +97,18 @@ function findAction(spec: CommandSpec, name: string): ActionSpec {
 }
 
 function matchOptions(
-  spec: CommandSpec,
+  commandLine: CommandLine,
   action: ActionSpec,
   tokens: readonly OptionToken[],
 ): Invocation['options'] {
+  const { spec } = commandLine;
   const line = action.line;
   const allowed = new Set(line.optionGroups.flatMap((g) => g.options));
   const given = new Map<string, { token: OptionToken; option: OptionSpec }>();
   for (const token of tokens) {
-    if (token.negated) {
-      throw new UsageError(`unknown option ${token.flag}`, {
-        action: action.name,
-        hint: `flags have no --no- form: leave ${token.flag.replace('--no-', '--')} out instead`,
-      });
-    }
+    if (token.negated) throw negatedOption(token, action);
     const option = spec.byKey.get(token.key);
-    if (!option) {
-      const written = token.value === undefined ? token.flag : `${token.flag}=${token.value}`;
-      throw unknownOption(spec, token.flag, action, written);
-    }
+    if (!option) throw unknownOption(commandLine, token, action);
     if (!allowed.has(option.name)) {
       const accepting = [...spec.actions.values()].filter((a) =>
         a.line.optionGroups.some((g) => g.options.includes(option.name)),
@@ -191,12 +206,20 @@ function matchPositionals(action: ActionSpec, words: readonly string[]): ArgValu
   return args;
 }
 
+function negatedOption(token: OptionToken, action: ActionSpec | undefined): UsageError {
+  return new UsageError(`unknown option ${token.flag}`, {
+    action: action?.name,
+    hint: `flags have no --no- form: leave ${token.flag.replace('--no-', '--')} out instead`,
+  });
+}
+
 function unknownOption(
-  spec: CommandSpec,
-  flag: string,
+  commandLine: CommandLine,
+  token: OptionToken | MalformedToken,
   action: ActionSpec | undefined,
-  written = flag,
 ): UsageError {
+  const { spec } = commandLine;
+  const flag = 'flag' in token ? token.flag : token.word;
   const name = flag.replace(/^-+/, '').split('=')[0]!;
   let guess: string | undefined;
   if (flag.startsWith('--')) {
@@ -216,21 +239,51 @@ function unknownOption(
   }
   return new UsageError(`unknown option ${flag}${guess ? ` (did you mean ${guess}?)` : ''}`, {
     action: action?.name,
-    hint: guess ? undefined : positionalHint(written, action),
+    hint: guess ? undefined : positionalHint(commandLine, token.index, action),
   });
 }
 
 /**
  * An unknown option may be a value for an argument: script arguments (`--port=8080`), or a
- * negative number. The way to give it is after `--`.
+ * negative number. The way to give it is after `--`, with the options before it: the hint is the
+ * line to type.
  */
-function positionalHint(flag: string, action: ActionSpec | undefined): string | undefined {
+function positionalHint(
+  line: CommandLine,
+  index: number,
+  action: ActionSpec | undefined,
+): string | undefined {
+  const word = line.argv[index]!;
   const positionals = action?.line.positionals ?? [];
   const variadic = positionals.find((p) => p.variadic);
-  if (variadic) return `if it is meant as ${formatPositional(variadic)}, put it after '--': -- ${flag}`;
-  if (positionals.length > 0 && /^-\d/.test(flag))
-    return `a negative number reads as an option: put it after '--': -- ${flag}`;
+  const where = `put it after '--', options before it: ${rewritten(line, index)}`;
+  if (variadic) return `if it is meant as ${formatPositional(variadic)}, ${where}`;
+  if (positionals.length > 0 && /^-\d/.test(word)) return `a negative number reads as an option: ${where}`;
   return undefined;
+}
+
+/**
+ * The command line with the word at `index` moved after `--`: the words before it stay, the
+ * options after it move before `--`, the arguments after it follow it in their order.
+ */
+function rewritten(line: CommandLine, index: number): string {
+  const end = line.dashDashIndex ?? line.argv.length;
+  const after = line.argv.slice(index + 1, end);
+  const isOption = (word: string) => word.startsWith('-') && word !== '-';
+  const words = [
+    line.spec.bin,
+    ...line.argv.slice(0, index),
+    ...after.filter(isOption),
+    '--',
+    line.argv[index]!,
+    ...after.filter((word) => !isOption(word)),
+    ...line.argv.slice(end + 1),
+  ];
+  return words.map(shellQuote).join(' ');
+}
+
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 function joinAnd(items: readonly string[]): string {

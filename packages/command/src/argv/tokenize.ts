@@ -10,56 +10,76 @@ export interface OptionToken {
   readonly value: string | undefined;
   /** `--no-x`: mri's negation form, which templates do not have. */
   readonly negated: boolean;
+  /** Where in argv the word holding it is (`-ds` gives two tokens at one index). */
+  readonly index: number;
+}
+
+/** A word that looks like an option but is not `-abc`, `-a=v`, `--name` or `--name=v`. */
+export interface MalformedToken {
+  readonly word: string;
+  readonly index: number;
 }
 
 export interface Tokens {
   /** Non-option words in order, including everything after `--`. */
   readonly positionals: readonly string[];
+  /** Option occurrences in argv order. */
   readonly options: readonly OptionToken[];
-  /** Tokens that look like options but are not `-abc`, `-a=v`, `--name` or `--name=v`. */
-  readonly malformed: readonly string[];
+  readonly malformed: readonly MalformedToken[];
+  /** Where in argv the first positional (the action, when the line is right) is. */
+  readonly firstPositionalIndex: number | undefined;
+  /** Where in argv the first `--` is. */
+  readonly dashDashIndex: number | undefined;
 }
 
 // Argument strings from the OS cannot contain NUL, so NUL-led markers cannot collide with input.
 // run() rejects argv containing NUL before tokenising.
 const NO_VALUE = '\0';
 const VALUE = '\0=';
-const DASH = '\0-';
 
 const SHORT = /^-([A-Za-z0-9]+)(=|$)/;
 const LONG = /^--([A-Za-z0-9][A-Za-z0-9-]+)(=|$)/;
 
 /**
- * Splits argv into positionals and option occurrences with mri, guarding against mri's habits
- * (research notes, command-frameworks §6):
+ * Splits argv into positionals and option occurrences, reading each option word with mri and
+ * guarding against mri's habits (research notes, command-frameworks §6):
  * - a flag without `=` takes the next word as its value (`-d start` eats the action), and a
  *   flag declared boolean pushes that word back as a number (`-d 08` → 8) or drops it
- *   (`-d false`). Every option token is therefore given an explicit marked value before mri
- *   sees it, so mri never looks at the next word and never coerces.
- * - a lone `-` makes mri consume the next word; it is passed through as a positional.
+ *   (`-d false`). mri sees one option word at a time, each with an explicit marked value, so it
+ *   never looks at the next word and never coerces.
+ * - a lone `-` would make mri consume the next word; it is a positional and never reaches mri.
  * - `--no-x` sets `x: false`; it is reported as `negated`.
- * - repeated flags become arrays; they are returned as separate occurrences.
  * - names of Object.prototype members (`--constructor`) start from the inherited value.
  */
 export function tokenize(argv: readonly string[]): Tokens {
-  const marked: string[] = [];
-  const malformed: string[] = [];
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') break;
-    if (arg === '-') marked.push(DASH);
-    else if (!arg.startsWith('-')) marked.push(arg);
-    else if (arg.startsWith('--no-') && LONG.test(arg)) marked.push(arg.split('=')[0]!);
+  const positionals: string[] = [];
+  const options: OptionToken[] = [];
+  const malformed: MalformedToken[] = [];
+  let firstPositionalIndex: number | undefined;
+  let dashDashIndex: number | undefined;
+  const positional = (word: string, index: number) => {
+    positionals.push(word);
+    firstPositionalIndex ??= index;
+  };
+  argv.forEach((arg, index) => {
+    if (dashDashIndex !== undefined) positional(arg, index);
+    else if (arg === '--') dashDashIndex = index;
+    else if (arg === '-' || !arg.startsWith('-')) positional(arg, index);
+    else if (arg.startsWith('--no-') && LONG.test(arg))
+      options.push(...readOption(arg.split('=')[0]!, index));
     else if (SHORT.test(arg) || LONG.test(arg)) {
       const eq = arg.indexOf('=');
-      marked.push(eq === -1 ? `${arg}=${NO_VALUE}` : `${arg.slice(0, eq)}=${VALUE}${arg.slice(eq + 1)}`);
-    } else malformed.push(arg);
-  }
-  const rest = argv.slice(i + 1);
-  const parsed = mri(marked) as Record<string, unknown> & { _: string[] };
+      const marked = eq === -1 ? `${arg}=${NO_VALUE}` : `${arg.slice(0, eq)}=${VALUE}${arg.slice(eq + 1)}`;
+      options.push(...readOption(marked, index));
+    } else malformed.push({ word: arg, index });
+  });
+  return { positionals, options, malformed, firstPositionalIndex, dashDashIndex };
+}
 
-  const options: OptionToken[] = [];
+/** The occurrences in one option word (`-ds` holds two), as mri reads it. */
+function readOption(word: string, index: number): OptionToken[] {
+  const parsed = mri([word]) as Record<string, unknown> & { _: string[] };
+  const tokens: OptionToken[] = [];
   for (const key of Object.keys(parsed)) {
     if (key === '_') continue;
     const raw = parsed[key];
@@ -67,13 +87,11 @@ export function tokenize(argv: readonly string[]): Tokens {
       // mri reads `out[key]` before writing it, so `--constructor` starts from Object.prototype's value.
       if (typeof value === 'function') continue;
       const flag = `${key.length === 1 ? '-' : '--'}${key}`;
-      if (value === false) options.push({ key, flag: `--no-${key}`, value: undefined, negated: true });
+      if (value === false) tokens.push({ key, flag: `--no-${key}`, value: undefined, negated: true, index });
       else if (typeof value === 'string' && value.startsWith(VALUE)) {
-        options.push({ key, flag, value: value.slice(VALUE.length), negated: false });
-      } else options.push({ key, flag, value: undefined, negated: false });
+        tokens.push({ key, flag, value: value.slice(VALUE.length), negated: false, index });
+      } else tokens.push({ key, flag, value: undefined, negated: false, index });
     }
   }
-  const positionals = parsed._.map((word) => (word === DASH ? '-' : String(word)));
-  if (i < argv.length) positionals.push(...rest);
-  return { positionals, options, malformed };
+  return tokens;
 }
