@@ -179,6 +179,17 @@ describe('decorators refuse bad definitions when the class is defined', () => {
       message: /name 'detach' is already a long flag/,
     },
     {
+      name: '@Action non-ASCII name',
+      decorate: () => Action({ name: 'démarrer', description: 'x' }),
+      message:
+        /@Action: name is "démarrer"; expected a non-empty string \(ASCII letters, digits, '_', '\.', '-'; e\.g\. 'start'\)/,
+    },
+    {
+      name: '@Option non-ASCII name',
+      decorate: () => Option({ name: 'lignes', long: 'zéro', description: 'x', value: 'none' } as never),
+      message: /long is "zéro"; expected a non-empty string \(ASCII letters, digits and '-'/,
+    },
+    {
       name: '@Option underscore',
       decorate: () => Option({ name: 'a_b', description: 'x', value: 'none' }),
       message: /name is "a_b"/,

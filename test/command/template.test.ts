@@ -130,7 +130,46 @@ describe('parseTemplate: rejected templates name the column and what was expecte
       },
       { template: '<start> -[d>', column: 12, expected: /'\]' to close/, found: "'>'" },
       { template: '<start> -<d]', column: 12, expected: /'>' to close/ },
-      { template: '<start> -[n=]', column: 12, expected: /'\|' and another option/, found: "'='" },
+      // A value belongs to the option class, not to the template.
+      {
+        template: '<start> -[n=]',
+        column: 12,
+        expected:
+          /^'\|' and another option, or '\]' to close the option group \(an option's value is declared with @Option\(\{ value: 'required' \| 'optional' \}\), not in the template\)$/,
+        found: "'='",
+      },
+      {
+        template: '<start> -<d=value>',
+        column: 12,
+        expected: /declared with @Option\(\{ value: /,
+        found: "'='",
+      },
+      // Names are ASCII: a letter beyond it is named as such, with what names may hold.
+      {
+        template: '<démarrer>',
+        column: 3,
+        expected: /^an action name of ASCII letters, digits, '_', '\.' and '-'$/,
+        found: "'é' (not ASCII)",
+      },
+      {
+        template: '<éteindre>',
+        column: 2,
+        expected: /^an action name of ASCII letters, digits, '_', '\.' and '-'$/,
+        found: "'é' (not ASCII)",
+      },
+      {
+        template: '<start> -[dé]',
+        column: 12,
+        expected: /^an option name of ASCII letters, digits and '-'$/,
+        found: "'é' (not ASCII)",
+      },
+      {
+        template: '<start> <nœud>',
+        column: 11,
+        expected: /^an argument name of an ASCII letter, then ASCII letters, digits, '_' and '-'$/,
+        found: "'œ' (not ASCII)",
+      },
+      { template: '<start|😀>', column: 8, expected: /ASCII/, found: "'😀' (not ASCII)" },
       { template: '<start> -[]', column: 11, expected: /an option name/ },
       { template: '<start> -[d] -[d]', column: 16, expected: /option not used before/ },
       { template: '<start> -[a|a]', column: 13, expected: /option not used before/ },

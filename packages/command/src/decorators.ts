@@ -20,7 +20,13 @@ export interface ActionDefinition {
 export function Action(definition: ActionDefinition): ClassDecorator {
   const where = '@Action';
   requireObject(where, definition, "{ name: 'start', description: 'Start the service' }");
-  requireText(where, 'name', definition.name, ACTION_NAME, "letters, digits, '_', '.', '-'; e.g. 'start'");
+  requireText(
+    where,
+    'name',
+    definition.name,
+    ACTION_NAME,
+    "ASCII letters, digits, '_', '.', '-'; e.g. 'start'",
+  );
   requireText(where, 'description', definition.description);
   return (target) => {
     define('action', target, {
@@ -47,14 +53,20 @@ export interface OptionDefinition {
 export function Option(definition: OptionDefinition): ClassDecorator {
   const where = '@Option';
   requireObject(where, definition, "{ name: 'd', long: 'detach', description: '…', value: 'none' }");
-  requireText(where, 'name', definition.name, OPTION_NAME, "letters, digits and '-'; e.g. 'd' or 'dry-run'");
+  requireText(
+    where,
+    'name',
+    definition.name,
+    OPTION_NAME,
+    "ASCII letters, digits and '-'; e.g. 'd' or 'dry-run'",
+  );
   if (definition.long !== undefined) {
     requireText(
       where,
       'long',
       definition.long,
       OPTION_NAME,
-      "letters, digits and '-', at least 2 characters",
+      "ASCII letters, digits and '-', at least 2 characters",
     );
     if (definition.long.length < 2) {
       throw new CommandDefinitionError(

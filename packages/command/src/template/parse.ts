@@ -10,6 +10,10 @@ const ACTION_NAME = /[A-Za-z0-9][A-Za-z0-9_.-]*/y;
 const OPTION_NAME = /[A-Za-z0-9][A-Za-z0-9-]*/y;
 const POSITIONAL_NAME = /[A-Za-z][A-Za-z0-9_-]*/y;
 
+const ACTION_EXPECTED = "an action name of ASCII letters, digits, '_', '.' and '-'";
+const OPTION_EXPECTED = "an option name of ASCII letters, digits and '-'";
+const POSITIONAL_EXPECTED = "an argument name of an ASCII letter, then ASCII letters, digits, '_' and '-'";
+
 /**
  * Parses template text into its AST. The grammar, one usage line per line of text:
  *
@@ -87,7 +91,7 @@ class LineParser {
     const actions: string[] = [];
     for (;;) {
       const column = this.column();
-      const name = this.readName(ACTION_NAME, 'an action name (letters, digits, _ . -)');
+      const name = this.readName(ACTION_NAME, ACTION_EXPECTED);
       if (RESERVED_ACTIONS.includes(name)) {
         this.fail("an action name other than 'help' (reserved for 'help <action>')", `'${name}'`, column);
       }
@@ -120,7 +124,7 @@ class LineParser {
     const options: string[] = [];
     for (;;) {
       const nameColumn = this.column();
-      const name = this.readName(OPTION_NAME, 'an option name (letters, digits, -)');
+      const name = this.readName(OPTION_NAME, OPTION_EXPECTED);
       if (RESERVED_OPTIONS.includes(name)) {
         this.fail(
           `an option name other than '${name}' (reserved for -h, --help, --version)`,
@@ -150,7 +154,11 @@ class LineParser {
       if (next === '|') continue;
       if (next === close) return { required: open === '<', options, column };
       this.pos--;
-      this.fail(`'|' and another option, or '${close}' to close the option group`);
+      const value =
+        next === '='
+          ? " (an option's value is declared with @Option({ value: 'required' | 'optional' }), not in the template)"
+          : '';
+      this.fail(`'|' and another option, or '${close}' to close the option group${value}`);
     }
   }
 
@@ -159,7 +167,7 @@ class LineParser {
     const open = this.peek();
     const close = open === '<' ? '>' : ']';
     this.pos++;
-    const name = this.readName(POSITIONAL_NAME, 'an argument name (a letter, then letters, digits, _ -)');
+    const name = this.readName(POSITIONAL_NAME, POSITIONAL_EXPECTED);
     let variadic = false;
     if (this.text.startsWith('...', this.pos)) {
       variadic = true;
@@ -188,8 +196,14 @@ class LineParser {
   private readName(pattern: RegExp, expected: string): string {
     pattern.lastIndex = this.pos;
     const match = pattern.exec(this.text);
+    const end = this.pos + (match?.[0].length ?? 0);
+    // A letter beyond ASCII (`<démarrer>`) would otherwise read as a stray character.
+    const codePoint = this.text.codePointAt(end);
+    if (codePoint !== undefined && codePoint > 0x7f) {
+      this.fail(expected, `'${String.fromCodePoint(codePoint)}' (not ASCII)`, end + 1);
+    }
     if (!match) this.fail(expected);
-    this.pos += match[0].length;
+    this.pos = end;
     return match[0];
   }
 
