@@ -11,14 +11,8 @@ export async function runMain(
   argv: readonly string[] = process.argv.slice(2),
   io?: CommandIO,
 ): Promise<number> {
-  let code: number;
-  try {
-    code = await router.run(argv, io);
-  } catch (error) {
-    // run() reports its own errors; this only guards against a broken output stream.
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    code = 1;
-  }
+  // run() reports its own errors and resolves even when its streams fail.
+  const code = await router.run(argv, io);
   process.exitCode = code;
   return code;
 }
