@@ -20,7 +20,10 @@ import type { TemplateAst } from './template/ast.js';
 export const ExitCode = {
   /** The action succeeded, or help/version was printed. */
   Ok: 0,
-  /** The handler (or an option, or the container building them) failed. */
+  /**
+   * The handler (or an option, or the container building them) failed, the handler returned
+   * something other than an exit code, or the action instance was busy with another run.
+   */
   Failure: 1,
   /** The command line does not fit the template. */
   Usage: 2,
@@ -113,7 +116,9 @@ export class CommandRouter {
       // Only a broken `io` (a getter that throws, a stream whose isTTY throws) gets here.
       try {
         if (streams) return this.#failure(error, streams);
-      } catch {}
+      } catch {
+        // The streams cannot take the report either: the exit code says it.
+      }
       return ExitCode.Failure;
     }
   }
