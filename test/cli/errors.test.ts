@@ -42,14 +42,14 @@ describe('drover: usage errors exit 2', () => {
     {
       argv: ['start', loop, '--bogus'],
       stderr: usage(
-        "unknown option --bogus; if it is meant as [args...], put it after '--': -- --bogus",
+        `unknown option --bogus; if it is meant as [args...], put it after '--', options before it: drover start ${loop} -- --bogus`,
         'start',
       ),
     },
     {
       argv: ['scale', 'loop', '-1'],
       stderr: usage(
-        "unknown option -1; a negative number reads as an option: put it after '--': -- -1",
+        "unknown option -1; a negative number reads as an option: put it after '--', options before it: drover scale loop -- -1",
         'scale',
       ),
     },
