@@ -220,8 +220,10 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
   daemonGroup(): DaemonGroup {
     return {
       baseTitle: this.config.baseTitle,
+      runDir: this.runDir(),
       socket: groupPaths(this.runDir(), this.config.baseTitle).socket,
       logFile: this.logFile(),
+      logInRunDir: this.config.logDir === undefined,
       readyTimeout: this.config.readyTimeout,
     };
   }
@@ -235,6 +237,7 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
       baseTitle,
       rotation: this.deps.logFiles?.rotation ?? this.config.logRotation,
       separateErrorFile: this.deps.logFiles?.separateErrorFile ?? this.config.separateErrorFile,
+      inRunDir: this.config.logDir === undefined,
     });
     return new Logger({ baseTitle, level: logLevel, sinks: [sink] });
   }

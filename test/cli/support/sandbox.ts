@@ -20,8 +20,15 @@ export class Sandbox {
   }
 
   /** Runs `drover ...args` here (cwd: `cwd` or the sandbox directory). */
-  drover(args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
-    return drover(args, { env: this.env, cwd: opts.cwd ?? this.dir, timeoutMs: opts.timeoutMs });
+  drover(
+    args: readonly string[],
+    opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  ): Promise<Result> {
+    return drover(args, {
+      env: { ...this.env, ...opts.env },
+      cwd: opts.cwd ?? this.dir,
+      timeoutMs: opts.timeoutMs,
+    });
   }
 
   /** Runs `node ...argv` here. */

@@ -5,7 +5,8 @@ import { ControlClient } from '../control/ControlClient.js';
 import { AlreadyRunningError, ConfigError, DroverError } from '../errors.js';
 import { probeGroup } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
-import { prepareLogFiles } from '../log/logDir.js';
+import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
+import { ensurePrivateDir } from '../runtime/RunDir.js';
 import type { GroupStatus, WorkerState } from '../status.js';
 import { DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR } from './role.js';
 
@@ -23,10 +24,14 @@ export interface BackgroundOptions {
 /** One group a daemon is started for. */
 export interface DaemonGroup {
   baseTitle: string;
+  /** its run directory: checked (and created) as the master checks it, before anything in it is touched */
+  runDir: string;
   /** its control socket */
   socket: string;
   /** its log file */
   logFile: string;
+  /** the log file is in the run directory's `logs` (no logDir set): never opened through a link */
+  logInRunDir: boolean;
   /** its readyTimeout, for the default deadline */
   readyTimeout: number;
 }
@@ -100,18 +105,20 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
       },
     );
   }
+  // the daemon would refuse an unsafe run dir; refuse it here, before anything in it is touched
+  for (const group of spec.groups) ensurePrivateDir(group.runDir);
   for (const group of spec.groups) await refuseRunning(group);
 
   // Where each log file ends now: the failure report shows only what this daemon wrote.
   const offsets = new Map<string, number>();
   for (const group of spec.groups) {
-    prepareLogFiles(dirname(group.logFile), [group.logFile]);
+    prepareLogFiles(dirname(group.logFile), [group.logFile], { inRunDir: group.logInRunDir });
     offsets.set(group.logFile, statSync(group.logFile).size);
   }
   const deadlineMs =
     spec.deadlineMs ?? Math.max(...spec.groups.map((g) => g.readyTimeout)) + DEADLINE_MARGIN_MS + settleMs;
 
-  const child = spawnDetached(spec, script, first.logFile);
+  const child = spawnDetached(spec, script, first);
   try {
     await waitUntilSettled(child, spec.groups, settleMs, deadlineMs);
   } catch (err) {
@@ -135,14 +142,14 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
   return child.pid as number;
 }
 
-function spawnDetached(spec: DaemonSpec, script: string, stdioFile: string): ChildProcess {
+function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): ChildProcess {
   const execArgv: string[] = [];
   for (let i = 0; i < process.execArgv.length; i++) {
     const arg = process.execArgv[i] as string;
     if (arg === '--title') i++;
     else if (!arg.startsWith('--title=')) execArgv.push(arg);
   }
-  const fd = openSync(stdioFile, 'a', 0o600);
+  const fd = openSync(stdio.logFile, logFileFlags(stdio.logInRunDir), 0o600);
   // the child inherits the umask at spawn; restore ours right after
   const previous = process.umask(DAEMON_UMASK);
   try {

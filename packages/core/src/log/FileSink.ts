@@ -23,6 +23,8 @@ export interface FileSinkOptions {
   hardLimitBytes?: number;
   /** delay before reopening a file that failed (EFBIG, ENOSPC, ...); default 5000 ms */
   retryMs?: number;
+  /** `dir` is the run directory's own `logs`: never through a symbolic link (see prepareLogFiles) */
+  inRunDir?: boolean;
 }
 
 const DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;
@@ -95,7 +97,7 @@ export class FileSink implements LogSink {
     const retryMs = positiveInteger('retryMs', opts.retryMs, DEFAULT_RETRY_MS);
     const mainPath = join(dir, `${baseTitle}.log`);
     const errorPath = opts.separateErrorFile ? join(dir, `${baseTitle}.error.log`) : null;
-    prepareLogFiles(dir, errorPath ? [mainPath, errorPath] : [mainPath]);
+    prepareLogFiles(dir, errorPath ? [mainPath, errorPath] : [mainPath], { inRunDir: opts.inRunDir });
 
     let sink: FileSink | null = null;
     const onEvent = (event: WriterEvent) => {

@@ -1,7 +1,15 @@
-import { closeSync, constants, accessSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { DroverError } from '../errors.js';
 
-const HINTS: Readonly<Record<string, string>> = {
+export interface PrepareLogOptions {
+  /**
+   * The directory is drover's own (`<runDir>/logs`): it must not be a symbolic link, log files
+   * are opened without following one, and the hints point at DROVER_RUN_DIR (no logDir was set).
+   */
+  inRunDir?: boolean;
+}
+
+const LOGDIR_HINTS: Readonly<Record<string, string>> = {
   EACCES: 'give the user running drover write access to it, or set logDir to a writable directory',
   EPERM: 'give the user running drover write access to it, or set logDir to a writable directory',
   EROFS: 'its file system is read-only; set logDir to a directory on a writable file system',
@@ -11,17 +19,39 @@ const HINTS: Readonly<Record<string, string>> = {
   EEXIST: 'the path exists and is not a directory; set logDir to a directory',
   EISDIR: 'a directory stands where the log file should be; remove or rename it',
 };
-const DEFAULT_HINT = 'set logDir to a writable directory';
+const LINK_HINT = 'drover never follows a symbolic link inside its run directory; remove the link';
+/** No logDir was set: the logs live in the run directory, which DROVER_RUN_DIR moves. */
+const RUNDIR_HINTS: Readonly<Record<string, string>> = {
+  EACCES: 'give the user running drover write access to it, or set DROVER_RUN_DIR to a directory you own',
+  EPERM: 'give the user running drover write access to it, or set DROVER_RUN_DIR to a directory you own',
+  EROFS: 'its file system is read-only; set DROVER_RUN_DIR to a directory on a writable file system',
+  ENOSPC: 'the disk is full; free some space or set DROVER_RUN_DIR to a directory on another disk',
+  EDQUOT: 'the disk quota is used up; free some space or set DROVER_RUN_DIR to a directory on another disk',
+  ENOTDIR: 'a file stands where the log directory should be; remove it',
+  EEXIST: 'a file stands where the log directory should be; remove it',
+  EISDIR: 'a directory stands where the log file should be; remove or rename it',
+  ELOOP: LINK_HINT,
+  ESYMLINK: LINK_HINT,
+};
 
 function codeOf(error: unknown): string {
   return (error as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
 }
 
-function logError(what: string, path: string, code: string, cause: unknown): DroverError {
-  return new DroverError('ELOGDIR', `drover: ${what} '${path}' cannot be written (${code})`, {
-    hint: HINTS[code] ?? DEFAULT_HINT,
+function logError(what: string, path: string, code: string, cause: unknown, inRunDir: boolean): DroverError {
+  const problem =
+    code === 'ELOOP' || code === 'ESYMLINK' ? 'is a symbolic link' : `cannot be written (${code})`;
+  return new DroverError('ELOGDIR', `drover: ${what} '${path}' ${problem}`, {
+    hint:
+      (inRunDir ? RUNDIR_HINTS : LOGDIR_HINTS)[code] ??
+      (inRunDir ? 'set DROVER_RUN_DIR to a directory you own' : 'set logDir to a writable directory'),
     cause,
   });
+}
+
+/** Flags that append to a log file, creating it, and never through a symbolic link when `noFollow`. */
+export function logFileFlags(noFollow: boolean): number {
+  return constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (noFollow ? constants.O_NOFOLLOW : 0);
 }
 
 /**
@@ -29,19 +59,23 @@ function logError(what: string, path: string, code: string, cause: unknown): Dro
  * appending (created 0600 when missing). Throws a `DroverError` naming the path and the fix, so
  * a group with an unusable log directory fails before it forks anything.
  */
-export function prepareLogFiles(dir: string, files: readonly string[]): void {
+export function prepareLogFiles(dir: string, files: readonly string[], opts: PrepareLogOptions = {}): void {
+  const inRunDir = opts.inRunDir ?? false;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (inRunDir && lstatSync(dir).isSymbolicLink()) {
+      throw Object.assign(new Error('symbolic link'), { code: 'ESYMLINK' });
+    }
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw logError('log directory', dir, codeOf(error), error);
+    throw logError('log directory', dir, codeOf(error), error, inRunDir);
   }
   for (const file of files) {
     try {
-      closeSync(openSync(file, 'a', 0o600));
+      closeSync(openSync(file, logFileFlags(inRunDir), 0o600));
     } catch (error) {
-      throw logError('log file', file, codeOf(error), error);
+      throw logError('log file', file, codeOf(error), error, inRunDir);
     }
   }
 }

@@ -1,4 +1,13 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  type Stats,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, DroverError } from '../errors.js';
@@ -95,6 +104,15 @@ export function ensurePrivateDir(dir: string): void {
       dir,
       `belongs to uid ${stats.uid}, not to this user (uid ${uid})`,
       'set DROVER_RUN_DIR to a directory you own',
+    );
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw unsafe(
+      dir,
+      `cannot be written (${(err as NodeJS.ErrnoException).code})`,
+      `run 'chmod 700 ${dir}', or set DROVER_RUN_DIR to a directory you own`,
     );
   }
   if ((stats.mode & 0o077) !== 0) {
