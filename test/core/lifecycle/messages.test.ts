@@ -48,4 +48,41 @@ describe('master and worker messages', () => {
     const ready = group.events.find(is('workerReady', (e) => e.pin === 1))!;
     expect(Number(line[1])).toBe(ready.pid);
   });
+
+  it('a malformed drover message from a worker is ignored with one warning; the group runs on', async () => {
+    const sendRaw = [
+      { $drover: 'fatal' },
+      { $drover: 'fatal', error: 42 },
+      { $drover: 'results', results: 5 },
+      { $drover: 'results', results: [null] },
+      { $drover: 'done', code: 'x' },
+      { $drover: 'report' },
+      { $drover: 'recycle', executions: -1 },
+      { $drover: 'ready', loop: 'yes' },
+      { $drover: 'pong', seq: 'x' },
+      { $drover: 'from-a-newer-runtime' },
+    ];
+    current = startLoop({ maxWorkerNum: 1, executeTimes: 0 }, { sendRaw, reportExecutionEnd: true });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    await group.waitEvent(
+      is('message', (e) => (e.data as { rawSent?: number }).rawSent === 10),
+      'all sent',
+    );
+    // the worker keeps executing and stays the same process: no recycle, no done, no crash
+    const pid = group.events.find(is('workerReady'))?.pid as number;
+    const n = group.count(is('executionEnd'));
+    await group.waitEvent(is('executionEnd'), 'executions go on', n + 3);
+    expect(group.count(is('workerExit'))).toBe(0);
+    const { Manage } = await import('@drover/core');
+    const status = await new Manage({ baseTitle: 'loop', runDir }).status();
+    expect(status.workers[0]).toMatchObject({ pid, state: expect.stringMatching(/ready|busy/) });
+    // one line per malformed type; the unknown type passes silently
+    for (const type of ['results', 'done', 'report', 'recycle', 'ready', 'pong'])
+      expect(group.output.split(`ignored a malformed '${type}' message`).length - 1).toBe(1);
+    expect(group.output).not.toContain('from-a-newer-runtime');
+    // a fatal without a usable error still reaches the log, described
+    expect(group.output).toContain('worker error: (the worker reported undefined as its error)');
+    expect(group.output).toContain('worker error: (the worker reported number 42 as its error)');
+  });
 });

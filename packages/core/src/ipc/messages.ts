@@ -70,17 +70,33 @@ export function isDroverMessage(value: unknown): value is { $drover: string } {
   );
 }
 
+/**
+ * An error thrown by user code, as data for the channel. Anything can be thrown: an Error, an
+ * object with a `message` (kept with its `name` and `code`), a string, or a value that cannot
+ * even be turned into a string (a null-prototype object), which must not end the worker.
+ */
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return {
-      name: err.name,
-      message: err.message,
-      stack: err.stack,
+      name: typeof err.name === 'string' ? err.name : 'Error',
+      message: typeof err.message === 'string' ? err.message : safeString(err.message),
+      ...(typeof err.stack === 'string' ? { stack: err.stack } : {}),
       ...(typeof code === 'string' ? { code } : {}),
     };
   }
-  return { name: 'Error', message: String(err) };
+  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') {
+    return asSerializedError(err);
+  }
+  return { name: 'Error', message: safeString(err) };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return `(a thrown value with no string form: ${describeValue(value)})`;
+  }
 }
 
 /**
@@ -102,3 +118,79 @@ export interface WorkerEnvelope {
 }
 
 export const ENVELOPE_VAR = 'DROVER_WORKER';
+
+/**
+ * An error as a worker reported it, made safe to read: a worker is user code, and what comes
+ * over its channel is input. Anything that is not `{ name, message }` with strings is described.
+ */
+export function asSerializedError(value: unknown): SerializedError {
+  if (typeof value === 'object' && value !== null) {
+    const { name, message, stack, code } = value as Record<string, unknown>;
+    if (typeof message === 'string') {
+      return {
+        name: typeof name === 'string' ? name : 'Error',
+        message,
+        ...(typeof stack === 'string' ? { stack } : {}),
+        ...(typeof code === 'string' ? { code } : {}),
+      };
+    }
+  }
+  return { name: 'Error', message: `(the worker reported ${describeValue(value)} as its error)` };
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  const text = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
+  return `${typeof value} ${text}`;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+function isOutcome(o: unknown): boolean {
+  return Array.isArray(o) && isCount(o[0]) && (o[1] === 0 || o[1] === 1 || o[1] === 2);
+}
+
+/**
+ * Checks a message from a worker against `WorkerMessage` and returns it ready to use (errors
+ * made safe), or a description of what is wrong with it. One malformed message must not take
+ * the master, and every group it runs, down with it. Types this master does not know pass:
+ * a newer worker runtime may send them, and they are ignored.
+ */
+export function checkWorkerMessage(m: {
+  readonly $drover: string;
+  readonly [key: string]: unknown;
+}): WorkerMessage | string {
+  const r = m;
+  switch (m.$drover) {
+    case 'ready':
+      return r.loop === undefined || typeof r.loop === 'boolean'
+        ? (m as WorkerMessage)
+        : 'loop is not a boolean';
+    case 'init-failed':
+    case 'fatal':
+      return { $drover: m.$drover, error: asSerializedError(r.error) };
+    case 'pong':
+      return isCount(r.seq) ? (m as WorkerMessage) : 'seq is not a count';
+    case 'report':
+      if (!isCount(r.seq) || !isCount(r.executions)) return 'seq or executions is not a count';
+      return typeof r.busy === 'boolean' ? (m as WorkerMessage) : 'busy is not a boolean';
+    case 'recycle':
+      return isCount(r.executions) ? (m as WorkerMessage) : 'executions is not a count';
+    case 'done':
+      return typeof r.code === 'number' && Number.isInteger(r.code) && r.code >= 0 && r.code <= 255
+        ? (m as WorkerMessage)
+        : 'code is not an exit code (an integer 0-255)';
+    case 'results': {
+      const results = r.results;
+      if (!Array.isArray(results)) return 'results is not an array';
+      for (const o of results) {
+        if (!isOutcome(o)) return 'a result is not [seq, 0 | 1 | 2, value?]';
+        if (o[1] === 1) o[2] = asSerializedError(o[2]);
+      }
+      return m as WorkerMessage;
+    }
+    default:
+      return m as WorkerMessage;
+  }
+}

@@ -265,6 +265,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.emit('workerReady', info);
     });
     handle.on('message', (m) => this.onWorkerMessage(slot, handle, m));
+    const malformed = new Set<string>();
+    handle.on('malformed', (type, problem) => {
+      // once per type and process: a worker sending them in a loop must not flood the log
+      if (malformed.has(type)) return;
+      malformed.add(type);
+      this.log.warning(
+        `ignored a malformed '${type}' message from a worker (${problem}): the key $drover is for drover's own messages; send yours with worker.send()`,
+        { pin: slot.pin, pid: handle.pid },
+      );
+    });
     handle.once('exit', (code, signal) => this.onExit(slot, handle, code, signal));
     this.log.debug(`worker forked`, { pin: slot.pin, pid: handle.pid });
     this.emit('workerStart', info);
@@ -935,8 +945,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
           return {
             pin: slot.pin,
             pid: h?.alive ? h.pid : null,
+            // what ps shows: the worker may have renamed itself
             title:
-              h?.title ?? formatTitle(this.config.titlePrefix, 'Worker', this.config.baseTitle, slot.pin),
+              (h?.alive && h.state !== 'starting' ? Process.title(h.pid) : null) ||
+              (h?.title ?? formatTitle(this.config.titlePrefix, 'Worker', this.config.baseTitle, slot.pin)),
             state,
             kind: slot.kind,
             memory: h?.alive ? Process.rss(h.pid) : null,

@@ -1,6 +1,7 @@
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import {
+  checkWorkerMessage,
   isDroverMessage,
   type MasterMessage,
   type SerializedError,
@@ -18,6 +19,8 @@ export interface HandleEvents {
   ready: [];
   /** a message from the worker that the master acts on (recycle, done, fatal, user msg) */
   message: [WorkerMessage];
+  /** a drover message that does not have the shape of its type: ignored */
+  malformed: [type: string, problem: string];
   exit: [code: number | null, signal: NodeJS.Signals | null];
 }
 
@@ -97,7 +100,11 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
 
   private onMessage(message: unknown): void {
     if (!isDroverMessage(message)) return;
-    const m = message as WorkerMessage;
+    const m = checkWorkerMessage(message);
+    if (typeof m === 'string') {
+      this.emit('malformed', message.$drover, m);
+      return;
+    }
     switch (m.$drover) {
       case 'ready':
         if (this.state === 'draining' && this.stopReason) {

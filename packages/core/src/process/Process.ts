@@ -177,6 +177,22 @@ export class Process {
   }
 
   /**
+   * The title `ps` shows for `pid` (its command line's first word, which `process.title` and
+   * `argv0` set), or null when the process is gone.
+   */
+  static title(pid: number): string | null {
+    assertPid(pid, 'Process.title()');
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return null;
+    }
+    const end = text.indexOf('\0');
+    return (end === -1 ? text : text.slice(0, end)).trimEnd();
+  }
+
+  /**
    * Pids of the live (non-zombie) direct children of `pid`, ascending. Read by scanning `/proc`,
    * since the per-task `children` file needs a kernel option that is often off. Once `pid` has
    * exited its children belong to init, so collect them before killing their parent.
