@@ -255,31 +255,31 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
   /** Graceful stop of this group (here, or in the process that runs it). */
   async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.master) return this.master.stop();
-    await this.remote('stop', opts);
+    await this.remote('stop', undefined, opts);
   }
 
   /** Rolling reload: each worker is replaced once its successor is ready. */
   async reload(opts: { timeoutMs?: number } = {}): Promise<ReloadResult> {
     if (this.master) return this.master.reload();
-    return this.remote<ReloadResult>('reload', opts);
+    return this.remote<ReloadResult>('reload', undefined, opts);
   }
 
   /** Stops all workers, then starts them all again. */
   async restart(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.master) return this.master.restart();
-    await this.remote('restart', opts);
+    await this.remote('restart', undefined, opts);
   }
 
   /** Sets the number of workers. */
-  async scale(workers: number): Promise<{ from: number; to: number }> {
+  async scale(workers: number, opts: { timeoutMs?: number } = {}): Promise<{ from: number; to: number }> {
     if (this.master) return this.master.scale(workers);
-    return this.remote('scale', { workers });
+    return this.remote('scale', { workers }, opts);
   }
 
   /** Status of the master and every worker. */
-  async status(): Promise<GroupStatus> {
+  async status(opts: { timeoutMs?: number } = {}): Promise<GroupStatus> {
     if (this.master) return this.master.getAllStatus();
-    return this.remote<GroupStatus>('status');
+    return this.remote<GroupStatus>('status', undefined, opts);
   }
 
   getAllStatus(): Promise<GroupStatus> {
@@ -315,10 +315,19 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     return this.master;
   }
 
-  private async remote<T>(cmd: string, args?: object): Promise<T> {
+  /**
+   * One request to this group's master through its socket. `timeoutMs` (default 60 s) bounds the
+   * wait; stop, restart, reload and scale wait on while the master still answers.
+   */
+  private async remote<T>(cmd: string, args: object | undefined, opts: { timeoutMs?: number }): Promise<T> {
     const runDir = this.runDir();
     const paths = groupPaths(runDir, this.config.baseTitle);
-    const client = await ControlClient.connect(paths.socket).catch(async (err: { code?: string }) => {
+    const address = {
+      baseTitle: this.config.baseTitle,
+      socket: paths.socket,
+      livePid: () => this.recordedPid() || null,
+    };
+    const client = await ControlClient.connectGroup(address).catch(async (err: { code?: string }) => {
       if (err.code === 'ENOTRUNNING') {
         const others = await runningGroups(runDir).catch(() => []);
         throw new NotRunningError(
@@ -330,13 +339,18 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     });
     try {
       return await client.request<T>(cmd, args, {
-        timeoutMs: (args as { timeoutMs?: number })?.timeoutMs ?? 60_000,
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        // stopping workers takes up to stopTimeout, a rolling reload longer: wait while it answers
+        whileAlive: LONG_COMMANDS.has(cmd),
       });
     } finally {
       client.close();
     }
   }
 }
+
+/** Commands that wait for workers to stop or start: worth waiting for while the master is alive. */
+const LONG_COMMANDS: ReadonlySet<string> = new Set(['stop', 'restart', 'reload', 'scale']);
 
 /**
  * Writes a status: `json` prints `data` as JSON; otherwise the table of `groups`, fitted to the

@@ -3,8 +3,36 @@ import { DroverError } from '../errors.js';
 import { encodeRequest, parseResponse } from './protocol.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
+/** While a long request runs, the master is asked for a sign of life this often past the timeout. */
+const ALIVE_CHECK_MS = 5000;
 /** A status of many workers is large, but no answer is this large: past it the peer is not a master. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** Where a group's master listens, and how to tell whether it is alive without its socket. */
+export interface MasterAddress {
+  baseTitle: string;
+  socket: string;
+  /** the pid of the group's master when one is alive (by its pid file), else null */
+  livePid: () => number | null;
+}
+
+/** The master of a group is alive (its pid file says so) but its control socket file is gone. */
+export class SocketGoneError extends DroverError {
+  readonly pid: number;
+
+  constructor(baseTitle: string, pid: number, socket: string, cause?: unknown) {
+    super(
+      'ESOCKETGONE',
+      `drover: the master of '${baseTitle}' (pid ${pid}) is alive but its control socket '${socket}' is gone, so it cannot be reached`,
+      {
+        hint: `'kill -TERM ${pid}' stops it gracefully (its workers finish first); starting the group again then creates a new socket`,
+        cause,
+      },
+    );
+    this.name = 'SocketGoneError';
+    this.pid = pid;
+  }
+}
 
 interface Pending {
   cmd: string;
@@ -108,11 +136,35 @@ export class ControlClient {
   }
 
   /**
+   * Connects to the master of a group. Nothing listening while the group's pid file names a live
+   * master throws `SocketGoneError` (the socket file was deleted); otherwise as `connect`.
+   */
+  static async connectGroup(group: MasterAddress, opts: { timeoutMs?: number } = {}): Promise<ControlClient> {
+    try {
+      return await ControlClient.connect(group.socket, opts);
+    } catch (err) {
+      if ((err as DroverError).code !== 'ENOTRUNNING') throw err;
+      const pid = group.livePid();
+      if (pid !== null) throw new SocketGoneError(group.baseTitle, pid, group.socket, err);
+      throw err;
+    }
+  }
+
+  /**
    * Sends one command and resolves with its result. A refusal by the master rejects with a
    * DroverError carrying the master's code and message. The default timeout is the connect
    * timeout, plus `args.timeoutMs` when the command has one (a stop may take that long).
+   *
+   * The request carries a deadline (`timeoutMs` from now): a master that reads it later refuses
+   * it, so a request this client gave up on is never carried out afterwards. With `whileAlive`,
+   * the wait goes on past `timeoutMs` for as long as the master answers a `ping` on another
+   * connection: a stop of workers with a long stopTimeout, or a rolling reload, takes its time.
    */
-  request<T = unknown>(cmd: string, args?: object, opts: { timeoutMs?: number } = {}): Promise<T> {
+  request<T = unknown>(
+    cmd: string,
+    args?: object,
+    opts: { timeoutMs?: number; whileAlive?: boolean } = {},
+  ): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const argTimeout = (args as { timeoutMs?: unknown } | undefined)?.timeoutMs;
     const timeoutMs =
@@ -120,7 +172,7 @@ export class ControlClient {
     const id = this.nextId++;
     let line: string;
     try {
-      line = encodeRequest(id, cmd, args);
+      line = encodeRequest(id, cmd, args, Date.now() + timeoutMs);
     } catch (err) {
       return Promise.reject(
         new DroverError(
@@ -130,18 +182,27 @@ export class ControlClient {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const started = Date.now();
+      const giveUp = () => {
         this.settle(id);
         reject(
           new DroverError(
             'ETIMEDOUT',
-            `drover: no answer to '${cmd}' from '${this.path}' within ${timeoutMs} ms`,
+            `drover: no answer to '${cmd}' from '${this.path}' within ${Date.now() - started} ms`,
             {
-              hint: 'the master may be busy or hung; try again or pass a longer timeout',
+              hint: "the master may be stopped or hung (its log, 'ps -o stat= -p <pid>'); it refuses the request if it reads it later; try again, or wait longer (timeoutMs)",
             },
           ),
         );
-      }, timeoutMs);
+      };
+      const onTimeout = async () => {
+        const pending = this.pending.get(id);
+        if (!pending) return;
+        if (!opts.whileAlive || !(await answersPing(this.path))) return giveUp();
+        if (!this.pending.has(id)) return;
+        pending.timer = setTimeout(() => void onTimeout(), ALIVE_CHECK_MS);
+      };
+      const timer = setTimeout(() => void onTimeout(), timeoutMs);
       this.pending.set(id, { cmd, resolve: resolve as (value: unknown) => void, reject, timer });
       this.socket.ref();
       this.socket.write(line);
@@ -225,5 +286,24 @@ export class ControlClient {
   private fail(err: DroverError): void {
     this.closedError ??= err;
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err);
+  }
+}
+
+/** Whether a master answers on `path` now: any answer, a refusal included, is a sign of life. */
+async function answersPing(path: string): Promise<boolean> {
+  let client: ControlClient;
+  try {
+    client = await ControlClient.connect(path, { timeoutMs: ALIVE_CHECK_MS });
+  } catch {
+    return false;
+  }
+  try {
+    await client.request('ping', undefined, { timeoutMs: ALIVE_CHECK_MS });
+    return true;
+  } catch (err) {
+    const code = (err as DroverError).code;
+    return code !== 'ETIMEDOUT' && code !== 'ECONTROL' && code !== 'ECONNCLOSED';
+  } finally {
+    client.close();
   }
 }

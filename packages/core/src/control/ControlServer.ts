@@ -32,6 +32,11 @@ export interface ControlServerOptions {
   /** connections beyond this get an error and are closed (default 64) */
   maxConnections?: number;
   /**
+   * A connection with no request in progress that received nothing for this long is closed, so
+   * forgotten clients cannot use up `maxConnections` (default 10000 ms)
+   */
+  idleTimeoutMs?: number;
+  /**
    * Called with failures that are not the client's fault: a handler that throws something other
    * than a DroverError, a result that cannot be sent as JSON, an error of the listening socket.
    */
@@ -42,6 +47,7 @@ export interface ControlServerOptions {
 const MAX_SOCKET_PATH_BYTES = 107;
 const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 const DEFAULT_MAX_CONNECTIONS = 64;
+const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 /** Complete lines waiting on one connection before it stops reading: a flood waits in the kernel, not here. */
 const MAX_QUEUED_LINES = 32;
 /** How long a connection told to close may linger before it is destroyed. */
@@ -74,6 +80,7 @@ export class ControlServer {
     readonly handler: ControlHandler,
     readonly maxLineBytes: number,
     private readonly maxConnections: number,
+    readonly idleTimeoutMs: number,
     readonly onError: (err: Error) => void,
   ) {
     server.on('connection', (socket) => this.accept(socket));
@@ -98,6 +105,10 @@ export class ControlServer {
     }
     if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) {
       throw new ConfigError('maxConnections', maxConnections, 'an integer >= 1');
+    }
+    const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 1) {
+      throw new ConfigError('idleTimeoutMs', idleTimeoutMs, 'an integer number of milliseconds >= 1');
     }
     const path = resolve(socketPath);
     const bytes = Buffer.byteLength(path);
@@ -125,6 +136,7 @@ export class ControlServer {
         handler,
         maxLineBytes,
         maxConnections,
+        idleTimeoutMs,
         opts.onError ?? (() => {}),
       );
     } catch (err) {
@@ -192,7 +204,7 @@ export class ControlServer {
         : encodeError(
             null,
             'EBUSY',
-            `drover: too many control connections (limit ${this.maxConnections}); try again`,
+            `drover: too many control connections to '${this.path}' (limit ${this.maxConnections}); idle ones are closed after ${Math.ceil(this.idleTimeoutMs / 1000)} s: try again then, and if it persists find the processes holding them ('ss -xp' lists them)`,
           );
       socket.on('error', () => {});
       socket.end(why);
@@ -218,6 +230,14 @@ export class ControlServer {
         request.id,
         'ESHUTDOWN',
         `drover: the master is stopping; '${request.cmd}' was not run`,
+      );
+    }
+    if (request.deadline !== undefined && Date.now() > request.deadline) {
+      // the client gave up on it by now: running it late would surprise whoever sent it
+      return encodeError(
+        request.id,
+        'EDEADLINE',
+        `drover: '${request.cmd}' was read ${Date.now() - request.deadline} ms after its deadline; it was not run`,
       );
     }
     let result: unknown;
@@ -278,6 +298,7 @@ class Connection {
   private stopped = false;
   private tooLong = false;
   private ended = false;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -287,6 +308,34 @@ class Connection {
     socket.on('end', () => this.onEnd());
     // resets and broken pipes are a client's business; 'close' follows and cleans up
     socket.on('error', () => {});
+    socket.once('close', () => this.clearIdle());
+    this.armIdle();
+  }
+
+  /** Closes the connection once it has been idle (nothing received, nothing running) for the limit. */
+  private armIdle(): void {
+    this.clearIdle();
+    if (this.stopped || this.ended || this.socket.destroyed) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.running || this.queue.length > 0) return;
+      this.stopReading();
+      this.ended = true;
+      this.socket.end(
+        encodeError(
+          null,
+          'EIDLE',
+          `drover: control connection closed after ${this.server.idleTimeoutMs} ms without a request`,
+        ),
+      );
+      setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    }, this.server.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /** Called by the server's close(): answer what is in flight, refuse what waits, then end. */
@@ -297,6 +346,7 @@ class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.stopped) return;
+    this.clearIdle();
     const max = this.server.maxLineBytes;
     let start = 0;
     for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
@@ -371,6 +421,7 @@ class Connection {
     }
     // lines may have arrived while the last write was draining
     if (this.queue.length > 0 && !this.socket.destroyed && !this.ended) this.drive();
+    else this.armIdle();
   }
 
   private finish(): void {

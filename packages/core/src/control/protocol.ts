@@ -1,10 +1,13 @@
 /**
  * The control socket protocol: one JSON object per line each way.
  *
- *   → {"id": 1, "cmd": "scale", "args": {"workers": 4}}
+ *   → {"id": 1, "cmd": "scale", "args": {"workers": 4}, "deadline": 1735689600000}
  *   ← {"id": 1, "ok": true, "result": ...}
  *   ← {"id": 1, "ok": false, "error": {"code": "EPROTOCOL", "message": "..."}}
  *
+ * `deadline` (optional, epoch ms on the master's clock: the client is on the same host) is the
+ * last moment the master may start the request; one it reads later is refused with `EDEADLINE`
+ * and not run, so a request a client gave up on is never carried out afterwards.
  * Answers come in the order of the requests on a connection. Kept free of heavy imports: the CLI
  * client loads it on every `drover status`.
  */
@@ -40,11 +43,15 @@ export interface SignalArgs {
   signal: ControlSignal;
 }
 
-export type Request =
+export type Request = (
   | { id: RequestId; cmd: 'ping' | 'status'; args: Record<string, never> }
   | { id: RequestId; cmd: 'stop' | 'restart' | 'reload'; args: TimeoutArgs }
   | { id: RequestId; cmd: 'scale'; args: ScaleArgs }
-  | { id: RequestId; cmd: 'signal'; args: SignalArgs };
+  | { id: RequestId; cmd: 'signal'; args: SignalArgs }
+) & {
+  /** epoch ms after which the request must not be started */
+  deadline?: number;
+};
 
 export interface ErrorBody {
   code: string;
@@ -117,14 +124,30 @@ export function parseRequest(line: string): Request {
   }
   const id = value.id;
   for (const key of Object.keys(value)) {
-    if (key !== 'id' && key !== 'cmd' && key !== 'args') {
+    if (key !== 'id' && key !== 'cmd' && key !== 'args' && key !== 'deadline') {
       throw new ProtocolError(
         `has unknown field ${describeValue(key)}`,
-        "allowed fields: 'id', 'cmd', 'args'",
+        "allowed fields: 'id', 'cmd', 'args', 'deadline'",
         id,
       );
     }
   }
+  const deadline = value.deadline;
+  if (
+    deadline !== undefined &&
+    !(typeof deadline === 'number' && Number.isSafeInteger(deadline) && deadline > 0)
+  ) {
+    throw new ProtocolError(
+      `field 'deadline' is ${describeValue(deadline)}`,
+      'expected a time in epoch milliseconds (an integer > 0), or no deadline',
+      id,
+    );
+  }
+  const request = parseCommand(id, value);
+  return deadline === undefined ? request : { ...request, deadline: deadline as number };
+}
+
+function parseCommand(id: RequestId, value: Record<string, unknown>): Request {
   const cmd = value.cmd;
   if (typeof cmd !== 'string' || !Object.hasOwn(ARG_KEYS, cmd)) {
     throw new ProtocolError(
@@ -195,9 +218,12 @@ export function parseRequest(line: string): Request {
   }
 }
 
-/** One request line, newline included. */
-export function encodeRequest(id: RequestId, cmd: string, args?: object): string {
-  return `${JSON.stringify(args === undefined ? { id, cmd } : { id, cmd, args })}\n`;
+/** One request line, newline included; `deadline` in epoch ms (see the protocol above). */
+export function encodeRequest(id: RequestId, cmd: string, args?: object, deadline?: number): string {
+  const request: Record<string, unknown> = { id, cmd };
+  if (args !== undefined) request.args = args;
+  if (deadline !== undefined) request.deadline = deadline;
+  return `${JSON.stringify(request)}\n`;
 }
 
 /** One success line, newline included. Throws when `result` cannot be written as JSON. */
