@@ -1,4 +1,5 @@
 import { ConfigError, Pool } from '@drover/core';
+import { bullmqBackend } from '@drover/core/bullmq';
 import { describe, expect, it } from 'vitest';
 import { resolveBackoff, resolvePoolConfig } from '../../packages/core/src/pool/options.js';
 
@@ -36,7 +37,9 @@ describe('pool options', () => {
   it('names the key, the value and what is allowed', () => {
     const e = configError({ baseTitle: 'jobs', minWorkers: 4, maxWorkers: 2 });
     expect(e.key).toBe('maxWorkers');
-    expect(e.message).toBe("drover: config 'maxWorkers' is 2; expected an integer from 4 to 1024");
+    expect(e.message).toBe(
+      "drover: config 'maxWorkers' is 2; expected an integer from minWorkers (4) to 1024",
+    );
     expect(configError({ baseTitle: 'jobs', concurrencyPerWorker: 0 }).key).toBe('concurrencyPerWorker');
     expect(configError({ baseTitle: 'jobs', idleTimeout: -1 }).message).toMatch(
       /'idleTimeout' is -1; expected an integer >= 0/,
@@ -53,8 +56,39 @@ describe('pool options', () => {
   it('suggests the nearest key, and says what a Manage key means in a pool', () => {
     expect(configError({ baseTitle: 'jobs', maxAtempts: 3 }).message).toMatch(/did you mean 'maxAttempts'/);
     expect(configError({ baseTitle: 'jobs', maxWorkerNum: 3 }).message).toMatch(
-      /use minWorkers \(permanent\) and maxWorkers/,
+      /expected minWorkers \(permanent workers\) and maxWorkers \(with temporary ones\) instead/,
     );
+    expect(configError({ baseTitle: 'jobs', maxWorkerNum: 3 }).message).not.toMatch(/expected no such key/);
+  });
+
+  it('checks the queue options at construction, every key of them', () => {
+    expect(configError({ baseTitle: 'jobs', keepResults: 'forever' }).key).toBe('keepResults');
+    expect(configError({ baseTitle: 'jobs', keepResults: { ageMs: -1 } }).key).toBe('keepResults.ageMs');
+    expect(configError({ baseTitle: 'jobs', keepDeadLetters: 5 }).key).toBe('keepDeadLetters');
+    expect(configError({ baseTitle: 'jobs', keepResults: { age: 5 } }).message).toMatch(
+      /'keepResults.age' is 5; expected only ageMs and count in keepResults \(did you mean 'ageMs'\?\)/,
+    );
+    expect(() => new Pool({ baseTitle: 'jobs', keepDeadLetters: 5 as never })).toThrow(ConfigError);
+  });
+
+  it('bullmqBackend() refuses unknown keys with the nearest known one, before any start()', () => {
+    const thrown = (options: unknown) => {
+      try {
+        bullmqBackend(options as never);
+      } catch (error) {
+        return error as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    const e = thrown({ connection: 'unix:///tmp/none.sock', stalledInterval: 5 });
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.key).toBe('stalledInterval');
+    expect(e.message).toMatch(/did you mean 'stalledIntervalMs'/);
+    expect(thrown({ connection: 'unix:///tmp/none.sock', stalledIntervalMs: 5 }).key).toBe(
+      'stalledIntervalMs',
+    );
+    expect(thrown({ connection: 42 }).key).toBe('connection');
+    expect(thrown({ connection: '/tmp/x.sock', prefix: 'a b' }).key).toBe('prefix');
   });
 
   it('builds the backoff: fixed, exponential with a cap, or a function', () => {

@@ -524,6 +524,54 @@ export function queueContract(harness: ContractHarness): void {
       await expect(q.waitForResult('never-enqueued')).rejects.toMatchObject({ code: 'ETASKUNKNOWN' });
     });
 
+    it('an ETASKFAILED carries the last error as its cause, its code, and one hint', async () => {
+      const q = await backend('cause', { retry: { maxAttempts: 2, backoffMs: () => 0 } });
+      q.consume(
+        async (d) => {
+          const error = Object.assign(new Error(`no disk (${d.attempt})`), { code: 'ENOSPC' });
+          throw error;
+        },
+        { concurrency: 1 },
+      );
+      const [id] = await q.enqueue([{ payload: 1 }]);
+      const failure = (await within(
+        q.waitForResult(id!).catch((error: unknown) => error),
+        15_000,
+        'final failure',
+      )) as DroverError & { lastCode?: string };
+      expect(failure.code).toBe('ETASKFAILED');
+      expect(failure.cause).toBeInstanceOf(Error);
+      expect((failure.cause as Error).message).toBe('no disk (2)');
+      expect((failure.cause as DroverError).code).toBe('ENOSPC');
+      expect(failure.lastCode).toBe('ENOSPC');
+      expect(failure.message.match(/see its dead letter/g)).toHaveLength(1);
+      // a later wait gets the same
+      const again = (await q.waitForResult(id!).catch((error: unknown) => error)) as DroverError;
+      expect((again.cause as DroverError).code).toBe('ENOSPC');
+    });
+
+    it('an aborted wait rejects with ABORTED naming the task; the task stays', async () => {
+      const q = await backend('abort-wait');
+      const [id] = await q.enqueue([{ payload: 1 }]);
+      const controller = new AbortController();
+      const waiting = q.waitForResult(id!, { signal: controller.signal });
+      controller.abort();
+      await expect(waiting).rejects.toMatchObject({ code: 'ABORTED', name: 'AbortError' });
+      await expect(waiting).rejects.toThrow(`the wait for the result of task '${id}' was aborted`);
+      expect((await q.stats()).ready).toBe(1);
+    });
+
+    it('bounds enqueues of the same tick too', async () => {
+      const q = await backend('bound-tick', { maxQueued: 3 });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, n) => q.enqueue([{ payload: n }])),
+      );
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+      for (const o of outcomes.filter((o) => o.status === 'rejected'))
+        expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'EQUEUEFULL' });
+      expect((await q.stats()).ready).toBe(3);
+    });
+
     it('bounds the queue: rejects, or waits for room', async () => {
       const q = await backend('bound', { maxQueued: 3 });
       await q.enqueue([{ payload: 1 }, { payload: 2 }, { payload: 3 }]);

@@ -7,6 +7,7 @@ import {
 } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { memoryBackend } from '../queue/MemoryQueue.js';
+import { resolveBackendOptions } from '../queue/options.js';
 import type { BackendFactory, BackendOptions, Retention, RetryPolicy } from '../queue/QueueBackend.js';
 import type { FailedTask } from './events.js';
 
@@ -98,9 +99,10 @@ const POOL_KEYS = [
 
 /** Keys of a plain worker group that mean something else, or nothing, in a pool. */
 const NOT_IN_A_POOL: Record<string, string> = {
-  maxWorkerNum: 'no such key in a pool: use minWorkers (permanent) and maxWorkers (with temporary ones)',
-  executeUSleep: 'no such key in a pool: workers run tasks as they arrive',
-  normalExitCode: 'no such key in a pool: pool workers leave only when stopped, recycled or idle',
+  maxWorkerNum:
+    'minWorkers (permanent workers) and maxWorkers (with temporary ones) instead: a pool has no maxWorkerNum',
+  executeUSleep: 'no executeUSleep in a pool: its workers run tasks as they arrive',
+  normalExitCode: 'no normalExitCode in a pool: its workers leave only when stopped, recycled or idle',
 };
 
 /** The worker-group options a pool takes as they are: every ManageOptions key but those below. */
@@ -121,11 +123,15 @@ export function resolvePoolConfig<P>(options: PoolOptions<P>): PoolConfig<P> {
     throw new ConfigError(
       key,
       o[key],
-      NOT_IN_A_POOL[key] ?? (near ? `no such key: did you mean '${near}'?` : 'no such key'),
+      NOT_IN_A_POOL[key] ??
+        (near
+          ? `a known pool option (did you mean '${near}'?)`
+          : `a known pool option: ${[...KNOWN].join(', ')}`),
     );
   }
   const minWorkers = integer(o, 'minWorkers', 1, 0, 1024);
-  const maxWorkers = integer(o, 'maxWorkers', Math.max(minWorkers, 1), Math.max(minWorkers, 1), 1024);
+  const maxFloor = Math.max(minWorkers, 1);
+  const maxWorkers = integer(o, 'maxWorkers', maxFloor, maxFloor, 1024, `minWorkers (${minWorkers})`);
   const group: Record<string, unknown> = {};
   for (const key of GROUP_KEYS) if (o[key] !== undefined) group[key] = o[key];
   const manage = resolveManageConfig({ ...group, maxWorkerNum: minWorkers });
@@ -140,6 +146,17 @@ export function resolvePoolConfig<P>(options: PoolOptions<P>): PoolConfig<P> {
   if (o.onError !== undefined && typeof o.onError !== 'function')
     throw new ConfigError('onError', o.onError, 'a function (error, task) => void');
   const retry: RetryPolicy = { maxAttempts, backoffMs: resolveBackoff(o.backoff) };
+  const backend: BackendOptions = {
+    queue: queueName,
+    retry,
+    ...(o.leaseMs === undefined ? {} : { leaseMs: integer(o, 'leaseMs', 0, 100) }),
+    ...(maxQueued === undefined ? {} : { maxQueued }),
+    whenFull,
+    ...(o.keepResults === undefined ? {} : { keepResults: o.keepResults as Retention }),
+    ...(o.keepDeadLetters === undefined ? {} : { keepDeadLetters: o.keepDeadLetters as Retention }),
+  };
+  // the checks every backend makes, here at construction rather than at start()
+  resolveBackendOptions(backend);
   return {
     manage,
     minWorkers,
@@ -150,15 +167,7 @@ export function resolvePoolConfig<P>(options: PoolOptions<P>): PoolConfig<P> {
     taskTimeoutGrace: integer(o, 'taskTimeoutGrace', 1_000, 0),
     concurrencyPerWorker: integer(o, 'concurrencyPerWorker', 1, 1, 100_000),
     queue: resolveQueue<P>(o.queue),
-    backend: {
-      queue: queueName,
-      retry,
-      ...(o.leaseMs === undefined ? {} : { leaseMs: integer(o, 'leaseMs', 0, 100) }),
-      ...(maxQueued === undefined ? {} : { maxQueued }),
-      whenFull,
-      ...(o.keepResults === undefined ? {} : { keepResults: o.keepResults as Retention }),
-      ...(o.keepDeadLetters === undefined ? {} : { keepDeadLetters: o.keepDeadLetters as Retention }),
-    },
+    backend,
     scaleInterval: integer(o, 'scaleInterval', 500, 10, 60_000),
     ...(o.onError ? { onError: o.onError as PoolConfig<P>['onError'] } : {}),
   };
@@ -206,14 +215,17 @@ function integer(
   fallback: number,
   min: number,
   max?: number,
+  minName?: string,
 ): number {
   const v = o[key] === undefined ? fallback : o[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || (max !== undefined && v > max))
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || (max !== undefined && v > max)) {
+    const from = minName ? `${minName}` : `${min}`;
     throw new ConfigError(
       key,
       v,
-      max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`,
+      max === undefined ? `an integer >= ${from}` : `an integer from ${from} to ${max}`,
     );
+  }
   return v;
 }
 

@@ -1,5 +1,6 @@
 import { DroverError } from '../errors.js';
 import {
+  abortedError,
   backendClosedError,
   batchTooLargeError,
   consumerClosedError,
@@ -69,6 +70,8 @@ interface StoredDeadLetter {
   readonly payload: unknown;
   readonly attempts: number;
   readonly error: string;
+  /** the last attempt's error itself, for the ETASKFAILED of later waits */
+  readonly cause: Error;
   readonly failedAt: number;
 }
 
@@ -130,7 +133,11 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       validateTaskSpec(spec, index);
       return copyJson(spec.payload, `tasks[${index}].payload`);
     });
-    if (this.options.maxQueued !== Number.POSITIVE_INFINITY) await this.admit(specs, options.signal);
+    if (this.options.maxQueued !== Number.POSITIVE_INFINITY) {
+      const reserved = await this.admit(specs, options.signal);
+      // the insert below takes the room the reservation held
+      this.reserved -= reserved;
+    }
     if (this.closed) throw backendClosedError(this.kind, this.queue);
     const ids = specs.map((spec, index) => this.insert(spec, copies[index]));
     this.pump();
@@ -208,7 +215,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     const result = this.results.get(taskId);
     if (result !== undefined) return Promise.resolve(copyJson<R>(result, 'a kept result'));
     const dead = this.dead.get(taskId);
-    if (dead) return Promise.reject(new TaskFailedError(taskId, dead.attempts, dead.error));
+    if (dead) return Promise.reject(new TaskFailedError(taskId, dead.attempts, dead.cause));
     if (!this.tasks.has(taskId))
       return Promise.reject(unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
     return this.waiters.wait<R>(taskId, options);
@@ -300,7 +307,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
    * Resolves once the new tasks of `specs` fit under `maxQueued` (or throws EQUEUEFULL). Waiting
    * enqueues are served in order, so a large batch is not starved by small ones.
    */
-  private async admit(specs: readonly TaskSpec<P>[], signal: AbortSignal | undefined): Promise<void> {
+  private async admit(specs: readonly TaskSpec<P>[], signal: AbortSignal | undefined): Promise<number> {
     const { maxQueued } = this.options;
     let reservedHere = 0;
     try {
@@ -309,7 +316,11 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
         if (fresh > maxQueued) throw batchTooLargeError(this.queue, fresh, maxQueued);
         const queuedByOthers = this.queued - reservedHere;
         const myTurn = reservedHere > 0 || this.roomWaiters.length === 0;
-        if (queuedByOthers + fresh <= maxQueued && myTurn) return;
+        if (queuedByOthers + fresh <= maxQueued && myTurn) {
+          // Held until the caller inserts (a microtask later): enqueues of the same tick count it.
+          this.reserved += fresh - reservedHere;
+          return fresh;
+        }
         if (this.options.whenFull === 'reject')
           throw queueFullError(this.queue, queuedByOthers, fresh, maxQueued);
         this.reserved -= reservedHere;
@@ -319,12 +330,8 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       }
     } catch (error) {
       this.reserved -= reservedHere;
-      reservedHere = 0;
       this.admitWaitingEnqueues();
       throw error;
-    } finally {
-      // The caller inserts synchronously after this returns, so the reservation is no longer needed.
-      this.reserved -= reservedHere;
     }
   }
 
@@ -512,9 +519,10 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       payload: task.payload,
       attempts: task.attempts,
       error: error.message,
+      cause: error,
       failedAt: Date.now(),
     });
-    this.waiters.reject(task.id, new TaskFailedError(task.id, task.attempts, error.message));
+    this.waiters.reject(task.id, new TaskFailedError(task.id, task.attempts, error));
     try {
       consumer.options.onFinalFailure?.(
         // the callback gets a payload of its own: the dead letter keeps the shared one
@@ -528,13 +536,15 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
 
   private waitForRoom(needed: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const aborted = () =>
+        abortedError(`an enqueue waiting for room in queue '${this.queue}'`, signal?.reason);
       if (signal?.aborted) {
-        reject(signal.reason);
+        reject(aborted());
         return;
       }
       const onAbort = () => {
         this.roomWaiters = this.roomWaiters.filter((w) => w !== waiter);
-        reject(signal?.reason);
+        reject(aborted());
         this.admitWaitingEnqueues();
       };
       const waiter: RoomWaiter = {
@@ -571,6 +581,11 @@ export function createMemoryBackend<P = unknown, R = unknown>(options: BackendOp
 }
 
 /** A factory for the core: `memoryBackend()` builds a MemoryQueue from the core's options. */
-export function memoryBackend<P = unknown, R = unknown>(): BackendFactory<P, R> {
-  return (options) => new MemoryQueue<P, R>(options);
+export function memoryBackend<P = unknown, R = unknown>(): BackendFactory<P, R> & {
+  readonly kind: 'memory';
+} {
+  // tagged, so a pool knows before creating it that its queue lives in one process
+  return Object.assign((options: BackendOptions) => new MemoryQueue<P, R>(options), {
+    kind: 'memory' as const,
+  });
 }

@@ -179,6 +179,12 @@ export interface QueueBackend<P = unknown, R = unknown> {
    * to let running handlers finish), releases connections and rejects pending waits with ECLOSED.
    */
   close(): Promise<void>;
+  /**
+   * Optional: ends the backend's connections at once, without waiting for its server (for a stop
+   * that must end while the server does not answer). What was not acknowledged is left to its
+   * lease. Pending operations and waits reject; `close()` then settles.
+   */
+  terminate?(): void;
 }
 
 /** How long finished tasks stay queryable. Whichever limit is reached first evicts. */

@@ -1,4 +1,4 @@
-import { waitTimeoutError } from './errors.js';
+import { abortedError, waitTimeoutError } from './errors.js';
 import type { WaitForResultOptions } from './QueueBackend.js';
 
 interface Waiter {
@@ -26,8 +26,9 @@ export class ResultWaiters {
         this.add(taskId, { resolve: resolve as Waiter['resolve'], reject }),
       );
     return new Promise<R>((resolve, reject) => {
+      const aborted = () => abortedError(`the wait for the result of task '${taskId}'`, signal?.reason);
       if (signal?.aborted) {
-        reject(signal.reason);
+        reject(aborted());
         return;
       }
       let timer: NodeJS.Timeout | undefined;
@@ -46,7 +47,7 @@ export class ResultWaiters {
           reject(error);
         },
       };
-      const onAbort = () => waiter.reject(signal?.reason);
+      const onAbort = () => waiter.reject(aborted());
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined)
         timer = setTimeout(() => waiter.reject(waitTimeoutError(taskId, timeoutMs)), timeoutMs);

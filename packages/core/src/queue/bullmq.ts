@@ -13,8 +13,10 @@ import {
   Worker,
 } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { closest } from '../config.js';
 import { ConfigError, DroverError } from '../errors.js';
 import {
+  abortedError,
   backendClosedError,
   batchTooLargeError,
   consumerClosedError,
@@ -88,6 +90,8 @@ const CAPABILITIES: BackendCapabilities = {
 /** The name BullMQ stores as the job's backoff type; the consumer's retry policy computes it. */
 const BACKOFF_TYPE = 'drover';
 const JOB_NAME = 'task';
+/** The job hash field that keeps the code of the last attempt's error. */
+const CODE_FIELD = 'droverCode';
 /** BullMQ's reason for a task picked up after its last allowed attempt lost its lease. */
 const STARTED_LIMIT_REASON = 'job started more than allowable limit';
 const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
@@ -102,21 +106,67 @@ function keepJobs(retention: Required<Retention>): KeepJobs {
   return { age: Math.ceil(retention.ageMs / 1000), count: retention.count };
 }
 
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function delay(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason);
+      reject(abortedError(what, signal.reason));
       return;
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      reject(abortedError(what, signal?.reason));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The ioredis clients behind a BullMQ Queue, Worker or QueueEvents (BullMQ 6 keeps them on its `backend`). */
+function clientsOf(owner: unknown): Redis[] {
+  const backend = (owner as { backend?: Record<string, { _client?: Redis } | undefined> } | undefined)
+    ?.backend;
+  return [backend?.connection?._client, backend?.blockingConnection?._client].filter(
+    (client): client is Redis => client !== undefined,
+  );
+}
+
+/**
+ * Ends ioredis clients now. A client between two reconnect attempts emits no 'end' when it is
+ * disconnected (ioredis clears its retry timer and has no socket left to close), and BullMQ's
+ * close waits for that 'end' for good, Redis back or not: such a client is ended by hand, the
+ * commands it queued rejected.
+ */
+function endClients(clients: readonly Redis[]): void {
+  for (const client of clients) {
+    try {
+      client.disconnect();
+      if (client.status === 'end') continue;
+      const internals = client as unknown as {
+        flushQueue?(error: Error): void;
+        setStatus?(status: string): void;
+      };
+      internals.flushQueue?.(new Error('Connection is closed.'));
+      internals.setStatus?.('end');
+    } catch {
+      // a client that fails to end is one we no longer use
+    }
+  }
+}
+
+/** Resolves with `gate`, or rejects with ABORTED when `signal` aborts first. */
+function waitOrAbort(gate: Promise<void>, signal: AbortSignal | undefined, what: string): Promise<void> {
+  if (!signal) return gate;
+  if (signal.aborted) return Promise.reject(abortedError(what, signal.reason));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(abortedError(what, signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    gate.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
   });
 }
 
@@ -137,27 +187,19 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   private readonly consumers = new Set<BullMQConsumer>();
   private readonly onError?: (error: Error) => void;
   private events: Promise<QueueEvents> | undefined;
+  /** the events reader once created (its start may still be waiting for Redis) */
+  private eventsReader: QueueEvents | undefined;
   private admin: Redis | undefined;
   private closing: Promise<void> | undefined;
+  /** settles when this process's last bounded enqueue is added (see enqueue) */
+  private admitting: Promise<void> = Promise.resolve();
 
   constructor(options: BullMQBackendOptions) {
     this.options = resolveBackendOptions(options);
     this.queue = this.options.queue;
     this.redis = resolveRedisConnection(options.connection);
-    this.prefix = options.prefix ?? 'drover';
-    if (typeof this.prefix !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(this.prefix))
-      throw new ConfigError(
-        'prefix',
-        options.prefix,
-        'a key prefix of 1-64 letters, digits, "-", "_" or "."',
-      );
-    this.stalledIntervalMs = options.stalledIntervalMs ?? this.options.leaseMs;
-    if (!Number.isInteger(this.stalledIntervalMs) || this.stalledIntervalMs < 100)
-      throw new ConfigError(
-        'stalledIntervalMs',
-        options.stalledIntervalMs,
-        'an integer >= 100 (milliseconds)',
-      );
+    this.prefix = validatePrefix(options.prefix);
+    this.stalledIntervalMs = validateStalledInterval(options.stalledIntervalMs ?? this.options.leaseMs);
     this.onError = options.onError;
     this.producer = new Queue(this.queue, {
       connection: this.connectionFor('producer'),
@@ -203,7 +245,27 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       validateTaskSpec(spec, index);
       encodeJson(spec.payload, `tasks[${index}].payload`);
     });
-    if (this.options.maxQueued !== Number.POSITIVE_INFINITY) await this.admit(specs, options.signal);
+    if (this.options.maxQueued === Number.POSITIVE_INFINITY) return this.add(specs);
+    // Bounded: this process's enqueues count and add one after the other, so those of one tick
+    // cannot all pass the count before any of them is added.
+    const previous = this.admitting;
+    let release!: () => void;
+    this.admitting = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      await waitOrAbort(previous, options.signal, `an enqueue waiting for room in queue '${this.queue}'`);
+      this.assertOpen();
+      await this.admit(specs, options.signal);
+      this.assertOpen();
+      return await this.add(specs);
+    } finally {
+      // the next one goes once both this one and the one before it are done
+      void previous.then(release);
+    }
+  }
+
+  private async add(specs: readonly TaskSpec<P>[]): Promise<string[]> {
     this.assertOpen();
     const jobs = await this.producer.addBulk(
       specs.map((spec) => ({ name: JOB_NAME, data: spec.payload ?? null, opts: this.jobOptions(spec) })),
@@ -258,6 +320,17 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     }));
   }
 
+  /** Ends every connection now, Redis reachable or not; pending waits reject with ECLOSED. */
+  terminate(): void {
+    for (const consumer of this.consumers) consumer.terminate();
+    endClients([
+      ...clientsOf(this.producer),
+      ...clientsOf(this.eventsReader),
+      ...(this.admin ? [this.admin] : []),
+    ]);
+    this.waiters.rejectAll(backendClosedError(this.kind, this.queue));
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: false })));
@@ -298,11 +371,15 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
 
   /** @internal BullMQ's stall-limit reasons, said in drover's words. */
   reasonOf(taskId: string, reason: string | undefined): string {
-    if (reason === STARTED_LIMIT_REASON || reason === STALLED_LIMIT_REASON) {
+    if (this.isLeaseLimit(reason)) {
       const { maxAttempts } = this.options.retry;
       return leaseLostError(taskId, maxAttempts, maxAttempts, this.options.leaseMs).message;
     }
     return reason ?? 'unknown error';
+  }
+
+  private isLeaseLimit(reason: string | undefined): boolean {
+    return reason === STARTED_LIMIT_REASON || reason === STALLED_LIMIT_REASON;
   }
 
   /** @internal */
@@ -355,7 +432,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       const queued = Object.values(counts).reduce((sum, n) => sum + n, 0);
       if (fresh === 0 || queued + fresh <= maxQueued) return;
       if (this.options.whenFull === 'reject') throw queueFullError(this.queue, queued, fresh, maxQueued);
-      await delay(pollMs, signal);
+      await delay(pollMs, signal, `an enqueue waiting for room in queue '${this.queue}'`);
       this.assertOpen();
       pollMs = Math.min(pollMs * 2, 500);
     }
@@ -380,6 +457,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
         prefix: this.prefix,
         lastEventId: newest[0]?.[0] ?? '0-0',
       });
+      this.eventsReader = events;
       events.on('error', (error) => this.reportError(toError(error)));
       events.on('completed', ({ jobId, returnvalue }) => this.waiters.resolve(jobId, returnvalue));
       events.on('failed', ({ jobId }) => {
@@ -405,12 +483,24 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     if (state !== 'completed' && state !== 'failed') return;
     const job = (await this.producer.getJob(taskId)) as Job | undefined;
     if (!job) return;
-    if (state === 'completed') this.waiters.resolve(taskId, job.returnvalue);
-    else
-      this.waiters.reject(
+    if (state === 'completed') {
+      this.waiters.resolve(taskId, job.returnvalue);
+      return;
+    }
+    const code = this.isLeaseLimit(job.failedReason)
+      ? 'ELEASELOST'
+      : await this.adminClient()
+          .hget(this.jobKey(taskId), CODE_FIELD)
+          .catch(() => null);
+    this.waiters.reject(
+      taskId,
+      new TaskFailedError(
         taskId,
-        new TaskFailedError(taskId, this.attemptsOf(job), this.reasonOf(taskId, job.failedReason)),
-      );
+        this.attemptsOf(job),
+        this.reasonOf(taskId, job.failedReason),
+        code ?? undefined,
+      ),
+    );
   }
 }
 
@@ -521,6 +611,12 @@ class BullMQConsumer implements Consumer {
         await this.worker.close(true);
       } else {
         this.giveBackHeld();
+        // A blocking client waiting to reconnect would hold BullMQ's close for good (see endClients);
+        // it only fetches new jobs, which a closing consumer takes no more of.
+        const blocking = (
+          this.worker as unknown as { backend?: { blockingConnection?: { _client?: Redis } } }
+        ).backend?.blockingConnection?._client;
+        if (blocking && blocking.status !== 'ready') endClients([blocking]);
         const closed = this.worker.close(false);
         if (options.drain === false)
           for (const [jobId, running] of this.runningByJob) running.interrupt(consumerClosedError(jobId));
@@ -530,6 +626,14 @@ class BullMQConsumer implements Consumer {
       this.backend.detach(this);
     })();
     return this.closing;
+  }
+
+  /** Ends the worker's connections now; the close in progress then settles. */
+  terminate(): void {
+    // failed here, so BullMQ's close stops waiting for them; Redis is not told (its lease expires)
+    for (const [jobId, running] of this.runningByJob) running.interrupt(consumerClosedError(jobId));
+    this.held = [];
+    endClients(clientsOf(this.worker));
   }
 
   private get hasRoom(): boolean {
@@ -641,10 +745,28 @@ class BullMQConsumer implements Consumer {
         },
         (error) => {
           settled();
-          if (!abandoned) reject(toError(error));
+          if (!abandoned) this.fail(jobId, toError(error), reject);
         },
       )
       .catch((error) => reject(toError(error)));
+  }
+
+  /**
+   * Fails the attempt, its error's code first stored next to BullMQ's failedReason (which keeps
+   * only the message), so an ETASKFAILED read in any process carries it.
+   */
+  private fail(jobId: string, error: Error, reject: (error: Error) => void): void {
+    const code = (error as Error & { code?: unknown }).code;
+    const admin = this.backend.adminClient();
+    const key = this.backend.jobKey(jobId);
+    const stored =
+      typeof code === 'string' && code.length > 0
+        ? admin.hset(key, CODE_FIELD, code)
+        : admin.hdel(key, CODE_FIELD);
+    stored.then(
+      () => reject(error),
+      () => reject(error),
+    );
   }
 
   private backoff(job: Job | undefined, error: Error | undefined): number {
@@ -723,5 +845,51 @@ export async function createBullMQBackend<P = unknown, R = unknown>(
 export function bullmqBackend<P = unknown, R = unknown>(
   connection: BullMQConnectionOptions,
 ): BackendFactory<P, R> {
+  validateConnectionOptions(connection);
   return (options) => createBullMQBackend<P, R>({ ...connection, ...options });
+}
+
+const CONNECTION_KEYS = ['connection', 'prefix', 'stalledIntervalMs', 'connectTimeoutMs', 'onError'];
+
+/** Checks `bullmqBackend()`'s options when they are given, not when the pool starts. */
+function validateConnectionOptions(options: BullMQConnectionOptions): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new ConfigError(
+      'bullmqBackend options',
+      options,
+      "an object such as { connection: 'redis://127.0.0.1:6379' }",
+    );
+  const o = options as unknown as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (CONNECTION_KEYS.includes(key)) continue;
+    const near = closest(key, CONNECTION_KEYS);
+    throw new ConfigError(
+      key,
+      o[key],
+      `a bullmqBackend() option${near ? ` (did you mean '${near}'?)` : `: ${CONNECTION_KEYS.join(', ')}`}; queue options (leaseMs, maxQueued, ...) go to the Pool`,
+    );
+  }
+  resolveRedisConnection(options.connection);
+  validatePrefix(options.prefix);
+  if (options.stalledIntervalMs !== undefined) validateStalledInterval(options.stalledIntervalMs);
+  if (
+    options.connectTimeoutMs !== undefined &&
+    (!Number.isInteger(options.connectTimeoutMs) || options.connectTimeoutMs < 1)
+  )
+    throw new ConfigError('connectTimeoutMs', options.connectTimeoutMs, 'an integer >= 1 (milliseconds)');
+  if (options.onError !== undefined && typeof options.onError !== 'function')
+    throw new ConfigError('onError', options.onError, 'a function (error) => void');
+}
+
+function validatePrefix(prefix: unknown): string {
+  const value = prefix ?? 'drover';
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(value))
+    throw new ConfigError('prefix', prefix, 'a key prefix of 1-64 letters, digits, "-", "_" or "."');
+  return value;
+}
+
+function validateStalledInterval(ms: unknown): number {
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 100)
+    throw new ConfigError('stalledIntervalMs', ms, 'an integer >= 100 (milliseconds)');
+  return ms;
 }

@@ -6,16 +6,51 @@ export class TaskFailedError extends DroverError {
   readonly attempts: number;
   /** the last attempt's error message */
   readonly lastError: string;
+  /** the last attempt's error code (EWORKERLOST, ETASKTIMEOUT, EPAYLOAD, a handler's own), if it had one */
+  readonly lastCode: string | undefined;
+  /** the last attempt's error (in another process than the one that ran it: its message and code) */
+  declare readonly cause: Error;
 
-  constructor(taskId: string, attempts: number, lastError: string) {
-    super('ETASKFAILED', `drover: task '${taskId}' failed after ${attempts} attempt(s): ${lastError}`, {
-      hint: 'see its dead letter (deadLetters()); fix the cause and enqueue it again under a new id',
-    });
+  constructor(taskId: string, attempts: number, last: Error | string, code?: string) {
+    const cause = typeof last === 'string' ? Object.assign(new Error(last), code ? { code } : {}) : last;
+    const lastCode = (cause as Error & { code?: unknown }).code;
+    super(
+      'ETASKFAILED',
+      `drover: task '${taskId}' failed after ${attempts} attempt(s): ${withoutHint(cause)}`,
+      {
+        hint: 'see its dead letter (deadLetters()) and the cause; fix it and enqueue the task again under a new id',
+        cause,
+      },
+    );
     this.name = 'TaskFailedError';
     this.taskId = taskId;
     this.attempts = attempts;
-    this.lastError = lastError;
+    this.lastError = cause.message;
+    this.lastCode = typeof lastCode === 'string' ? lastCode : undefined;
   }
+}
+
+/** An error's message without the hint a DroverError appends (the hint stays on the error itself). */
+function withoutHint(error: Error): string {
+  const hint = (error as Error & { hint?: unknown }).hint;
+  const suffix = typeof hint === 'string' ? `; ${hint}` : '';
+  return suffix && error.message.endsWith(suffix) ? error.message.slice(0, -suffix.length) : error.message;
+}
+
+/** A wait (for a result, or for room in a bounded queue) ended by its caller's abort signal. */
+export function abortedError(what: string, reason: unknown): DroverError {
+  const why =
+    reason instanceof Error
+      ? reason.name === 'AbortError'
+        ? ''
+        : ` (${reason.message})`
+      : ` (${String(reason)})`;
+  const error = new DroverError('ABORTED', `drover: ${what} was aborted by its signal${why}`, {
+    hint: 'the task itself stays queued: its result can still be read with its id',
+    cause: reason,
+  });
+  error.name = 'AbortError';
+  return error;
 }
 
 export function queueFullError(
@@ -46,9 +81,11 @@ export function unknownTaskError(queue: string, taskId: string, keptMs: number):
 }
 
 export function consumerClosedError(taskId: string): DroverError {
-  return new DroverError('ECONSUMERCLOSED', `drover: task '${taskId}' was interrupted: its consumer closed`, {
-    hint: 'close consumers with { drain: true } to let running tasks finish',
-  });
+  return new DroverError(
+    'ECONSUMERCLOSED',
+    `drover: task '${taskId}' was interrupted: its consumer closed before it finished`,
+    { hint: 'it runs again, on a consumer still open, as its next attempt' },
+  );
 }
 
 export function leaseLostError(
@@ -66,7 +103,7 @@ export function leaseLostError(
 
 export function backendClosedError(kind: string, queue: string): DroverError {
   return new DroverError('ECLOSED', `drover: the ${kind} queue '${queue}' is closed`, {
-    hint: 'create a new backend; close() is final',
+    hint: 'a stopped pool (or a closed backend) takes no more tasks: submit to a running pool, or create a new one',
   });
 }
 

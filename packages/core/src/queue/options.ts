@@ -1,3 +1,4 @@
+import { closest } from '../config.js';
 import { ConfigError, DroverError, describeValue } from '../errors.js';
 import type { BackendOptions, Retention, RetryPolicy, TaskSpec } from './QueueBackend.js';
 
@@ -39,8 +40,15 @@ export function validateRetryPolicy(retry: unknown, key = 'retry'): RetryPolicy 
 
 function resolveRetention(key: string, value: Retention | undefined, defaults: Required<Retention>) {
   if (value === undefined) return defaults;
-  if (typeof value !== 'object' || value === null)
-    throw new ConfigError(key, value, 'an object { ageMs?, count? }');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError(key, value, 'an object { ageMs?, count? }, such as { ageMs: 3_600_000 }');
+  for (const name of Object.keys(value))
+    if (name !== 'ageMs' && name !== 'count')
+      throw new ConfigError(
+        `${key}.${name}`,
+        (value as Record<string, unknown>)[name],
+        `only ageMs and count in ${key}${closest(name, ['ageMs', 'count']) ? ` (did you mean '${closest(name, ['ageMs', 'count'])}'?)` : ''}`,
+      );
   const ageMs = value.ageMs ?? defaults.ageMs;
   const count = value.count ?? defaults.count;
   if (!isIntegerAtLeast(ageMs, 0))
