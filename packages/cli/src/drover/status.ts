@@ -2,6 +2,7 @@ import type { OutputStream } from '@drover/command';
 import { type GroupStatus, renderStatusTable } from '@drover/core';
 import { useColor } from '../color.js';
 import { findRunning, listRunning } from './groups.js';
+import { describeFailure } from './failure.js';
 import { requestStatus } from './statusRequest.js';
 
 export interface StatusRequest {
@@ -32,13 +33,12 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
   answers.forEach((answer, i) => {
     if (answer.status === 'fulfilled') statuses.push(answer.value);
     else {
-      const reason = answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
-      io.stderr.write(
-        `drover: group '${groups[i]!.baseTitle}' (pid ${groups[i]!.pid}) did not answer: ${reason.replace(/^drover: /, '')}\n`,
-      );
+      io.stderr.write(`drover: ${describeFailure(groups[i]!, answer.reason)}\n`);
       code = 1;
     }
   });
+  // a script reading the JSON must not take a partial answer for the whole one
+  if (request.json && code !== 0) return code;
   if (request.json) {
     io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
   } else if (groups.length === 0) {

@@ -8,10 +8,27 @@ const TIMEOUT_MS = 5000;
  * scripts and monitors that its start-up time matters, and the control client is small.
  */
 export async function requestStatus(group: RunningGroup, timeoutMs = TIMEOUT_MS): Promise<GroupStatus> {
-  const client = await ControlClient.connect(group.socket, { timeoutMs });
+  // discovery found the group by a live pid file when its socket did not answer
+  const client = await ControlClient.connectGroup(
+    {
+      baseTitle: group.baseTitle,
+      socket: group.socket,
+      livePid: () => (pidAlive(group.pid) ? group.pid : null),
+    },
+    { timeoutMs },
+  );
   try {
     return await client.request<GroupStatus>('status', undefined, { timeoutMs });
   } finally {
     client.close();
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

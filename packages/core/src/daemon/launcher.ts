@@ -6,7 +6,8 @@ import { AlreadyRunningError, ConfigError, DroverError } from '../errors.js';
 import { probeGroup } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
-import { ensurePrivateDir } from '../runtime/RunDir.js';
+import { isRecordLive, readPidFile } from '../runtime/PidFile.js';
+import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
 import type { GroupStatus, WorkerState } from '../status.js';
 import { DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR } from './role.js';
 
@@ -184,21 +185,38 @@ class StartFailure extends Error {
   }
 }
 
-/** A group that already answers on its socket is not started a second time. */
+/**
+ * A group that already answers on its socket is not started a second time, nor one whose pid
+ * file names a live master that does not answer (stopped, hung, or its socket deleted).
+ */
 async function refuseRunning(group: DaemonGroup): Promise<void> {
-  let client: ControlClient;
+  let client: ControlClient | null = null;
   try {
     client = await ControlClient.connect(group.socket, { timeoutMs: 1000 });
-  } catch {
-    return;
-  }
-  try {
-    const { pid } = await client.request<{ pid: number }>('ping');
+    const { pid } = await client.request<{ pid: number }>('ping', undefined, { timeoutMs: 1000 });
     throw new AlreadyRunningError(group.baseTitle, pid);
   } catch (err) {
     if ((err as DroverError).code === 'EALREADYRUNNING') throw err;
   } finally {
-    client.close();
+    client?.close();
+  }
+  const pid = liveMasterPid(group);
+  if (pid === null) return;
+  throw new DroverError(
+    'EALREADYRUNNING',
+    `drover: '${group.baseTitle}' is already running (pid ${pid}) but does not answer on its control socket '${group.socket}'`,
+    {
+      hint: `it may be stopped ('ps -o stat= -p ${pid}' shows T; 'kill -CONT ${pid}' resumes it) or hung ('kill -TERM ${pid}' stops it gracefully, 'kill -KILL ${pid}' if that does nothing); start it again once it is gone`,
+    },
+  );
+}
+
+function liveMasterPid(group: DaemonGroup): number | null {
+  try {
+    const record = readPidFile(groupPaths(group.runDir, group.baseTitle).pidFile);
+    return record && isRecordLive(record) ? record.pid : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Action, CommandAction, UsageError } from '@drover/command';
 import type { Manage, RunningGroup } from '@drover/core';
 import { withoutPrefix } from '../../messages.js';
+import { describeFailure } from '../failure.js';
 import { ALL, findRunning } from '../groups.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
 import { parseCount } from '../options.js';
@@ -34,15 +35,14 @@ abstract class GroupControlAction extends CommandAction<Record<never, never>, { 
       return 0;
     }
     const outcomes = await Promise.allSettled(groups.map((g) => this.apply(remote(g), g)));
-    if (name !== ALL && outcomes[0]?.status === 'rejected') throw withoutPrefix(outcomes[0].reason);
+    if (name !== ALL && outcomes[0]?.status === 'rejected') throw failure(groups[0]!, outcomes[0].reason);
     let code = 0;
     outcomes.forEach((outcome, i) => {
       if (outcome.status === 'fulfilled') this.io.stdout.write(`${outcome.value}\n`);
       else {
-        const reason = withoutPrefix(outcome.reason);
-        this.io.stderr.write(
-          `drover: ${groups[i]!.baseTitle}: ${reason instanceof Error ? reason.message : String(reason)}\n`,
-        );
+        const message = describeFailure(groups[i]!, outcome.reason);
+        const named = message.startsWith(`group '${groups[i]!.baseTitle}'`);
+        this.io.stderr.write(`drover: ${named ? '' : `${groups[i]!.baseTitle}: `}${message}\n`);
         code = 1;
       }
     });
@@ -101,12 +101,22 @@ export class ScaleAction extends CommandAction<Record<never, never>, { name: str
       });
     }
     const count = parseCount('<count>', this.args.count, 0);
+    let group: RunningGroup;
     try {
-      const [group] = await findRunning(name);
-      const { from, to } = await remote(group!).scale(count);
-      this.io.stdout.write(`scaled '${name}' from ${from} to ${to} worker(s)\n`);
+      [group] = (await findRunning(name)) as [RunningGroup];
     } catch (error) {
       throw withoutPrefix(error);
     }
+    try {
+      const { from, to } = await remote(group).scale(count);
+      this.io.stdout.write(`scaled '${name}' from ${from} to ${to} worker(s)\n`);
+    } catch (error) {
+      throw failure(group, error);
+    }
   }
+}
+
+/** The error a failed request on `group` ends the command with (see describeFailure). */
+function failure(group: RunningGroup, reason: unknown): Error {
+  return new Error(describeFailure(group, reason), { cause: reason });
 }

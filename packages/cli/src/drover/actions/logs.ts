@@ -1,6 +1,13 @@
-import { existsSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { Action, CommandAction, UsageError } from '@drover/command';
-import { findConfigFile, loadGroupsConfig, Manage, manageFromEntry, tailLog } from '@drover/core';
+import {
+  findConfigFile,
+  loadGroupsConfig,
+  Manage,
+  manageFromEntry,
+  runningGroups,
+  tailLog,
+} from '@drover/core';
 import { plainErrors } from '../../messages.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
 
@@ -20,11 +27,7 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
       });
     }
     const file = await plainErrors(() => logFileOf(name));
-    if (!existsSync(file)) {
-      throw new Error(
-        `no log file for group '${name}' at ${file}; log files are written in background mode (start it with -d)`,
-      );
-    }
+    await checkLogFile(name, file);
     const follow = this.getParam('follow', false);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -59,4 +62,53 @@ async function logFileOf(name: string): Promise<string> {
     if (entry) return manageFromEntry(entry).logFile();
   }
   return new Manage({ baseTitle: name }).logFile();
+}
+
+/** Throws a message naming the path and the fix when `file` is not a log file that can be read. */
+async function checkLogFile(name: string, file: string): Promise<void> {
+  let code: string | undefined;
+  try {
+    if (statSync(file).isFile()) return;
+    throw new Error(
+      `the log file of group '${name}', ${file}, is not a file (a directory or another kind); remove or rename it, and drover writes its log there again`,
+    );
+  } catch (error) {
+    code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+  }
+  if (code !== 'ENOENT') {
+    throw new Error(
+      `the log file of group '${name}', ${file}, cannot be read (${code}); check its permissions`,
+    );
+  }
+  const running = (await runningGroups().catch(() => [])).find((g) => g.baseTitle === name);
+  if (!running) {
+    throw new Error(
+      `no log file for group '${name}' at ${file}; log files are written in background mode (start it with -d)`,
+    );
+  }
+  const fd = openDeletedFile(running.pid, file);
+  throw new Error(
+    `the log file ${file} of group '${name}' (pid ${running.pid}) was deleted while the group runs; ` +
+      (fd === null
+        ? 'its lines go to the deleted file until the group is started again'
+        : `its lines still go to the deleted file: 'tail -f /proc/${running.pid}/fd/${fd}' reads it`) +
+      `; stop the group and start it again for a new log file`,
+  );
+}
+
+/** The fd number through which process `pid` still writes the deleted `file`, or null. */
+function openDeletedFile(pid: number, file: string): string | null {
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `${file} (deleted)`) return fd;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // another user's process, or no /proc
+  }
+  return null;
 }

@@ -1,0 +1,102 @@
+// What an operator sees when a master is stopped, lost its socket file or its log file: one
+// line naming the group, its pid and what to do, exit 1, and nothing half-printed on stdout.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_FIXTURES, ensureBuilt, pidAlive, waitUntil } from './support/bin.js';
+import { Sandbox } from './support/sandbox.js';
+
+const loop = join(CLI_FIXTURES, 'loop.mjs');
+let sandbox: Sandbox | undefined;
+let stopped: number | null = null;
+
+beforeAll(async () => {
+  await ensureBuilt();
+}, 300_000);
+
+afterEach(async () => {
+  if (stopped !== null) process.kill(stopped, 'SIGCONT');
+  stopped = null;
+  await sandbox?.cleanup();
+  sandbox = undefined;
+}, 60_000);
+
+async function startAlpha(): Promise<{ box: Sandbox; pid: number }> {
+  sandbox = new Sandbox();
+  const started = await sandbox.drover(['start', loop, '-d', '--name=alpha']);
+  expect(started.code, started.stderr).toBe(0);
+  const pid = sandbox.track(Number(/\(pid (\d+)\)/.exec(started.stdout)?.[1]));
+  return { box: sandbox, pid };
+}
+
+async function terminate(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  await waitUntil('the master to stop', () => (pidAlive(pid) ? undefined : true), 20_000);
+}
+
+describe('a master that does not answer', () => {
+  it('status --json prints nothing on stdout; a new start is refused at once, saying why', async () => {
+    const { box, pid } = await startAlpha();
+    process.kill(pid, 'SIGSTOP');
+    stopped = pid;
+
+    const status = await box.drover(['status', 'alpha', '--json']);
+    expect(status.stdout).toBe('');
+    expect(status.stderr).toContain(
+      `drover: group 'alpha' (pid ${pid}) did not answer: no answer to 'status'`,
+    );
+    expect(status.stderr).toContain(`'ps -o stat= -p ${pid}' (T: stopped, 'kill -CONT ${pid}' resumes it)`);
+    expect(status.code).toBe(1);
+
+    const again = await box.drover(['start', loop, '-d', '--name=alpha']);
+    expect(again.stderr.split('\n')[0]).toBe(
+      `drover: 'alpha' is already running (pid ${pid}) but does not answer on its control socket '${join(box.runDir, 'alpha.sock')}'; it may be stopped ('ps -o stat= -p ${pid}' shows T; 'kill -CONT ${pid}' resumes it) or hung ('kill -TERM ${pid}' stops it gracefully, 'kill -KILL ${pid}' if that does nothing); start it again once it is gone`,
+    );
+    expect(again.code).toBe(1);
+  }, 60_000);
+});
+
+describe('a live master whose socket file was deleted', () => {
+  it('status and stop name the pid and the way out', async () => {
+    const { box, pid } = await startAlpha();
+    const socket = join(box.runDir, 'alpha.sock');
+    rmSync(socket);
+    const expected = `drover: the master of 'alpha' (pid ${pid}) is alive but its control socket '${socket}' is gone, so it cannot be reached; 'kill -TERM ${pid}' stops it gracefully (its workers finish first); starting the group again then creates a new socket\n`;
+    try {
+      const status = await box.drover(['status', 'alpha']);
+      expect(status.stderr).toBe(expected);
+      expect(status.code).toBe(1);
+      const stop = await box.drover(['stop', 'alpha']);
+      expect(stop.stderr).toBe(expected);
+      expect(stop.code).toBe(1);
+    } finally {
+      await terminate(pid);
+    }
+  }, 60_000);
+});
+
+describe('drover logs', () => {
+  it('a log path that is a directory is named, with the fix', async () => {
+    sandbox = new Sandbox();
+    const path = join(sandbox.runDir, 'logs', 'ghost.log');
+    mkdirSync(path, { recursive: true });
+    const result = await sandbox.drover(['logs', 'ghost']);
+    expect(result.stderr).toBe(
+      `drover: the log file of group 'ghost', ${path}, is not a file (a directory or another kind); remove or rename it, and drover writes its log there again\n`,
+    );
+    expect(result.code).toBe(1);
+  });
+
+  it('a log file deleted under a running group says so, and where its lines still go', async () => {
+    const { box, pid } = await startAlpha();
+    const file = join(box.runDir, 'logs', 'alpha.log');
+    rmSync(file);
+    const result = await box.drover(['logs', 'alpha']);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^drover: the log file ${file} of group 'alpha' \\(pid ${pid}\\) was deleted while the group runs; its lines still go to the deleted file: 'tail -f /proc/${pid}/fd/\\d+' reads it; stop the group and start it again for a new log file\\n$`,
+      ),
+    );
+    expect(result.code).toBe(1);
+  }, 60_000);
+});
