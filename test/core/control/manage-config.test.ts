@@ -115,7 +115,11 @@ describe('loadGroupsConfig', () => {
       { group: [] },
       `: 'group' is an array (0 items); expected no such key: the file holds { groups: [...] }`,
     ],
-    ['entry not an object', [42], `, entry 0: 'entry 0' is 42; expected an object such as`],
+    [
+      'entry not an object',
+      [42],
+      `, entry 0: 'entry 0' is 42; expected each entry of groups to be an object naming a group, such as { baseTitle: "web", script: "./web.js" }`,
+    ],
     [
       'unknown option',
       [{ baseTitle: 'w', script: './worker.js', maxWorkerNm: 2 }],
@@ -171,6 +175,15 @@ describe('loadGroupsConfig', () => {
       await expect(loadGroupsConfig(path)).rejects.toThrow(`drover: config file '${path}'${message}`);
     });
   }
+
+  it('places a JSON syntax error at its line and column', async () => {
+    const bad = write('drover.config.json', '{\n  "groups": [\n    {"baseTitle": "w",]\n  ]\n}\n');
+    await expect(loadGroupsConfig(bad)).rejects.toThrow(
+      new RegExp(
+        `^drover: config file '${bad}' is not valid JSON \\([^)]+\\) at ${bad}:3:23; fix the syntax$`,
+      ),
+    );
+  });
 
   it('refuses a file that is missing, not JSON, of another kind, or a module that throws', async () => {
     await expect(loadGroupsConfig(join(dir, 'none.json'))).rejects.toThrow(

@@ -117,7 +117,7 @@ async function readConfigValue(file: string): Promise<unknown> {
     } catch (err) {
       throw new DroverError(
         'ECONFIG',
-        `drover: config file '${file}' is not valid JSON (${(err as Error).message})`,
+        `drover: config file '${file}' is not valid JSON (${(err as Error).message.replace(/ in JSON at position \d+.*$/, '')})${jsonPlace(file, text, (err as Error).message)}`,
         {
           hint: 'fix the syntax',
           cause: err,
@@ -196,11 +196,25 @@ export function validateGroups(file: string, value: unknown): GroupEntry[] {
   });
 }
 
+/** ` at file:line:column` of the position a JSON.parse message names, or '' when it names none. */
+function jsonPlace(file: string, text: string, message: string): string {
+  const match = / at position (\d+)/.exec(message);
+  if (!match) return '';
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  return ` at ${file}:${line}:${before.length - before.lastIndexOf('\n')}`;
+}
+
 function validateEntry(file: string, index: number, item: unknown): GroupEntry {
   const fail = (name: string | null, key: string, value: unknown, expected: string) =>
     new GroupsConfigError(file, index, name, key, value, expected);
   if (!isPlainObject(item)) {
-    throw fail(null, `entry ${index}`, item, 'an object such as { baseTitle: "web", script: "./web.js" }');
+    throw fail(
+      null,
+      `entry ${index}`,
+      item,
+      'each entry of groups to be an object naming a group, such as { baseTitle: "web", script: "./web.js" }',
+    );
   }
   const name = typeof item.baseTitle === 'string' ? item.baseTitle : null;
   const base = dirname(file);
