@@ -68,7 +68,9 @@ export class Autoscaler {
       const stats = await this.stats();
       if (this.timer) this.grow(stats.ready + this.dispatcher.waiting);
     } catch (error) {
-      this.log.warning(`autoscaler: cannot read the queue's backlog: ${(error as Error).message}`);
+      // a read cut short by a stop is no news
+      if (this.timer)
+        this.log.warning(`autoscaler: cannot read the queue's backlog: ${(error as Error).message}`);
     } finally {
       this.ticking = false;
     }

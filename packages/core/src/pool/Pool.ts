@@ -4,7 +4,7 @@ import { ConsoleSink } from '../log/ConsoleSink.js';
 import { Logger } from '../log/Logger.js';
 import { Manage, type ManageDeps } from '../Manage.js';
 import { selfLaunch } from '../master/launch.js';
-import { MASTER_EVENT_NAMES, Master, type ReloadResult } from '../master/Master.js';
+import { MASTER_EVENT_NAMES, type ReloadResult } from '../master/Master.js';
 import { type MemoryConsumeOptions, MemoryQueue } from '../queue/MemoryQueue.js';
 import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '../queue/QueueBackend.js';
 import type { GroupStatus } from '../status.js';
@@ -14,7 +14,25 @@ import { CHUNK_KEY, expandLetter, isChunk, itemId, toChunks, validateChunkSize }
 import { Dispatcher, type Job, type Lane } from './Dispatcher.js';
 import type { FailedTask, PoolEvents, TaskAttempt } from './events.js';
 import { type PoolConfig, type PoolOptions, resolvePoolConfig } from './options.js';
+import { PoolMaster } from './PoolMaster.js';
 import { type TaskHandler, TaskRunner } from './TaskRunner.js';
+
+/** How long a stop waits for the queue to close once stopTimeout has run out. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** Resolves true when `promise` settled within `ms`, false otherwise (it is left to settle on its own). */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** Options of one `submit`. */
 export interface SubmitOptions {
@@ -83,7 +101,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   readonly config: PoolConfig<P>;
   private init?: WorkInit<C>;
   private handler?: TaskHandler<P, R, C>;
-  private master: Master | null = null;
+  private master: PoolMaster | null = null;
   private dispatcher: Dispatcher | null = null;
   private autoscaler: Autoscaler | null = null;
   private consumer: Consumer | null = null;
@@ -91,6 +109,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   private backendClosed: Promise<void> | null = null;
   /** the queue once producer() accepted it: submits skip its checks and awaits */
   private checkedProducer: QueueBackend<P, R> | null = null;
+  /** start() was called in this process as the master (the in-memory queue lives here) */
+  private startCalled = false;
   private log: Logger | null = null;
   private readonly deps: PoolDeps;
 
@@ -139,6 +159,20 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     }
     if (this.master) return this.master.start();
     if (!this.handler) throw this.noHandlerError();
+    this.startCalled = true;
+    try {
+      await this.startMaster();
+    } catch (error) {
+      // what start() opened (the queue's connections, its timers) must not keep the process alive
+      this.consumer = null;
+      this.autoscaler?.stop();
+      this.dispatcher?.close();
+      await this.closeBackend();
+      throw error;
+    }
+  }
+
+  private async startMaster(): Promise<void> {
     const { config } = this;
     const log =
       this.deps.logger ??
@@ -146,7 +180,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     this.log = log;
     // The queue first: a Redis that does not answer fails start() before any worker is forked.
     const backend = await this.backend();
-    const master = new Master({
+    const master = new PoolMaster({
+      maxWorkers: config.maxWorkers,
       config: config.manage,
       launch: this.deps.launch ?? selfLaunch(),
       logger: log,
@@ -367,40 +402,84 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** The queue, for submitting: any process can submit to a shared queue; the in-memory one lives in the master. */
   private async producer(): Promise<QueueBackend<P, R>> {
-    const backend = await this.backend();
-    if (backend.kind === 'memory' && WorkerRuntime.current())
+    if ((this.config.queue as { kind?: string }).kind === 'memory' && !this.startCalled) {
+      const where = WorkerRuntime.current() ? 'a worker process' : 'a process that did not start it';
       throw new DroverError(
         'ENOTMASTER',
-        `drover: submit() to pool '${this.baseTitle}' from a worker process: its in-memory queue lives in the master`,
-        { hint: 'submit from the master, or use a shared queue (bullmqBackend) to submit from any process' },
+        `drover: submit() to pool '${this.baseTitle}' from ${where}: its in-memory queue lives in the master, the process that called start()`,
+        {
+          hint: 'submit in the master (after calling start()), or use a shared queue (bullmqBackend) to submit from any process',
+        },
       );
+    }
+    const backend = await this.backend();
     this.checkedProducer = backend;
     return backend;
   }
 
-  private closeBackend(): Promise<void> {
+  /** Closes the queue; after `timeoutMs` its connections are ended without waiting for its server. */
+  private closeBackend(timeoutMs = CLOSE_GRACE_MS): Promise<void> {
     if (!this.backendPromise) return Promise.resolve();
     this.backendClosed ??= this.backendPromise.then(
-      (backend) => backend.close(),
+      async (backend) => {
+        if (await settledWithin(backend.close(), timeoutMs)) return;
+        this.log?.warning('stop: the queue did not close in time; ending its connections');
+        backend.terminate?.();
+        await settledWithin(backend.close(), CLOSE_GRACE_MS);
+      },
       () => undefined,
     );
     return this.backendClosed;
   }
 
-  /** First step of every stop: take nothing new, let running tasks finish, close the queue. */
+  /**
+   * First step of every stop, bounded by stopTimeout in all: take nothing new, let running tasks
+   * finish, close the queue. Tasks still running at the deadline are given up (their workers are
+   * killed, as the group's stop would do after its own stopTimeout); a queue that cannot be reached
+   * is left without acknowledging them: at least once, another consumer gets them after their
+   * lease expires.
+   */
   private async quiesce(): Promise<void> {
     this.autoscaler?.stop();
+    const deadline = Date.now() + this.config.manage.stopTimeout;
+    const left = () => Math.max(0, deadline - Date.now());
     const consumer = this.consumer;
+    const dispatcher = this.dispatcher;
+    let consumerStuck = false;
     if (consumer) {
-      await consumer.pause();
-      const idle = (await this.dispatcher?.whenIdle(this.config.manage.stopTimeout)) ?? true;
+      await settledWithin(consumer.pause(), left());
+      const idle = (await dispatcher?.whenIdle(left())) ?? true;
+      // from here on the pool has given up what still runs: no retry events for it
       this.consumer = null;
+      if (!idle && dispatcher) this.killBusyWorkers(dispatcher);
       // Idle: drain, so the backend records the outcomes it has just been handed. Otherwise
-      // whatever still runs after stopTimeout fails this attempt and is retried later.
-      await consumer.close({ drain: idle });
+      // whatever still runs fails this attempt and is retried later.
+      const closed = await settledWithin(consumer.close({ drain: idle }), Math.max(left(), CLOSE_GRACE_MS));
+      if (!closed) {
+        this.log?.warning(
+          'stop: the queue did not close its consumer in time; its tasks are left to their leases',
+        );
+        consumerStuck = true;
+      }
     }
-    this.dispatcher?.close();
-    await this.closeBackend();
+    dispatcher?.close();
+    await this.closeBackend(consumerStuck ? 0 : Math.max(left(), CLOSE_GRACE_MS));
+  }
+
+  /** Ends the workers that still run tasks at the stop's deadline, so the group's stop need not wait for them. */
+  private killBusyWorkers(dispatcher: Dispatcher): void {
+    for (const lane of dispatcher.allLanes()) {
+      if (lane.load === 0) continue;
+      this.log?.warning(`stop: ${lane.load} task(s) still running after stopTimeout: killing their worker`, {
+        pin: lane.pin,
+        pid: lane.pid,
+      });
+      try {
+        process.kill(lane.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private attemptInfo(job: Job, lane: Lane): TaskAttempt {
@@ -424,7 +503,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
       return;
     }
     const { delivery } = job;
-    if (delivery.attempt < delivery.maxAttempts)
+    // once a stop has closed the consumer, what still settles is no longer this pool's to retry
+    if (delivery.attempt < delivery.maxAttempts && this.consumer !== null)
       this.emit('taskRetry', { ...this.attemptInfo(job, lane), error });
   }
 

@@ -532,6 +532,9 @@ class BullMQConsumer implements Consumer {
   private readonly runningByJob = new Map<string, Running>();
   private readonly deliveries = new WeakMap<Job, Delivery>();
   private held: Held[] = [];
+  /** jobs whose outcome BullMQ was handed and has not recorded yet (see lowerWhenRecorded) */
+  private readonly unrecorded = new Set<string>();
+  private lowerTimer: NodeJS.Timeout | undefined;
   private limit: number;
   private paused = false;
   private closing: Promise<void> | undefined;
@@ -566,7 +569,11 @@ class BullMQConsumer implements Consumer {
       },
     });
     this.worker.on('error', (error) => this.onWorkerError(error));
-    this.worker.on('failed', (job, error) => this.onFailed(job, error));
+    this.worker.on('failed', (job, error) => {
+      this.recorded(job?.id);
+      this.onFailed(job, error);
+    });
+    this.worker.on('completed', (job) => this.recorded(job.id));
     this.worker.on('lockRenewalFailed', (jobIds) => {
       for (const jobId of jobIds) {
         const running = this.runningByJob.get(jobId);
@@ -588,9 +595,12 @@ class BullMQConsumer implements Consumer {
   }
 
   setConcurrency(n: number): void {
-    const raised = validateConcurrency(n) > this.limit;
+    const previous = this.limit;
+    const raised = validateConcurrency(n) > previous;
     this.limit = n;
-    this.apply(raised);
+    // Only a fetch loop that is full waits for a job to finish before it fetches again; one that
+    // has room is already fetching (or blocked on the queue's marker, which a pause would lose).
+    this.apply(raised && this.runningByJob.size + this.held.length >= previous);
   }
 
   async pause(): Promise<void> {
@@ -643,7 +653,11 @@ class BullMQConsumer implements Consumer {
   /** Brings the worker in line with `limit` and `paused`, and the gate with both. */
   private apply(raised = false): Promise<void> {
     if (this.closing) return this.transition;
-    if (this.limit > 0) this.worker.concurrency = this.limit;
+    if (this.limit > 0) {
+      const settling = this.runningByJob.size + this.unrecorded.size;
+      if (this.limit >= this.worker.concurrency || settling === 0) this.worker.concurrency = this.limit;
+      else this.lowerWhenRecorded();
+    }
     const run = !this.paused && this.limit > 0;
     if (run) this.startHeld();
     else this.giveBackHeld();
@@ -657,6 +671,34 @@ class BullMQConsumer implements Consumer {
       })
       .catch((error) => this.report(toError(error)));
     return this.transition;
+  }
+
+  /**
+   * BullMQ decides whether to fetch the next job (and so reads the next retry's time) when it
+   * records an outcome, from its concurrency then: lowered before the outcomes handed to it are
+   * recorded (a worker lost with its tasks), it records them without looking and its fetch then
+   * waits its whole drain delay (5 s) instead of the retry's backoff. So it is lowered once an
+   * outcome was recorded after the change (the running jobs' outcomes come first).
+   */
+  private lowerWhenRecorded(): void {
+    if (this.lowerTimer) return;
+    // a recording that never comes (Redis gone) does not hold it for long
+    this.lowerTimer = setTimeout(() => this.lowerNow(), 1_000);
+    this.lowerTimer.unref();
+  }
+
+  private lowerNow(): void {
+    if (this.lowerTimer) clearTimeout(this.lowerTimer);
+    this.lowerTimer = undefined;
+    this.unrecorded.clear();
+    if (!this.closing && this.limit > 0 && this.limit < this.worker.concurrency)
+      this.worker.concurrency = this.limit;
+  }
+
+  /** BullMQ has recorded the outcome of `jobId`. */
+  private recorded(jobId: string | undefined): void {
+    if (jobId === undefined || !this.unrecorded.delete(jobId)) return;
+    if (this.unrecorded.size === 0 && this.lowerTimer) this.lowerNow();
   }
 
   private process(job: Job): Promise<unknown> {
@@ -718,6 +760,7 @@ class BullMQConsumer implements Consumer {
       controller,
       interrupt: (error) => {
         controller.abort(error);
+        this.unrecorded.add(jobId);
         reject(error);
       },
       abandon: () => {
@@ -732,6 +775,7 @@ class BullMQConsumer implements Consumer {
     this.runningByJob.set(jobId, running);
     const settled = () => {
       if (this.runningByJob.get(jobId) === running) this.runningByJob.delete(jobId);
+      if (!abandoned) this.unrecorded.add(jobId);
       this.startHeld();
     };
     Promise.resolve()

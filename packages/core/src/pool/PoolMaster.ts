@@ -1,0 +1,61 @@
+import { DroverError } from '../errors.js';
+import type { Logger } from '../log/Logger.js';
+import { Master, type MasterOptions } from '../master/Master.js';
+
+export interface PoolMasterOptions extends MasterOptions {
+  /** The pool's bound on workers: permanent ones never pass it. */
+  readonly maxWorkers: number;
+}
+
+/**
+ * The master of a task pool: a worker group whose permanent workers stay within the pool's
+ * `maxWorkers`. An explicit `scale(n)` past it (the API, `drover scale`) is refused; SIGTTIN
+ * stops there, with a warning naming maxWorkers, since a signal has no one to answer.
+ */
+export class PoolMaster extends Master {
+  private readonly maxWorkers: number;
+  private readonly logger: Logger;
+  private poolSignalled = 0;
+  private poolScaleQueued = false;
+
+  constructor(options: PoolMasterOptions) {
+    super(options);
+    this.maxWorkers = options.maxWorkers;
+    this.logger = options.logger;
+  }
+
+  override scale(workers: number): Promise<{ from: number; to: number }> {
+    if (typeof workers === 'number' && Number.isInteger(workers) && workers > this.maxWorkers)
+      return Promise.reject(
+        new DroverError(
+          'EINVAL',
+          `drover: cannot scale pool '${this.config.baseTitle}' to ${workers} workers: its maxWorkers is ${this.maxWorkers}`,
+          {
+            hint: `give at most ${this.maxWorkers}, or start the pool with a higher maxWorkers (temporary workers fill the room up to it)`,
+          },
+        ),
+      );
+    return super.scale(workers);
+  }
+
+  override scaleBySignal(delta: 1 | -1): void {
+    this.poolSignalled += delta;
+    if (this.poolScaleQueued) return;
+    this.poolScaleQueued = true;
+    // a burst of signals is one scale, by its net count
+    setImmediate(() => {
+      this.poolScaleQueued = false;
+      const net = this.poolSignalled;
+      this.poolSignalled = 0;
+      const current = this.slotCounts().permanent;
+      const wanted = Math.max(Math.min(1, current), current + net);
+      if (wanted > this.maxWorkers)
+        this.logger.warning(
+          `SIGTTIN: pool '${this.config.baseTitle}' stays at maxWorkers (${this.maxWorkers}) permanent workers; start it with a higher maxWorkers to go further`,
+          { wanted },
+        );
+      const target = Math.min(wanted, this.maxWorkers);
+      if (target !== current) void super.scale(target).catch(() => {});
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import { Manage, Pool } from '@drover/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { within } from '../queue/contract.js';
+import { is, type StartedPool, startPool } from './helpers.js';
+
+let current: StartedPool | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+describe('pool bounds: stop time, maxWorkers, who can submit', () => {
+  it('a stop takes one stopTimeout in all, and reports no retry for a task it gave up', async () => {
+    const stopTimeout = 4_000;
+    current = startPool({ minWorkers: 1, stopTimeout });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const ref = group.command('submit', { payload: { x: 1, sleepMs: 120_000 } });
+    await group.waitEvent(is('taskStart'), 'the task running');
+    const stopAt = Date.now();
+    group.command('stop');
+    expect(await group.waitExit(30_000)).toEqual({ code: 0, signal: null });
+    // two stopTimeouts (8 s) before: the queue's, then the workers'
+    expect(Date.now() - stopAt).toBeLessThan(stopTimeout + 3_000);
+    expect((await group.answer(ref)).code).toBe('ECLOSED');
+    expect(group.events_('taskRetry')).toEqual([]);
+  }, 40_000);
+
+  it('SIGTTIN stops at maxWorkers with a warning naming it; scale() past it is refused', async () => {
+    current = startPool({ minWorkers: 1, maxWorkers: 2, idleTimeout: 60_000 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    group.signal('SIGTTIN');
+    await group.waitEvent(is('workerReady'), 'a second worker', 2);
+    for (let i = 0; i < 3; i++) {
+      group.signal('SIGTTIN');
+      await group.waitFor(
+        'the maxWorkers warning',
+        () => group.output.split('stays at maxWorkers (2)').length > i + 1,
+      );
+    }
+    const status = await group.status();
+    expect(status.pool).toMatchObject({ permanent: 2, maxWorkers: 2 });
+    expect(status.workers).toHaveLength(2);
+    const manage = new Manage({ baseTitle: 'pool', runDir });
+    await expect(manage.scale(5)).rejects.toThrow(
+      /cannot scale pool 'pool' to 5 workers: its maxWorkers is 2/,
+    );
+    expect(group.count(is('workerStart'))).toBe(2);
+  }, 60_000);
+
+  it('a process that neither runs nor started an in-memory pool gets ENOTMASTER from submit at once', async () => {
+    const pool = new Pool({ baseTitle: 'elsewhere' });
+    const outcome = await within(
+      pool.submit(1).catch((error: unknown) => error),
+      5_000,
+      'the submit to settle',
+    );
+    expect(outcome).toMatchObject({ code: 'ENOTMASTER' });
+    expect((outcome as Error).message).toMatch(/from a process that did not start it/);
+    expect((outcome as Error).message).toMatch(/use a shared queue \(bullmqBackend\)/);
+    await expect(pool.submitBulk([1])).rejects.toMatchObject({ code: 'ENOTMASTER' });
+  });
+});

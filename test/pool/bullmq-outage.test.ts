@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { is, type StartedPool, startPool } from './helpers.js';
+
+/** A redis-server of this test's own, which a test may kill and start again on the same socket. */
+class PrivateRedis {
+  readonly dir = mkdtempSync(join(tmpdir(), 'drover-pool-redis-'));
+  readonly socket = join(this.dir, 'redis.sock');
+  private child: ChildProcess | null = null;
+
+  get url(): string {
+    return `unix://${this.socket}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', '0', '--unixsocket', this.socket, '--dir', this.dir, '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(this.socket)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error('redis-server did not start');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(this.socket, { force: true });
+  }
+
+  async dispose(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+const started: StartedPool[] = [];
+const servers: PrivateRedis[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.cleanup()));
+  await Promise.all(servers.splice(0).map((r) => r.dispose()));
+});
+
+async function redis(): Promise<PrivateRedis> {
+  const server = new PrivateRedis();
+  servers.push(server);
+  await server.start();
+  return server;
+}
+
+function master(server: PrivateRedis, config: Record<string, unknown>): StartedPool {
+  const s = startPool(
+    { baseTitle: 'outage', queueName: 'outage', ...config },
+    { QUEUE_URL: server.url, QUEUE_PREFIX: 'outage' },
+  );
+  started.push(s);
+  return s;
+}
+
+describe.skipIf(!hasRedis)('pool on BullMQ: Redis gone, workers lost', () => {
+  it('a graceful stop while Redis is unreachable ends within stopTimeout (and a grace)', async () => {
+    const server = await redis();
+    const { group } = master(server, { minWorkers: 2, stopTimeout: 2_000, leaseMs: 2_000 });
+    await group.waitEvent(is('started'), 'started');
+    group.command('submit', { payload: { x: 1, sleepMs: 1_500 } });
+    await group.waitEvent(is('taskStart'), 'the task running');
+    await server.kill();
+    const stopAt = Date.now();
+    group.signal('SIGTERM');
+    // before: 'stopping reason=stop', then only reconnect warnings, for good
+    expect(await group.waitExit(20_000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stopAt).toBeLessThan(10_000);
+  }, 40_000);
+
+  it('a task whose worker was SIGKILLed runs again after its backoff, not after the fetch drain delay', async () => {
+    const server = await redis();
+    const { group } = master(server, { minWorkers: 2, backoff: 100, leaseMs: 5_000 });
+    await group.waitEvent(is('started'), 'started');
+    const ref = group.command('submit', { payload: { x: 1, sleepMs: 1_000 } });
+    const first = await group.waitEvent(is('taskStart'), 'attempt 1');
+    const killedAt = Date.now();
+    process.kill(first.pid as number, 'SIGKILL');
+    const second = await group.waitEvent(
+      is('taskStart', (e) => e.attempt === 2),
+      'attempt 2',
+      1,
+      20_000,
+    );
+    // before: about 5 s (BullMQ's drain delay) with any backoff above 0
+    expect((second.t as number) - killedAt).toBeLessThan(2_500);
+    expect((await group.answer(ref, 20_000)).value).toMatchObject({ x: 1, attempt: 2 });
+  }, 40_000);
+
+  it('a start that fails (the name is taken) closes the connection it opened: the process ends', async () => {
+    const server = await redis();
+    const first = master(server, { minWorkers: 1 });
+    await first.group.waitEvent(is('started'), 'first started');
+    const second = startPool(
+      { baseTitle: 'outage', queueName: 'outage', minWorkers: 1, runDir: first.runDir },
+      { QUEUE_URL: server.url, QUEUE_PREFIX: 'outage' },
+    );
+    started.push(second);
+    await second.group.waitEvent(is('startFailed'), 'the second start failing');
+    expect(second.group.events.find(is('startFailed'))?.code).toBe('EALREADYRUNNING');
+    // its stdin is still open: only a connection left open would keep it alive
+    second.group.proc.stdin?.end();
+    expect(await second.group.waitExit(10_000)).toEqual({ code: 1, signal: null });
+  }, 40_000);
+});
