@@ -61,4 +61,26 @@ describe('pool bounds: stop time, maxWorkers, who can submit', () => {
     expect((outcome as Error).message).toMatch(/use a shared queue \(bullmqBackend\)/);
     await expect(pool.submitBulk([1])).rejects.toMatchObject({ code: 'ENOTMASTER' });
   });
+
+  it('a retired temporary worker leaves status with its process, not as a pid-less starting worker', async () => {
+    current = startPool({ minWorkers: 1, maxWorkers: 3, idleTimeout: 300, scaleInterval: 50 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    for (let x = 0; x < 9; x++) group.command('submit', { payload: { x, sleepMs: 300 } });
+    await group.waitEvent(is('workerReady'), 'temporary workers ready', 3);
+    const seen: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while (group.count(is('workerExit')) < 2 && Date.now() < deadline) {
+      const status = await group.status();
+      for (const w of status.workers)
+        if (w.kind === 'temporary' && w.pid === null) seen.push(`${w.pin}:${w.state}`);
+    }
+    for (let i = 0; i < 20; i++) {
+      const status = await group.status();
+      for (const w of status.workers)
+        if (w.kind === 'temporary' && w.pid === null) seen.push(`${w.pin}:${w.state}`);
+    }
+    expect(group.count(is('workerExit'))).toBe(2);
+    expect(seen).toEqual([]);
+  }, 40_000);
 });
