@@ -1,8 +1,10 @@
 // Time until a SIGKILLed worker's task completes on another worker: a task's first attempt
 // sleeps, the worker running it is SIGKILLed, the clock runs from the kill until the submitter
-// has the result of attempt 2 (backoff 0, so this is the mechanism: exit detection, retry,
-// dispatch, IPC; a backoff adds its delay). Runs as master and worker.
-// argv: <queue: memory|bullmq> <repetitions>; env REDIS_URL for bullmq. Prints one JSON line.
+// has the result of attempt 2 (backoff 0: the mechanism, exit detection, retry, dispatch, IPC;
+// 'default': the pool's default backoff, 100 ms lowered by up to 20% at random, added to it).
+// Runs as master and worker.
+// argv: <queue: memory|bullmq> <repetitions> [backoff: 0|default]; env REDIS_URL for bullmq.
+// Prints one JSON line.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from '@drover/core';
 import { bullmqBackend } from '@drover/core/bullmq';
 
-const [queueKind = 'memory', repsArg = '5'] = process.argv.slice(2);
+const [queueKind = 'memory', repsArg = '5', backoffArg = '0'] = process.argv.slice(2);
 const reps = Number(repsArg);
 const runDir = process.env.BENCH_RUN_DIR ?? mkdtempSync(join(tmpdir(), 'drover-bench-recovery-'));
 process.env.BENCH_RUN_DIR = runDir;
@@ -19,7 +21,7 @@ const pool = new Pool(
   {
     baseTitle: `bench-recovery-${queueKind}`,
     minWorkers: 2,
-    backoff: 0,
+    ...(backoffArg === 'default' ? {} : { backoff: Number(backoffArg) }),
     runDir,
     logLevel: 'error',
     env: { BENCH_RUN_DIR: runDir },
@@ -61,7 +63,9 @@ if (pool.isMaster) {
       throw new Error(`unexpected result ${JSON.stringify(value)}`);
     await respawned;
   }
-  process.stdout.write(`${JSON.stringify({ mode: `recovery-${queueKind}`, reps, ms: times })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ mode: `recovery-${queueKind}-${backoffArg}`, reps, ms: times })}\n`,
+  );
   await pool.stop();
   rmSync(runDir, { recursive: true, force: true });
   process.exit(0);
