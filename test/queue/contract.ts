@@ -528,8 +528,11 @@ export function queueContract(harness: ContractHarness): void {
       const q = await backend('cause', { retry: { maxAttempts: 2, backoffMs: () => 0 } });
       q.consume(
         async (d) => {
-          const error = Object.assign(new Error(`no disk (${d.attempt})`), { code: 'ENOSPC' });
-          throw error;
+          // as a DroverError is made: its message ends with its hint
+          throw Object.assign(new Error(`no disk (${d.attempt}); free some space`), {
+            code: 'ENOSPC',
+            hint: 'free some space',
+          });
         },
         { concurrency: 1 },
       );
@@ -541,7 +544,11 @@ export function queueContract(harness: ContractHarness): void {
       )) as DroverError & { lastCode?: string };
       expect(failure.code).toBe('ETASKFAILED');
       expect(failure.cause).toBeInstanceOf(Error);
-      expect((failure.cause as Error).message).toBe('no disk (2)');
+      expect((failure.cause as Error).message).toBe('no disk (2); free some space');
+      expect(failure.message).toContain(
+        `task '${id}' failed after 2 attempt(s): no disk (2); see its dead letter`,
+      );
+      expect(failure.message).not.toContain('free some space');
       expect((failure.cause as DroverError).code).toBe('ENOSPC');
       expect(failure.lastCode).toBe('ENOSPC');
       expect(failure.message.match(/see its dead letter/g)).toHaveLength(1);

@@ -90,8 +90,9 @@ const CAPABILITIES: BackendCapabilities = {
 /** The name BullMQ stores as the job's backoff type; the consumer's retry policy computes it. */
 const BACKOFF_TYPE = 'drover';
 const JOB_NAME = 'task';
-/** The job hash field that keeps the code of the last attempt's error. */
+/** Job hash fields that keep the last attempt's error code and hint (BullMQ keeps its message). */
 const CODE_FIELD = 'droverCode';
+const HINT_FIELD = 'droverHint';
 /** BullMQ's reason for a task picked up after its last allowed attempt lost its lease. */
 const STARTED_LIMIT_REASON = 'job started more than allowable limit';
 const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
@@ -487,11 +488,11 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       this.waiters.resolve(taskId, job.returnvalue);
       return;
     }
-    const code = this.isLeaseLimit(job.failedReason)
-      ? 'ELEASELOST'
+    const [code, hint] = this.isLeaseLimit(job.failedReason)
+      ? ['ELEASELOST', null]
       : await this.adminClient()
-          .hget(this.jobKey(taskId), CODE_FIELD)
-          .catch(() => null);
+          .hmget(this.jobKey(taskId), CODE_FIELD, HINT_FIELD)
+          .catch(() => [null, null]);
     this.waiters.reject(
       taskId,
       new TaskFailedError(
@@ -499,6 +500,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
         this.attemptsOf(job),
         this.reasonOf(taskId, job.failedReason),
         code ?? undefined,
+        hint ?? undefined,
       ),
     );
   }
@@ -800,13 +802,20 @@ class BullMQConsumer implements Consumer {
    * only the message), so an ETASKFAILED read in any process carries it.
    */
   private fail(jobId: string, error: Error, reject: (error: Error) => void): void {
-    const code = (error as Error & { code?: unknown }).code;
+    const { code, hint } = error as Error & { code?: unknown; hint?: unknown };
     const admin = this.backend.adminClient();
     const key = this.backend.jobKey(jobId);
+    const fields: string[] = [];
+    if (typeof code === 'string' && code.length > 0) fields.push(CODE_FIELD, code);
+    if (typeof hint === 'string' && hint.length > 0) fields.push(HINT_FIELD, hint);
     const stored =
-      typeof code === 'string' && code.length > 0
-        ? admin.hset(key, CODE_FIELD, code)
-        : admin.hdel(key, CODE_FIELD);
+      fields.length > 0
+        ? admin
+            .multi()
+            .hdel(key, CODE_FIELD, HINT_FIELD)
+            .hset(key, ...fields)
+            .exec()
+        : admin.hdel(key, CODE_FIELD, HINT_FIELD);
     stored.then(
       () => reject(error),
       () => reject(error),

@@ -11,8 +11,15 @@ export class TaskFailedError extends DroverError {
   /** the last attempt's error (in another process than the one that ran it: its message and code) */
   declare readonly cause: Error;
 
-  constructor(taskId: string, attempts: number, last: Error | string, code?: string) {
-    const cause = typeof last === 'string' ? Object.assign(new Error(last), code ? { code } : {}) : last;
+  /**
+   * @param last the last attempt's error, or its message as stored elsewhere (then with its
+   *   `code` and `hint`, if it had them)
+   */
+  constructor(taskId: string, attempts: number, last: Error | string, code?: string, hint?: string) {
+    const cause =
+      typeof last === 'string'
+        ? Object.assign(new Error(last), code ? { code } : {}, hint ? { hint } : {})
+        : last;
     const lastCode = (cause as Error & { code?: unknown }).code;
     super(
       'ETASKFAILED',
