@@ -20,7 +20,7 @@ import { formatTitle, setOwnTitle } from '../title.js';
 import { VERSION } from '../version.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolvePrincipal } from './privileges.js';
-import { Reaper } from './Reaper.js';
+import { type ReapTarget, Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
@@ -583,9 +583,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   }
 
   private updateReaper(): void {
-    const pids: number[] = [];
-    for (const slot of this.slots.values()) for (const h of slot.handles()) pids.push(h.pid);
-    this.reaper?.watch(pids);
+    const workers: ReapTarget[] = [];
+    for (const slot of this.slots.values())
+      for (const h of slot.handles()) workers.push({ pid: h.pid, startTime: h.startTime });
+    this.reaper?.watch(workers);
   }
 
   private finishIfAllDone(): void {

@@ -9,6 +9,7 @@ import {
   type WorkerMessage,
 } from '../ipc/messages.js';
 import { Process } from '../process/Process.js';
+import { endDescendants, signalQuietly } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
 import { ServerTracker } from './ServerTracker.js';
 import { Worker } from './Worker.js';
@@ -26,6 +27,14 @@ export interface RuntimeExtension {
 
 /** A worker whose master died gets this long to finish before it exits anyway. */
 const ORPHAN_DEADLINE_MS = 400;
+/**
+ * How long an exiting worker waits for its own children to exit on SIGTERM before SIGKILL. An
+ * orphan's is short: with the master dead, everything is gone within 1 s. A stop's is also bound
+ * by what is left of the master's stopTimeout.
+ */
+const CHILD_GRACE_MS = 2_000;
+const ORPHAN_CHILD_GRACE_MS = 200;
+const STOP_MARGIN_MS = 100;
 const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
 
 /**
@@ -47,6 +56,10 @@ export class WorkerRuntime {
   private loop: Promise<void> | null = null;
   private exiting = false;
   private orphaned = false;
+  /** when the master's stopTimeout SIGKILL comes, once it asked this worker to stop */
+  private stopDeadline: number | null = null;
+  /** the descendants were dealt with (or there were none): the exit fallback has nothing to do */
+  private descendantsEnded = false;
   private extension?: RuntimeExtension;
 
   private constructor(readonly envelope: WorkerEnvelope) {}
@@ -115,6 +128,13 @@ export class WorkerRuntime {
       setTimeout(() => this.exit(0), ORPHAN_DEADLINE_MS).unref();
       this.requestStop('orphan', 0);
     });
+    // Exits that bypass exit() (an uncaught exception, the script's own process.exit, its event
+    // loop emptying): no waiting is possible here, so the children get SIGTERM and nothing more.
+    process.on('exit', () => {
+      if (this.descendantsEnded) return;
+      this.descendantsEnded = true;
+      for (const child of Process.descendants(process.pid)) signalQuietly(child.pid, 'SIGTERM');
+    });
 
     // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once.
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -170,7 +190,8 @@ export class WorkerRuntime {
       return await init(this.getWorker());
     } catch (err) {
       this.failInit(err);
-      throw err;
+      // the process is exiting: nothing after init may run
+      return new Promise<never>(() => {});
     }
   }
 
@@ -236,6 +257,8 @@ export class WorkerRuntime {
   requestStop(reason: ExitReason | 'signal' | 'orphan', code: number): void {
     if (this.ending) return;
     this.ending = { reason, code };
+    if (reason !== 'signal' && reason !== 'orphan')
+      this.stopDeadline = Date.now() + this.envelope.stopTimeout;
     this.abort.abort();
     // A plain script that handles SIGTERM itself (server.close(), flush, exit) gets to do so.
     if (reason !== 'signal' && process.listenerCount('SIGTERM') > 1) process.emit('SIGTERM', 'SIGTERM');
@@ -254,19 +277,31 @@ export class WorkerRuntime {
     this.exit(this.ending.code);
   }
 
+  /**
+   * Ends the process with `code`, and its descendants before it (all levels, detached ones too):
+   * SIGTERM, a short grace, SIGKILL. Once this process is gone they belong to init and nobody
+   * could find them any more. Returns at once; the process exits when they are gone.
+   */
   exit(code: number): void {
     if (this.exiting) return;
     this.exiting = true;
-    // With the master gone nobody else knows this worker's children: take them along.
-    if (this.orphaned) for (const pid of Process.children(process.pid)) signalQuietly(pid, 'SIGTERM');
-    process.exit(code);
+    const found = Process.descendants(process.pid);
+    if (found.length === 0) {
+      this.descendantsEnded = true;
+      process.exit(code);
+    }
+    void endDescendants(process.pid, this.childGraceMs(), found)
+      .catch(() => {})
+      .finally(() => {
+        this.descendantsEnded = true;
+        process.exit(code);
+      });
   }
-}
 
-function signalQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
+  private childGraceMs(): number {
+    if (this.orphaned) return ORPHAN_CHILD_GRACE_MS;
+    if (this.stopDeadline === null) return CHILD_GRACE_MS;
+    const left = this.stopDeadline - Date.now() - STOP_MARGIN_MS;
+    return Math.min(CHILD_GRACE_MS, Math.max(0, left));
   }
 }
