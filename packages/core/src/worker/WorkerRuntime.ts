@@ -139,9 +139,12 @@ export class WorkerRuntime {
     // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once.
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
+        if (this.relayingStop) return;
         const code = 128 + constants.signals[sig];
-        if (this.ending) this.exit(code);
-        else this.requestStop('signal', code);
+        if (this.ending) {
+          // A script ending on its own keeps its signals: the master's stopTimeout bounds it.
+          if (!this.scriptEndsItself) this.exit(code);
+        } else this.requestStop('signal', code, sig);
       });
     }
     // Group-wide signals meant for the master (a terminal hangup, scaling) must neither kill nor
@@ -253,15 +256,41 @@ export class WorkerRuntime {
     if (!this.loop || !this.busy) void this.wrapUp();
   }
 
-  /** Stop requested (by the master, a signal, or the master's death). */
-  requestStop(reason: ExitReason | 'signal' | 'orphan', code: number): void {
+  /** A plain script took over its own stop (its SIGTERM handler): the runtime does not exit for it. */
+  private scriptEndsItself = false;
+  private relayingStop = false;
+
+  /**
+   * Stop requested (by the master, a signal, or the master's death). `signal` is the one that
+   * came straight to this process, if any.
+   */
+  requestStop(reason: ExitReason | 'signal' | 'orphan', code: number, signal?: NodeJS.Signals): void {
     if (this.ending) return;
     this.ending = { reason, code };
     if (reason !== 'signal' && reason !== 'orphan')
       this.stopDeadline = Date.now() + this.envelope.stopTimeout;
     this.abort.abort();
-    // A plain script that handles SIGTERM itself (server.close(), flush, exit) gets to do so.
-    if (reason !== 'signal' && process.listenerCount('SIGTERM') > 1) process.emit('SIGTERM', 'SIGTERM');
+    // A signal the script handles itself has reached its handler already; any other stop reaches
+    // a script's SIGTERM handler as SIGTERM, as under a plain supervisor.
+    const scriptHasHandler = signal !== undefined && process.listenerCount(signal) > 1;
+    if (!scriptHasHandler && process.listenerCount('SIGTERM') > 1) {
+      // the runtime's own listener would take the relayed SIGTERM for a second one and exit
+      this.relayingStop = true;
+      try {
+        process.emit('SIGTERM', 'SIGTERM');
+      } finally {
+        this.relayingStop = false;
+      }
+    }
+    const handled = scriptHasHandler || process.listenerCount('SIGTERM') > 1;
+    if (handled && reason !== 'orphan' && !this.loop && !this.extension) {
+      // A plain script that handles SIGTERM itself (server.close(), flush, exit) ends the process
+      // itself: process.exit(), or its event loop emptying, which the channel to the master must
+      // then not hold up. The master's stopTimeout (SIGKILL) bounds it.
+      this.scriptEndsItself = true;
+      (process.channel as { unref?: () => void } | undefined)?.unref?.();
+      return;
+    }
     // In loop mode the loop calls wrapUp after the current execution; otherwise do it now.
     if (!this.loop || !this.busy) void this.wrapUp();
   }
