@@ -95,3 +95,24 @@ describe("a plain script's own SIGTERM handler on stop", () => {
     ]);
   });
 });
+
+describe('a worker that closes its IPC channel', () => {
+  it('has not finished: it is a crash, respawned with backoff, its error says it closed the channel', async () => {
+    const group = startScript('disconnects.mjs', {
+      maxWorkerNum: 1,
+      restart: { initialDelayMs: 200, maxDelayMs: 400 },
+    });
+    await group.waitEvent(is('started'), 'started');
+    const exit = await group.waitEvent(is('workerExit'), 'the first exit');
+    expect(exit.reason).toBe('crash');
+    expect(exit.error).toMatch(/closed its IPC channel \(process\.disconnect\(\)\)/);
+    // respawned on the same PIN; the master did not take it for a finished group
+    await group.waitEvent(
+      is('workerStart', (e) => e.pin === 0),
+      'a respawn',
+      2,
+    );
+    expect(group.output).not.toMatch(/every worker finished normally/);
+    expect(group.alive).toBe(true);
+  });
+});

@@ -367,6 +367,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (handle.expected) return handle.expected;
     if (this.stopping) return 'stop';
     if (slot.retired) return 'scale';
+    // a worker that cut its channel to a live master did not finish: it can no longer be stopped
+    if (handle.channelClosed && handle.doneCode === null) return 'crash';
     if (handle.doneCode !== null || (signal === null && code === this.config.normalExitCode)) return 'normal';
     return 'crash';
   }

@@ -45,6 +45,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   loop = false;
   /** it reached executeTimes and asked to be replaced */
   recycleRequested = false;
+  /** it closed its IPC channel itself, unasked */
+  channelClosed = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private seq = 0;
@@ -135,6 +137,15 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         break;
       case 'done':
         this.doneCode = m.code;
+        break;
+      case 'channel-closing':
+        // Unless it was asked to go or had finished, it ends as a crash whatever its exit code.
+        this.channelClosed = true;
+        this.error ??= {
+          name: 'Error',
+          message:
+            'closed its IPC channel (process.disconnect()) while the master was running; to finish for good, call worker.done() or exit with the normal exit code',
+        };
         break;
       case 'recycle':
         this.executions = m.executions;

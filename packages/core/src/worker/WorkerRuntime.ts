@@ -60,6 +60,8 @@ export class WorkerRuntime {
   private stopDeadline: number | null = null;
   /** the descendants were dealt with (or there were none): the exit fallback has nothing to do */
   private descendantsEnded = false;
+  /** the IPC channel was closed from this side (process.disconnect()), not by the master's death */
+  private closingChannel = false;
   private extension?: RuntimeExtension;
 
   private constructor(readonly envelope: WorkerEnvelope) {}
@@ -124,10 +126,32 @@ export class WorkerRuntime {
     for (const listener of process.listeners('disconnect')) process.off('disconnect', listener);
     process.on('disconnect', () => {
       if (this.exiting) return;
+      if (this.closingChannel) {
+        // The worker cut itself off: the master, still alive, can no longer stop it. It told the
+        // master why before the channel closed; it ends as a crash, and is respawned.
+        if (this.ending) return;
+        this.ending = { reason: 'crash', code: 1 };
+        this.abort.abort();
+        if (!this.loop || !this.busy) void this.wrapUp();
+        return;
+      }
       this.orphaned = true;
       setTimeout(() => this.exit(0), ORPHAN_DEADLINE_MS).unref();
       this.requestStop('orphan', 0);
     });
+    // Node calls process.disconnect() itself when the master's end closes, so a call is the
+    // worker's own only if the master can still be written to: a dead master's end fails the
+    // write at once (EPIPE), a live one has the message before the channel closes.
+    const disconnect = process.disconnect?.bind(process);
+    if (disconnect) {
+      process.disconnect = () => {
+        if (!this.closingChannel && process.connected && process.send) {
+          const message: WorkerMessage = { $drover: 'channel-closing' };
+          this.closingChannel = process.send(message, undefined, {}, () => {});
+        }
+        disconnect();
+      };
+    }
     // Exits that bypass exit() (an uncaught exception, the script's own process.exit, its event
     // loop emptying): no waiting is possible here, so the children get SIGTERM and nothing more.
     process.on('exit', () => {
