@@ -170,6 +170,39 @@ describe("a worker's own processes end with it", () => {
   });
 });
 
+describe('exits that bypass the runtime', () => {
+  it.each(['throw', 'exit'])(
+    'a script ending by %s: its children that heed SIGTERM end with it',
+    async (how) => {
+      const mark = newMark();
+      const group = startScript(
+        mark,
+        { maxWorkerNum: 1, restart: { initialDelayMs: 5000 } },
+        { TREE_THEN: how },
+      );
+      const trees = new Trees(group);
+      await trees.capture(1);
+      const [worker] = trees.workers as [number];
+      const exit = await group.waitEvent(
+        is('workerExit', (e) => e.pid === worker),
+        'the script to end',
+      );
+      expect(exit.reason).toBe('crash');
+      const tree = group.events.find(is('treeUp', (e) => e.worker === worker)) as FixtureEvent;
+      const heeding = (trees.byWorker.get(worker) as ProcStat[]).filter(
+        (m) => m.pid === tree.plain || m.pid === tree.detached,
+      );
+      expect(heeding).toHaveLength(2);
+      // SIGTERM, not waited for: they end just after the worker
+      await waitFor(
+        'the children heeding SIGTERM to end',
+        () => heeding.every((m) => !isStillRunning(m)),
+        5000,
+      );
+    },
+  );
+});
+
 describe('master SIGKILLed: workers and their trees are gone', () => {
   async function killMaster(
     group: RunningGroup,
