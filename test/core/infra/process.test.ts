@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DroverError } from '../../../packages/core/src/errors.js';
 import { CpuSampler, pageSize, parseProcStat, Process } from '../../../packages/core/src/process/Process.js';
+import { killWithArg, pidsWithArg, uniqueSleep } from '../../support/marked.js';
 import { Children, waitFor } from './support.js';
 
 const children = new Children();
@@ -42,6 +43,7 @@ describe('Process.checkAlive', () => {
     expect(() => Process.stat(pid)).toThrow(DroverError);
     expect(() => Process.rss(pid)).toThrow(DroverError);
     expect(() => Process.children(pid)).toThrow(DroverError);
+    expect(() => Process.descendants(pid)).toThrow(DroverError);
   });
 });
 
@@ -132,6 +134,47 @@ describe('Process.children', () => {
       expect(Process.children(kids[0] as number)).toEqual([]);
     } finally {
       for (const kid of kids) process.kill(kid, 'SIGKILL');
+    }
+  });
+});
+
+describe('Process.descendants', () => {
+  it('lists every level, detached ones too, parents first, with start times; no zombie, not itself', async () => {
+    const mark = uniqueSleep();
+    // node -> sleep; node -> sh -> (sleep, sh -> sleep, a zombie); node -> sleep in a session of its own
+    const shell = `sleep "$0" & sh -c 'sleep "$0"; :' "$0" & sleep 0 & wait`;
+    const parent = children.node(
+      `const { spawn } = require('node:child_process');
+       const mark = ${JSON.stringify(mark)};
+       const direct = spawn('sleep', [mark], { stdio: 'ignore' });
+       const shell = spawn('sh', ['-c', ${JSON.stringify(shell)}, mark], { stdio: 'ignore' });
+       const detached = spawn('sleep', [mark], { stdio: 'ignore', detached: true });
+       console.log('kids ' + [direct.pid, shell.pid, detached.pid].join(' '));
+       setInterval(() => {}, 1000);`,
+    );
+    try {
+      const [direct, sh, detached] = (await parent.line(/^kids /)).split(' ').slice(1).map(Number);
+      // the outer sh, the inner sh and the four sleeps carry the mark
+      await waitFor('the whole tree', () => pidsWithArg(mark).length === 6);
+      const found = Process.descendants(parent.pid);
+      const pids = found.map((d) => d.pid);
+      expect(new Set(pids)).toEqual(new Set(pidsWithArg(mark)));
+      expect(pids).toEqual(expect.arrayContaining([direct, sh, detached]));
+      expect(pids).not.toContain(parent.pid);
+      expect(Process.stat(detached as number)?.pgid).toBe(detached); // its own group and session
+      const depth = new Map<number, number>([[parent.pid, 0]]);
+      for (const d of found) {
+        expect(d.startTime).toBe(Process.stat(d.pid)?.startTime);
+        expect(d.state).not.toBe('Z');
+        // a parent comes before its children
+        expect(depth.has(d.ppid)).toBe(true);
+        depth.set(d.pid, (depth.get(d.ppid) as number) + 1);
+      }
+      expect(Math.max(...depth.values())).toBe(3);
+      expect(Process.descendants(direct as number)).toEqual([]);
+    } finally {
+      await parent.kill();
+      killWithArg(mark);
     }
   });
 });

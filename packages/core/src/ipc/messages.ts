@@ -42,6 +42,8 @@ export type WorkerMessage =
   | { $drover: 'done'; code: number }
   /** an uncaught error is about to end the process */
   | { $drover: 'fatal'; error: SerializedError }
+  /** the worker is closing its IPC channel itself (process.disconnect()): it cannot be controlled any more */
+  | { $drover: 'channel-closing' }
   | { $drover: 'msg'; data: unknown }
   /** task pool: outcomes of dispatched tasks */
   | { $drover: 'results'; results: TaskOutcome[] };

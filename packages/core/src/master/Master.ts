@@ -20,7 +20,7 @@ import { formatTitle, setOwnTitle } from '../title.js';
 import { VERSION } from '../version.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolvePrincipal } from './privileges.js';
-import { Reaper } from './Reaper.js';
+import { type ReapTarget, Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
@@ -377,6 +377,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (handle.expected) return handle.expected;
     if (this.stopping) return 'stop';
     if (slot.retired) return 'scale';
+    // a worker that cut its channel to a live master did not finish: it can no longer be stopped
+    if (handle.channelClosed && handle.doneCode === null) return 'crash';
     if (handle.doneCode !== null || (signal === null && code === this.config.normalExitCode)) return 'normal';
     return 'crash';
   }
@@ -593,9 +595,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   }
 
   private updateReaper(): void {
-    const pids: number[] = [];
-    for (const slot of this.slots.values()) for (const h of slot.handles()) pids.push(h.pid);
-    this.reaper?.watch(pids);
+    const workers: ReapTarget[] = [];
+    for (const slot of this.slots.values())
+      for (const h of slot.handles()) workers.push({ pid: h.pid, startTime: h.startTime });
+    this.reaper?.watch(workers);
   }
 
   private finishIfAllDone(): void {

@@ -5,18 +5,61 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * its event loop is free (see WorkerRuntime); one blocked in synchronous code cannot. The
  * reaper is a tiny shell process (about 1 MB, so not a second Node runtime) that holds a pipe
  * from the master: when the pipe closes, for whatever reason the master died, it waits a grace
- * period and SIGKILLs the workers the master last told it about, and their children.
+ * period and SIGKILLs the workers the master last told it about (those still running with the
+ * start time the master saw, not a later process given the same pid) and all their descendants.
+ *
+ * POSIX sh (dash runs it): builtins only, no process per step. The descendants come from one
+ * scan of `/proc/<pid>/stat` (the per-task `children` file needs a kernel option that is often
+ * off); the command name may hold spaces and parentheses, so the fields start after the last `) `.
  */
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not templates
 const SCRIPT = [
   'trap "" INT HUP TTIN TTOU',
-  'pids=""',
-  'while IFS= read -r line; do pids="$line"; done',
-  '[ -z "$pids" ] && exit 0',
+  'procs=""',
+  'while IFS= read -r line; do procs="$line"; done',
+  '[ -z "$procs" ] && exit 0',
   'sleep "$1"',
-  // a worker's own children first (they would be orphaned), then the worker
-  'for p in $pids; do kids=$(cat /proc/$p/task/$p/children 2>/dev/null); kill -9 $kids "$p" 2>/dev/null; done',
+  // sets state, ppid, start (fields 3, 4, 22) of a live process; fails for a gone one or a zombie
+  'stat_of() {',
+  '  s=""',
+  '  { read -r s < "/proc/$1/stat"; } 2>/dev/null || return 1',
+  '  s=${s##*) }',
+  '  set -- $s',
+  '  state=$1 ppid=$2 start=${20}',
+  '  case $state in Z|X|x) return 1 ;; esac',
+  '}',
+  // the workers given as pid:starttime, still the same processes
+  'tree=" "',
+  'for w in $procs; do',
+  '  p=${w%%:*}',
+  '  stat_of "$p" || continue',
+  '  case $w in *:*) [ "$start" = "${w#*:}" ] || continue ;; esac',
+  '  tree="$tree$p "',
+  'done',
+  '[ "$tree" = " " ] && exit 0',
+  // one scan: pid:ppid of every live process; then their descendants, every level
+  'all=""',
+  'for d in /proc/[0-9]*; do p=${d#/proc/}; stat_of "$p" && all="$all $p:$ppid"; done',
+  'grown=1',
+  'while [ -n "$grown" ]; do',
+  '  grown=""',
+  '  for e in $all; do',
+  '    case $tree in *" ${e#*:} "*) ;; *) continue ;; esac',
+  '    case $tree in *" ${e%%:*} "*) continue ;; esac',
+  '    tree="$tree${e%%:*} "',
+  '    grown=1',
+  '  done',
+  'done',
+  'kill -9 $tree 2>/dev/null',
   'exit 0',
 ].join('\n');
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not templates
+
+/** A worker process as the reaper is told of it; the start time guards against a recycled pid. */
+export interface ReapTarget {
+  pid: number;
+  startTime?: number | null;
+}
 
 export class Reaper {
   private child: ChildProcess | null = null;
@@ -57,10 +100,15 @@ export class Reaper {
     return this.child?.pid;
   }
 
-  /** Tells the reaper which pids to kill if the master dies. */
-  watch(pids: readonly number[]): void {
+  /** Tells the reaper which workers to kill, with their descendants, if the master dies. */
+  watch(workers: readonly ReapTarget[]): void {
     // only real pids: `kill -9 -1` in the script would kill every process
-    const line = pids.filter((pid) => Number.isSafeInteger(pid) && pid > 1).join(' ');
+    const line = workers
+      .filter(({ pid }) => Number.isSafeInteger(pid) && pid > 1)
+      .map(({ pid, startTime }) =>
+        typeof startTime === 'number' && Number.isSafeInteger(startTime) ? `${pid}:${startTime}` : `${pid}`,
+      )
+      .join(' ');
     if (line === this.last) return;
     this.last = line;
     this.child?.stdin?.write(`${line}\n`);

@@ -8,6 +8,7 @@ import {
   type WorkerMessage,
 } from '../ipc/messages.js';
 import { Process } from '../process/Process.js';
+import { signalQuietly } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
 
 export interface WorkerReport {
@@ -30,6 +31,8 @@ export interface HandleEvents {
  */
 export class WorkerHandle extends EventEmitter<HandleEvents> {
   readonly pid: number;
+  /** its start time in `/proc` (clock ticks since boot), null when unknown */
+  readonly startTime: number | null;
   readonly startedAt = Date.now();
   state: 'starting' | 'ready' | 'draining' | 'exited' = 'starting';
   readyAt: number | null = null;
@@ -45,6 +48,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   loop = false;
   /** it reached executeTimes and asked to be replaced */
   recycleRequested = false;
+  /** it closed its IPC channel itself, unasked */
+  channelClosed = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private seq = 0;
@@ -60,6 +65,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   ) {
     super();
     this.pid = cw.process.pid ?? -1;
+    // read while it surely is this process (forked a moment ago): tells it from a recycled pid
+    this.startTime = this.pid > 0 ? (Process.stat(this.pid)?.startTime ?? null) : null;
     this.exited = new Promise((resolve) => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.state === 'exited') return;
@@ -138,6 +145,15 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       case 'done':
         this.doneCode = m.code;
         break;
+      case 'channel-closing':
+        // Unless it was asked to go or had finished, it ends as a crash whatever its exit code.
+        this.channelClosed = true;
+        this.error ??= {
+          name: 'Error',
+          message:
+            'closed its IPC channel (process.disconnect()) while the master was running; to finish for good, call worker.done() or exit with the normal exit code',
+        };
+        break;
       case 'recycle':
         this.executions = m.executions;
         break;
@@ -198,14 +214,11 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     if (reason) this.expected ??= reason;
     // no pid (a failed fork): kill(-1) would signal every process
     if (!this.alive || this.pid <= 0) return;
-    // A worker killed outright cannot clean up after itself: its own children go with it.
-    const victims = signal === 'SIGKILL' ? [...Process.children(this.pid), this.pid] : [this.pid];
-    for (const pid of victims) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // already gone: the exit event follows
-      }
-    }
+    // A worker killed outright cannot end its own children: its descendants (all levels,
+    // collected while it still lives to be their parent) go first.
+    if (signal === 'SIGKILL')
+      for (const child of Process.descendants(this.pid)) signalQuietly(child.pid, signal);
+    // already gone: the exit event follows
+    signalQuietly(this.pid, signal);
   }
 }

@@ -211,6 +211,41 @@ export class Process {
     }
     return found.sort((a, b) => a - b);
   }
+
+  /**
+   * The live (non-zombie) descendants of `pid`, every level: its children, theirs, and so on,
+   * detached ones included (a new session keeps its parent). One scan of `/proc` builds a map of
+   * parents; the result lists parents before their children, each with the start time that tells
+   * it from a later process given the same pid. A process whose parent has exited belongs to init
+   * and is no longer found here: collect while `pid` lives.
+   */
+  static descendants(pid: number): ProcStat[] {
+    assertPid(pid, 'Process.descendants()');
+    if (!hasProcFs()) return [];
+    const byParent = new Map<number, ProcStat[]>();
+    for (const entry of readdirSync('/proc')) {
+      const other = Number(entry);
+      if (!Number.isSafeInteger(other) || other <= 0) continue;
+      const text = readProc(other, 'stat');
+      if (text === null) continue;
+      const stat = parseProcStat(text);
+      if (!stat || isDeadState(stat.state)) continue;
+      const siblings = byParent.get(stat.ppid);
+      if (siblings) siblings.push(stat);
+      else byParent.set(stat.ppid, [stat]);
+    }
+    const found: ProcStat[] = [];
+    const seen = new Set<number>([pid]);
+    for (let at = -1; at < found.length; at++) {
+      const parent = at < 0 ? pid : (found[at] as ProcStat).pid;
+      for (const child of byParent.get(parent) ?? []) {
+        if (seen.has(child.pid)) continue;
+        seen.add(child.pid);
+        found.push(child);
+      }
+    }
+    return found;
+  }
 }
 
 interface CpuReading {

@@ -9,6 +9,7 @@ import {
   type WorkerMessage,
 } from '../ipc/messages.js';
 import { Process } from '../process/Process.js';
+import { endDescendants, signalQuietly } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
 import { ServerTracker } from './ServerTracker.js';
 import { Worker } from './Worker.js';
@@ -26,6 +27,14 @@ export interface RuntimeExtension {
 
 /** A worker whose master died gets this long to finish before it exits anyway. */
 const ORPHAN_DEADLINE_MS = 400;
+/**
+ * How long an exiting worker waits for its own children to exit on SIGTERM before SIGKILL. An
+ * orphan's is short: with the master dead, everything is gone within 1 s. A stop's is also bound
+ * by what is left of the master's stopTimeout.
+ */
+const CHILD_GRACE_MS = 2_000;
+const ORPHAN_CHILD_GRACE_MS = 200;
+const STOP_MARGIN_MS = 100;
 const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
 
 /**
@@ -47,6 +56,12 @@ export class WorkerRuntime {
   private loop: Promise<void> | null = null;
   private exiting = false;
   private orphaned = false;
+  /** when the master's stopTimeout SIGKILL comes, once it asked this worker to stop */
+  private stopDeadline: number | null = null;
+  /** the descendants were dealt with (or there were none): the exit fallback has nothing to do */
+  private descendantsEnded = false;
+  /** the IPC channel was closed from this side (process.disconnect()), not by the master's death */
+  private closingChannel = false;
   private extension?: RuntimeExtension;
 
   private constructor(readonly envelope: WorkerEnvelope) {}
@@ -111,17 +126,49 @@ export class WorkerRuntime {
     for (const listener of process.listeners('disconnect')) process.off('disconnect', listener);
     process.on('disconnect', () => {
       if (this.exiting) return;
+      if (this.closingChannel) {
+        // The worker cut itself off: the master, still alive, can no longer stop it. It told the
+        // master why before the channel closed; it ends as a crash, and is respawned.
+        if (this.ending) return;
+        this.ending = { reason: 'crash', code: 1 };
+        this.abort.abort();
+        if (!this.loop || !this.busy) void this.wrapUp();
+        return;
+      }
       this.orphaned = true;
       setTimeout(() => this.exit(0), ORPHAN_DEADLINE_MS).unref();
       this.requestStop('orphan', 0);
+    });
+    // Node calls process.disconnect() itself when the master's end closes, so a call is the
+    // worker's own only if the master can still be written to: a dead master's end fails the
+    // write at once (EPIPE), a live one has the message before the channel closes.
+    const disconnect = process.disconnect?.bind(process);
+    if (disconnect) {
+      process.disconnect = () => {
+        if (!this.closingChannel && process.connected && process.send) {
+          const message: WorkerMessage = { $drover: 'channel-closing' };
+          this.closingChannel = process.send(message, undefined, {}, () => {});
+        }
+        disconnect();
+      };
+    }
+    // Exits that bypass exit() (an uncaught exception, the script's own process.exit, its event
+    // loop emptying): no waiting is possible here, so the children get SIGTERM and nothing more.
+    process.on('exit', () => {
+      if (this.descendantsEnded) return;
+      this.descendantsEnded = true;
+      for (const child of Process.descendants(process.pid)) signalQuietly(child.pid, 'SIGTERM');
     });
 
     // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once.
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
+        if (this.relayingStop) return;
         const code = 128 + constants.signals[sig];
-        if (this.ending) this.exit(code);
-        else this.requestStop('signal', code);
+        if (this.ending) {
+          // A script ending on its own keeps its signals: the master's stopTimeout bounds it.
+          if (!this.scriptEndsItself) this.exit(code);
+        } else this.requestStop('signal', code, sig);
       });
     }
     // Group-wide signals meant for the master (a terminal hangup, scaling) must neither kill nor
@@ -170,7 +217,8 @@ export class WorkerRuntime {
       return await init(this.getWorker());
     } catch (err) {
       this.failInit(err);
-      throw err;
+      // the process is exiting: nothing after init may run
+      return new Promise<never>(() => {});
     }
   }
 
@@ -232,13 +280,41 @@ export class WorkerRuntime {
     if (!this.loop || !this.busy) void this.wrapUp();
   }
 
-  /** Stop requested (by the master, a signal, or the master's death). */
-  requestStop(reason: ExitReason | 'signal' | 'orphan', code: number): void {
+  /** A plain script took over its own stop (its SIGTERM handler): the runtime does not exit for it. */
+  private scriptEndsItself = false;
+  private relayingStop = false;
+
+  /**
+   * Stop requested (by the master, a signal, or the master's death). `signal` is the one that
+   * came straight to this process, if any.
+   */
+  requestStop(reason: ExitReason | 'signal' | 'orphan', code: number, signal?: NodeJS.Signals): void {
     if (this.ending) return;
     this.ending = { reason, code };
+    if (reason !== 'signal' && reason !== 'orphan')
+      this.stopDeadline = Date.now() + this.envelope.stopTimeout;
     this.abort.abort();
-    // A plain script that handles SIGTERM itself (server.close(), flush, exit) gets to do so.
-    if (reason !== 'signal' && process.listenerCount('SIGTERM') > 1) process.emit('SIGTERM', 'SIGTERM');
+    // A signal the script handles itself has reached its handler already; any other stop reaches
+    // a script's SIGTERM handler as SIGTERM, as under a plain supervisor.
+    const scriptHasHandler = signal !== undefined && process.listenerCount(signal) > 1;
+    if (!scriptHasHandler && process.listenerCount('SIGTERM') > 1) {
+      // the runtime's own listener would take the relayed SIGTERM for a second one and exit
+      this.relayingStop = true;
+      try {
+        process.emit('SIGTERM', 'SIGTERM');
+      } finally {
+        this.relayingStop = false;
+      }
+    }
+    const handled = scriptHasHandler || process.listenerCount('SIGTERM') > 1;
+    if (handled && reason !== 'orphan' && !this.loop && !this.extension) {
+      // A plain script that handles SIGTERM itself (server.close(), flush, exit) ends the process
+      // itself: process.exit(), or its event loop emptying, which the channel to the master must
+      // then not hold up. The master's stopTimeout (SIGKILL) bounds it.
+      this.scriptEndsItself = true;
+      (process.channel as { unref?: () => void } | undefined)?.unref?.();
+      return;
+    }
     // In loop mode the loop calls wrapUp after the current execution; otherwise do it now.
     if (!this.loop || !this.busy) void this.wrapUp();
   }
@@ -254,19 +330,31 @@ export class WorkerRuntime {
     this.exit(this.ending.code);
   }
 
+  /**
+   * Ends the process with `code`, and its descendants before it (all levels, detached ones too):
+   * SIGTERM, a short grace, SIGKILL. Once this process is gone they belong to init and nobody
+   * could find them any more. Returns at once; the process exits when they are gone.
+   */
   exit(code: number): void {
     if (this.exiting) return;
     this.exiting = true;
-    // With the master gone nobody else knows this worker's children: take them along.
-    if (this.orphaned) for (const pid of Process.children(process.pid)) signalQuietly(pid, 'SIGTERM');
-    process.exit(code);
+    const found = Process.descendants(process.pid);
+    if (found.length === 0) {
+      this.descendantsEnded = true;
+      process.exit(code);
+    }
+    void endDescendants(process.pid, this.childGraceMs(), found)
+      .catch(() => {})
+      .finally(() => {
+        this.descendantsEnded = true;
+        process.exit(code);
+      });
   }
-}
 
-function signalQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
+  private childGraceMs(): number {
+    if (this.orphaned) return ORPHAN_CHILD_GRACE_MS;
+    if (this.stopDeadline === null) return CHILD_GRACE_MS;
+    const left = this.stopDeadline - Date.now() - STOP_MARGIN_MS;
+    return Math.min(CHILD_GRACE_MS, Math.max(0, left));
   }
 }
