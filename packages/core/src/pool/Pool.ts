@@ -330,13 +330,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   /** Status of the master and every worker (kind: permanent or temporary), and in the master the pool's figures. */
   async status(): Promise<PoolStatus> {
     if (!this.master) return this.remote().status();
-    const status = await this.master.getAllStatus();
-    // A retired temporary worker's PIN outlives its process for a moment, as 'starting' without a
-    // pid: nothing starts there.
-    const group = {
-      ...status,
-      workers: status.workers.filter((w) => !(w.kind === 'temporary' && w.pid === null && w.state === 'starting')),
-    };
+    const group = await this.master.getAllStatus();
     const counts = this.master.slotCounts();
     const dispatcher = this.dispatcher!;
     return {

@@ -1,6 +1,7 @@
 import { DroverError } from '../errors.js';
 import type { Logger } from '../log/Logger.js';
 import { Master, type MasterOptions } from '../master/Master.js';
+import type { GroupStatus } from '../status.js';
 
 export interface PoolMasterOptions extends MasterOptions {
   /** The pool's bound on workers: permanent ones never pass it. */
@@ -22,6 +23,19 @@ export class PoolMaster extends Master {
     super(options);
     this.maxWorkers = options.maxWorkers;
     this.logger = options.logger;
+  }
+
+  /** The group's status (here and through the control socket), without retired temporary PINs. */
+  override async getAllStatus(): Promise<GroupStatus> {
+    const status = await super.getAllStatus();
+    // A retired temporary worker's PIN outlives its process for a moment, as 'starting' without a
+    // pid: nothing starts there.
+    return {
+      ...status,
+      workers: status.workers.filter(
+        (w) => !(w.kind === 'temporary' && w.pid === null && w.state === 'starting'),
+      ),
+    };
   }
 
   override scale(workers: number): Promise<{ from: number; to: number }> {
