@@ -206,6 +206,12 @@ describe('drover: failures exit 1', () => {
     expect(result.code).toBe(1);
   });
 
+  it('an empty FORCE_COLOR forces nothing: a pipe stays plain', async () => {
+    const result = await drover(['status', 'ghost'], { env: { ...env, NO_COLOR: '', FORCE_COLOR: '' } });
+    expect(result.stderr).toBe("drover: no group named 'ghost' is running; start it first ('start')\n");
+    expect(result.code).toBe(1);
+  });
+
   it('logs of a group without a log file', async () => {
     const result = await drover(['logs', 'ghost'], { env });
     expect(result.stderr).toMatch(

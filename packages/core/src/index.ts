@@ -5,7 +5,7 @@ export {
   type RestartPolicyOptions,
   resolveManageConfig,
 } from './config.js';
-export { ControlClient } from './control/ControlClient.js';
+export { ControlClient, type MasterAddress, SocketGoneError } from './control/ControlClient.js';
 export { AlreadyRunningError, ConfigError, DroverError, NotRunningError } from './errors.js';
 export {
   type BackgroundOptions,
