@@ -46,8 +46,9 @@ describe('unwritable directories: a clear error at start, nothing started', () =
       startGroup({ name: 'rel-rundir-ro', runDir, config: { maxWorkerNum: 2 }, ...asRestricted }),
     );
     const failed = await expectFailedStart(g);
-    expect(failed.code).toBe('ESOCKET');
-    expect(failed.message).toContain(`cannot listen on a control socket in '${runDir}' (EACCES)`);
+    // refused before anything is created in it
+    expect(failed.code).toBe('EUNSAFE_RUNDIR');
+    expect(failed.message).toContain(`run directory '${runDir}' cannot be written (EACCES)`);
     expect(g.group.count(is('workerStart'))).toBe(0);
   });
 
