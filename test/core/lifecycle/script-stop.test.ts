@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGroup, startFixture, tempDir } from '../../support/group.js';
+import { pidAlive, type RunningGroup, startFixture, tempDir } from '../../support/group.js';
+import { killWithArg, pidsWithArg, uniqueSleep } from '../../support/marked.js';
 import { is } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -93,6 +94,78 @@ describe("a plain script's own SIGTERM handler on stop", () => {
       { code: 0, signal: null, reason: 'stop' },
       { code: 0, signal: null, reason: 'stop' },
     ]);
+  });
+});
+
+describe("a plain script's SIGTERM handler and the worker's own processes", () => {
+  it('a handler that exits at once takes the whole tree along, a child ignoring SIGTERM included', async () => {
+    const mark = uniqueSleep();
+    cleanups.push(() => killWithArg(mark));
+    const group = startScript(
+      'sigterm-handler.mjs',
+      { maxWorkerNum: 1, stopTimeout: 10_000 },
+      { SIGTERM_MODE: 'exit', TREE_MARK: mark },
+    );
+    await group.waitEvent(is('treeUp'), 'the tree');
+    expect(pidsWithArg(mark).length).toBeGreaterThanOrEqual(4);
+    await stopByMaster(group);
+    expect(workerExits(group)).toEqual([{ code: 0, signal: null, reason: 'stop' }]);
+    expect(pidsWithArg(mark)).toEqual([]);
+  });
+
+  it('its helper child gets SIGTERM with it, so the script ends without waiting for stopTimeout', async () => {
+    const mark = uniqueSleep();
+    cleanups.push(() => killWithArg(mark));
+    // stopTimeout far beyond the test's deadline: the helper must end for the loop to empty
+    const group = startScript(
+      'sigterm-handler.mjs',
+      { maxWorkerNum: 1, stopTimeout: 60_000 },
+      { SIGTERM_MODE: 'drain', HELPER_MARK: mark },
+    );
+    await stopByMaster(group);
+    expect(workerExits(group)).toEqual([{ code: 0, signal: null, reason: 'stop' }]);
+    expect(pidsWithArg(mark)).toEqual([]);
+  });
+});
+
+describe('signals that do not come from the master', () => {
+  it("the master's SIGKILL reaches a script's SIGTERM handler: the worker stops as an orphan", async () => {
+    const cleanupFile = join(scratchDir(), 'cleanup.done');
+    const group = startScript(
+      'sigterm-handler.mjs',
+      { maxWorkerNum: 1, stopTimeout: 10_000 },
+      { SIGTERM_MODE: 'cleanup', CLEANUP_MS: '100', CLEANUP_FILE: cleanupFile },
+    );
+    await group.waitEvent(is('started'), 'started');
+    const [pid] = group.events.filter(is('workerReady')).map((e) => e.pid as number);
+    group.signal('SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (pidAlive(pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(pidAlive(pid!)).toBe(false);
+    // the handler ran: the master's death was not taken for the script's own disconnect
+    expect(existsSync(`${cleanupFile}.${pid}`)).toBe(true);
+  });
+
+  it('a SIGTERM sent to a worker itself, with a handler that exits 0, is no finish: the PIN is served again', async () => {
+    const group = startScript(
+      'sigterm-handler.mjs',
+      { maxWorkerNum: 1, restart: { initialDelayMs: 100, maxDelayMs: 200 } },
+      { SIGTERM_MODE: 'exit' },
+    );
+    await group.waitEvent(is('started'), 'started');
+    const [pid] = group.events.filter(is('workerReady')).map((e) => e.pid as number);
+    process.kill(pid!, 'SIGTERM');
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.pid === pid),
+      'its exit',
+    );
+    expect(exit).toMatchObject({ code: 0, reason: 'crash' });
+    expect(exit.error).toMatch(/received SIGTERM directly, not through the master/);
+    await group.waitEvent(
+      is('workerReady', (e) => e.pid !== pid),
+      'a new worker on the PIN',
+    );
+    expect(group.output).not.toMatch(/every worker finished normally/);
   });
 });
 

@@ -44,6 +44,8 @@ export type WorkerMessage =
   | { $drover: 'fatal'; error: SerializedError }
   /** the worker is closing its IPC channel itself (process.disconnect()): it cannot be controlled any more */
   | { $drover: 'channel-closing' }
+  /** SIGTERM or SIGINT reached the worker itself, not through the master */
+  | { $drover: 'signalled'; signal: string }
   | { $drover: 'msg'; data: unknown }
   /** task pool: outcomes of dispatched tasks */
   | { $drover: 'results'; results: TaskOutcome[] };
@@ -183,6 +185,8 @@ export function checkWorkerMessage(m: {
       return typeof r.code === 'number' && Number.isInteger(r.code) && r.code >= 0 && r.code <= 255
         ? (m as WorkerMessage)
         : 'code is not an exit code (an integer 0-255)';
+    case 'signalled':
+      return typeof r.signal === 'string' ? (m as WorkerMessage) : 'signal is not a string';
     case 'results': {
       const results = r.results;
       if (!Array.isArray(results)) return 'results is not an array';

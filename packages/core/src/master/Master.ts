@@ -379,6 +379,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (slot.retired) return 'scale';
     // a worker that cut its channel to a live master did not finish: it can no longer be stopped
     if (handle.channelClosed && handle.doneCode === null) return 'crash';
+    // killed by someone else: whatever its exit code, the PIN must be served again
+    if (handle.signalled !== null && handle.doneCode === null) return 'crash';
     if (handle.doneCode !== null || (signal === null && code === this.config.normalExitCode)) return 'normal';
     return 'crash';
   }
@@ -990,7 +992,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (!h.alive || h === slot.current || h.state === 'exited') return;
       others.push({
         pid: h.pid,
-        title: h.title,
+        title: (h.state !== 'starting' ? Process.title(h.pid) : null) || h.title,
         role,
         state: h.state,
         memory: Process.rss(h.pid),

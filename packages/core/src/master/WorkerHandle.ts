@@ -50,6 +50,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   recycleRequested = false;
   /** it closed its IPC channel itself, unasked */
   channelClosed = false;
+  /** SIGTERM/SIGINT reached the worker straight, not through the master */
+  signalled: string | null = null;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private seq = 0;
@@ -148,10 +150,20 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       case 'channel-closing':
         // Unless it was asked to go or had finished, it ends as a crash whatever its exit code.
         this.channelClosed = true;
+        // closing it on the way out of a stop the master asked for is no fault
+        if (this.expected === null && this.stopReason === null)
+          this.error ??= {
+            name: 'Error',
+            message:
+              'closed its IPC channel (process.disconnect()) while the master was running; to finish for good, call worker.done() or exit with the normal exit code',
+          };
+        break;
+      case 'signalled':
+        // a signal sent to the worker itself, not through the master: its end is no finish
+        this.signalled = m.signal;
         this.error ??= {
           name: 'Error',
-          message:
-            'closed its IPC channel (process.disconnect()) while the master was running; to finish for good, call worker.done() or exit with the normal exit code',
+          message: `received ${m.signal} directly, not through the master; stop a group with 'drover stop' or the master's signals`,
         };
         break;
       case 'recycle':

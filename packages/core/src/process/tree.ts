@@ -63,3 +63,27 @@ export async function endDescendants(
     killed = killed.filter(isStillRunning);
   }
 }
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `endDescendants` for where nothing asynchronous can run any more (a process 'exit' listener):
+ * the same SIGTERM, grace and SIGKILL, waiting with `Atomics.wait`.
+ */
+export function endDescendantsSync(
+  pid: number,
+  graceMs: number,
+  found: readonly ProcessRef[] = Process.descendants(pid),
+): void {
+  if (found.length === 0) return;
+  signalEach(found, 'SIGTERM');
+  const deadline = Date.now() + Math.max(0, graceMs);
+  let left = found.filter(isStillRunning);
+  while (left.length > 0 && Date.now() < deadline) {
+    Atomics.wait(sleeper, 0, 0, Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
+    left = left.filter(isStillRunning);
+  }
+  const known = new Set(found.map((ref) => ref.pid));
+  const late = Process.descendants(pid).filter((ref) => !known.has(ref.pid));
+  signalEach([...left, ...late], 'SIGKILL');
+}

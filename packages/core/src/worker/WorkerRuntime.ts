@@ -8,8 +8,8 @@ import {
   type WorkerEnvelope,
   type WorkerMessage,
 } from '../ipc/messages.js';
-import { Process } from '../process/Process.js';
-import { endDescendants, signalQuietly } from '../process/tree.js';
+import { isDeadState, Process } from '../process/Process.js';
+import { endDescendants, endDescendantsSync, signalQuietly } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
 import { ServerTracker } from './ServerTracker.js';
 import { Worker } from './Worker.js';
@@ -34,7 +34,11 @@ const ORPHAN_DEADLINE_MS = 400;
  */
 const CHILD_GRACE_MS = 2_000;
 const ORPHAN_CHILD_GRACE_MS = 200;
-const STOP_MARGIN_MS = 100;
+const STOP_MARGIN_MS = 250;
+/** Exits that bypass the runtime (a crash, the script's own process.exit) wait this long at most. */
+const EXIT_CHILD_GRACE_MS = 500;
+/** How long a closed channel is watched for the master's death before it counts as the worker's own doing. */
+const MASTER_DEATH_WATCH_MS = 200;
 const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
 
 /**
@@ -60,8 +64,10 @@ export class WorkerRuntime {
   private stopDeadline: number | null = null;
   /** the descendants were dealt with (or there were none): the exit fallback has nothing to do */
   private descendantsEnded = false;
-  /** the IPC channel was closed from this side (process.disconnect()), not by the master's death */
+  /** process.disconnect() was called: by the script, or by Node when the master's end closed */
   private closingChannel = false;
+  /** the master's pid, to tell its death from the script's own process.disconnect() */
+  private readonly masterPid = process.ppid;
   private extension?: RuntimeExtension;
 
   private constructor(readonly envelope: WorkerEnvelope) {}
@@ -126,38 +132,44 @@ export class WorkerRuntime {
     for (const listener of process.listeners('disconnect')) process.off('disconnect', listener);
     process.on('disconnect', () => {
       if (this.exiting) return;
-      if (this.closingChannel) {
-        // The worker cut itself off: the master, still alive, can no longer stop it. It told the
-        // master why before the channel closed; it ends as a crash, and is respawned.
-        if (this.ending) return;
-        this.ending = { reason: 'crash', code: 1 };
-        this.abort.abort();
-        if (!this.loop || !this.busy) void this.wrapUp();
-        return;
-      }
-      this.orphaned = true;
-      setTimeout(() => this.exit(0), ORPHAN_DEADLINE_MS).unref();
-      this.requestStop('orphan', 0);
+      if (!this.closingChannel || this.masterIsDead()) return this.orphan();
+      // Node also calls process.disconnect() when the master's end closes, and a dying master
+      // closes its end a moment before the kernel marks it dead: watch it briefly.
+      const since = Date.now();
+      const watch = setInterval(() => {
+        if (this.masterIsDead()) {
+          clearInterval(watch);
+          this.orphan();
+        } else if (Date.now() - since >= MASTER_DEATH_WATCH_MS) {
+          clearInterval(watch);
+          // The worker cut itself off: the master, still alive, can no longer stop it. It told
+          // the master why before the channel closed; it ends as a crash, and is respawned.
+          if (this.ending) return;
+          this.ending = { reason: 'crash', code: 1 };
+          this.abort.abort();
+          if (!this.loop || !this.busy) void this.wrapUp();
+        }
+      }, 10);
     });
-    // Node calls process.disconnect() itself when the master's end closes, so a call is the
-    // worker's own only if the master can still be written to: a dead master's end fails the
-    // write at once (EPIPE), a live one has the message before the channel closes.
     const disconnect = process.disconnect?.bind(process);
     if (disconnect) {
       process.disconnect = () => {
         if (!this.closingChannel && process.connected && process.send) {
+          this.closingChannel = true;
+          // a live master learns why its worker's channel closed (a dead one fails the write)
           const message: WorkerMessage = { $drover: 'channel-closing' };
-          this.closingChannel = process.send(message, undefined, {}, () => {});
+          process.send(message, undefined, {}, () => {});
         }
         disconnect();
       };
     }
     // Exits that bypass exit() (an uncaught exception, the script's own process.exit, its event
-    // loop emptying): no waiting is possible here, so the children get SIGTERM and nothing more.
+    // loop emptying): only synchronous work is possible here, so the children get SIGTERM, a
+    // short wait, and SIGKILL.
     process.on('exit', () => {
       if (this.descendantsEnded) return;
       this.descendantsEnded = true;
-      for (const child of Process.descendants(process.pid)) signalQuietly(child.pid, 'SIGTERM');
+      endDescendantsSync(process.pid, Math.min(EXIT_CHILD_GRACE_MS, this.childGraceMs()));
     });
 
     // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once.
@@ -165,6 +177,9 @@ export class WorkerRuntime {
       process.on(sig, () => {
         if (this.relayingStop) return;
         const code = 128 + constants.signals[sig];
+        // a live master records this process's end as a crash: nobody asked it to stop
+        if (!this.ending && !this.orphaned && process.connected)
+          this.send({ $drover: 'signalled', signal: sig });
         if (this.ending) {
           // A script ending on its own keeps its signals: the master's stopTimeout bounds it.
           if (!this.scriptEndsItself) this.exit(code);
@@ -296,7 +311,7 @@ export class WorkerRuntime {
     this.abort.abort();
     // A signal the script handles itself has reached its handler already; any other stop reaches
     // a script's SIGTERM handler as SIGTERM, as under a plain supervisor.
-    const scriptHasHandler = signal !== undefined && process.listenerCount(signal) > 1;
+    const scriptHasHandler = signal === 'SIGTERM' && process.listenerCount('SIGTERM') > 1;
     if (!scriptHasHandler && process.listenerCount('SIGTERM') > 1) {
       // the runtime's own listener would take the relayed SIGTERM for a second one and exit
       this.relayingStop = true;
@@ -307,12 +322,25 @@ export class WorkerRuntime {
       }
     }
     const handled = scriptHasHandler || process.listenerCount('SIGTERM') > 1;
-    if (handled && reason !== 'orphan' && !this.loop && !this.extension) {
+    // (an orphan's end is bound by ORPHAN_DEADLINE_MS instead)
+    if (handled && !this.loop && !this.extension) {
       // A plain script that handles SIGTERM itself (server.close(), flush, exit) ends the process
       // itself: process.exit(), or its event loop emptying, which the channel to the master must
       // then not hold up. The master's stopTimeout (SIGKILL) bounds it.
       this.scriptEndsItself = true;
       (process.channel as { unref?: () => void } | undefined)?.unref?.();
+      // Its own processes get SIGTERM with it, as a service's whole control group does under
+      // systemd; what ignores it is SIGKILLed just before the master's SIGKILL would orphan it.
+      if (!this.descendantsEnded) {
+        for (const child of Process.descendants(process.pid)) signalQuietly(child.pid, 'SIGTERM');
+        if (this.stopDeadline !== null) {
+          const at = Math.max(0, this.stopDeadline - Date.now() - STOP_MARGIN_MS - EXIT_CHILD_GRACE_MS);
+          setTimeout(() => {
+            if (this.descendantsEnded) return;
+            for (const child of Process.descendants(process.pid)) signalQuietly(child.pid, 'SIGKILL');
+          }, at).unref();
+        }
+      }
       return;
     }
     // In loop mode the loop calls wrapUp after the current execution; otherwise do it now.
@@ -349,6 +377,23 @@ export class WorkerRuntime {
         this.descendantsEnded = true;
         process.exit(code);
       });
+  }
+
+  private orphan(): void {
+    this.orphaned = true;
+    // the master read this worker's output: a write now fails (EPIPE), and must not end the
+    // script's last steps as an uncaught error
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+    setTimeout(() => this.exit(0), ORPHAN_DEADLINE_MS).unref();
+    this.requestStop('orphan', 0);
+  }
+
+  /** The master is gone: this process was handed to another parent, or the master is a zombie. */
+  private masterIsDead(): boolean {
+    const self = Process.stat(process.pid);
+    if (self && self.ppid !== this.masterPid) return true;
+    const master = Process.stat(this.masterPid);
+    return master === null || isDeadState(master.state);
   }
 
   private childGraceMs(): number {
