@@ -339,8 +339,9 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     });
     try {
       return await client.request<T>(cmd, args, {
-        timeoutMs: opts.timeoutMs ?? 60_000,
-        // stopping workers takes up to stopTimeout, a rolling reload longer: wait while it answers
+        // Stopping workers takes up to stopTimeout, a rolling reload longer: wait while the master
+        // answers pings, checked from 10 s on, so a hung master is reported within seconds.
+        timeoutMs: opts.timeoutMs ?? (LONG_COMMANDS.has(cmd) ? 10_000 : 60_000),
         whileAlive: LONG_COMMANDS.has(cmd),
       });
     } finally {

@@ -16,6 +16,8 @@ import type { FailedTask, PoolEvents, TaskAttempt } from './events.js';
 import { type PoolConfig, type PoolOptions, resolvePoolConfig } from './options.js';
 import { PoolMaster } from './PoolMaster.js';
 import { type TaskHandler, TaskRunner } from './TaskRunner.js';
+import { Process } from '../process/Process.js';
+import { signalQuietly } from '../process/tree.js';
 
 /** How long a stop waits for the queue to close once stopTimeout has run out. */
 const CLOSE_GRACE_MS = 1_000;
@@ -474,11 +476,9 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
         pin: lane.pin,
         pid: lane.pid,
       });
-      try {
-        process.kill(lane.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      // what its task started goes with it (collected while the worker still is their parent)
+      for (const child of Process.descendants(lane.pid)) signalQuietly(child.pid, 'SIGKILL');
+      signalQuietly(lane.pid, 'SIGKILL');
     }
   }
 

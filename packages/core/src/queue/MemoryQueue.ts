@@ -423,6 +423,8 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
 
   private settle(task: TaskRecord, lease: Lease, error: Error | undefined, value: unknown): void {
     if (!lease.live) {
+      // a consumer closed without draining (a pool's bounded stop) gave the lease up itself
+      if (lease.consumer.closed && !lease.consumer.abandoned) return;
       lease.consumer.reportError(
         new DroverError(
           'ELATEACK',

@@ -18,6 +18,7 @@ import { ConfigError, DroverError } from '../errors.js';
 import {
   abortedError,
   backendClosedError,
+  waitClosedError,
   batchTooLargeError,
   consumerClosedError,
   leaseLostError,
@@ -144,6 +145,9 @@ function endClients(clients: readonly Redis[]): void {
   for (const client of clients) {
     try {
       client.disconnect();
+      // disconnect() ends the socket gracefully: with Redis frozen (SIGSTOP) its half-closed
+      // socket would hold the process for seconds more
+      (client as unknown as { stream?: { destroy?(): void } }).stream?.destroy?.();
       if (client.status === 'end') continue;
       const internals = client as unknown as {
         flushQueue?(error: Error): void;
@@ -329,7 +333,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       ...clientsOf(this.eventsReader),
       ...(this.admin ? [this.admin] : []),
     ]);
-    this.waiters.rejectAll(backendClosedError(this.kind, this.queue));
+    this.waiters.rejectAll(waitClosedError(this.kind, this.queue));
   }
 
   close(): Promise<void> {
@@ -341,7 +345,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
         this.producer.close(),
         this.admin?.quit().catch(() => this.admin?.disconnect()),
       ]);
-      this.waiters.rejectAll(backendClosedError(this.kind, this.queue));
+      this.waiters.rejectAll(waitClosedError(this.kind, this.queue));
     })();
     return this.closing;
   }

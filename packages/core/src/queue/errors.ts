@@ -41,7 +41,10 @@ export class TaskFailedError extends DroverError {
 function withoutHint(error: Error): string {
   const hint = (error as Error & { hint?: unknown }).hint;
   const suffix = typeof hint === 'string' ? `; ${hint}` : '';
-  return suffix && error.message.endsWith(suffix) ? error.message.slice(0, -suffix.length) : error.message;
+  const message =
+    suffix && error.message.endsWith(suffix) ? error.message.slice(0, -suffix.length) : error.message;
+  // the outer message already says drover
+  return message.startsWith('drover: ') ? message.slice('drover: '.length) : message;
 }
 
 /** A wait (for a result, or for room in a bounded queue) ended by its caller's abort signal. */
@@ -112,6 +115,20 @@ export function backendClosedError(kind: string, queue: string): DroverError {
   return new DroverError('ECLOSED', `drover: the ${kind} queue '${queue}' is closed`, {
     hint: 'a stopped pool (or a closed backend) takes no more tasks: submit to a running pool, or create a new one',
   });
+}
+
+/**
+ * A wait for a result cut short by the close of a shared queue: the task itself is still queued
+ * there (durable), so the fix is to wait again from a running process, not to submit it again.
+ */
+export function waitClosedError(kind: string, queue: string): DroverError {
+  return new DroverError(
+    'ECLOSED',
+    `drover: stopped waiting for a result: the ${kind} queue '${queue}' was closed in this process; the task stays queued for the next consumer`,
+    {
+      hint: 'do not submit it again (that would run it twice): wait for it with waitForResult(taskId) from a running pool or backend',
+    },
+  );
 }
 
 export function waitTimeoutError(taskId: string, timeoutMs: number): DroverError {
