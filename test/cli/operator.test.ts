@@ -69,6 +69,12 @@ describe('a live master whose socket file was deleted', () => {
       const stop = await box.drover(['stop', 'alpha']);
       expect(stop.stderr).toBe(expected);
       expect(stop.code).toBe(1);
+      const stopAll = await box.drover(['stop', 'all']);
+      expect(stopAll.stderr).toBe(expected);
+      expect(stopAll.code).toBe(1);
+      const again = await box.drover(['start', loop, '-d', '--name=alpha']);
+      expect(again.stderr.split('\n')[0]).toBe(expected.trimEnd());
+      expect(again.code).toBe(1);
     } finally {
       await terminate(pid);
     }

@@ -44,6 +44,19 @@ describe('background mode (setBackground)', () => {
     expect(mode(join(world.runDir, 'logs'))).toBe(0o700);
   });
 
+  it('a group that recycles its workers every few executions starts: a recycle is no failure', async () => {
+    world = new DaemonCase();
+    // executeTimes 2 with 10 ms executions: a PIN is recycled about every 50 ms
+    const launched = await world.launch('control/bg-group.mjs', {
+      ...config(world, { maxWorkerNum: 2, executeTimes: 2, executeUSleep: 0 }),
+      BACKGROUND: JSON.stringify({ settleMs: 1000, deadlineMs: 15_000 }),
+    });
+    expect(launched.code, launched.output).toBe(0);
+    const status = await world.remote('bg', 'status');
+    const group = (status as { value: GroupStatus }).value;
+    expect(group.workers.reduce((n, w) => n + w.restarts, 0)).toBeGreaterThan(2);
+  });
+
   it('status, scale, reload, restart and stop from a second process through Manage', async () => {
     world = new DaemonCase();
     const launched = await world.launch('control/bg-group.mjs', {

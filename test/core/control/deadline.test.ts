@@ -129,7 +129,7 @@ describe('long commands', () => {
     try {
       const error = await rejection(client.request('stop', undefined, { timeoutMs: 300 }));
       expect(error.code).toBe('ETIMEDOUT');
-      expect(error.message).toContain('it refuses the request if it reads it later');
+      expect(error.message).toContain('had it not read the request yet, it refuses it when it does');
     } finally {
       client.close();
     }

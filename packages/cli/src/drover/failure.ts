@@ -16,7 +16,7 @@ export function describeFailure(group: RunningGroup, reason: unknown): string {
       ? message.slice(0, -error.hint.length - 2)
       : message;
   return (
-    `group '${name}' (pid ${pid}) did not answer: ${plain}; a master that reads the request later refuses it. ` +
+    `group '${name}' (pid ${pid}) did not answer: ${plain}; had it not read the request yet, it refuses it when it does; had it read it, the request may still be carried out. ` +
     `Check its log (drover logs ${name}) and 'ps -o stat= -p ${pid}' (T: stopped, 'kill -CONT ${pid}' resumes it); ` +
     `'kill -TERM ${pid}' stops it gracefully, 'kill -KILL ${pid}' if it is hung`
   );

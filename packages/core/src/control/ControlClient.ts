@@ -46,6 +46,8 @@ interface Pending {
  * answer. The socket only keeps the process alive while a request is waiting.
  */
 export class ControlClient {
+  /** what the master said before it closed this connection, when it said anything */
+  private closeReason: DroverError | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private buffer = '';
@@ -72,9 +74,10 @@ export class ControlClient {
     });
     socket.on('close', () => {
       this.fail(
-        new DroverError('ECONNCLOSED', `drover: the master closed the control connection '${path}'`, {
-          hint: 'it may be stopping; check with status',
-        }),
+        this.closeReason ??
+          new DroverError('ECONNCLOSED', `drover: the master closed the control connection '${path}'`, {
+            hint: 'it may be stopping; check with status',
+          }),
       );
     });
     socket.unref();
@@ -190,7 +193,7 @@ export class ControlClient {
             'ETIMEDOUT',
             `drover: no answer to '${cmd}' from '${this.path}' within ${Date.now() - started} ms`,
             {
-              hint: "the master may be stopped or hung (its log, 'ps -o stat= -p <pid>'); it refuses the request if it reads it later; try again, or wait longer (timeoutMs)",
+              hint: 'the master may be stopped or hung (check its log and its state in ps); had it not read the request yet, it refuses it when it does; had it read it, the request may still be carried out; try again, or wait longer (timeoutMs)',
             },
           ),
         );
@@ -253,7 +256,12 @@ export class ControlClient {
       // answers come in request order, so one without a usable id belongs to the oldest request
       id = this.oldest();
     }
-    if (id === undefined) return;
+    if (id === undefined) {
+      // the master says why it is about to close this connection (EIDLE): keep it for 'close'
+      if (response && !response.ok)
+        this.closeReason = new DroverError(response.error.code, response.error.message);
+      return;
+    }
     const pending = this.settle(id);
     if (!pending) return;
     if (!response) {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { ControlClient } from '../control/ControlClient.js';
+import { ControlClient, SocketGoneError } from '../control/ControlClient.js';
 import { AlreadyRunningError, ConfigError, DroverError } from '../errors.js';
 import { probeGroup } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
@@ -202,6 +202,7 @@ async function refuseRunning(group: DaemonGroup): Promise<void> {
   }
   const pid = liveMasterPid(group);
   if (pid === null) return;
+  if (!existsSync(group.socket)) throw new SocketGoneError(group.baseTitle, pid, group.socket);
   throw new DroverError(
     'EALREADYRUNNING',
     `drover: '${group.baseTitle}' is already running (pid ${pid}) but does not answer on its control socket '${group.socket}'`,
@@ -220,7 +221,7 @@ function liveMasterPid(group: DaemonGroup): number | null {
   }
 }
 
-type Probe = { ok: true; restarts: number } | { ok: false; why: string };
+type Probe = { ok: true; crashes: string } | { ok: false; why: string };
 
 /** Asks one group's master (it must be the daemon itself) whether all its workers are ready. */
 async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
@@ -235,7 +236,10 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
     if (status.master.pid !== daemonPid) {
       return { ok: false, why: `another master (pid ${status.master.pid}) answers on '${group.socket}'` };
     }
-    const waiting = status.workers.filter((w) => !SETTLED_STATES.has(w.state));
+    // a PIN between two processes of a recycle (executeTimes, limitSeconds) is not unsettled
+    const waiting = status.workers.filter(
+      (w) => !SETTLED_STATES.has(w.state) && !(w.state === 'starting' && w.lastExit?.reason === 'recycle'),
+    );
     if (
       status.master.state !== 'running' ||
       waiting.length > 0 ||
@@ -247,7 +251,12 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
         why: `'${group.baseTitle}' is ${status.master.state}, workers ${states || 'none'}`,
       };
     }
-    return { ok: true, restarts: status.workers.reduce((sum, w) => sum + w.restarts, 0) };
+    // which crashes happened, not how many replacements: recycles and reloads are no failure
+    const crashes = status.workers
+      .filter((w) => w.lastExit?.reason === 'crash' || w.lastExit?.reason === 'hang')
+      .map((w) => `${w.pin}@${w.lastExit?.at}`)
+      .join(' ');
+    return { ok: true, crashes };
   } catch (err) {
     return { ok: false, why: (err as Error).message };
   } finally {
@@ -264,7 +273,7 @@ function waitUntilSettled(
   return new Promise((resolve, reject) => {
     const started = Date.now();
     let readySince: number | null = null;
-    let restartsAtReady = -1;
+    let crashesAtReady: string | null = null;
     let last = 'it did not answer yet';
     let timer: NodeJS.Timeout | null = null;
     let done = false;
@@ -293,14 +302,14 @@ function waitUntilSettled(
       const results = await Promise.all(groups.map((g) => probe(g, child.pid as number)));
       if (done) return;
       const failed = results.find((r): r is { ok: false; why: string } => !r.ok);
-      const restarts = results.reduce((sum, r) => sum + (r.ok ? r.restarts : 0), 0);
+      const crashes = results.map((r) => (r.ok ? r.crashes : '')).join('|');
       if (failed) {
         last = failed.why;
         readySince = null;
-      } else if (readySince === null || restarts !== restartsAtReady) {
-        // a worker that exits while settling restarts the wait
+      } else if (readySince === null || crashes !== crashesAtReady) {
+        // a worker that crashes while settling restarts the wait
         readySince = Date.now();
-        restartsAtReady = restarts;
+        crashesAtReady = crashes;
       }
       if (readySince !== null && Date.now() - readySince >= settleMs) {
         finish();

@@ -41,7 +41,7 @@ abstract class GroupControlAction extends CommandAction<Record<never, never>, { 
       if (outcome.status === 'fulfilled') this.io.stdout.write(`${outcome.value}\n`);
       else {
         const message = describeFailure(groups[i]!, outcome.reason);
-        const named = message.startsWith(`group '${groups[i]!.baseTitle}'`);
+        const named = message.includes(`'${groups[i]!.baseTitle}'`);
         this.io.stderr.write(`drover: ${named ? '' : `${groups[i]!.baseTitle}: `}${message}\n`);
         code = 1;
       }
