@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../packages/core/src/control/ControlClient.js';
 import { ControlServer } from '../../../packages/core/src/control/ControlServer.js';
-import { DroverError } from '../../../packages/core/src/errors.js';
 import { Children, coreDist, removeDir, tempDir } from '../infra/support.js';
-import { stubHandler } from './support.js';
+import { stubHandler, rejection } from './support.js';
 
 const children = new Children();
 let dir: string;
@@ -24,16 +23,6 @@ afterEach(async () => {
   await children.killAll();
   removeDir(dir);
 });
-
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DroverError);
-    return err as DroverError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function connect(): Promise<ControlClient> {
   const client = await ControlClient.connect(path);

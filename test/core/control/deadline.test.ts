@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../packages/core/src/control/ControlClient.js';
 import { type ControlHandler, ControlServer } from '../../../packages/core/src/control/ControlServer.js';
-import { DroverError } from '../../../packages/core/src/errors.js';
 import { Manage } from '../../../packages/core/src/Manage.js';
 import { Process } from '../../../packages/core/src/process/Process.js';
 import { removePidFile, writePidFile } from '../../../packages/core/src/runtime/PidFile.js';
 import { groupPaths } from '../../../packages/core/src/runtime/RunDir.js';
 import { Children, coreDist, type LineChild, removeDir, tempDir, waitFor } from '../infra/support.js';
-import { RawConnection, stubHandler } from './support.js';
+import { RawConnection, stubHandler, rejection } from './support.js';
 
 const children = new Children();
 let dir: string;
@@ -39,15 +38,6 @@ async function raw(): Promise<RawConnection> {
   const r = await RawConnection.open(path);
   raws.push(r);
   return r;
-}
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DroverError);
-    return err as DroverError;
-  }
-  throw new Error('expected a rejection');
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -16,7 +16,7 @@ import { type ControlHandler, ControlServer } from '../../../packages/core/src/c
 import { COMMANDS } from '../../../packages/core/src/control/protocol.js';
 import { DroverError } from '../../../packages/core/src/errors.js';
 import { Children, removeDir, tempDir, waitFor } from '../infra/support.js';
-import { RawConnection, STATUS, stubHandler } from './support.js';
+import { RawConnection, STATUS, stubHandler, rejection } from './support.js';
 
 const children = new Children();
 let dir: string;
@@ -51,16 +51,6 @@ async function raw(): Promise<RawConnection> {
   const r = await RawConnection.open(path);
   raws.push(r);
   return r;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(DroverError);
-    return err as DroverError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A socket file nobody listens on: its server was SIGKILLed, so nothing unlinked it. */

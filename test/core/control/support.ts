@@ -1,6 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import type { ControlHandler } from '../../../packages/core/src/control/ControlServer.js';
 import type { GroupStatus } from '../../../packages/core/src/status.js';
+import { expect } from 'vitest';
+import { DroverError } from '../../../packages/core/src/errors.js';
 import { waitFor } from '../infra/support.js';
 
 /** A handler whose every command records its call and answers plainly. */
@@ -112,4 +114,15 @@ export class RawConnection {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/** The DroverError `promise` rejects with; fails the test when it resolves or rejects otherwise. */
+export async function rejection(promise: Promise<unknown>): Promise<DroverError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(DroverError);
+    return err as DroverError;
+  }
+  throw new Error('expected a rejection');
 }
