@@ -113,6 +113,25 @@ describe("a plain script's SIGTERM handler and the worker's own processes", () =
     expect(pidsWithArg(mark)).toEqual([]);
   });
 
+  it('a grandchild whose parent dies of the SIGTERM is still SIGKILLed before the worker is', async () => {
+    const mark = uniqueSleep();
+    cleanups.push(() => killWithArg(mark));
+    const cleanupFile = join(scratchDir(), 'cleanup.done');
+    const group = startScript(
+      'sigterm-handler.mjs',
+      { maxWorkerNum: 1, stopTimeout: 10_000 },
+      { SIGTERM_MODE: 'cleanup', CLEANUP_MS: '300', CLEANUP_FILE: cleanupFile, ORPHANED_MARK: mark },
+    );
+    await group.waitEvent(is('started'), 'started');
+    const deadline = Date.now() + 5000;
+    while (pidsWithArg(mark).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(pidsWithArg(mark)).toHaveLength(1);
+    await stopByMaster(group);
+    expect(workerExits(group)).toEqual([{ code: 0, signal: null, reason: 'stop' }]);
+    expect(pidsWithArg(mark)).toEqual([]);
+  });
+
   it('its helper child gets SIGTERM with it, so the script ends without waiting for stopTimeout', async () => {
     const mark = uniqueSleep();
     cleanups.push(() => killWithArg(mark));

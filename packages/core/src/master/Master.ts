@@ -392,7 +392,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     signal: NodeJS.Signals | null,
   ): void {
     const reason = this.classify(slot, handle, code, signal);
-    const error = handle.error ? `${handle.error.name}: ${handle.error.message}` : undefined;
+    const error = handle.error
+      ? `${handle.error.name}: ${handle.error.message}`
+      : reason === 'crash' && handle.signalled
+        ? `Error: received ${handle.signalled} directly, not through the master; stop a group with 'drover stop' or the master's signals`
+        : undefined;
     slot.lastExit = { code, signal, reason, at: Date.now(), ...(error ? { error } : {}) };
     const fields = { pin: slot.pin, pid: handle.pid, code, signal, reason, ...(error ? { error } : {}) };
     if (reason === 'crash' || reason === 'hang') this.log.error(`worker exited`, fields);

@@ -160,11 +160,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         break;
       case 'signalled':
         // a signal sent to the worker itself, not through the master: its end is no finish
+        // (a Ctrl-C reaches the whole process group: the master's stop then explains the exit)
         this.signalled = m.signal;
-        this.error ??= {
-          name: 'Error',
-          message: `received ${m.signal} directly, not through the master; stop a group with 'drover stop' or the master's signals`,
-        };
         break;
       case 'recycle':
         this.executions = m.executions;

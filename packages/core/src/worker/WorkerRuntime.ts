@@ -9,7 +9,7 @@ import {
   type WorkerMessage,
 } from '../ipc/messages.js';
 import { isDeadState, Process } from '../process/Process.js';
-import { endDescendants, endDescendantsSync, signalQuietly } from '../process/tree.js';
+import { endDescendants, endDescendantsSync, type ProcessRef, signalEach } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
 import { ServerTracker } from './ServerTracker.js';
 import { Worker } from './Worker.js';
@@ -26,14 +26,14 @@ export interface RuntimeExtension {
 }
 
 /** A worker whose master died gets this long to finish before it exits anyway. */
-const ORPHAN_DEADLINE_MS = 400;
+const ORPHAN_DEADLINE_MS = 300;
 /**
  * How long an exiting worker waits for its own children to exit on SIGTERM before SIGKILL. An
  * orphan's is short: with the master dead, everything is gone within 1 s. A stop's is also bound
  * by what is left of the master's stopTimeout.
  */
 const CHILD_GRACE_MS = 2_000;
-const ORPHAN_CHILD_GRACE_MS = 200;
+const ORPHAN_CHILD_GRACE_MS = 100;
 const STOP_MARGIN_MS = 250;
 /** Exits that bypass the runtime (a crash, the script's own process.exit) wait this long at most. */
 const EXIT_CHILD_GRACE_MS = 500;
@@ -169,7 +169,9 @@ export class WorkerRuntime {
     process.on('exit', () => {
       if (this.descendantsEnded) return;
       this.descendantsEnded = true;
-      endDescendantsSync(process.pid, Math.min(EXIT_CHILD_GRACE_MS, this.childGraceMs()));
+      const known = new Set(this.stopTree.map((ref) => ref.pid));
+      const found = [...this.stopTree, ...Process.descendants(process.pid).filter((r) => !known.has(r.pid))];
+      endDescendantsSync(process.pid, Math.min(EXIT_CHILD_GRACE_MS, this.childGraceMs()), found);
     });
 
     // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once.
@@ -297,6 +299,8 @@ export class WorkerRuntime {
 
   /** A plain script took over its own stop (its SIGTERM handler): the runtime does not exit for it. */
   private scriptEndsItself = false;
+  /** the processes a script's stop sent SIGTERM to, kept for their SIGKILL */
+  private stopTree: ProcessRef[] = [];
   private relayingStop = false;
 
   /**
@@ -331,13 +335,15 @@ export class WorkerRuntime {
       (process.channel as { unref?: () => void } | undefined)?.unref?.();
       // Its own processes get SIGTERM with it, as a service's whole control group does under
       // systemd; what ignores it is SIGKILLed just before the master's SIGKILL would orphan it.
+      // They are remembered: one whose parent dies of the SIGTERM belongs to init afterwards.
       if (!this.descendantsEnded) {
-        for (const child of Process.descendants(process.pid)) signalQuietly(child.pid, 'SIGTERM');
+        this.stopTree = Process.descendants(process.pid);
+        signalEach(this.stopTree, 'SIGTERM');
         if (this.stopDeadline !== null) {
           const at = Math.max(0, this.stopDeadline - Date.now() - STOP_MARGIN_MS - EXIT_CHILD_GRACE_MS);
           setTimeout(() => {
             if (this.descendantsEnded) return;
-            for (const child of Process.descendants(process.pid)) signalQuietly(child.pid, 'SIGKILL');
+            signalEach([...this.stopTree, ...Process.descendants(process.pid)], 'SIGKILL');
           }, at).unref();
         }
       }
