@@ -138,6 +138,21 @@ describe('background mode (setBackground)', () => {
     expect(existsSync(join(world.runDir, 'bg.sock'))).toBe(false);
   });
 
+  it('a group whose worker keeps crashing after it is ready fails the start once a PIN crashed 3 times', async () => {
+    world = new DaemonCase();
+    const { code, output } = await world.launch('control/bg-group.mjs', {
+      ...config(world, { maxWorkerNum: 1 }),
+      WORKER_BEHAVIOUR: JSON.stringify({ crashAfterMs: 200 }),
+      // a deadline the crash loop alone would take to reach
+      BACKGROUND: JSON.stringify({ deadlineMs: 120_000 }),
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(
+      /^FAILED EDAEMON drover: 'bg' did not start in the background: worker bg:0 crashed 3 times while starting/m,
+    );
+    await waitAllDead(world.processes(), 10_000);
+  });
+
   it('a daemon that dies right after its workers are ready is reported as a failure, not as started', async () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {

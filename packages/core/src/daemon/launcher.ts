@@ -221,7 +221,11 @@ function liveMasterPid(group: DaemonGroup): number | null {
   }
 }
 
-type Probe = { ok: true; crashes: string } | { ok: false; why: string };
+/** `crashes`: the crash and hang exits the group's status shows, one `group:pin@time` each. */
+type Probe = { ok: true; crashes: string[] } | { ok: false; why: string; crashes?: string[] };
+
+/** Crashes of one PIN seen while a background start waits that end it at once: a crash loop will not settle. */
+const CRASHES_TO_GIVE_UP = 3;
 
 /** Asks one group's master (it must be the daemon itself) whether all its workers are ready. */
 async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
@@ -236,6 +240,10 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
     if (status.master.pid !== daemonPid) {
       return { ok: false, why: `another master (pid ${status.master.pid}) answers on '${group.socket}'` };
     }
+    // which crashes happened, not how many replacements: recycles and reloads are no failure
+    const crashes = status.workers
+      .filter((w) => w.lastExit?.reason === 'crash' || w.lastExit?.reason === 'hang')
+      .map((w) => `${group.baseTitle}:${w.pin}@${w.lastExit?.at}`);
     // a PIN between two processes of a recycle (executeTimes, limitSeconds) is not unsettled
     const waiting = status.workers.filter(
       (w) => !SETTLED_STATES.has(w.state) && !(w.state === 'starting' && w.lastExit?.reason === 'recycle'),
@@ -249,19 +257,27 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
       return {
         ok: false,
         why: `'${group.baseTitle}' is ${status.master.state}, workers ${states || 'none'}`,
+        crashes,
       };
     }
-    // which crashes happened, not how many replacements: recycles and reloads are no failure
-    const crashes = status.workers
-      .filter((w) => w.lastExit?.reason === 'crash' || w.lastExit?.reason === 'hang')
-      .map((w) => `${w.pin}@${w.lastExit?.at}`)
-      .join(' ');
     return { ok: true, crashes };
   } catch (err) {
     return { ok: false, why: (err as Error).message };
   } finally {
     client.close();
   }
+}
+
+/** The PIN with the most distinct crashes among `group:pin@time` entries. */
+function worstPin(crashes: ReadonlySet<string>): { pin: string; crashes: number } {
+  const perPin = new Map<string, number>();
+  for (const crash of crashes) {
+    const pin = crash.slice(0, crash.indexOf('@'));
+    perPin.set(pin, (perPin.get(pin) ?? 0) + 1);
+  }
+  let worst = { pin: '', crashes: 0 };
+  for (const [pin, n] of perPin) if (n > worst.crashes) worst = { pin, crashes: n };
+  return worst;
 }
 
 function waitUntilSettled(
@@ -274,6 +290,7 @@ function waitUntilSettled(
     const started = Date.now();
     let readySince: number | null = null;
     let crashesAtReady: string | null = null;
+    const seenCrashes = new Set<string>();
     let last = 'it did not answer yet';
     let timer: NodeJS.Timeout | null = null;
     let done = false;
@@ -302,7 +319,19 @@ function waitUntilSettled(
       const results = await Promise.all(groups.map((g) => probe(g, child.pid as number)));
       if (done) return;
       const failed = results.find((r): r is { ok: false; why: string } => !r.ok);
-      const crashes = results.map((r) => (r.ok ? r.crashes : '')).join('|');
+      for (const r of results) for (const crash of r.crashes ?? []) seenCrashes.add(crash);
+      const crashes = results.map((r) => (r.crashes ?? []).join(' ')).join('|');
+      const looping = worstPin(seenCrashes);
+      if (looping.crashes >= CRASHES_TO_GIVE_UP) {
+        const why = failed ? failed.why : 'its workers keep crashing';
+        finish(
+          new StartFailure(
+            `worker ${looping.pin} crashed ${looping.crashes} times while starting (${why})`,
+            true,
+          ),
+        );
+        return;
+      }
       if (failed) {
         last = failed.why;
         readySince = null;
