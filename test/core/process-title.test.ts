@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Process } from '@drover/core';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from './infra/support.js';
 
 describe('Process.title', () => {
   it('reads the title ps shows, a renamed process included, and null once it is gone', async () => {
@@ -11,11 +12,7 @@ describe('Process.title', () => {
     );
     const pid = child.pid!;
     try {
-      const deadline = Date.now() + 10_000;
-      while (Process.title(pid) !== 'drover-test:renamed') {
-        if (Date.now() > deadline) throw new Error(`no new title within 10 s: ${Process.title(pid)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor('the new title', () => Process.title(pid) === 'drover-test:renamed');
     } finally {
       child.kill('SIGKILL');
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pidAlive, type RunningGroup, startFixture, tempDir } from '../../support/group.js';
 import { killWithArg, pidsWithArg, uniqueSleep } from '../../support/marked.js';
+import { waitFor } from '../infra/support.js';
 import { is } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -123,9 +124,7 @@ describe("a plain script's SIGTERM handler and the worker's own processes", () =
       { SIGTERM_MODE: 'cleanup', CLEANUP_MS: '300', CLEANUP_FILE: cleanupFile, ORPHANED_MARK: mark },
     );
     await group.waitEvent(is('started'), 'started');
-    const deadline = Date.now() + 5000;
-    while (pidsWithArg(mark).length === 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the grandchild', () => pidsWithArg(mark).length > 0, 5000);
     expect(pidsWithArg(mark)).toHaveLength(1);
     await stopByMaster(group);
     expect(workerExits(group)).toEqual([{ code: 0, signal: null, reason: 'stop' }]);
@@ -158,9 +157,7 @@ describe('signals that do not come from the master', () => {
     await group.waitEvent(is('started'), 'started');
     const [pid] = group.events.filter(is('workerReady')).map((e) => e.pid as number);
     group.signal('SIGKILL');
-    const deadline = Date.now() + 5000;
-    while (pidAlive(pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(pidAlive(pid!)).toBe(false);
+    await waitFor('the orphaned worker to exit', () => !pidAlive(pid!), 5000);
     // the handler ran: the master's death was not taken for the script's own disconnect
     expect(existsSync(`${cleanupFile}.${pid}`)).toBe(true);
   });
