@@ -1,28 +1,20 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { type ManageConfig, type ManageOptions, resolveManageConfig } from './config.js';
-import { ControlClient } from './control/ControlClient.js';
-import {
-  type BackgroundOptions,
-  type DaemonGroup,
-  startDaemon,
-  validateBackgroundOptions,
-} from './daemon/launcher.js';
+import { type BackgroundOptions, type DaemonGroup, validateBackgroundOptions } from './daemon/options.js';
 import { daemonRole } from './daemon/role.js';
 import { DroverError, NotRunningError } from './errors.js';
-import { runningGroups } from './groups/discovery.js';
-import { ConsoleSink, colorWanted } from './log/ConsoleSink.js';
-import { FileSink } from './log/FileSink.js';
-import { Logger } from './log/Logger.js';
+import type { Logger } from './log/Logger.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
-import { MASTER_EVENT_NAMES, Master, type MasterEvents, type ReloadResult } from './master/Master.js';
-import { isRecordLive, readPidFile } from './runtime/PidFile.js';
+import type { Master } from './master/Master.js';
+import { MASTER_EVENT_NAMES, type MasterEvents, type ReloadResult } from './master/events.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
 import type { GroupStatus } from './status.js';
-import { renderStatusTable } from './status/StatusTable.js';
+import { type MasterSide, masterSide } from './masterSide.js';
 import { formatTitle } from './title.js';
-import { type Work, type WorkInit, WorkerRuntime } from './worker/WorkerRuntime.js';
+import { currentRuntime } from './worker/current.js';
+import type { Work, WorkInit } from './worker/WorkerRuntime.js';
 
 export interface ManageDeps {
   /** Where life-cycle events and worker output go. Default: the terminal. */
@@ -109,7 +101,7 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
 
   /** True in a worker process of this group. */
   get isWorker(): boolean {
-    return WorkerRuntime.current()?.group === this.config.baseTitle;
+    return currentRuntime()?.group === this.config.baseTitle;
   }
 
   /** True in the process that runs this group's master. */
@@ -151,7 +143,7 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
    * resolves; in a worker of another group, or in a daemon started for other groups, it does nothing.
    */
   async start(): Promise<number> {
-    const runtime = WorkerRuntime.current();
+    const runtime = currentRuntime();
     if (runtime) {
       // A worker of another group in the same script: nothing to do here.
       if (runtime.group !== this.config.baseTitle) return 0;
@@ -167,10 +159,11 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     const role = daemonRole();
     if (role.isDaemon) {
       // A daemon runs the groups it was started for; the others run elsewhere.
-      if (!role.groups.has(this.config.baseTitle)) return this.recordedPid();
+      if (!role.groups.has(this.config.baseTitle)) return this.recordedPid(await masterSide());
       return this.startMaster({ fileLog: true });
     }
     if (this.background) {
+      const { startDaemon } = await masterSide();
       return startDaemon({
         title: formatTitle(this.config.titlePrefix, 'Master', this.config.baseTitle),
         groups: [this.daemonGroup()],
@@ -189,8 +182,9 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
       await this.master.start();
       return process.pid;
     }
-    const logger = this.deps.logger ?? opts.logger ?? this.defaultLogger(opts.fileLog);
-    const master = new Master({
+    const side = await masterSide();
+    const logger = this.deps.logger ?? opts.logger ?? this.defaultLogger(side, opts.fileLog);
+    const master = new side.Master({
       config: this.config,
       launch: this.deps.launch ?? selfLaunch(),
       logger,
@@ -228,22 +222,22 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     };
   }
 
-  private defaultLogger(fileLog: boolean): Logger {
+  private defaultLogger(side: MasterSide, fileLog: boolean): Logger {
     const { baseTitle, logLevel } = this.config;
-    if (!fileLog) return new Logger({ baseTitle, level: logLevel, sinks: [new ConsoleSink()] });
+    if (!fileLog) return new side.Logger({ baseTitle, level: logLevel, sinks: [new side.ConsoleSink()] });
     const file = this.logFile();
-    const sink = FileSink.open({
+    const sink = side.FileSink.open({
       dir: join(file, '..'),
       baseTitle,
       rotation: this.deps.logFiles?.rotation ?? this.config.logRotation,
       separateErrorFile: this.deps.logFiles?.separateErrorFile ?? this.config.separateErrorFile,
       inRunDir: this.config.logDir === undefined,
     });
-    return new Logger({ baseTitle, level: logLevel, sinks: [sink] });
+    return new side.Logger({ baseTitle, level: logLevel, sinks: [sink] });
   }
 
   /** pid of this group's master from its pid file, 0 when none is known. */
-  private recordedPid(): number {
+  private recordedPid({ readPidFile, isRecordLive }: MasterSide): number {
     try {
       const record = readPidFile(groupPaths(this.runDir(), this.config.baseTitle).pidFile);
       return record && isRecordLive(record) ? record.pid : 0;
@@ -322,10 +316,12 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
   private async remote<T>(cmd: string, args: object | undefined, opts: { timeoutMs?: number }): Promise<T> {
     const runDir = this.runDir();
     const paths = groupPaths(runDir, this.config.baseTitle);
+    const side = await masterSide();
+    const { ControlClient, runningGroups } = side;
     const address = {
       baseTitle: this.config.baseTitle,
       socket: paths.socket,
-      livePid: () => this.recordedPid() || null,
+      livePid: () => this.recordedPid(side) || null,
     };
     const client = await ControlClient.connectGroup(address).catch(async (err: { code?: string }) => {
       if (err.code === 'ENOTRUNNING') {
@@ -363,6 +359,7 @@ export async function writeStatus(
   opts: ShowStatusOptions,
   data: unknown,
 ): Promise<void> {
+  const { renderStatusTable, colorWanted } = await masterSide();
   const text = opts.json
     ? `${JSON.stringify(data, null, 2)}\n`
     : renderStatusTable(groups, {

@@ -1,12 +1,13 @@
-import { type BackgroundOptions, startDaemon, validateBackgroundOptions } from './daemon/launcher.js';
+import { type BackgroundOptions, validateBackgroundOptions } from './daemon/options.js';
 import { daemonRole } from './daemon/role.js';
 import { ConfigError, DroverError, NotRunningError } from './errors.js';
 import type { Logger } from './log/Logger.js';
 import { type Manage, type ShowStatusOptions, writeStatus } from './Manage.js';
-import type { ReloadResult } from './master/Master.js';
+import type { ReloadResult } from './master/events.js';
 import type { GroupStatus } from './status.js';
+import { masterSide } from './masterSide.js';
 import { formatTitle } from './title.js';
-import { WorkerRuntime } from './worker/WorkerRuntime.js';
+import { currentRuntime } from './worker/current.js';
 
 export interface ManageMultipleOptions {
   /** run directory of the groups that set none; default: each group's own default */
@@ -89,7 +90,7 @@ export class ManageMultiple {
         hint: 'add groups with addManage() first',
       });
     }
-    const runtime = WorkerRuntime.current();
+    const runtime = currentRuntime();
     if (runtime) {
       const mine = this.groups.get(runtime.group);
       return mine ? mine.start() : 0;
@@ -102,6 +103,7 @@ export class ManageMultiple {
       );
     if (this.background) {
       const first = all[0] as Manage;
+      const { startDaemon } = await masterSide();
       return startDaemon({
         title: formatTitle(first.config.titlePrefix, 'Master', all.map((m) => m.baseTitle).join(',')),
         groups: all.map((m) => m.daemonGroup()),

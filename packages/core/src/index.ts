@@ -1,3 +1,10 @@
+/**
+ * `@drover/core`: what a group's script imports. The script runs in its master and again in every
+ * worker, so this entry holds only what both need; the master's side loads when a master starts
+ * (see masterSide.ts). Tools that control running groups import `@drover/core/control`; the
+ * building blocks of a master are in `@drover/core/master`, the queues in `@drover/core/memory`
+ * and `@drover/core/bullmq`.
+ */
 export {
   type ManageConfig,
   type ManageOptions,
@@ -5,23 +12,13 @@ export {
   type RestartPolicyOptions,
   resolveManageConfig,
 } from './config.js';
-export { ControlClient, type MasterAddress, SocketGoneError } from './control/ControlClient.js';
+export type { MasterAddress } from './control/ControlClient.js';
+export { SocketGoneError } from './control/SocketGoneError.js';
 export { AlreadyRunningError, ConfigError, DroverError, NotRunningError } from './errors.js';
-export {
-  type BackgroundOptions,
-  DaemonStartError,
-  DEFAULT_SETTLE_MS,
-} from './daemon/launcher.js';
-export {
-  CONFIG_FILE_NAMES,
-  findConfigFile,
-  type GroupEntry,
-  GroupsConfigError,
-  loadGroupsConfig,
-  manageFromEntry,
-} from './groups/config.js';
-export { type RunningGroup, runningGroups } from './groups/discovery.js';
-export { lastLines, type TailOptions, tailLog } from './groups/logs.js';
+export { type BackgroundOptions, DaemonStartError, DEFAULT_SETTLE_MS } from './daemon/options.js';
+export type { GroupEntry } from './groups/config.js';
+export type { RunningGroup } from './groups/discovery.js';
+export type { TailOptions } from './groups/logs.js';
 export {
   type LogFileOptions,
   Manage,
@@ -30,15 +27,9 @@ export {
   type ShowStatusOptions,
 } from './Manage.js';
 export { type GroupReloadResult, ManageMultiple, type ManageMultipleOptions } from './ManageMultiple.js';
+export type { MasterEvents, ReloadResult, WorkerExitInfo, WorkerInfo } from './master/events.js';
 export { type LaunchSpec, scriptLaunch, selfLaunch } from './master/launch.js';
-export {
-  Master,
-  type MasterEvents,
-  type MasterOptions,
-  type ReloadResult,
-  type WorkerExitInfo,
-  type WorkerInfo,
-} from './master/Master.js';
+export type { MasterOptions } from './master/Master.js';
 export { RestartPolicy } from './master/RestartPolicy.js';
 export { CpuSampler, Process, type ProcStat } from './process/Process.js';
 export type {
@@ -50,8 +41,7 @@ export type {
   WorkerState,
   WorkerStatus,
 } from './status.js';
-export { describeExit, renderStatusTable, type StatusTableOptions } from './status/StatusTable.js';
-export { formatBytes, formatClock, formatDuration, formatPercent } from './status/units.js';
+export type { StatusTableOptions } from './status/StatusTable.js';
 export { defaultRunDir } from './runtime/RunDir.js';
 export { formatTitle } from './title.js';
 export { VERSION } from './version.js';
@@ -68,4 +58,10 @@ export {
   type SubmitOptions,
 } from './pool/Pool.js';
 export type { TaskContext, TaskHandler } from './pool/TaskRunner.js';
-export * from './queue/index.js';
+export type * from './queue/QueueBackend.js';
+export type { MemoryConsumeOptions } from './queue/MemoryQueue.js';
+export { memoryBackend } from './queue/memoryBackend.js';
+export { TaskFailedError } from './queue/errors.js';
+export { type ExponentialBackoffOptions, exponentialBackoff } from './queue/retry.js';
+export { submitAndWait } from './queue/submit.js';
+export type { RedisConnection, RedisConnectionOptions } from './queue/redisConnection.js';

@@ -127,7 +127,13 @@ describe('ControlClient', () => {
   it('imports nothing but node:net, the protocol and the error types', () => {
     const importsOf = (module: string) =>
       [...readFileSync(coreDist(module), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
-    expect(importsOf('control/ControlClient').sort()).toEqual(['../errors.js', './protocol.js', 'node:net']);
+    expect(importsOf('control/ControlClient').sort()).toEqual([
+      '../errors.js',
+      './SocketGoneError.js',
+      './protocol.js',
+      'node:net',
+    ]);
+    expect(importsOf('control/SocketGoneError')).toEqual(['../errors.js']);
     expect(importsOf('control/protocol')).toEqual(['../errors.js']);
     expect(importsOf('errors')).toEqual([]);
   });

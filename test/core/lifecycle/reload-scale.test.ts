@@ -1,7 +1,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Manage, Process, renderStatusTable } from '@drover/core';
+import { Manage, Process } from '@drover/core';
+import { renderStatusTable } from '@drover/core/control';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pidAlive, psArgs, type RunningGroup, waitAllDead } from '../../support/group.js';
 import { is, type LoopGroup, readyPids, startLoop } from './helpers.js';
@@ -152,8 +153,8 @@ async function reloadPinZero(group: RunningGroup): Promise<number> {
 
 describe('replaced workers still finishing their execution', () => {
   it('a stop during a reload waits for the replaced worker too: none outlives the master', async () => {
-    // Executions take 4 s while the marker exists: the old worker is in one when the reload
-    // replaces it; its successor, started after the marker is gone, stops at once.
+    // Executions take 4 s while the marker exists: the old worker is in its first one when the
+    // reload replaces it; the marker goes as its successor is forked, so the successor stops at once.
     const marker = join(tmpdir(), `drover-slow-${process.pid}-${Date.now()}`);
     writeFileSync(marker, '');
     current = startLoop(
@@ -163,8 +164,17 @@ describe('replaced workers still finishing their execution', () => {
     const { group } = current;
     try {
       await group.waitEvent(is('started'), 'started');
+      const old = readyPids(group).get(0)!;
+      group.signal('SIGHUP');
+      await group.waitEvent(
+        is('workerStart', (e) => e.pin === 0 && e.pid !== old),
+        'successor forked',
+      );
       rmSync(marker);
-      const old = await reloadPinZero(group);
+      await group.waitEvent(
+        is('workerStop', (e) => e.pid === old && e.reason === 'reload'),
+        'old worker asked to stop',
+      );
       group.signal('SIGTERM');
       expect(await group.waitExit(20_000)).toEqual({ code: 0, signal: null });
       expect(pidAlive(old)).toBe(false);

@@ -1,4 +1,5 @@
-import { NotRunningError, type RunningGroup, runningGroups } from '@drover/core';
+import { NotRunningError, type RunningGroup } from '@drover/core';
+import { runningGroups } from '@drover/core/control';
 
 /** The word `stop`, `restart` and `reload` take for every running group. */
 export const ALL = 'all';

@@ -1,5 +1,6 @@
 import type { OutputStream } from '@drover/command';
-import { type GroupStatus, renderStatusTable } from '@drover/core';
+import type { GroupStatus } from '@drover/core';
+import { renderStatusTable } from '@drover/core/control';
 import { useColor } from '../color.js';
 import { findRunning, listRunning } from './groups.js';
 import { describeFailure } from './failure.js';

@@ -1,4 +1,5 @@
-import { ControlClient, type GroupStatus, type RunningGroup } from '@drover/core';
+import type { GroupStatus, RunningGroup } from '@drover/core';
+import { ControlClient } from '@drover/core/control';
 
 const TIMEOUT_MS = 5000;
 

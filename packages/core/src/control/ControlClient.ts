@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { DroverError } from '../errors.js';
 import { encodeRequest, parseResponse } from './protocol.js';
+import { SocketGoneError } from './SocketGoneError.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 /** While a long request runs, the master is asked for a sign of life this often past the timeout. */
@@ -14,24 +15,6 @@ export interface MasterAddress {
   socket: string;
   /** the pid of the group's master when one is alive (by its pid file), else null */
   livePid: () => number | null;
-}
-
-/** The master of a group is alive (its pid file says so) but its control socket file is gone. */
-export class SocketGoneError extends DroverError {
-  readonly pid: number;
-
-  constructor(baseTitle: string, pid: number, socket: string, cause?: unknown) {
-    super(
-      'ESOCKETGONE',
-      `drover: the master of '${baseTitle}' (pid ${pid}) is alive but its control socket '${socket}' is gone, so it cannot be reached`,
-      {
-        hint: `'kill -TERM ${pid}' stops it gracefully (its workers finish first); starting the group again then creates a new socket`,
-        cause,
-      },
-    );
-    this.name = 'SocketGoneError';
-    this.pid = pid;
-  }
 }
 
 interface Pending {

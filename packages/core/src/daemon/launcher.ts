@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { ControlClient, SocketGoneError } from '../control/ControlClient.js';
-import { AlreadyRunningError, ConfigError, DroverError } from '../errors.js';
+import { ControlClient } from '../control/ControlClient.js';
+import { SocketGoneError } from '../control/SocketGoneError.js';
+import { AlreadyRunningError, DroverError } from '../errors.js';
 import { probeGroup } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
@@ -10,79 +11,14 @@ import { isRecordLive, readPidFile } from '../runtime/PidFile.js';
 import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
 import type { GroupStatus, WorkerState } from '../status.js';
 import { DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR } from './role.js';
+import { type DaemonGroup, type DaemonSpec, DaemonStartError, validateBackgroundOptions } from './options.js';
 
-/** How the launcher decides that a background start worked. */
-export interface BackgroundOptions {
-  /**
-   * After every worker is ready, the group must stay up this long (no worker exit, the daemon
-   * alive) before the start counts as a success. Default 1000 ms.
-   */
-  settleMs?: number;
-  /** Longest wait for the daemon to be ready and settled. Default: the largest readyTimeout + 15 s. */
-  deadlineMs?: number;
-}
-
-/** One group a daemon is started for. */
-export interface DaemonGroup {
-  baseTitle: string;
-  /** its run directory: checked (and created) as the master checks it, before anything in it is touched */
-  runDir: string;
-  /** its control socket */
-  socket: string;
-  /** its log file */
-  logFile: string;
-  /** the log file is in the run directory's `logs` (no logDir set): never opened through a link */
-  logInRunDir: boolean;
-  /** its readyTimeout, for the default deadline */
-  readyTimeout: number;
-}
-
-export interface DaemonSpec extends BackgroundOptions {
-  /** the daemon's process title, e.g. `drover:Master:mailer` */
-  title: string;
-  groups: readonly DaemonGroup[];
-}
-
-export const DEFAULT_SETTLE_MS = 1000;
 const DEADLINE_MARGIN_MS = 15_000;
 const POLL_MS = 100;
 const TAIL_LINES = 20;
 const STOP_GRACE_MS = 5000;
 /** Worker states of a group that started well ('finished': it ended by design, e.g. done()). */
 const SETTLED_STATES: ReadonlySet<WorkerState> = new Set(['ready', 'busy', 'finished']);
-
-/** A background start that did not work: why, and the last lines the daemon logged. */
-export class DaemonStartError extends DroverError {
-  /** the daemon's pid, when it was spawned */
-  readonly pid: number | null;
-  /** the last lines of the group logs written by this daemon */
-  readonly logTail: string[];
-
-  constructor(message: string, pid: number | null, logTail: string[], hint: string) {
-    const tail = logTail.length ? `\n${logTail.map((line) => `  ${line}`).join('\n')}` : '';
-    super('EDAEMON', message, { hint });
-    this.message = `${this.message}${tail}`;
-    this.name = 'DaemonStartError';
-    this.pid = pid;
-    this.logTail = logTail;
-  }
-}
-
-export function validateBackgroundOptions(
-  opts: BackgroundOptions,
-): Required<Pick<BackgroundOptions, 'settleMs'>> & BackgroundOptions {
-  if (opts === null || typeof opts !== 'object') {
-    throw new ConfigError('background', opts, 'an object { settleMs?, deadlineMs? }');
-  }
-  const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
-  if (!Number.isSafeInteger(settleMs) || settleMs < 0) {
-    throw new ConfigError('background.settleMs', settleMs, 'an integer number of milliseconds >= 0');
-  }
-  if (opts.deadlineMs !== undefined && (!Number.isSafeInteger(opts.deadlineMs) || opts.deadlineMs < 1)) {
-    throw new ConfigError('background.deadlineMs', opts.deadlineMs, 'an integer number of milliseconds >= 1');
-  }
-  return { ...opts, settleMs };
-}
 
 /**
  * Starts a detached copy of this process (same Node, same options, same script and arguments) in

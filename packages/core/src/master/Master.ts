@@ -25,6 +25,7 @@ import { RestartPolicy } from './RestartPolicy.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
 import { WorkerSlot } from './WorkerSlot.js';
+import type { MasterEvents, ReloadResult, WorkerInfo } from './events.js';
 
 export interface MasterOptions {
   config: ManageConfig;
@@ -35,53 +36,6 @@ export interface MasterOptions {
   /** Set the process title to this master's title; false when several masters share the process. Default true. */
   setTitle?: boolean;
 }
-
-export interface WorkerInfo {
-  pin: number;
-  pid: number;
-  title: string;
-}
-
-export interface WorkerExitInfo extends WorkerInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  reason: ExitReason;
-  error?: string;
-}
-
-export interface ReloadResult {
-  replaced: number;
-  aborted: boolean;
-  error?: string;
-}
-
-export interface MasterEvents {
-  workerStart: [WorkerInfo];
-  workerReady: [WorkerInfo];
-  workerExit: [WorkerExitInfo];
-  /** a worker was asked to stop (stop, reload, recycle, scale) */
-  workerStop: [WorkerInfo & { reason: ExitReason }];
-  workerBackoff: [WorkerInfo & { delayMs: number; streak: number }];
-  workerFailed: [{ pin: number; restarts: number }];
-  message: [data: unknown, worker: WorkerInfo];
-  /** an internal message the master does not handle itself (task pool results) */
-  internalMessage: [message: WorkerMessage, worker: WorkerInfo];
-  reload: [ReloadResult];
-  stop: [];
-}
-
-/** Every event a Master emits, for the façades (Manage, Pool) that re-emit them. */
-export const MASTER_EVENT_NAMES = [
-  'workerStart',
-  'workerReady',
-  'workerExit',
-  'workerStop',
-  'workerBackoff',
-  'workerFailed',
-  'message',
-  'reload',
-  'stop',
-] as const satisfies readonly (keyof MasterEvents)[];
 
 const STATUS_QUERY_TIMEOUT_MS = 300;
 

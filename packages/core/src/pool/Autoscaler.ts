@@ -1,5 +1,5 @@
 import type { Logger } from '../log/Logger.js';
-import type { WorkerInfo } from '../master/Master.js';
+import type { WorkerInfo } from '../master/events.js';
 import type { QueueStats } from '../queue/QueueBackend.js';
 import type { Dispatcher } from './Dispatcher.js';
 import type { ScaleInfo } from './events.js';

@@ -1,20 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { DroverError } from '../errors.js';
-import { ConsoleSink } from '../log/ConsoleSink.js';
-import { Logger } from '../log/Logger.js';
+import type { Logger } from '../log/Logger.js';
 import { Manage, type ManageDeps } from '../Manage.js';
+import { masterSide } from '../masterSide.js';
+import { MASTER_EVENT_NAMES, type ReloadResult } from '../master/events.js';
 import { selfLaunch } from '../master/launch.js';
-import { MASTER_EVENT_NAMES, type ReloadResult } from '../master/Master.js';
-import { type MemoryConsumeOptions, MemoryQueue } from '../queue/MemoryQueue.js';
+import type { MemoryConsumeOptions, MemoryQueue } from '../queue/MemoryQueue.js';
 import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '../queue/QueueBackend.js';
 import type { GroupStatus } from '../status.js';
-import { type WorkInit, WorkerRuntime } from '../worker/WorkerRuntime.js';
-import { Autoscaler } from './Autoscaler.js';
+import { currentRuntime } from '../worker/current.js';
+import type { WorkerRuntime, WorkInit } from '../worker/WorkerRuntime.js';
+import type { Autoscaler } from './Autoscaler.js';
 import { CHUNK_KEY, expandLetter, isChunk, itemId, toChunks, validateChunkSize } from './chunk.js';
-import { Dispatcher, type Job, type Lane } from './Dispatcher.js';
+import type { Dispatcher, Job, Lane } from './Dispatcher.js';
 import type { FailedTask, PoolEvents, TaskAttempt } from './events.js';
 import { type PoolConfig, type PoolOptions, resolvePoolConfig } from './options.js';
-import { PoolMaster } from './PoolMaster.js';
+import type { PoolMaster } from './PoolMaster.js';
 import { type TaskHandler, TaskRunner } from './TaskRunner.js';
 import { Process } from '../process/Process.js';
 import { signalQuietly } from '../process/tree.js';
@@ -111,6 +112,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   private backendClosed: Promise<void> | null = null;
   /** the queue once producer() accepted it: submits skip its checks and awaits */
   private checkedProducer: QueueBackend<P, R> | null = null;
+  /** the same, when it is the in-memory queue: submits skip the promise of a shared queue's round trip */
+  private memoryProducer: MemoryQueue<P, R> | null = null;
   /** start() was called in this process as the master (the in-memory queue lives here) */
   private startCalled = false;
   private log: Logger | null = null;
@@ -140,7 +143,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** True in a worker process of this pool. */
   get isWorker(): boolean {
-    return WorkerRuntime.current()?.group === this.baseTitle;
+    return currentRuntime()?.group === this.baseTitle;
   }
 
   /** True in the process that runs this pool's master. */
@@ -153,7 +156,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
    * ready and the queue is consumed. In a worker of this pool: runs its tasks and never returns.
    */
   async start(): Promise<void> {
-    const runtime = WorkerRuntime.current();
+    const runtime = currentRuntime();
     if (runtime) {
       if (runtime.group !== this.baseTitle) return;
       await this.runWorker(runtime);
@@ -176,6 +179,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   private async startMaster(): Promise<void> {
     const { config } = this;
+    const { Autoscaler, ConsoleSink, Dispatcher, Logger, PoolMaster } = await masterSide();
     const log =
       this.deps.logger ??
       new Logger({ baseTitle: this.baseTitle, level: config.manage.logLevel, sinks: [new ConsoleSink()] });
@@ -260,8 +264,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** Enqueues one task and resolves with its result (from whichever worker, on whichever host, ran it). */
   submit(payload: P, options: SubmitOptions = {}): Promise<R> {
-    const backend = this.checkedProducer;
-    if (backend instanceof MemoryQueue)
+    const backend = this.memoryProducer;
+    if (backend)
       return backend.enqueueAndWait(
         { payload, id: options.id, delayMs: options.delayMs, priority: options.priority },
         { signal: options.signal, timeoutMs: options.timeoutMs },
@@ -297,9 +301,10 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     const wait = { signal: options.signal, timeoutMs: options.timeoutMs };
     const specs = (items: readonly unknown[]) =>
       items.map((payload) => ({ payload: payload as P, delayMs, priority }));
-    if (backend instanceof MemoryQueue) {
-      if (chunkSize === 1) return backend.enqueueAndWaitAll(specs(payloads), wait);
-      const results = await backend.enqueueAndWaitAll(specs(toChunks(payloads, chunkSize)), wait);
+    const memory = this.memoryProducer;
+    if (memory) {
+      if (chunkSize === 1) return memory.enqueueAndWaitAll(specs(payloads), wait);
+      const results = await memory.enqueueAndWaitAll(specs(toChunks(payloads, chunkSize)), wait);
       return (results as unknown as R[][]).flat() as R[];
     }
     if (chunkSize === 1) {
@@ -405,7 +410,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   /** The queue, for submitting: any process can submit to a shared queue; the in-memory one lives in the master. */
   private async producer(): Promise<QueueBackend<P, R>> {
     if ((this.config.queue as { kind?: string }).kind === 'memory' && !this.startCalled) {
-      const where = WorkerRuntime.current() ? 'a worker process' : 'a process that did not start it';
+      const where = currentRuntime() ? 'a worker process' : 'a process that did not start it';
       throw new DroverError(
         'ENOTMASTER',
         `drover: submit() to pool '${this.baseTitle}' from ${where}: its in-memory queue lives in the master, the process that called start()`,
@@ -415,6 +420,10 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
       );
     }
     const backend = await this.backend();
+    if (backend.kind === 'memory') {
+      const { MemoryQueue } = await masterSide();
+      if (backend instanceof MemoryQueue) this.memoryProducer = backend;
+    }
     this.checkedProducer = backend;
     return backend;
   }

@@ -1,4 +1,4 @@
-import type { MasterEvents } from '../master/Master.js';
+import type { MasterEvents } from '../master/events.js';
 
 /** Which worker an attempt ran on. */
 export interface TaskWorker {

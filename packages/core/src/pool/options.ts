@@ -6,7 +6,7 @@ import {
   resolveManageConfig,
 } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { memoryBackend } from '../queue/MemoryQueue.js';
+import { memoryBackend } from '../queue/memoryBackend.js';
 import { resolveBackendOptions } from '../queue/options.js';
 import type { BackendFactory, BackendOptions, Retention, RetryPolicy } from '../queue/QueueBackend.js';
 import type { FailedTask } from './events.js';

@@ -19,7 +19,6 @@ import { copyJson, plainOrCopy } from './memory/copyJson.js';
 import { type ResolvedBackendOptions, resolveBackendOptions, validateTaskSpec } from './options.js';
 import type {
   BackendCapabilities,
-  BackendFactory,
   BackendOptions,
   ConsumeOptions,
   Consumer,
@@ -580,14 +579,4 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
 /** The in-memory backend (the default): no setup, nothing shared, nothing survives the process. */
 export function createMemoryBackend<P = unknown, R = unknown>(options: BackendOptions): MemoryQueue<P, R> {
   return new MemoryQueue<P, R>(options);
-}
-
-/** A factory for the core: `memoryBackend()` builds a MemoryQueue from the core's options. */
-export function memoryBackend<P = unknown, R = unknown>(): BackendFactory<P, R> & {
-  readonly kind: 'memory';
-} {
-  // tagged, so a pool knows before creating it that its queue lives in one process
-  return Object.assign((options: BackendOptions) => new MemoryQueue<P, R>(options), {
-    kind: 'memory' as const,
-  });
 }

@@ -11,6 +11,7 @@ import {
 import { isDeadState, Process } from '../process/Process.js';
 import { endDescendants, endDescendantsSync, type ProcessRef, signalEach } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
+import { currentRuntime, RUNTIME_KEY } from './current.js';
 import { ServerTracker } from './ServerTracker.js';
 import { Worker } from './Worker.js';
 
@@ -39,7 +40,6 @@ const STOP_MARGIN_MS = 250;
 const EXIT_CHILD_GRACE_MS = 500;
 /** How long a closed channel is watched for the master's death before it counts as the worker's own doing. */
 const MASTER_DEATH_WATCH_MS = 200;
-const RUNTIME_KEY = Symbol.for('drover.workerRuntime');
 
 /**
  * The worker's life cycle, in one place: started by the bootstrap preload before any user code,
@@ -74,7 +74,7 @@ export class WorkerRuntime {
 
   /** The runtime of this process, if it is a drover worker. */
   static current(): WorkerRuntime | undefined {
-    return (globalThis as Record<symbol, WorkerRuntime | undefined>)[RUNTIME_KEY];
+    return currentRuntime();
   }
 
   /** Called once by the bootstrap preload. */

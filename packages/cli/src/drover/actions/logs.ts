@@ -1,13 +1,13 @@
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { Action, CommandAction, UsageError } from '@drover/command';
+import { Manage } from '@drover/core';
 import {
   findConfigFile,
   loadGroupsConfig,
-  Manage,
   manageFromEntry,
   runningGroups,
   tailLog,
-} from '@drover/core';
+} from '@drover/core/control';
 import { plainErrors } from '../../messages.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
 

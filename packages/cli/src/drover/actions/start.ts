@@ -1,14 +1,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Action, CommandAction, UsageError } from '@drover/command';
-import {
-  findConfigFile,
-  loadGroupsConfig,
-  Manage,
-  ManageMultiple,
-  manageFromEntry,
-  scriptLaunch,
-} from '@drover/core';
+import { Manage, ManageMultiple, scriptLaunch } from '@drover/core';
+import { findConfigFile, loadGroupsConfig, manageFromEntry } from '@drover/core/control';
 import { plainErrors } from '../../messages.js';
 import { groupNameFromScript } from '../names.js';
 

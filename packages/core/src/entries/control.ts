@@ -1,0 +1,20 @@
+/**
+ * `@drover/core/control`: for tools that find, start and control groups from outside (the
+ * `drover` CLI is one): the control client, the running groups of a run directory, their logs,
+ * the status table, and drover config files.
+ */
+export { ControlClient, type MasterAddress } from '../control/ControlClient.js';
+export { SocketGoneError } from '../control/SocketGoneError.js';
+export {
+  CONFIG_FILE_NAMES,
+  findConfigFile,
+  type GroupEntry,
+  GroupsConfigError,
+  loadGroupsConfig,
+  manageFromEntry,
+} from '../groups/config.js';
+export { type RunningGroup, runningGroups } from '../groups/discovery.js';
+export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
+export { defaultRunDir } from '../runtime/RunDir.js';
+export { describeExit, renderStatusTable, type StatusTableOptions } from '../status/StatusTable.js';
+export { formatBytes, formatClock, formatDuration, formatPercent } from '../status/units.js';
