@@ -1,9 +1,9 @@
 // Bundles the built package (dist/) for run time: a worker starts faster loading one file than
 // a graph of ES modules (measured in bench/core: about +28 ms of CPU per worker for the graph,
 // +9 ms for one CommonJS file). Types stay in dist/.
-//   bundle/index.js, control.js, master.js, memory.js, bullmq.js
-//                                       ES modules sharing chunks; index.js loads the master's
-//                                       side (a chunk) with import() when a master starts
+//   bundle/index.js, worker.js, control.js, master.js, memory.js, bullmq.js
+//                                       ES modules sharing two chunks; worker.js (what workers
+//                                       resolve '@drover/core' to) leaves out the master's side
 //   bundle/drover-worker-bootstrap.cjs  the worker preload (--require), script mode included
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -66,8 +66,8 @@ function staticGraph(entry) {
 }
 /**
  * Two chunks instead of a dozen small ones: every file costs a worker a resolution and a read.
- * `core`: what the main entry imports statically, all a worker loads. `master-side`: what the
- * master loads on demand (onDemand.js) and the other entries share.
+ * `core`: what the worker entry imports statically, all a worker loads. `master-side`: the rest,
+ * which the other entries load with it.
  */
 const workerSide = staticGraph(here('./dist/index.js'));
 const masterSide = staticGraph(here('./dist/onDemand.js'));
@@ -81,7 +81,8 @@ const codeSplitting = {
 rmSync(here('./bundle'), { recursive: true, force: true });
 await build({
   input: {
-    index: here('./dist/index.js'),
+    index: here('./dist/entries/default.js'),
+    worker: here('./dist/index.js'),
     control: here('./dist/entries/control.js'),
     master: here('./dist/entries/master.js'),
     memory: here('./dist/entries/memory.js'),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { is, startLoop } from './lifecycle/helpers.js';
 
 // The built package, as workers load it (`pnpm build` runs before the tests).
 const bundleDir = join(import.meta.dirname, '../../packages/core/bundle');
@@ -16,7 +17,7 @@ function staticClosure(file: string): string[] {
     if (seen.has(name)) return;
     seen.add(name);
     const code = readFileSync(join(bundleDir, name), 'utf8');
-    for (const [, dep] of code.matchAll(/^(?:import|export) [^;]*?from "\.\/([^"]+)";$/gm)) visit(dep!);
+    for (const [, dep] of code.matchAll(/^(?:import|export) (?:[^;]*? from )?"\.\/([^"]+)";$/gm)) visit(dep!);
   };
   visit(file);
   return [...seen];
@@ -25,19 +26,33 @@ function staticClosure(file: string): string[] {
 describe('the bundle a worker loads', () => {
   // A library-mode worker re-executes the group's script, which imports '@drover/core': what that
   // entry loads statically is compiled by every worker at start (docs/benchmarks.md).
-  it("loads the master's side only on demand", () => {
-    const files = staticClosure('index.js');
+  it("leaves the master's side out of the worker entry", () => {
+    const files = staticClosure('worker.js');
     const code = files.map((f) => readFileSync(join(bundleDir, f), 'utf8')).join('\n');
     for (const name of MASTER_CLASSES) expect(code).not.toMatch(declares(name));
-    // ... and reaches it through one dynamic import
+    // ... which reaches it, when a worker needs it after all, through one dynamic import
     expect([...code.matchAll(/import\("\.\/master-side-[\w-]+\.js"\)/g)]).toHaveLength(1);
     expect(files).toHaveLength(2);
   });
 
-  it("has the master's side where the dynamic import points", () => {
-    const [entry] = readFileSync(join(bundleDir, 'index.js'), 'utf8').match(/core-[\w-]+\.js/) ?? [];
-    const [side] = readFileSync(join(bundleDir, entry!), 'utf8').match(/master-side-[\w-]+\.js/) ?? [];
-    const code = readFileSync(join(bundleDir, side!), 'utf8');
-    for (const name of MASTER_CLASSES) expect(code).toMatch(declares(name));
+  it("loads the master's side statically everywhere else", () => {
+    for (const entry of ['index.js', 'control.js', 'master.js', 'memory.js']) {
+      const code = staticClosure(entry)
+        .map((f) => readFileSync(join(bundleDir, f), 'utf8'))
+        .join('\n');
+      for (const name of MASTER_CLASSES) expect(code, `${entry}: ${name}`).toMatch(declares(name));
+    }
+  });
+
+  it('gives a worker the worker entry, and its master the full one', async () => {
+    const { group, cleanup } = startLoop({ maxWorkerNum: 1 }, { reportEntry: true });
+    try {
+      const worker = await group.waitEvent(is('entry'), "the worker's resolution of '@drover/core'");
+      const master = await group.waitEvent(is('masterEntry'), "the master's resolution of '@drover/core'");
+      expect(worker.url).toMatch(/\/packages\/core\/bundle\/worker\.js$/);
+      expect(master.url).toMatch(/\/packages\/core\/bundle\/index\.js$/);
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -19,13 +19,21 @@ export interface LaunchSpec {
 // Self-reference through the package's exports: dist/ even when this file runs from src/.
 const requireHere = createRequire(import.meta.url);
 
+/** The export condition under which '@drover/core' resolves to its worker entry. */
+export const WORKER_CONDITION = 'drover-worker';
+
 /**
- * Node options that preload drover's worker runtime (title, signals, orphan rule, server
- * tracking) before any user code: one CommonJS file, the cheapest thing to load at start.
+ * Node options of a worker: preload drover's worker runtime (title, signals, orphan rule, server
+ * tracking) before any user code, one CommonJS file, the cheapest thing to load at start; and
+ * resolve '@drover/core' to its worker entry, which leaves out the master's side.
  */
 export function bootstrapArgs(): string[] {
   bootstrap ??= bootstrapPath();
-  return [bootstrap.endsWith('.cjs') ? '--require' : '--import', bootstrap];
+  return [
+    `--conditions=${WORKER_CONDITION}`,
+    bootstrap.endsWith('.cjs') ? '--require' : '--import',
+    bootstrap,
+  ];
 }
 let bootstrap: string | undefined;
 
