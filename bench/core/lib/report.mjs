@@ -307,7 +307,7 @@ export function renderReport(results, command) {
       selfAnchored ? ' and its anchor' : ''
     }, imported by the re-executed module):`,
     "**drover, script mode** (`Manage` with `scriptLaunch('app.cjs')`, as `drover start app.cjs`: workers run app.cjs as their main module with drover's bootstrap preload);",
-    '**drover, library mode** (`new Manage(...)` whose ES module script is re-executed in every worker, which then imports `@drover/core`: a worker loads its main entry, about 77 kB in two files, and not the master's side);',
+    '**drover, library mode** (`new Manage(...)` whose ES module script is re-executed in every worker, which then imports `@drover/core`: under `--conditions=drover-worker` a worker resolves it to its worker entry, about 77 kB in two files, without the master side);',
     ...anchors,
     'a bare `child_process.fork` master; and PM2 in cluster mode. drover runs with its defaults (log level info to a pipe).',
     ...anchoring,
