@@ -12,13 +12,9 @@ export {
   type RestartPolicyOptions,
   resolveManageConfig,
 } from './config.js';
-export type { MasterAddress } from './control/ControlClient.js';
 export { SocketGoneError } from './control/SocketGoneError.js';
 export { AlreadyRunningError, ConfigError, DroverError, NotRunningError } from './errors.js';
 export { type BackgroundOptions, DaemonStartError, DEFAULT_SETTLE_MS } from './daemon/options.js';
-export type { GroupEntry } from './groups/config.js';
-export type { RunningGroup } from './groups/discovery.js';
-export type { TailOptions } from './groups/logs.js';
 export {
   type LogFileOptions,
   Manage,
@@ -29,7 +25,6 @@ export {
 export { type GroupReloadResult, ManageMultiple, type ManageMultipleOptions } from './ManageMultiple.js';
 export type { MasterEvents, ReloadResult, WorkerExitInfo, WorkerInfo } from './master/events.js';
 export { type LaunchSpec, scriptLaunch, selfLaunch } from './master/launch.js';
-export type { MasterOptions } from './master/Master.js';
 export { RestartPolicy } from './master/RestartPolicy.js';
 export { CpuSampler, Process, type ProcStat } from './process/Process.js';
 export type {
@@ -41,7 +36,6 @@ export type {
   WorkerState,
   WorkerStatus,
 } from './status.js';
-export type { StatusTableOptions } from './status/StatusTable.js';
 export { defaultRunDir } from './runtime/RunDir.js';
 export { formatTitle } from './title.js';
 export { VERSION } from './version.js';

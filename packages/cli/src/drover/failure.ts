@@ -1,4 +1,4 @@
-import type { RunningGroup } from '@drover/core';
+import type { RunningGroup } from '@drover/core/control';
 
 /**
  * One line for a running group whose master failed to answer a request: the group, its pid,

@@ -1,5 +1,5 @@
-import { NotRunningError, type RunningGroup } from '@drover/core';
-import { runningGroups } from '@drover/core/control';
+import { NotRunningError } from '@drover/core';
+import { type RunningGroup, runningGroups } from '@drover/core/control';
 
 /** The word `stop`, `restart` and `reload` take for every running group. */
 export const ALL = 'all';

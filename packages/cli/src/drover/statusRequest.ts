@@ -1,5 +1,5 @@
-import type { GroupStatus, RunningGroup } from '@drover/core';
-import { ControlClient } from '@drover/core/control';
+import type { GroupStatus } from '@drover/core';
+import { ControlClient, type RunningGroup } from '@drover/core/control';
 
 const TIMEOUT_MS = 5000;
 

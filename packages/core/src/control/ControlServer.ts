@@ -93,6 +93,26 @@ export class ControlServer {
    * The socket is bound under a temporary name, narrowed to 0600, then renamed into place, so it
    * never appears with a wider mode and a stale file is replaced atomically.
    */
+  /**
+   * Throws unless a socket can be created at `socketPath`: short enough, and nothing there but a
+   * socket (never a link). Synchronous, so a master checks before it forks; `listen` checks again.
+   * Returns the absolute path.
+   */
+  static checkPath(socketPath: string): string {
+    const path = resolve(socketPath);
+    const bytes = Buffer.byteLength(path);
+    if (bytes > MAX_SOCKET_PATH_BYTES) {
+      throw socketError(
+        'ESOCKPATH',
+        `drover: control socket path '${path}' is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit of unix socket paths`,
+        'use a shorter runDir (for example DROVER_RUN_DIR=/tmp/drover) or a shorter baseTitle',
+      );
+    }
+    const stats = lstatOrNull(path);
+    if (stats) refuseUnsafeType(path, stats);
+    return path;
+  }
+
   static async listen(
     socketPath: string,
     handler: ControlHandler,
@@ -110,16 +130,7 @@ export class ControlServer {
     if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 1) {
       throw new ConfigError('idleTimeoutMs', idleTimeoutMs, 'an integer number of milliseconds >= 1');
     }
-    const path = resolve(socketPath);
-    const bytes = Buffer.byteLength(path);
-    if (bytes > MAX_SOCKET_PATH_BYTES) {
-      throw socketError(
-        'ESOCKPATH',
-        `drover: control socket path '${path}' is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit of unix socket paths`,
-        'use a shorter runDir (for example DROVER_RUN_DIR=/tmp/drover) or a shorter baseTitle',
-      );
-    }
-
+    const path = ControlServer.checkPath(socketPath);
     await refuseLiveOrUnsafe(path);
     const { server, temp } = await bindTemporary(path);
     try {

@@ -10,5 +10,6 @@ export { RestartPolicy } from '../master/RestartPolicy.js';
 export { ConsoleSink, type ConsoleSinkOptions } from '../log/ConsoleSink.js';
 export { FileSink, type FileSinkOptions } from '../log/FileSink.js';
 export { Logger, type LoggerOptions, type WorkerLog } from '../log/Logger.js';
+export { OutputCapture, type OutputCaptureOptions } from '../log/OutputCapture.js';
 export type { LogLevel } from '../log/levels.js';
 export type { LogSink } from '../log/LogSink.js';

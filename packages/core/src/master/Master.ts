@@ -13,7 +13,13 @@ import type { Logger } from '../log/Logger.js';
 import { OutputCapture } from '../log/OutputCapture.js';
 import { CpuSampler, Process } from '../process/Process.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
-import { isRecordLive, readPidFile, removePidFile, writePidFile } from '../runtime/PidFile.js';
+import {
+  checkPidFilePath,
+  isRecordLive,
+  readPidFile,
+  removePidFile,
+  writePidFile,
+} from '../runtime/PidFile.js';
 import { defaultRunDir, ensurePrivateDir, type GroupPaths, groupPaths } from '../runtime/RunDir.js';
 import type { ExitReason, GroupStatus, MasterStatus, PinProcessStatus, WorkerStatus } from '../status.js';
 import { formatTitle, setOwnTitle } from '../title.js';
@@ -121,6 +127,24 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
           hint: `start with 'node --title=${this.title} …' or through 'drover start' for the full title`,
         });
       }
+      // Every path is checked before a worker is forked; the socket and the pid file are then
+      // taken over, and the reaper started, while the workers boot (100 ms or more). Should one of
+      // them fail after all (a path changed since its check), the catch stops the workers.
+      ControlServer.checkPath(paths.socket);
+      checkPidFilePath(paths.pidFile);
+      this.router.exitProcess = this.exitProcess;
+      this.router.register(this);
+      this.log.info(`master started`, { pid: process.pid, workers: this.target });
+
+      const ready: Promise<void>[] = [];
+      for (let pin = 0; pin < this.target; pin++) {
+        const slot = new WorkerSlot(pin);
+        this.slots.set(pin, slot);
+        ready.push(this.whenReady(this.spawn(slot)));
+      }
+      const allReady = Promise.all(ready);
+      // a worker failing while the socket opens is handled below, by the await, not left unhandled
+      allReady.catch(() => {});
       this.control = await ControlServer.listen(paths.socket, this.controlHandler(), {
         onError: (err) => this.log.warning(`control socket: ${err.message}`),
       });
@@ -132,21 +156,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         socket: paths.socket,
         version: VERSION,
       });
-      this.router.exitProcess = this.exitProcess;
-      this.router.register(this);
-      this.log.info(`master started`, { pid: process.pid, workers: this.target });
-
-      const ready: Promise<void>[] = [];
-      for (let pin = 0; pin < this.target; pin++) {
-        const slot = new WorkerSlot(pin);
-        this.slots.set(pin, slot);
-        ready.push(this.whenReady(this.spawn(slot)));
-      }
-      // Every path is checked by now; the reaper (not a check) starts while the workers boot.
       this.reaper = new Reaper(formatTitle(config.titlePrefix, 'Reaper', config.baseTitle));
       this.reaper.start();
       this.updateReaper();
-      await Promise.all(ready);
+      await allReady;
     } catch (err) {
       if (this.stopping) this.log.notice(`start cancelled: a stop was requested while the group started`);
       else this.log.error(`start failed: ${(err as Error).message}`);

@@ -87,13 +87,17 @@ function recordProblem(value: unknown): string | null {
  * exclusively and never through a link, then renamed over `path`. Refuses when `path` is a
  * symbolic link or anything but a regular file.
  */
+/** Throws unless `path` is free or a regular file (never a link): a master checks before it forks. */
+export function checkPidFilePath(path: string): void {
+  const existing = lstatOrNull(path);
+  if (existing) refuseUnsafe(path, existing);
+}
+
 export function writePidFile(path: string, record: PidRecord): void {
   const problem = recordProblem(record);
   if (problem)
     throw new DroverError('EINVAL', `drover: writePidFile('${path}') got a bad record: ${problem}`);
-  const existing = lstatOrNull(path);
-  if (existing) refuseUnsafe(path, existing);
-
+  checkPidFilePath(path);
   const temp = join(dirname(path), `.${basename(path)}.${randomName(12)}.tmp`);
   const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW } = constants;
   let fd: number;

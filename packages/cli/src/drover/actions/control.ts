@@ -1,5 +1,6 @@
 import { Action, CommandAction, UsageError } from '@drover/command';
-import type { Manage, RunningGroup } from '@drover/core';
+import type { Manage } from '@drover/core';
+import type { RunningGroup } from '@drover/core/control';
 import { withoutPrefix } from '../../messages.js';
 import { describeFailure } from '../failure.js';
 import { ALL, findRunning } from '../groups.js';
