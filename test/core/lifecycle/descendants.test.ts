@@ -260,3 +260,21 @@ describe('master SIGKILLed: workers and their trees are gone', () => {
     expect(ms).toBeLessThan(3000);
   });
 });
+
+describe("what a worker's own processes inherit", () => {
+  it("a process the script forks gets none of drover's worker options: no worker title, preload or condition", async () => {
+    const g = startLoop({ maxWorkerNum: 1 }, { forkChild: true });
+    cleanups.push(g.cleanup);
+    const report = await g.group.waitEvent(is('childOptions'), "the forked child's report");
+    const droverOptions = (argv: string[]) =>
+      argv.filter((a) => /^--title=|^--conditions=drover-worker$|drover-worker-bootstrap\.cjs$/.test(a));
+    expect(droverOptions(report.execArgv as string[])).toEqual([]);
+    expect(report.title).not.toMatch(/^drover:/);
+    // the worker itself keeps its title
+    expect(Process.title(readyPid(g.group))).toBe('drover:Worker:loop:0');
+  });
+});
+
+function readyPid(group: RunningGroup): number {
+  return group.events.find(is('workerReady'))!.pid as number;
+}

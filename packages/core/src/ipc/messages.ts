@@ -123,6 +123,9 @@ export interface WorkerEnvelope {
 
 export const ENVELOPE_VAR = 'DROVER_WORKER';
 
+/** The export condition under which '@drover/core' resolves to its worker entry (a worker's Node option). */
+export const WORKER_CONDITION = 'drover-worker';
+
 /**
  * An error as a worker reported it, made safe to read: a worker is user code, and what comes
  * over its channel is input. Anything that is not `{ name, message }` with strings is described.

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WORKER_CONDITION } from '../ipc/messages.js';
 
 /** What every worker process runs: Node's main module and its arguments. */
 export interface LaunchSpec {
@@ -18,9 +19,6 @@ export interface LaunchSpec {
 
 // Self-reference through the package's exports: dist/ even when this file runs from src/.
 const requireHere = createRequire(import.meta.url);
-
-/** The export condition under which '@drover/core' resolves to its worker entry. */
-export const WORKER_CONDITION = 'drover-worker';
 
 /**
  * Node options of a worker: preload drover's worker runtime (title, signals, orphan rule, server

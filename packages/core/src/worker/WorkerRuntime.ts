@@ -7,6 +7,7 @@ import {
   serializeError,
   type WorkerEnvelope,
   type WorkerMessage,
+  WORKER_CONDITION,
 } from '../ipc/messages.js';
 import { isDeadState, Process } from '../process/Process.js';
 import { endDescendants, endDescendantsSync, type ProcessRef, signalEach } from '../process/tree.js';
@@ -40,6 +41,25 @@ const STOP_MARGIN_MS = 250;
 const EXIT_CHILD_GRACE_MS = 500;
 /** How long a closed channel is watched for the master's death before it counts as the worker's own doing. */
 const MASTER_DEATH_WATCH_MS = 200;
+
+/**
+ * Takes the Node options the master gave this worker out of `process.execArgv`, which
+ * `child_process.fork()` passes on by default: a process the script forks is the script's, not a
+ * drover worker, so it must not carry a worker's title (`ps`), preload or export condition.
+ */
+function dropOwnNodeOptions(): void {
+  const argv = process.execArgv;
+  for (let i = argv.length - 1; i >= 0; i--) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--title=') || arg === `--conditions=${WORKER_CONDITION}`) argv.splice(i, 1);
+    else if ((arg === '--require' || arg === '--import') && isBootstrap(argv[i + 1])) argv.splice(i, 2);
+  }
+}
+
+/** The worker preload as the master names it (bundle/drover-worker-bootstrap.cjs, or dist/worker/bootstrap.js). */
+function isBootstrap(path: string | undefined): boolean {
+  return path !== undefined && /(?:drover-worker-bootstrap\.cjs|[\\/]worker[\\/]bootstrap\.js)$/.test(path);
+}
 
 /**
  * The worker's life cycle, in one place: started by the bootstrap preload before any user code,
@@ -85,6 +105,7 @@ export class WorkerRuntime {
     if (!raw || typeof process.send !== 'function') return undefined;
     // User code and its children must not think they are drover workers too.
     delete process.env[ENVELOPE_VAR];
+    dropOwnNodeOptions();
     const runtime = new WorkerRuntime(JSON.parse(raw) as WorkerEnvelope);
     (globalThis as Record<symbol, WorkerRuntime>)[RUNTIME_KEY] = runtime;
     runtime.install();
