@@ -271,10 +271,7 @@ describe("what a worker's own processes inherit", () => {
     expect(droverOptions(report.execArgv as string[])).toEqual([]);
     expect(report.title).not.toMatch(/^drover:/);
     // the worker itself keeps its title
-    expect(Process.title(readyPid(g.group))).toBe('drover:Worker:loop:0');
+    const ready = await g.group.waitEvent(is('workerReady'), 'worker ready');
+    expect(Process.title(ready.pid as number)).toBe('drover:Worker:loop:0');
   });
 });
-
-function readyPid(group: RunningGroup): number {
-  return group.events.find(is('workerReady'))!.pid as number;
-}
