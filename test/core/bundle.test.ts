@@ -50,6 +50,8 @@ describe('the bundle a worker loads', () => {
       const worker = await group.waitEvent(is('entry'), "the worker's resolution of '@drover/core'");
       const master = await group.waitEvent(is('masterEntry'), "the master's resolution of '@drover/core'");
       expect(worker.url).toMatch(/\/packages\/core\/bundle\/worker\.js$/);
+      // the object handed to user code is an instance of the Worker class the script imported
+      expect(worker.isWorker).toBe(true);
       expect(master.url).toMatch(/\/packages\/core\/bundle\/index\.js$/);
     } finally {
       await cleanup();

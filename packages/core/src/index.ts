@@ -39,7 +39,7 @@ export type {
 export { defaultRunDir } from './runtime/RunDir.js';
 export { formatTitle } from './title.js';
 export { VERSION } from './version.js';
-export { Worker } from './worker/Worker.js';
+export { Worker } from './worker/exported.js';
 export type { Work, WorkInit } from './worker/WorkerRuntime.js';
 export type { FailedTask, PoolEvents, ScaleInfo, TaskAttempt, TaskWorker } from './pool/events.js';
 export type { BackoffOption, PoolOptions } from './pool/options.js';

@@ -130,6 +130,11 @@ export class WorkerRuntime {
     this.extension = extension;
   }
 
+  /** The class of the Worker objects this runtime hands to user code (its copy of drover's). */
+  get workerClass(): typeof Worker {
+    return Worker;
+  }
+
   /** The Worker object handed to user code (one per process). */
   getWorker(): Worker {
     this.worker ??= new Worker(this);
