@@ -263,12 +263,14 @@ describe('master SIGKILLed: workers and their trees are gone', () => {
 
 describe("what a worker's own processes inherit", () => {
   it("a process the script forks gets none of drover's worker options: no worker title, preload or condition", async () => {
-    const g = startLoop({ maxWorkerNum: 1 }, { forkChild: true });
+    // the group's own Node options are the script's to pass on, as Node does
+    const g = startLoop({ maxWorkerNum: 1, execArgv: ['--max-http-header-size=16385'] }, { forkChild: true });
     cleanups.push(g.cleanup);
     const report = await g.group.waitEvent(is('childOptions'), "the forked child's report");
     const droverOptions = (argv: string[]) =>
       argv.filter((a) => /^--title=|^--conditions=drover-worker$|drover-worker-bootstrap\.cjs$/.test(a));
     expect(droverOptions(report.execArgv as string[])).toEqual([]);
+    expect(report.execArgv).toContain('--max-http-header-size=16385');
     expect(report.title).not.toMatch(/^drover:/);
     // the worker itself keeps its title
     const ready = await g.group.waitEvent(is('workerReady'), 'worker ready');

@@ -56,9 +56,9 @@ function dropOwnNodeOptions(): void {
   }
 }
 
-/** The worker preload as the master names it (bundle/drover-worker-bootstrap.cjs, or dist/worker/bootstrap.js). */
+/** The worker preload as the master passes it (master/launch.ts): always the bundled file, under its own name. */
 function isBootstrap(path: string | undefined): boolean {
-  return path !== undefined && /(?:drover-worker-bootstrap\.cjs|[\\/]worker[\\/]bootstrap\.js)$/.test(path);
+  return path !== undefined && /(?:^|[\\/])drover-worker-bootstrap\.cjs$/.test(path);
 }
 
 /**
