@@ -145,9 +145,17 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       const allReady = Promise.all(ready);
       // a worker failing while the socket opens is handled below, by the await, not left unhandled
       allReady.catch(() => {});
-      this.control = await ControlServer.listen(paths.socket, this.controlHandler(), {
+      const control = await ControlServer.listen(paths.socket, this.controlHandler(), {
         onError: (err) => this.log.warning(`control socket: ${err.message}`),
       });
+      if (this.stopping) {
+        // A signal stopped the group while the socket opened; with no worker to wait for, its
+        // release may be over already: take nothing over that nobody would give back.
+        await control.close().catch(() => {});
+        await allReady;
+        return;
+      }
+      this.control = control;
       writePidFile(paths.pidFile, {
         pid: process.pid,
         startTime: Process.stat(process.pid)?.startTime ?? 0,
