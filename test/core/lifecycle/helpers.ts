@@ -12,6 +12,7 @@ export interface LoopGroup {
 export function startLoop(
   config: Record<string, unknown> = {},
   behaviour: Record<string, unknown> = {},
+  execArgv: string[] = ['--title=drover:Master:loop'],
 ): LoopGroup {
   const { dir, cleanup } = tempDir();
   const group = startFixture('core/loop.mjs', {
@@ -19,7 +20,7 @@ export function startLoop(
       GROUP_CONFIG: JSON.stringify({ runDir: dir, ...config }),
       WORKER_BEHAVIOUR: JSON.stringify(behaviour),
     },
-    execArgv: ['--title=drover:Master:loop'],
+    execArgv,
   });
   return {
     group,

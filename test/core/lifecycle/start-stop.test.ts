@@ -24,6 +24,14 @@ describe('start and stop', () => {
     expect(group.output).not.toContain('start failed');
   });
 
+  it("starts its workers when the master's title was given as '--title <name>', not passed on to them", async () => {
+    current = startLoop({ maxWorkerNum: 2 }, {}, ['--title', 'drover:Master:loop']);
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    expect(group.count(is('workerExit'))).toBe(0);
+    for (const pid of readyPids(group).values()) expect(psArgs(pid)).toMatch(/^drover:Worker:loop:\d$/);
+  });
+
   it('starts N workers on PINs 0..N-1 with titles, a private run dir and a 0600 pid file', async () => {
     current = startLoop({ maxWorkerNum: 3 });
     const { group, runDir } = current;

@@ -10,6 +10,7 @@ import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
 import { isRecordLive, readPidFile } from '../runtime/PidFile.js';
 import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
 import type { GroupStatus, WorkerState } from '../status.js';
+import { withoutTitleOption } from '../title.js';
 import { DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR } from './role.js';
 import { type DaemonGroup, type DaemonSpec, DaemonStartError, validateBackgroundOptions } from './options.js';
 
@@ -80,12 +81,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
 }
 
 function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): ChildProcess {
-  const execArgv: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const arg = process.execArgv[i] as string;
-    if (arg === '--title') i++;
-    else if (!arg.startsWith('--title=')) execArgv.push(arg);
-  }
+  const execArgv = withoutTitleOption(process.execArgv);
   const fd = openSync(stdio.logFile, logFileFlags(stdio.logInRunDir), 0o600);
   // the child inherits the umask at spawn; restore ours right after
   const previous = process.umask(DAEMON_UMASK);

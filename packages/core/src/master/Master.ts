@@ -22,7 +22,7 @@ import {
 } from '../runtime/PidFile.js';
 import { defaultRunDir, ensurePrivateDir, type GroupPaths, groupPaths } from '../runtime/RunDir.js';
 import type { ExitReason, GroupStatus, MasterStatus, PinProcessStatus, WorkerStatus } from '../status.js';
-import { formatTitle, setOwnTitle } from '../title.js';
+import { formatTitle, setOwnTitle, withoutTitleOption } from '../title.js';
 import { VERSION } from '../version.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolvePrincipal } from './privileges.js';
@@ -153,7 +153,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         // release may be over already: take nothing over that nobody would give back.
         await control.close().catch(() => {});
         await allReady;
-        return;
+        throw new DroverError(
+          'ESTOPPED',
+          `drover: '${config.baseTitle}' was stopped while it started: a stop was requested before it was ready`,
+          { hint: 'start the group again when it should run' },
+        );
       }
       this.control = control;
       writePidFile(paths.pidFile, {
@@ -208,7 +212,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       kind: slot.kind,
       ...(this.launch.script ? { script: this.launch.exec } : {}),
     };
-    const inherited = process.execArgv.filter((a) => !a.startsWith('--title'));
+    const inherited = withoutTitleOption(process.execArgv);
     cluster.setupPrimary({
       exec: this.launch.exec,
       args: this.launch.args,
