@@ -32,14 +32,12 @@ function must(argv, what, env = process.env) {
   return result.stdout;
 }
 
-if (!existsSync(join(root, 'packages/core/dist/worker/script-entry.js'))) {
-  spawnSync(
-    process.execPath,
+if (!existsSync(join(root, 'packages/core/bundle/drover-worker-bootstrap.cjs'))) {
+  must(
     [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'packages/core/tsconfig.json'],
-    {
-      cwd: root,
-    },
+    'building @drover/core',
   );
+  must([join(root, 'packages/core/build.mjs')], 'bundling @drover/core');
 }
 if (!existsSync(bin)) must([join(root, 'packages/cli/build.mjs')], 'building the bin');
 

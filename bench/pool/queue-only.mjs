@@ -1,12 +1,12 @@
 // The in-memory queue alone, in this process: the pool's submit paths with the handler called in
 // place of a worker (no IPC). What the pool's master would do if the channel cost nothing.
 // argv: <mode: single|bulk> <tasks>; prints one JSON line {mode, tasks, ms, perSec}.
-import { memoryBackend } from '@drover/core';
+import { createMemoryBackend } from '@drover/core/memory';
 import { task } from './payload.mjs';
 
 const [mode = 'single', tasksArg = '100000'] = process.argv.slice(2);
 const tasks = Number(tasksArg);
-const backend = memoryBackend()({ queue: 'bench', retry: { maxAttempts: 3, backoffMs: () => 0 } });
+const backend = createMemoryBackend({ queue: 'bench', retry: { maxAttempts: 3, backoffMs: () => 0 } });
 // the handler settles on a later turn, as a worker's result would
 const consumer = backend.consume((d) => new Promise((resolve) => setImmediate(resolve, d.payload)), {
   concurrency: 512,
