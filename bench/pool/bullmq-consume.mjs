@@ -1,8 +1,12 @@
 // No-op jobs consumed from one Redis: through the Pool's BullMQ backend (a master and its worker
-// processes, tasks over IPC) or by BullMQ's own Worker in one process (the anchor). The queue is
-// filled first; the clock runs from the start of consumption until the last job completed.
-// argv: <mode: pool|raw> <jobs> <concurrency> <workers>; env REDIS_URL, BENCH_PREFIX.
-// Prints one JSON line {mode, jobs, concurrency, ms, perSec}. Pool mode runs as master and worker.
+// processes, tasks over IPC), or by BullMQ's own Worker (the anchors): in as many processes as the
+// pool has workers, each with its share of the concurrency ('procs'), or in one process with all
+// of it ('raw'). The queue is filled first; the clock runs from the start of consumption (every
+// consumer process ready) until the last job completed.
+// argv: <mode: pool|procs|raw> <jobs> <concurrency> <workers>; env REDIS_URL, BENCH_PREFIX.
+// Prints one JSON line {mode, jobs, concurrency, ms, perSec}. Pool mode runs as master and worker;
+// procs mode runs as parent and as 'procs-child' (forked).
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +22,7 @@ const concurrency = Number(concurrencyArg);
 const workers = Number(workersArg);
 const url = process.env.REDIS_URL;
 const prefix = process.env.BENCH_PREFIX ?? `bench-pool-${process.pid}`;
-const queue = `noop-${mode}`;
+const queue = `noop-${mode === 'procs-child' ? 'procs' : mode}`;
 const retry = { maxAttempts: 3, backoffMs: () => 100 };
 // The same job options for both: what the drover backend sets on every job.
 const jobOptions = {
@@ -68,7 +72,80 @@ function report(ms, cpu, workersCpu = 0) {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-if (mode === 'raw') {
+/** The BullMQ Worker every anchor runs: a no-op processor, the same settings. */
+function bullWorker(redis, workerConcurrency, autorun = true) {
+  return new Worker(queue, async () => null, {
+    connection: { ...redis, maxRetriesPerRequest: null },
+    prefix,
+    concurrency: workerConcurrency,
+    lockDuration: 30_000,
+    stalledInterval: 30_000,
+    removeOnComplete: jobOptions.removeOnComplete,
+    autorun,
+  });
+}
+
+if (mode === 'procs-child') {
+  // One of the anchor's processes: ready, then consume on 'go'; completions counted to the parent
+  // once per turn of the event loop, as a pool worker reports its outcomes.
+  const worker = bullWorker(resolveRedisConnection(url), concurrency, false);
+  let done = 0;
+  let scheduled = false;
+  worker.on('completed', () => {
+    done++;
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      process.send({ done });
+      done = 0;
+    });
+  });
+  await worker.waitUntilReady();
+  process.send({ ready: true });
+  process.on('message', (m) => {
+    if (m === 'go') void worker.run();
+    else if (m === 'close') void worker.close().then(() => process.exit(0));
+  });
+} else if (mode === 'procs') {
+  await fill();
+  const script = new URL(import.meta.url).pathname;
+  const share = Math.max(1, Math.round(concurrency / workers));
+  const children = Array.from({ length: workers }, () =>
+    fork(script, ['procs-child', String(jobs), String(share), '1'], { env: process.env }),
+  );
+  await Promise.all(children.map((c) => new Promise((resolve) => c.once('message', resolve))));
+  let done = 0;
+  let finish;
+  const all = new Promise((resolve) => {
+    finish = resolve;
+  });
+  for (const child of children)
+    child.on('message', (m) => {
+      done += m.done ?? 0;
+      if (done >= jobs) finish();
+    });
+  const pids = children.map((c) => c.pid);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const childrenCpu0 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  for (const child of children) child.send('go');
+  await all;
+  const cpu = process.cpuUsage(cpu0);
+  const childrenCpu = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - childrenCpu0;
+  report(performance.now() - t0, (cpu.user + cpu.system) / 1e6 + childrenCpu, childrenCpu);
+  await Promise.all(
+    children.map((c) => {
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.send('close');
+      return exited;
+    }),
+  );
+  const redis = resolveRedisConnection(url);
+  const q = new Queue(queue, { connection: redis, prefix });
+  await q.obliterate({ force: true });
+  await q.close();
+} else if (mode === 'raw') {
   await fill();
   const redis = resolveRedisConnection(url);
   let done = 0;
@@ -78,14 +155,7 @@ if (mode === 'raw') {
   });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const worker = new Worker(queue, async () => null, {
-    connection: { ...redis, maxRetriesPerRequest: null },
-    prefix,
-    concurrency,
-    lockDuration: 30_000,
-    stalledInterval: 30_000,
-    removeOnComplete: jobOptions.removeOnComplete,
-  });
+  const worker = bullWorker(redis, concurrency);
   worker.on('completed', () => {
     if (++done === jobs) finish();
   });
