@@ -97,6 +97,16 @@ describe('scaling', () => {
     expect(group.alive).toBe(true);
   });
 
+  it('SIGTTOU at one worker keeps it and says so in the log', async () => {
+    current = startLoop({ maxWorkerNum: 1 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    group.signal('SIGTTOU');
+    await group.waitFor('the notice', () => group.output.includes("SIGTTOU: 'loop' keeps its last worker"));
+    expect(group.output).toContain("'drover scale loop 0' stops them all");
+    expect(group.count(is('workerExit'))).toBe(0);
+  });
+
   it('scale(n) through the control socket sets the exact count', async () => {
     current = startLoop({ maxWorkerNum: 1 });
     const { group, runDir } = current;
@@ -137,6 +147,8 @@ describe('restart', () => {
     expect(live).toHaveLength(2);
     const status = await new Manage({ baseTitle: 'loop', runDir }).status();
     expect(status.workers.map((w) => w.pid).sort()).toEqual(live.sort());
+    // every PIN has one process more than its first, as after a reload or a respawn
+    expect(status.workers.map((w) => w.restarts)).toEqual([1, 1]);
   });
 });
 

@@ -182,7 +182,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     }
     if (!this.stopping) this.state = 'running';
     this.armResourceChecks();
-    this.log.info(`all ${this.target} workers ready`);
+    this.log.info(this.target === 1 ? 'the worker is ready' : `all ${this.target} workers ready`);
   }
 
   /** pid of the master holding the lock, for the "already running" message */
@@ -304,7 +304,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             {
               hint:
                 handle.pid > 0
-                  ? "the worker's own output, in the group's log, says why; fix it, then start again"
+                  ? "the worker's own output (on the terminal, or in the group's log in the background) says why; fix it, then start again"
                   : 'the process could not be created: check the limits on open files and processes (ulimit -n, ulimit -u) and free memory',
             },
           ),
@@ -746,6 +746,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         slot.current = null;
         slot.replacement = null;
         // A worker failing now goes through crash handling (backoff) like any other.
+        slot.restarts++;
         ready.push(this.whenReady(this.spawn(slot)).catch(() => {}));
       }
       await Promise.all(ready);
@@ -820,8 +821,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     // per signal, each to a target computed before the previous ones ran.
     void this.enqueue(() => {
       this.signalScaleQueued = false;
-      const workers = Math.min(1024, Math.max(1, this.target + this.signalledDelta));
+      const wanted = this.target + this.signalledDelta;
+      const workers = Math.min(1024, Math.max(1, wanted));
       this.signalledDelta = 0;
+      // a signal has no one to answer: say in the log why nothing changed
+      if (wanted < 1 && this.target <= 1)
+        this.log.notice(
+          `SIGTTOU: '${this.config.baseTitle}' keeps its last worker; 'drover scale ${this.config.baseTitle} 0' stops them all`,
+        );
+      else if (wanted > 1024 && this.target >= 1024)
+        this.log.warning(`SIGTTIN: '${this.config.baseTitle}' stays at the limit of 1024 workers`);
       return this.applyScale(workers);
     }).catch(() => {});
   }
