@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type ManageConfig, type ManageOptions, resolveManageConfig } from './config.js';
 import { type BackgroundOptions, type DaemonGroup, validateBackgroundOptions } from './daemon/options.js';
 import { daemonRole } from './daemon/role.js';
@@ -9,6 +10,7 @@ import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
 import type { Master } from './master/Master.js';
 import { MASTER_EVENT_NAMES, type MasterEvents, type ReloadResult } from './master/events.js';
+import { Process } from './process/Process.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
 import type { GroupStatus } from './status.js';
 import { type MasterSide, masterSide } from './masterSide.js';
@@ -333,6 +335,7 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
       }
       throw err;
     });
+    const masterPid = address.livePid();
     try {
       return await client.request<T>(cmd, args, {
         // Stopping workers takes up to stopTimeout, a rolling reload longer: wait while the master
@@ -340,10 +343,31 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
         timeoutMs: opts.timeoutMs ?? (LONG_COMMANDS.has(cmd) ? 10_000 : 60_000),
         whileAlive: LONG_COMMANDS.has(cmd),
       });
+    } catch (err) {
+      // A stop already under way (a signal) ends the master before it answers this one: a master
+      // that then exits has done what was asked.
+      if (
+        cmd === 'stop' &&
+        (err as { code?: string }).code === 'ECONNCLOSED' &&
+        masterPid !== null &&
+        (await exitsWithin(masterPid, opts.timeoutMs ?? 60_000))
+      )
+        return undefined as T;
+      throw err;
     } finally {
       client.close();
     }
   }
+}
+
+/** Resolves true once process `pid` has exited, false when it still runs after `ms`. */
+async function exitsWithin(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Process.checkAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await delay(25);
+  }
+  return true;
 }
 
 /** Commands that wait for workers to stop or start: worth waiting for while the master is alive. */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { Manage } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pidAlive, psArgs } from '../../support/group.js';
 import { is, type LoopGroup, mode, pidFile, readyPids, startLoop } from './helpers.js';
@@ -66,6 +67,18 @@ describe('start and stop', () => {
       expect(pidAlive(pid)).toBe(false);
     }
     expect(existsSync(pidFile(runDir))).toBe(false);
+  });
+
+  it('a stop() sent during a stop begun by SIGTERM resolves once the master has exited', async () => {
+    current = startLoop({ maxWorkerNum: 1 }, { workMs: 1500 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    group.signal('SIGTERM');
+    await group.waitFor('stop to begin', () => group.output.includes('graceful stop'));
+    // the master is busy with its own stop: it closes this connection without answering
+    await new Manage({ baseTitle: 'loop', runDir }).stop();
+    expect(pidAlive(group.pid)).toBe(false);
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
   });
 
   it('SIGKILLs workers still busy after stopTimeout', async () => {

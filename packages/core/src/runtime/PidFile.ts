@@ -136,10 +136,18 @@ export function writePidFile(path: string, record: PidRecord): void {
   }
 }
 
+/** The fix for a pid file that cannot be read or written, by the error's code. */
+const PIDFILE_HINTS: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full; free some space or set DROVER_RUN_DIR (runDir) to a directory on another disk',
+  EDQUOT:
+    'the disk quota is used up; free some space or set DROVER_RUN_DIR (runDir) to a directory on another disk',
+  EROFS: 'its file system is read-only; set DROVER_RUN_DIR (runDir) to a directory on a writable file system',
+};
+
 function ioError(action: 'read' | 'write', path: string, err: unknown): DroverError {
   const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   return new DroverError('EPIDFILE', `drover: cannot ${action} pid file '${path}' (${code})`, {
-    hint: 'check that the run directory exists and is writable by this user',
+    hint: PIDFILE_HINTS[code] ?? 'check that the run directory exists and is writable by this user',
     cause: err,
   });
 }
