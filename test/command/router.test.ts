@@ -134,6 +134,19 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
         "unknown option --port; if it is meant as [args...], put it after '--', options before it: deploy start 'my app' -- --port=80 b",
       hint: 'start',
     },
+    // before the script: the script stays first, the word goes after it
+    {
+      argv: ['start', '--frob', 'a'],
+      error:
+        "unknown option --frob; if it is meant as [args...], put it after '--', options before it: deploy start a -- --frob",
+      hint: 'start',
+    },
+    {
+      argv: ['start', '--frob', '-d', '--', 'a', 'b'],
+      error:
+        "unknown option --frob; if it is meant as [args...], put it after '--', options before it: deploy start -d -- a --frob b",
+      hint: 'start',
+    },
     // a negative number for an action without variadic arguments: its first argument
     {
       argv: ['stop', '-1'],

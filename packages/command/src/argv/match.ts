@@ -256,28 +256,46 @@ function positionalHint(
   const word = line.argv[index]!;
   const positionals = action?.line.positionals ?? [];
   const variadic = positionals.find((p) => p.variadic);
-  const where = `put it after '--', options before it: ${rewritten(line, index)}`;
-  if (variadic) return `if it is meant as ${formatPositional(variadic)}, ${where}`;
-  if (positionals.length > 0 && /^-\d/.test(word)) return `a negative number reads as an option: ${where}`;
+  if (variadic) {
+    // the arguments before the variadic one come first: `start --port=80 app.js` is `start app.js -- --port=80`
+    const given = line.argv.slice(0, index).filter((w) => !isOptionWord(w)).length - (action ? 1 : 0);
+    const missing = Math.max(0, positionals.indexOf(variadic) - given);
+    return `if it is meant as ${formatPositional(variadic)}, ${where(line, index, missing)}`;
+  }
+  if (positionals.length > 0 && /^-\d/.test(word))
+    return `a negative number reads as an option: ${where(line, index, 0)}`;
   return undefined;
+}
+
+function where(line: CommandLine, index: number, missing: number): string {
+  return `put it after '--', options before it: ${rewritten(line, index, missing)}`;
+}
+
+function isOptionWord(word: string): boolean {
+  return word.startsWith('-') && word !== '-';
 }
 
 /**
  * The command line with the word at `index` moved after `--`: the words before it stay, the
- * options after it move before `--`, the arguments after it follow it in their order.
+ * options after it move before `--`, the arguments after it follow it in their order, but for the
+ * first `missing` ones (arguments the action takes before the word's), which go before it.
  */
-function rewritten(line: CommandLine, index: number): string {
+function rewritten(line: CommandLine, index: number, missing: number): string {
   const end = line.dashDashIndex ?? line.argv.length;
   const after = line.argv.slice(index + 1, end);
-  const isOption = (word: string) => word.startsWith('-') && word !== '-';
+  const argsAfter = after.filter((word) => !isOptionWord(word));
+  const ahead = argsAfter.slice(0, missing);
+  const tail = [...argsAfter.slice(ahead.length), ...line.argv.slice(end + 1)];
+  const stillMissing = missing - ahead.length;
   const words = [
     line.spec.bin,
     ...line.argv.slice(0, index),
-    ...after.filter(isOption),
+    ...after.filter(isOptionWord),
+    ...ahead,
     '--',
+    ...tail.slice(0, stillMissing),
     line.argv[index]!,
-    ...after.filter((word) => !isOption(word)),
-    ...line.argv.slice(end + 1),
+    ...tail.slice(stillMissing),
   ];
   return words.map(shellQuote).join(' ');
 }
