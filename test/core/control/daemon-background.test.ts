@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GroupStatus } from '../../../packages/core/src/status.js';
-import { pidAlive, psArgs, waitAllDead } from '../../support/group.js';
+import { FIXTURES, pidAlive, psArgs, waitAllDead } from '../../support/group.js';
 import { DaemonCase, procStatus, sessionOf } from './daemon-support.js';
 
 let world: DaemonCase | undefined;
@@ -16,6 +17,10 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 function config(w: DaemonCase, extra: Record<string, unknown> = {}): Record<string, string> {
   return { GROUP_CONFIG: JSON.stringify({ runDir: w.runDir, ...extra }) };
 }
+
+/** Whether this process may mount a tmpfs in a mount namespace of its own (root, CAP_SYS_ADMIN). */
+const canMountTmpfs =
+  process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true'], { stdio: 'ignore' }).status === 0;
 
 describe('background mode (setBackground)', () => {
   it('the launcher exits 0 with the daemon pid; the daemon runs in its own session with its title, cwd, umask 027 and private files', async () => {
@@ -201,4 +206,54 @@ describe('background mode (setBackground)', () => {
     );
     expect(world.processes().length).toBe(before);
   });
+
+  it('a group whose pid file and socket were deleted: the new daemon fails on the lock, and the reason heads the error', async () => {
+    world = new DaemonCase();
+    const first = await world.launch('control/bg-group.mjs', config(world, { maxWorkerNum: 1 }));
+    expect(first.code, first.output).toBe(0);
+    // what a cleaner of temporary files does to a run directory; the master keeps its lock
+    for (const file of readdirSync(world.runDir))
+      if (/^bg\.(pid|sock)$/.test(file)) rmSync(join(world.runDir, file));
+    const second = await world.launch('control/bg-group.mjs', config(world, { maxWorkerNum: 1 }));
+    expect(second.code).toBe(1);
+    expect(second.output).toMatch(
+      /^FAILED EDAEMON drover: 'bg' did not start in the background: the daemon \(pid \d+\) exited with code 1 before it was ready: 'bg' is already running/m,
+    );
+    expect(pidAlive(first.pid!)).toBe(true);
+  });
+
+  it.skipIf(!canMountTmpfs)(
+    'a background start on a full disk says the disk is full (the daemon could write no log)',
+    () => {
+      world = new DaemonCase();
+      // a 64 KiB tmpfs in a mount namespace of its own: the run dir is made, then the disk filled
+      const script = [
+        'set -e',
+        'mount -t tmpfs -o size=64k tmpfs "$DISK"',
+        'mkdir -m 700 "$DISK/run"',
+        'dd if=/dev/zero of="$DISK/fill" bs=4k 2>/dev/null || true',
+        'exec "$NODE" "$FIXTURE"',
+      ].join('\n');
+      const disk = join(world.runDir, 'disk');
+      mkdirSync(disk);
+      const result = spawnSync('unshare', ['-m', 'sh', '-c', script], {
+        env: {
+          ...process.env,
+          ...world.env,
+          DISK: disk,
+          NODE: process.execPath,
+          FIXTURE: join(FIXTURES, 'control/bg-group.mjs'),
+          GROUP_CONFIG: JSON.stringify({ runDir: join(disk, 'run'), maxWorkerNum: 1 }),
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const output = result.stdout + result.stderr;
+      expect(result.status, output).toBe(1);
+      expect(output).toMatch(
+        /^FAILED EDAEMON drover: 'bg' did not start in the background: the daemon \(pid \d+\) exited with code 1 before it was ready: the disk holding '[^']+' is full/m,
+      );
+    },
+    90_000,
+  );
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, statfsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ControlClient } from '../control/ControlClient.js';
 import { SocketGoneError } from '../control/SocketGoneError.js';
@@ -66,7 +66,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
     // a daemon killed before it cleaned up leaves its socket and pid file: remove them now
     await Promise.all(spec.groups.map((g) => probeGroup(dirname(g.socket), g.baseTitle).catch(() => null)));
     const tail = await logTail(spec.groups, offsets);
-    const reason = keyLine(tail);
+    const reason = keyLine(tail) ?? (tail.length === 0 ? fullDisk(spec.groups) : null);
     const names = spec.groups.map((g) => `'${g.baseTitle}'`).join(', ');
     throw new DaemonStartError(
       `drover: ${names} did not start in the background: ${why.message}${reason ? `: ${reason}` : ''}`,
@@ -322,7 +322,10 @@ async function logTail(groups: readonly DaemonGroup[], offsets: Map<string, numb
   return tails.flat();
 }
 
-/** The line that best says why: the master's "start failed", else the last error. */
+/**
+ * The line that best says why: the master's "start failed", else the daemon's own last
+ * `drover: …` line (an error before any master ran), else the last error.
+ */
 function keyLine(tail: readonly string[]): string | null {
   for (let i = tail.length - 1; i >= 0; i--) {
     const line = tail[i] as string;
@@ -330,8 +333,31 @@ function keyLine(tail: readonly string[]): string | null {
     if (at !== -1) return line.slice(at + 'start failed: '.length);
   }
   for (let i = tail.length - 1; i >= 0; i--) {
+    const line = (tail[i] as string).trim();
+    const at = line.indexOf('drover: ');
+    if (at !== -1) return line.slice(at + 'drover: '.length);
+  }
+  for (let i = tail.length - 1; i >= 0; i--) {
     const line = tail[i] as string;
     if (/\b(error|fatal)\b|Error:/.test(line)) return line.trim();
+  }
+  return null;
+}
+
+/**
+ * Why a daemon can leave an empty log: its disk is full (creating the log file takes no data
+ * block, so the check before the spawn passed, and every line after it was lost).
+ */
+function fullDisk(groups: readonly DaemonGroup[]): string | null {
+  for (const group of groups) {
+    const dir = dirname(group.logFile);
+    try {
+      const fs = statfsSync(dir);
+      if (fs.bavail === 0)
+        return `the disk holding '${dir}' is full, so the daemon could not write its log; free some space and start again`;
+    } catch {
+      // no answer from the file system: nothing to add
+    }
   }
   return null;
 }
