@@ -304,5 +304,29 @@ describe('FileSink', () => {
         expect.stringMatching(/ info {4}\[full:master #\d+\] after recovery$/),
       ]);
     });
+
+    it('after a failure that left half a line, the record of the dropped lines starts a line of its own', async () => {
+      const logs = join(dir, 'fsize-midline');
+      // room is made by cutting the file inside its first line, as a write cut short leaves it
+      const { exit, stdout, stderr } = await run('prlimit', [
+        '--fsize=65536',
+        process.execPath,
+        join(FIXTURES, 'fsize-writer.mjs'),
+        bundle,
+        logs,
+        '20',
+      ]);
+      expect(exit, stderr).toEqual({ code: 0, signal: null });
+      const result = JSON.parse(stdout);
+      const after = await lines(join(logs, 'full.log'));
+      expect(after).toHaveLength(3);
+      expect(after[0]).toHaveLength(20);
+      expect(after[1]).toMatch(
+        new RegExp(
+          `^\\S+Z warning \\[full:master #\\d+\\] dropped ${result.droppedBeforeRecovery} log lines: `,
+        ),
+      );
+      expect(after[2]).toMatch(/ info {4}\[full:master #\d+\] after recovery$/);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { RotatingFileStream } from 'rotating-file-stream';
 import type { BackPressure } from './LogSink.js';
@@ -290,6 +291,8 @@ export class RotatingWriter implements BackPressure {
     }
     this.#failed = false;
     this.#recoveredCount = this.#unreported;
+    // a write the failure cut short may have left half a line: the next record starts its own
+    if (endsMidLine(this.path)) this.#enqueue('\n', 1);
     this.#reportDrops();
     this.#pump();
   }
@@ -303,6 +306,23 @@ export class RotatingWriter implements BackPressure {
 
   #release(waiters: (() => void)[]): void {
     for (const resolve of waiters.splice(0)) resolve();
+  }
+}
+
+/** Whether the file at `path` ends with something other than a newline (false when empty or unreadable). */
+function endsMidLine(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const { size } = fstatSync(fd);
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
