@@ -203,6 +203,14 @@ export class ControlServer {
     await listenerClosed;
   }
 
+  /** Whether the socket's path still is the socket this server bound (not removed, not replaced). */
+  holdsPath(): boolean {
+    const current = lstatOrNull(this.path);
+    return (
+      current?.isSocket() === true && current.dev === this.identity.dev && current.ino === this.identity.ino
+    );
+  }
+
   /** Whether close() has been called. */
   get isClosing(): boolean {
     return this.closing !== null;

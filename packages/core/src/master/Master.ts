@@ -28,6 +28,7 @@ import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolvePrincipal } from './privileges.js';
 import { type ReapTarget, Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
+import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
 import { WorkerSlot } from './WorkerSlot.js';
@@ -69,6 +70,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private paths: GroupPaths | null = null;
   private lock: InstanceLock | null = null;
   private control: ControlServer | null = null;
+  private runFiles: RunFilesKeeper | null = null;
   private reaper: Reaper | null = null;
   private memoryTimer: NodeJS.Timeout | null = null;
   private hangTimer: NodeJS.Timeout | null = null;
@@ -145,9 +147,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       const allReady = Promise.all(ready);
       // a worker failing while the socket opens is handled below, by the await, not left unhandled
       allReady.catch(() => {});
-      const control = await ControlServer.listen(paths.socket, this.controlHandler(), {
-        onError: (err) => this.log.warning(`control socket: ${err.message}`),
-      });
+      const control = await this.listenControl(paths.socket);
       if (this.stopping) {
         // A signal stopped the group while the socket opened; with no worker to wait for, its
         // release may be over already: take nothing over that nobody would give back.
@@ -160,14 +160,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         );
       }
       this.control = control;
-      writePidFile(paths.pidFile, {
-        pid: process.pid,
-        startTime: Process.stat(process.pid)?.startTime ?? 0,
-        baseTitle: config.baseTitle,
-        startedAt: this.startedAt,
-        socket: paths.socket,
-        version: VERSION,
-      });
+      this.writeOwnPidFile(paths);
+      this.runFiles = new RunFilesKeeper(runDir, this.runFilesOf(runDir, paths));
+      this.runFiles.start();
       this.reaper = new Reaper(formatTitle(config.titlePrefix, 'Reaper', config.baseTitle));
       this.reaper.start();
       this.updateReaper();
@@ -763,6 +758,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private shutdown(reason: ExitReason, opts: { quiet?: boolean; label?: string } = {}): Promise<void> {
     this.stopPromise ??= (async () => {
       this.state = 'stopping';
+      // from here on the master removes its run files itself: none is put back
+      this.runFiles?.stop();
       if (!opts.quiet) this.log.info(`stopping`, { reason: opts.label ?? reason });
       if (this.memoryTimer) clearInterval(this.memoryTimer);
       if (this.hangTimer) clearInterval(this.hangTimer);
@@ -785,6 +782,63 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.emit('stop');
     })();
     return this.stopPromise;
+  }
+
+  private listenControl(socket: string): Promise<ControlServer> {
+    return ControlServer.listen(socket, this.controlHandler(), {
+      onError: (err) => this.log.warning(`control socket: ${err.message}`),
+    });
+  }
+
+  private writeOwnPidFile(paths: GroupPaths): void {
+    writePidFile(paths.pidFile, {
+      pid: process.pid,
+      startTime: Process.stat(process.pid)?.startTime ?? 0,
+      baseTitle: this.config.baseTitle,
+      startedAt: this.startedAt,
+      socket: paths.socket,
+      version: VERSION,
+    });
+  }
+
+  /** The run files as the keeper sees them: what it checks and how it puts them back. */
+  private runFilesOf(runDir: string, paths: GroupPaths): RunFiles {
+    return {
+      ensureDir: () => ensurePrivateDir(runDir),
+      pidFileInPlace: () => {
+        try {
+          return readPidFile(paths.pidFile)?.pid === process.pid;
+        } catch {
+          return false;
+        }
+      },
+      writePidFile: () => this.writeOwnPidFile(paths),
+      socketInPlace: () => this.control?.holdsPath() ?? true,
+      reopenSocket: async () => {
+        const old = this.control;
+        const next = await this.listenControl(paths.socket);
+        // a stop that began meanwhile has closed (or is closing) the old one: take nothing over
+        if (this.stopping) {
+          await next.close();
+          return;
+        }
+        this.control = next;
+        await old?.close();
+      },
+      report: (repaired, error) => {
+        if (error)
+          this.log.error(`run files: cannot put them back: ${error.message}`, {
+            repaired: repaired.join(', ') || 'nothing',
+          });
+        else
+          this.log.warning(
+            `run files were removed while the group ran: put back the ${repaired.join(', ')}`,
+            {
+              runDir,
+            },
+          );
+      },
+    };
   }
 
   private async release(): Promise<void> {

@@ -1,0 +1,120 @@
+import { type FSWatcher, statSync, watch } from 'node:fs';
+
+/** What the keeper checks and puts back; the master owns the files themselves. */
+export interface RunFiles {
+  /** The run directory: recreated (0700) when it is gone. Throws when it cannot be. */
+  ensureDir(): void;
+  /** True while the pid file names this master. */
+  pidFileInPlace(): boolean;
+  writePidFile(): void;
+  /** True while the control socket's path is the socket this master listens on. */
+  socketInPlace(): boolean;
+  /** Listens again on the socket's path; the old listener goes once the new one is in place. */
+  reopenSocket(): Promise<void>;
+  /** What was put back, or why it could not be. */
+  report(repaired: string[], error?: Error): void;
+}
+
+/** Lets a burst of events (a `rm -rf`, the master's own atomic writes) settle into one check. */
+const SETTLE_MS = 50;
+
+/**
+ * Puts back the pid file and the control socket when something removes them while the master
+ * runs: a cleaner of temporary files (systemd-tmpfiles ages out what it finds in /tmp), a stray
+ * `rm -rf`. Without them `drover status` would call the group stopped and `drover stop` could not
+ * reach it, while its workers run on. Event-driven: an inotify watch of the run directory, no
+ * polling; a directory removed whole is recreated and watched again.
+ */
+export class RunFilesKeeper {
+  private watcher: FSWatcher | null = null;
+  /** inode of the directory being watched: a recreated directory is another one */
+  private watchedIno = -1;
+  private timer: NodeJS.Timeout | null = null;
+  private checking = false;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly files: RunFiles,
+  ) {}
+
+  start(): void {
+    this.watchDir();
+  }
+
+  /** For good: a stopping master removes its files itself. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  private watchDir(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    try {
+      this.watchedIno = statSync(this.dir).ino;
+      const watcher = watch(this.dir, { persistent: false }, () => this.schedule());
+      // the directory itself went away: its watch ends here, the check recreates both
+      watcher.on('error', () => this.schedule());
+      this.watcher = watcher;
+    } catch {
+      this.watchedIno = -1;
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.check();
+    }, SETTLE_MS);
+    this.timer.unref();
+  }
+
+  private async check(): Promise<void> {
+    if (this.stopped) return;
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.checking = true;
+    const repaired: string[] = [];
+    try {
+      this.files.ensureDir();
+      if (currentIno(this.dir) !== this.watchedIno) {
+        repaired.push('run directory');
+        this.watchDir();
+      }
+      if (!this.files.pidFileInPlace()) {
+        this.files.writePidFile();
+        repaired.push('pid file');
+      }
+      if (!this.files.socketInPlace()) {
+        await this.files.reopenSocket();
+        repaired.push('control socket');
+      }
+      if (repaired.length > 0 && !this.stopped) this.files.report(repaired);
+    } catch (error) {
+      if (!this.stopped) this.files.report(repaired, error as Error);
+    } finally {
+      this.checking = false;
+    }
+    if (this.again) {
+      this.again = false;
+      this.schedule();
+    }
+  }
+}
+
+function currentIno(dir: string): number {
+  try {
+    return statSync(dir).ino;
+  } catch {
+    return -1;
+  }
+}

@@ -1,0 +1,52 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Manage } from '@drover/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { is, type LoopGroup, pidFile, readyPids, startLoop } from './helpers.js';
+
+let current: LoopGroup | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+});
+
+const socketFile = (runDir: string) => join(runDir, 'loop.sock');
+
+describe('run files removed while the group runs', () => {
+  it('the pid file and the control socket are put back, and the group is found and controlled again', async () => {
+    current = startLoop({ maxWorkerNum: 2 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pids = [...readyPids(group).values()].sort();
+    rmSync(pidFile(runDir));
+    rmSync(socketFile(runDir));
+    await group.waitFor(
+      'the files to be back',
+      () => existsSync(pidFile(runDir)) && existsSync(socketFile(runDir)),
+    );
+    // (in one line, or two when the removals reached the master apart)
+    expect(group.output).toMatch(/run files were removed while the group ran: put back the .*pid file/);
+    expect(group.output).toMatch(/run files were removed while the group ran: put back the .*control socket/);
+    const status = await new Manage({ baseTitle: 'loop', runDir }).status();
+    expect(status.master.pid).toBe(group.pid);
+    expect(status.workers.map((w) => w.pid).sort()).toEqual(pids);
+  });
+
+  it('a run directory removed whole is made again, watched again, and a stop through it leaves nothing', async () => {
+    current = startLoop({ maxWorkerNum: 1 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    rmSync(runDir, { recursive: true, force: true });
+    await group.waitFor(
+      'the files to be back',
+      () => existsSync(pidFile(runDir)) && existsSync(socketFile(runDir)),
+    );
+    // the new directory is watched: a second removal is repaired too
+    rmSync(pidFile(runDir));
+    await group.waitFor('the pid file to be back again', () => existsSync(pidFile(runDir)));
+    await new Manage({ baseTitle: 'loop', runDir }).stop();
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(existsSync(pidFile(runDir))).toBe(false);
+    expect(existsSync(socketFile(runDir))).toBe(false);
+  });
+});
