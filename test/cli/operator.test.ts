@@ -1,6 +1,6 @@
 // What an operator sees when a master is stopped, lost its socket file or its log file: one
 // line naming the group, its pid and what to do, exit 1, and nothing half-printed on stdout.
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_FIXTURES, ensureBuilt, pidAlive, waitUntil } from './support/bin.js';
@@ -57,9 +57,11 @@ describe('a master that does not answer', () => {
 });
 
 describe('a live master whose socket file was deleted', () => {
-  it('status and stop name the pid and the way out', async () => {
+  it('while it cannot put it back (stopped), status and stop name the pid and the way out; running again, it does', async () => {
     const { box, pid } = await startAlpha();
     const socket = join(box.runDir, 'alpha.sock');
+    // a running master puts its socket back at once: stopped, it cannot
+    process.kill(pid, 'SIGSTOP');
     rmSync(socket);
     const expected = `drover: the master of 'alpha' (pid ${pid}) is alive but its control socket '${socket}' is gone, so it cannot be reached; 'kill -TERM ${pid}' stops it gracefully (its workers finish first); starting the group again then creates a new socket\n`;
     try {
@@ -75,7 +77,17 @@ describe('a live master whose socket file was deleted', () => {
       const again = await box.drover(['start', loop, '-d', '--name=alpha']);
       expect(again.stderr.split('\n')[0]).toBe(expected.trimEnd());
       expect(again.code).toBe(1);
+      process.kill(pid, 'SIGCONT');
+      await waitUntil('the socket to be back', () => existsSync(socket) || undefined, 10_000);
+      const back = await box.drover(['status', 'alpha']);
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.stdout).toContain('alpha');
     } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
       await terminate(pid);
     }
   }, 60_000);
