@@ -47,8 +47,13 @@ function pendingOf(stream: NodeJS.WritableStream): number {
  * (EPIPE) is not an error: its lines are dropped.
  */
 export class ConsoleSink implements LogSink {
-  #out: Output;
-  #err: Output;
+  // Made on first use: a process's first read of process.stdout builds its stream (a pipe's costs
+  // a master milliseconds before its first fork, when nothing is logged yet).
+  #outStream: () => NodeJS.WritableStream;
+  #errStream: () => NodeJS.WritableStream;
+  #color: boolean | undefined;
+  #outOutput: Output | null = null;
+  #errOutput: Output | null = null;
   #maxPendingBytes: number;
   #hardLimitBytes: number;
   #dropped = 0;
@@ -61,8 +66,25 @@ export class ConsoleSink implements LogSink {
   constructor(opts: ConsoleSinkOptions = {}) {
     this.#maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.#hardLimitBytes = opts.hardLimitBytes ?? this.#maxPendingBytes * 4;
-    this.#out = this.#output('stdout', opts.stdout ?? process.stdout, opts.color);
-    this.#err = this.#output('stderr', opts.stderr ?? process.stderr, opts.color);
+    const { stdout, stderr } = opts;
+    this.#outStream = stdout ? () => stdout : () => process.stdout;
+    this.#errStream = stderr ? () => stderr : () => process.stderr;
+    this.#color = opts.color;
+  }
+
+  get #out(): Output {
+    this.#outOutput ??= this.#output('stdout', this.#outStream(), this.#color);
+    return this.#outOutput;
+  }
+
+  get #err(): Output {
+    this.#errOutput ??= this.#output('stderr', this.#errStream(), this.#color);
+    return this.#errOutput;
+  }
+
+  /** The outputs made so far: what was never written to has nothing to flush or release. */
+  #made(): Output[] {
+    return [this.#outOutput, this.#errOutput].filter((o): o is Output => o !== null);
   }
 
   /** Lines lost to a closed or overfull stream. */
@@ -80,10 +102,11 @@ export class ConsoleSink implements LogSink {
   }
 
   write(record: LogRecord): void {
-    const output = isAtLeast(record.level, 'warning') ? this.#err : this.#out;
-    if (this.#closed || output.broken || pendingOf(output.stream) > this.#hardLimitBytes) {
+    // (a closed sink makes no stream)
+    const output = this.#closed ? null : isAtLeast(record.level, 'warning') ? this.#err : this.#out;
+    if (output === null || output.broken || pendingOf(output.stream) > this.#hardLimitBytes) {
       if (this.#unreported === 0) {
-        this.#dropReason = this.#closed
+        this.#dropReason = !output
           ? 'the sink was closed'
           : output.broken
             ? `${output.name} was closed`
@@ -112,14 +135,14 @@ export class ConsoleSink implements LogSink {
   }
 
   async flush(): Promise<void> {
-    await Promise.all([this.#flushed(this.#out), this.#flushed(this.#err)]);
+    await Promise.all(this.#made().map((output) => this.#flushed(output)));
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
-    for (const output of [this.#out, this.#err]) {
+    for (const output of this.#made()) {
       output.stream.removeListener('error', output.onError);
       output.stream.removeListener('drain', output.onDrain);
     }
@@ -147,7 +170,7 @@ export class ConsoleSink implements LogSink {
   #checkDrained(): void {
     if (!this.#congested) return;
     const busy = (o: Output) => !o.broken && pendingOf(o.stream) > this.#maxPendingBytes / 2;
-    if (busy(this.#out) || busy(this.#err)) return;
+    if (this.#made().some(busy)) return;
     this.#congested = false;
     this.#release();
   }

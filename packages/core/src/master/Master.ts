@@ -136,7 +136,6 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       checkPidFilePath(paths.pidFile);
       this.router.exitProcess = this.exitProcess;
       this.router.register(this);
-      this.log.info(`master started`, { pid: process.pid, workers: this.target });
 
       const ready: Promise<void>[] = [];
       for (let pin = 0; pin < this.target; pin++) {
@@ -144,6 +143,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         this.slots.set(pin, slot);
         ready.push(this.whenReady(this.spawn(slot)));
       }
+      // logged once the forks are under way: a first write to the terminal costs milliseconds
+      this.log.info(`master started`, { pid: process.pid, workers: this.target });
       const allReady = Promise.all(ready);
       // a worker failing while the socket opens is handled below, by the await, not left unhandled
       allReady.catch(() => {});
