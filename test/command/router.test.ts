@@ -285,6 +285,7 @@ describe('CommandRouter.run: built-in commands win over everything', () => {
     ['--no-detach', '--help'],
     ['--help=yes'],
     ['-dh'],
+    ['help', 'help'],
   ];
   it.each(general)('%j prints the whole help, exit 0', async (...argv) => {
     const { router, recorder } = deployRouter();

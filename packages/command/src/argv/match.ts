@@ -54,7 +54,11 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   // After '--', 'help' is an ordinary word.
   if (first === 'help' && tokens.firstPositionalIndex! < (tokens.dashDashIndex ?? argv.length)) {
     const topic = tokens.positionals[1];
-    return { kind: 'help', action: topic === undefined ? undefined : findAction(spec, topic) };
+    // `help help` asks about help itself: the whole help says how to use it
+    return {
+      kind: 'help',
+      action: topic === undefined || topic === 'help' ? undefined : findAction(spec, topic),
+    };
   }
 
   // The first problem on the line is the one reported: options before the action word are
