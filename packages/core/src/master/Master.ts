@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
+import { basename } from 'node:path';
 import type { ManageConfig } from '../config.js';
 import { ControlServer } from '../control/ControlServer.js';
 import { AlreadyRunningError, DroverError, describeValue } from '../errors.js';
@@ -162,7 +163,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       this.control = control;
       this.writeOwnPidFile(paths);
-      this.runFiles = new RunFilesKeeper(runDir, this.runFilesOf(runDir, paths));
+      this.runFiles = new RunFilesKeeper(
+        runDir,
+        [basename(paths.pidFile), basename(paths.socket)],
+        this.runFilesOf(runDir, paths),
+      );
       this.runFiles.start();
       this.reaper = new Reaper(formatTitle(config.titlePrefix, 'Reaper', config.baseTitle));
       this.reaper.start();

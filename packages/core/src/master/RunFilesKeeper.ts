@@ -34,8 +34,13 @@ export class RunFilesKeeper {
   private again = false;
   private stopped = false;
 
+  /**
+   * @param names the files of this master in `dir` (pid file, socket): events about other files
+   *   (other groups sharing the run directory) are not its business
+   */
   constructor(
     private readonly dir: string,
+    private readonly names: readonly string[],
     private readonly files: RunFiles,
   ) {}
 
@@ -57,7 +62,9 @@ export class RunFilesKeeper {
     this.watcher = null;
     try {
       this.watchedIno = statSync(this.dir).ino;
-      const watcher = watch(this.dir, { persistent: false }, () => this.schedule());
+      const watcher = watch(this.dir, { persistent: false }, (_event, name) => {
+        if (name === null || this.names.includes(String(name))) this.schedule();
+      });
       // the directory itself went away: its watch ends here, the check recreates both
       watcher.on('error', () => this.schedule());
       this.watcher = watcher;
