@@ -260,15 +260,20 @@ describe('FileSink', () => {
       });
     });
 
-    it('survives a file-size limit (EFBIG): drops and counts, tells the terminal, recovers', async () => {
-      const logs = join(dir, 'fsize');
-      const { exit, stdout, stderr } = await run('prlimit', [
+    /** Runs fsize-writer.mjs under a 64 KiB file-size limit; room is then made by cutting the file to `keepBytes`. */
+    const writeUntilFull = (logs: string, keepBytes = 0) =>
+      run('prlimit', [
         '--fsize=65536',
         process.execPath,
         join(FIXTURES, 'fsize-writer.mjs'),
         bundle,
         logs,
+        String(keepBytes),
       ]);
+
+    it('survives a file-size limit (EFBIG): drops and counts, tells the terminal, recovers', async () => {
+      const logs = join(dir, 'fsize');
+      const { exit, stdout, stderr } = await writeUntilFull(logs);
       expect(exit, stderr).toEqual({ code: 0, signal: null });
       const result = JSON.parse(stdout);
       const path = join(logs, 'full.log');
@@ -308,14 +313,7 @@ describe('FileSink', () => {
     it('after a failure that left half a line, the record of the dropped lines starts a line of its own', async () => {
       const logs = join(dir, 'fsize-midline');
       // room is made by cutting the file inside its first line, as a write cut short leaves it
-      const { exit, stdout, stderr } = await run('prlimit', [
-        '--fsize=65536',
-        process.execPath,
-        join(FIXTURES, 'fsize-writer.mjs'),
-        bundle,
-        logs,
-        '20',
-      ]);
+      const { exit, stdout, stderr } = await writeUntilFull(logs, 20);
       expect(exit, stderr).toEqual({ code: 0, signal: null });
       const result = JSON.parse(stdout);
       const after = await lines(join(logs, 'full.log'));
