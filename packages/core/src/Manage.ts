@@ -350,7 +350,7 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
         cmd === 'stop' &&
         (err as { code?: string }).code === 'ECONNCLOSED' &&
         masterPid !== null &&
-        (await exitsWithin(masterPid, opts.timeoutMs ?? 60_000))
+        (await exitsWithin(masterPid, opts.timeoutMs ?? MASTER_EXIT_MS))
       )
         return undefined as T;
       throw err;
@@ -369,6 +369,12 @@ async function exitsWithin(pid: number, ms: number): Promise<boolean> {
   }
   return true;
 }
+
+/**
+ * How long a stop whose connection the master closed waits for it to exit: it closes its control
+ * connections last, once its workers are gone, so only its release is left.
+ */
+const MASTER_EXIT_MS = 10_000;
 
 /** Commands that wait for workers to stop or start: worth waiting for while the master is alive. */
 const LONG_COMMANDS: ReadonlySet<string> = new Set(['stop', 'restart', 'reload', 'scale']);
