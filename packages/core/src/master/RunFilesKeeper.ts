@@ -1,4 +1,5 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
+import { basename } from 'node:path';
 
 /** What the keeper checks and puts back; the master owns the files themselves. */
 export interface RunFiles {
@@ -17,6 +18,9 @@ export interface RunFiles {
 
 /** Lets a burst of events (a `rm -rf`, the master's own atomic writes) settle into one check. */
 const SETTLE_MS = 50;
+/** A repair that failed (a file where the directory was, a full disk) is tried again, less and less often. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
 
 /**
  * Puts back the pid file and the control socket when something removes them while the master
@@ -30,9 +34,14 @@ export class RunFilesKeeper {
   /** inode of the directory being watched: a recreated directory is another one */
   private watchedIno = -1;
   private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
   private checking = false;
   private again = false;
   private stopped = false;
+  /** delay before the next try after a failed repair; 0 while the last check succeeded */
+  private retryMs = 0;
+  /** the last failure reported, so a failure that stays is logged once, not at every try */
+  private lastFailure = '';
 
   /**
    * @param names the files of this master in `dir` (pid file, socket): events about other files
@@ -62,8 +71,10 @@ export class RunFilesKeeper {
     this.watcher = null;
     try {
       this.watchedIno = statSync(this.dir).ino;
+      // the directory's own name: it was removed, renamed or its mode changed
+      const own = basename(this.dir);
       const watcher = watch(this.dir, { persistent: false }, (_event, name) => {
-        if (name === null || this.names.includes(String(name))) this.schedule();
+        if (name === null || name === own || this.names.includes(String(name))) this.schedule();
       });
       // the directory itself went away: its watch ends here, the check recreates both
       watcher.on('error', () => this.schedule());
@@ -74,12 +85,19 @@ export class RunFilesKeeper {
     }
   }
 
-  private schedule(): void {
-    if (this.stopped || this.timer) return;
+  /** Checks after `delayMs`, or sooner if a check is already due sooner (an event cuts a retry's wait short). */
+  private schedule(delayMs = SETTLE_MS): void {
+    if (this.stopped) return;
+    const due = Date.now() + delayMs;
+    if (this.timer) {
+      if (this.timerDue <= due) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.check();
-    }, SETTLE_MS);
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -106,15 +124,22 @@ export class RunFilesKeeper {
         repaired.push('control socket');
       }
       if (repaired.length > 0 && !this.stopped) this.files.report(repaired);
+      this.retryMs = 0;
+      this.lastFailure = '';
     } catch (error) {
-      if (!this.stopped) this.files.report(repaired, error as Error);
+      if (!this.stopped && (error as Error).message !== this.lastFailure) {
+        this.lastFailure = (error as Error).message;
+        this.files.report(repaired, error as Error);
+      }
+      // no event may come (the watch is on a directory that is gone): try again on a timer
+      this.retryMs = this.retryMs === 0 ? RETRY_FIRST_MS : Math.min(RETRY_MAX_MS, this.retryMs * 2);
     } finally {
       this.checking = false;
     }
     if (this.again) {
       this.again = false;
       this.schedule();
-    }
+    } else if (this.retryMs > 0) this.schedule(this.retryMs);
   }
 }
 
