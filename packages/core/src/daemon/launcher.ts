@@ -322,6 +322,9 @@ async function logTail(groups: readonly DaemonGroup[], offsets: Map<string, numb
   return tails.flat();
 }
 
+/** A line of the group's log written by its logger: it starts with the record's ISO time. */
+const LOG_RECORD = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+
 /**
  * The line that best says why: the master's "start failed", else the daemon's own last
  * `drover: …` line (an error before any master ran), else the last error.
@@ -334,6 +337,8 @@ function keyLine(tail: readonly string[]): string | null {
   }
   for (let i = tail.length - 1; i >= 0; i--) {
     const line = (tail[i] as string).trim();
+    // the daemon's own output, not a log record (a worker printing "drover: …" comes as one)
+    if (LOG_RECORD.test(line)) continue;
     const at = line.indexOf('drover: ');
     if (at !== -1) return line.slice(at + 'drover: '.length);
   }
