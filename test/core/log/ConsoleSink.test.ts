@@ -123,4 +123,15 @@ describe('ConsoleSink', () => {
     expect(sink.droppedLines).toBe(1);
     await sink.close();
   });
+
+  it('a stream handed in that fails before the first line is caught, and its lines are counted as dropped', async () => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const sink = new ConsoleSink({ stdout: out, stderr: err, color: false });
+    // without the sink's listener this 'error' would be unhandled and end the process
+    out.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    sink.write(record('info'));
+    expect(sink.droppedLines).toBe(1);
+  });
 });

@@ -70,6 +70,9 @@ export class ConsoleSink implements LogSink {
     this.#outStream = stdout ? () => stdout : () => process.stdout;
     this.#errStream = stderr ? () => stderr : () => process.stderr;
     this.#color = opts.color;
+    // streams handed in exist already: listen to their errors from the start
+    if (stdout) void this.#out;
+    if (stderr) void this.#err;
   }
 
   get #out(): Output {
