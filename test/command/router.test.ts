@@ -147,6 +147,8 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
         "unknown option --frob; if it is meant as [args...], put it after '--', options before it: deploy start -d -- a --frob b",
       hint: 'start',
     },
+    // no script after it: it cannot be meant as an argument of the script, so no '--' line
+    { argv: ['start', '--frob'], error: 'unknown option --frob', hint: 'start' },
     // a negative number for an action without variadic arguments: its first argument
     {
       argv: ['stop', '-1'],

@@ -264,11 +264,22 @@ function positionalHint(
     // the arguments before the variadic one come first: `start --port=80 app.js` is `start app.js -- --port=80`
     const given = line.argv.slice(0, index).filter((w) => !isOptionWord(w)).length - (action ? 1 : 0);
     const missing = Math.max(0, positionals.indexOf(variadic) - given);
+    // too few arguments after it to fill those before the variadic one: it cannot be one of its values
+    if (argumentsAfter(line, index) < missing) return undefined;
     return `if it is meant as ${formatPositional(variadic)}, ${where(line, index, missing)}`;
   }
   if (positionals.length > 0 && /^-\d/.test(word))
     return `a negative number reads as an option: ${where(line, index, 0)}`;
   return undefined;
+}
+
+/** Arguments (not options) after the word at `index`, those after `--` included. */
+function argumentsAfter(line: CommandLine, index: number): number {
+  const end = line.dashDashIndex ?? line.argv.length;
+  return (
+    line.argv.slice(index + 1, end).filter((word) => !isOptionWord(word)).length +
+    line.argv.slice(end + 1).length
+  );
 }
 
 function where(line: CommandLine, index: number, missing: number): string {
