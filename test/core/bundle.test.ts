@@ -35,6 +35,15 @@ describe('the bundle a worker loads', () => {
     expect(files).toHaveLength(2);
   });
 
+  it('takes no builtin at load that a worker does not use at start', () => {
+    const code = staticClosure('worker.js')
+      .map((f) => readFileSync(join(bundleDir, f), 'utf8'))
+      .join('\n');
+    // node:module (and the source-map support it loads) is needed only to find the preload, in
+    // a master; taken at load, it cost every worker its loading
+    expect(code).not.toMatch(/^(?:const|import) .*"node:module"/m);
+  });
+
   it("loads the master's side statically everywhere else", () => {
     for (const entry of ['index.js', 'control.js', 'master.js', 'memory.js']) {
       const code = staticClosure(entry)

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORKER_CONDITION } from '../ipc/messages.js';
@@ -16,9 +15,6 @@ export interface LaunchSpec {
    */
   script?: boolean;
 }
-
-// Self-reference through the package's exports: dist/ even when this file runs from src/.
-const requireHere = createRequire(import.meta.url);
 
 /**
  * Node options of a worker: preload drover's worker runtime (title, signals, orphan rule, server
@@ -42,7 +38,11 @@ let bootstrap: string | undefined;
  */
 function bootstrapPath(): string {
   const sibling = fileURLToPath(new URL('./drover-worker-bootstrap.cjs', import.meta.url));
-  return existsSync(sibling) ? sibling : requireHere.resolve('@drover/core/worker-bootstrap');
+  if (existsSync(sibling)) return sibling;
+  // self-reference through the package's exports: dist/ even when this file runs from src/
+  // (node:module taken here, not imported: a worker would load it for nothing)
+  const { createRequire } = process.getBuiltinModule('node:module') as typeof import('node:module');
+  return createRequire(import.meta.url).resolve('@drover/core/worker-bootstrap');
 }
 
 /** Workers re-execute this very script (the `Manage` case): same entry, same arguments. */
