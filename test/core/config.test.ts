@@ -51,6 +51,10 @@ describe('ManageOptions validation', () => {
       "drover: config 'restart.maxRestarts' is 0; expected an integer >= 1, or Infinity to never give up",
     ],
     [
+      { baseTitle: 'm', logLevel: 'eror' },
+      "drover: config 'logLevel' is \"eror\"; expected one of debug, info, notice, warning, error, fatal (did you mean 'error'?)",
+    ],
+    [
       { baseTitle: 'm', logLevel: 'verbose' },
       'drover: config \'logLevel\' is "verbose"; expected one of debug, info, notice, warning, error, fatal',
     ],
@@ -82,5 +86,11 @@ describe('ManageOptions validation', () => {
     expect(resolveManageConfig({ baseTitle: 'm', maxMemory: '512M' }).maxMemory).toBe(512 * 1024 ** 2);
     expect(resolveManageConfig({ baseTitle: 'm', maxMemory: '1.5G' }).maxMemory).toBe(1.5 * 1024 ** 3);
     expect(resolveManageConfig({ baseTitle: 'm', maxMemory: 4096 }).maxMemory).toBe(4096);
+  });
+
+  it('reads a log level in any case, and warn as warning', () => {
+    expect(resolveManageConfig({ baseTitle: 'm', logLevel: 'WARNING' }).logLevel).toBe('warning');
+    expect(resolveManageConfig({ baseTitle: 'm', logLevel: 'warn' }).logLevel).toBe('warning');
+    expect(resolveManageConfig({ baseTitle: 'm', logLevel: ' Debug ' }).logLevel).toBe('debug');
   });
 });

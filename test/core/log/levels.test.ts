@@ -17,7 +17,7 @@ describe('log levels', () => {
     }
   });
 
-  it.each([['warn'], [''], [3], [null], [undefined], ['toString'], ['__proto__']])(
+  it.each([['warnings'], ['verbose'], [''], [3], [null], [undefined], ['toString'], ['__proto__']])(
     'rejects %j with a ConfigError naming the key, the value and the levels',
     (value) => {
       let error: unknown;
@@ -34,6 +34,16 @@ describe('log levels', () => {
       expect(configError.message).toContain('debug, info, notice, warning, error, fatal');
     },
   );
+
+  it("takes pino's and npm's 'warn' for warning", () => {
+    expect(parseLogLevel('warn')).toBe('warning');
+    expect(parseLogLevel('WARN')).toBe('warning');
+  });
+
+  it('names the nearest level when there is one', () => {
+    expect(() => parseLogLevel('eror')).toThrow(/\(did you mean 'error'\?\)/);
+    expect(() => parseLogLevel('verbose')).not.toThrow(/did you mean/);
+  });
 
   it('names the key it was given', () => {
     expect(() => parseLogLevel('loud', 'groups.mailer.logLevel')).toThrow(

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { closest, MANAGE_OPTION_KEYS, type ManageOptions, resolveManageConfig } from '../config.js';
+import { closest } from '../closest.js';
+import { MANAGE_OPTION_KEYS, type ManageOptions, resolveManageConfig } from '../config.js';
 import { ConfigError, DroverError, describeValue } from '../errors.js';
 import { type RotationOptions, resolveRotation } from '../log/rotation.js';
 import { Manage, type ManageDeps } from '../Manage.js';

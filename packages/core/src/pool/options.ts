@@ -1,10 +1,5 @@
-import {
-  closest,
-  MANAGE_OPTION_KEYS,
-  type ManageConfig,
-  type ManageOptions,
-  resolveManageConfig,
-} from '../config.js';
+import { closest } from '../closest.js';
+import { MANAGE_OPTION_KEYS, type ManageConfig, type ManageOptions, resolveManageConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { memoryBackend } from '../queue/memoryBackend.js';
 import { resolveBackendOptions } from '../queue/options.js';

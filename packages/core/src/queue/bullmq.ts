@@ -13,7 +13,7 @@ import {
   Worker,
 } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { closest } from '../config.js';
+import { closest } from '../closest.js';
 import { ConfigError, DroverError } from '../errors.js';
 import {
   abortedError,

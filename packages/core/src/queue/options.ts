@@ -1,4 +1,4 @@
-import { closest } from '../config.js';
+import { closest } from '../closest.js';
 import { ConfigError, DroverError, describeValue } from '../errors.js';
 import type { BackendOptions, Retention, RetryPolicy, TaskSpec } from './QueueBackend.js';
 
