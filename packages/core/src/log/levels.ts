@@ -25,9 +25,6 @@ export function isAtLeast(level: LogLevel, threshold: LogLevel): boolean {
   return RANK[level] >= RANK[threshold];
 }
 
-/** Names other loggers use (pino, npm, Python's logging) for a level of ours. */
-const ALIASES: Readonly<Record<string, LogLevel>> = { warn: 'warning' };
-
 /**
  * Reads a level from configuration or a command line. Case does not matter (`WARNING` is
  * `warning`), nor does pino's spelling (`warn`); anything else throws a `ConfigError` naming the
@@ -37,7 +34,7 @@ export function parseLogLevel(value: unknown, key = 'logLevel'): LogLevel {
   if (typeof value === 'string') {
     const level = value.trim().toLowerCase();
     if (Object.hasOwn(RANK, level)) return level as LogLevel;
-    if (Object.hasOwn(ALIASES, level)) return ALIASES[level]!;
+    if (level === 'warn') return 'warning'; // pino's and npm's name for it
     const near = closest(level, LOG_LEVELS);
     if (near) throw new ConfigError(key, value, `one of ${LOG_LEVELS.join(', ')} (did you mean '${near}'?)`);
   }
