@@ -273,6 +273,36 @@ describe('a PIN that gave up', () => {
   });
 });
 
+describe('a PIN in backoff', () => {
+  it('is started at once by a reload, not when its backoff ends', async () => {
+    const marker = join(tmpdir(), `drover-backoff-${process.pid}-${Date.now()}`);
+    // a second fast crash waits 15-30 s: far longer than the test's deadlines
+    current = startLoop(
+      { maxWorkerNum: 2, restart: { initialDelayMs: 30_000, maxDelayMs: 30_000 } },
+      { crashIfFile: marker, crashPin: 0 },
+    );
+    const { group, runDir } = current;
+    try {
+      await group.waitEvent(is('started'), 'started');
+      writeFileSync(marker, '');
+      await group.waitEvent(
+        is('workerBackoff', (e) => e.pin === 0),
+        'PIN 0 in backoff',
+      );
+      const client = new Manage({ baseTitle: 'loop', runDir });
+      expect((await client.status()).workers[0]!.state).toBe('backoff');
+      rmSync(marker, { force: true });
+      expect(await client.reload()).toEqual({ replaced: 2, aborted: false });
+      expect(group.output).toContain('reload starts a worker in backoff now');
+      const [pin0] = (await client.status()).workers;
+      expect(pin0!.state).toMatch(/^(ready|busy)$/);
+      expect(pin0!.nextStartAt).toBeUndefined();
+    } finally {
+      rmSync(marker, { force: true });
+    }
+  });
+});
+
 describe('operations that meet a recycle', () => {
   it('restart() while a loop worker finishes its recycle: one process per PIN after', async () => {
     // executions of 2.5 s: the age limit falls inside one, and the restart comes during its drain

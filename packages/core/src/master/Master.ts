@@ -642,6 +642,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     );
   }
 
+  private async startFromBackoff(slot: WorkerSlot): Promise<boolean> {
+    slot.clearTimers();
+    this.log.info(`reload starts a worker in backoff now`, { pin: slot.pin });
+    slot.restarts++;
+    return this.whenReady(this.spawn(slot)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   private async rollingReload(): Promise<ReloadResult> {
     if (this.stopping || !this.startPromise) {
       this.log.warning('reload skipped: the group is not running');
@@ -658,6 +668,12 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       if (slot.failed && !slot.current && !slot.retired) {
         if (await this.startAgain(slot)) replaced++;
+        continue;
+      }
+      if (slot.backoffTimer && !slot.current?.alive) {
+        // The reload brings what may be the fix: waiting out the backoff (up to maxDelayMs) would
+        // delay it for nothing. The crash streak stays, so new code that crashes backs off further.
+        if (await this.startFromBackoff(slot)) replaced++;
         continue;
       }
       if (slot.current?.state !== 'ready') continue;
