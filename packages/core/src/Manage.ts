@@ -9,7 +9,7 @@ import type { Logger } from './log/Logger.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
 import type { Master } from './master/Master.js';
-import { MASTER_EVENT_NAMES, type MasterEvents, type ReloadResult } from './master/events.js';
+import { MASTER_EVENT_NAMES, type ManageEvents, type ReloadResult } from './master/events.js';
 import { Process } from './process/Process.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
 import type { GroupStatus } from './status.js';
@@ -68,7 +68,7 @@ export interface MasterRunOptions {
  * From any other process, `stop()`, `reload()`, `restart()`, `scale()` and `status()` reach the
  * running master of the same `baseTitle` through its control socket.
  */
-export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
+export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   readonly config: ManageConfig;
   private init?: WorkInit<R>;
   private work?: Work<R>;
@@ -85,10 +85,14 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     if (deps.logFiles?.rotation !== undefined) resolveRotation(deps.logFiles.rotation, 'logRotation');
   }
 
-  /** Runs once per worker process before the first execution; its result is passed to every execution. */
-  setWorkInit(init: WorkInit<R>): this {
-    this.init = init;
-    return this;
+  /**
+   * Runs once per worker process before the first execution; its result is passed to every
+   * execution (and typed so: `setWork`'s second parameter is what `init` resolves to).
+   */
+  setWorkInit<T>(init: WorkInit<T>): Manage<T> {
+    const typed = this as unknown as Manage<T>;
+    typed.init = init;
+    return typed;
   }
 
   /** One execution. Repeated until a stop, a recycle or `worker.done()`. */
@@ -288,12 +292,21 @@ export class Manage<R = unknown> extends EventEmitter<MasterEvents> {
     await writeStatus(out, [status], opts, status);
   }
 
-  /** Sends a structured value to every worker (master side). */
+  /**
+   * Sends a structured value to every worker serving a PIN (master side); see `sendTo` for what
+   * happens to it.
+   */
   broadcast(data: unknown): void {
     this.requireMaster('broadcast').broadcast(data);
   }
 
-  /** Sends a structured value to the worker on `pin` (master side). */
+  /**
+   * Sends a structured value to the process serving `pin` (master side): during a reload, the old
+   * one until its successor is ready. False when the PIN has no process (none, in backoff, failed).
+   * True means handed over, not read: a process still starting gets it once ready, and one that
+   * dies first (a crash, a failed init) loses it, as any IPC message; `workerExit` says so.
+   * Messages to one worker arrive in the order sent.
+   */
   sendTo(pin: number, data: unknown): boolean {
     return this.requireMaster('sendTo').sendTo(pin, data);
   }

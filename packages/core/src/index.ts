@@ -13,6 +13,8 @@ export {
   resolveManageConfig,
 } from './config.js';
 export { SocketGoneError } from './control/SocketGoneError.js';
+export type { LogLevel } from './log/levels.js';
+export type { RotationOptions } from './log/rotation.js';
 export { AlreadyRunningError, ConfigError, DroverError, NotRunningError } from './errors.js';
 export { type BackgroundOptions, DaemonStartError, DEFAULT_SETTLE_MS } from './daemon/options.js';
 export {
@@ -23,7 +25,13 @@ export {
   type ShowStatusOptions,
 } from './Manage.js';
 export { type GroupReloadResult, ManageMultiple, type ManageMultipleOptions } from './ManageMultiple.js';
-export type { MasterEvents, ReloadResult, WorkerExitInfo, WorkerInfo } from './master/events.js';
+export type {
+  ManageEvents,
+  MasterEvents,
+  ReloadResult,
+  WorkerExitInfo,
+  WorkerInfo,
+} from './master/events.js';
 export { type LaunchSpec, scriptLaunch, selfLaunch } from './master/launch.js';
 export { RestartPolicy } from './master/RestartPolicy.js';
 export { CpuSampler, Process, type ProcStat } from './process/Process.js';

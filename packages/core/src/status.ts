@@ -18,15 +18,25 @@ export type WorkerState =
   /** respawn gave up after the configured cap */
   | 'failed';
 
+/** Why a worker process ended: only `crash` and `hang` are respawned with backoff. */
 export type ExitReason =
+  /** an exit nobody asked for: a non-normal code, a signal, an uncaught error */
   | 'crash'
+  /** replaced after `executeTimes` executions, `limitSeconds` of age or `maxMemory` of RSS */
   | 'recycle'
+  /** the group stopped */
   | 'stop'
+  /** `restart`: every worker stopped and started again */
   | 'restart'
+  /** ended on its own: `normalExitCode` or `worker.done()`; not respawned */
   | 'normal'
+  /** replaced by a rolling reload (SIGHUP, `reload`) once its successor was ready */
   | 'reload'
+  /** killed after missing heartbeats for `hangTimeout` */
   | 'hang'
+  /** removed by a scale down (SIGTTOU, `scale`) */
   | 'scale'
+  /** a task pool's temporary worker that had nothing to do for `idleTimeout` */
   | 'idle';
 
 export interface ExitRecord {

@@ -3,15 +3,19 @@ import type { WorkerMessage } from '../ipc/messages.js';
 import type { ExitReason } from '../status.js';
 
 export interface WorkerInfo {
+  /** the worker's stable index, 0..N-1, kept across respawns */
   pin: number;
   pid: number;
+  /** its process title, as `ps` shows it */
   title: string;
 }
 
 export interface WorkerExitInfo extends WorkerInfo {
+  /** exit code, or null when a signal ended it */
   code: number | null;
   signal: NodeJS.Signals | null;
   reason: ExitReason;
+  /** first line of the error that ended it, when the worker reported one */
   error?: string;
 }
 
@@ -22,19 +26,30 @@ export interface ReloadResult {
 }
 
 export interface MasterEvents {
+  /** a worker process was forked (first start, respawn, recycle, reload, scale up) */
   workerStart: [WorkerInfo];
+  /** its `setWorkInit` resolved (or its script loaded): it takes work */
   workerReady: [WorkerInfo];
+  /** its process ended; `reason` says why */
   workerExit: [WorkerExitInfo];
   /** a worker was asked to stop (stop, reload, recycle, scale) */
   workerStop: [WorkerInfo & { reason: ExitReason }];
+  /** a crashed worker's respawn waits `delayMs`: the `streak`-th fast crash in a row */
   workerBackoff: [WorkerInfo & { delayMs: number; streak: number }];
+  /** the restart policy's `maxRestarts` was reached: the PIN stays empty, state 'failed' */
   workerFailed: [{ pin: number; restarts: number }];
+  /** a worker's `worker.send(data)` */
   message: [data: unknown, worker: WorkerInfo];
   /** an internal message the master does not handle itself (task pool results) */
   internalMessage: [message: WorkerMessage, worker: WorkerInfo];
+  /** a rolling reload ended: how many PINs were replaced, or why it stopped */
   reload: [ReloadResult];
+  /** the group stopped: every worker has exited */
   stop: [];
 }
+
+/** The events of a `Manage`: the master's, without its internal channel. */
+export type ManageEvents = Omit<MasterEvents, 'internalMessage'>;
 
 /** Every event a Master emits, for the façades (Manage, Pool) that re-emit them. */
 export const MASTER_EVENT_NAMES = [

@@ -125,10 +125,11 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     this.deps = deps;
   }
 
-  /** Runs once per worker process before its first task; the result is `ctx.resources`. */
-  setWorkInit(init: WorkInit<C>): this {
-    this.init = init;
-    return this;
+  /** Runs once per worker process before its first task; the result is `ctx.resources` (and typed so). */
+  setWorkInit<T>(init: WorkInit<T>): Pool<P, R, T> {
+    const typed = this as unknown as Pool<P, R, T>;
+    typed.init = init;
+    return typed;
   }
 
   /** Runs one task in a worker; the value it returns (JSON) is the task's result. */

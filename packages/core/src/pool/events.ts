@@ -1,4 +1,4 @@
-import type { MasterEvents } from '../master/events.js';
+import type { ManageEvents } from '../master/events.js';
 
 /** Which worker an attempt ran on. */
 export interface TaskWorker {
@@ -32,7 +32,7 @@ export interface ScaleInfo {
 }
 
 /** Events of a `Pool` in its master: the worker group's own, plus the tasks' and the autoscaler's. */
-export interface PoolEvents<P = unknown, R = unknown> extends Omit<MasterEvents, 'internalMessage'> {
+export interface PoolEvents<P = unknown, R = unknown> extends ManageEvents {
   /** an attempt was handed to a worker */
   taskStart: [TaskAttempt];
   /** an attempt succeeded */
