@@ -5,15 +5,22 @@ import { type RotationOptions, resolveRotation } from './log/rotation.js';
 
 /** How a crashed worker is brought back. */
 export interface RestartPolicyOptions {
-  /** Delay before the second fast restart in a row; the first one is immediate. Default 100 ms. */
+  /**
+   * Delay before the second fast restart in a row; the first one is immediate. Each delay is drawn
+   * between half and all of its ceiling (this, times `factor` per further crash, up to
+   * `maxDelayMs`), so a group that crashes together does not respawn together. Default 100 ms.
+   */
   initialDelayMs?: number;
-  /** Upper bound of the delay. Default 30 s. */
+  /** Upper bound of the delay's ceiling. Default 30 s. */
   maxDelayMs?: number;
   /** Growth factor per consecutive fast crash. Default 2. */
   factor?: number;
   /** A worker that lived this long counts as stable: its crash streak resets. Default 10 s. */
   stableAfterMs?: number;
-  /** Consecutive fast crashes after which the slot gives up ('failed'). Default Infinity: never. */
+  /**
+   * Restarts allowed in a row of fast crashes (a crash within `stableAfterMs` of the start); the
+   * next crash leaves the PIN empty, state 'failed'. Default Infinity: never give up.
+   */
   maxRestarts?: number;
 }
 
@@ -53,7 +60,11 @@ export interface ManageOptions {
   group?: string | number;
   /** Extra environment for the workers. */
   env?: Record<string, string>;
-  /** Private directory for the pid file, the control socket and the lock (0700). Default: see RunDir. */
+  /**
+   * Private directory for the pid file, the control socket and the logs (0700). Default
+   * `$DROVER_RUN_DIR`, else `$XDG_RUNTIME_DIR/drover` (when that directory is this user's), else
+   * `<os.tmpdir()>/drover-<uid>`.
+   */
   runDir?: string;
   /** Alias of runDir, as the seed managers name it. */
   pidRoot?: string;

@@ -11,7 +11,7 @@ export interface BackgroundOptions {
    * alive) before the start counts as a success. Default 1000 ms.
    */
   settleMs?: number;
-  /** Longest wait for the daemon to be ready and settled. Default: the largest readyTimeout + 15 s. */
+  /** Longest wait for the daemon to be ready and settled. Default: the largest readyTimeout + 15 s + settleMs. */
   deadlineMs?: number;
 }
 

@@ -995,7 +995,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     for (const slot of this.slots.values()) slot.current?.send({ $drover: 'msg', data });
   }
 
-  /** Sends a structured value to the worker on `pin`; false if there is none. */
+  /** Sends a structured value to the process serving `pin`; false if there is none (see Manage.sendTo). */
   sendTo(pin: number, data: unknown): boolean {
     return this.slots.get(pin)?.current?.send({ $drover: 'msg', data }) ?? false;
   }

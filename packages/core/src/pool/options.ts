@@ -11,7 +11,10 @@ export type BackoffOption =
   /** the same delay, in ms, after every failed attempt */
   | number
   | { type: 'fixed'; delayMs: number }
-  /** `delayMs · 2^(attempt-1)`, capped at `maxDelayMs`, each lowered at random by up to `jitter` (0..1) */
+  /**
+   * `delayMs · 2^(attempt-1)`, capped at `maxDelayMs` (default the larger of `delayMs` and 60 s),
+   * each lowered at random by up to `jitter` (0..1, default 0), as BullMQ's exponential backoff
+   */
   | { type: 'exponential'; delayMs: number; maxDelayMs?: number; jitter?: number }
   /** any policy: the delay in ms after failed `attempt` (1-based) */
   | ((attempt: number, error: Error) => number);
@@ -23,7 +26,7 @@ type GroupOptions = Omit<ManageOptions, 'maxWorkerNum' | 'executeUSleep' | 'norm
 export interface PoolOptions<P = unknown> extends GroupOptions {
   /** Permanent workers, always running. Default 1. */
   minWorkers?: number;
-  /** Upper bound with temporary workers, started when the backlog exceeds what the workers take. Default `minWorkers`. */
+  /** Upper bound with temporary workers, started when the backlog exceeds what the workers take. Default `minWorkers` (at least 1). */
   maxWorkers?: number;
   /** A temporary worker with no task for this many ms exits (reason 'idle'). Default 10_000. */
   idleTimeout?: number;
@@ -47,9 +50,9 @@ export interface PoolOptions<P = unknown> extends GroupOptions {
   whenFull?: 'reject' | 'wait';
   /** A delivery whose master stops renewing its lease this long goes to another master (shared queues). Default 30_000. */
   leaseMs?: number;
-  /** How long results stay readable by `submit` callers. */
+  /** How long results stay readable by `submit` callers. Default `{ ageMs: 300_000, count: 10_000 }`. */
   keepResults?: Retention;
-  /** How long dead letters are kept. */
+  /** How long dead letters are kept. Default `{ ageMs: 7 days, count: 10_000 }`. */
   keepDeadLetters?: Retention;
   /** How often the autoscaler reads the backlog, in ms. Default 500. */
   scaleInterval?: number;

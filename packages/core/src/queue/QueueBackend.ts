@@ -189,7 +189,9 @@ export interface QueueBackend<P = unknown, R = unknown> {
 
 /** How long finished tasks stay queryable. Whichever limit is reached first evicts. */
 export interface Retention {
+  /** evict what finished longer ago than this, in ms */
   readonly ageMs?: number;
+  /** keep at most this many, the newest */
   readonly count?: number;
 }
 
