@@ -25,7 +25,10 @@ export interface ManageDeps {
   launch?: LaunchSpec;
   /** End the process after a stop by signal or when all workers finished. Default true. */
   exitProcess?: boolean;
-  /** The log files of background mode: rotation (default `10M`, `1d`, 14 files) and a separate error file. */
+  /**
+   * The log files of background mode: rotation (default `10M`, `1d`, 14 files) and a separate
+   * error file. What is set here wins over the options' `logRotation` and `separateErrorFile`.
+   */
   logFiles?: LogFileOptions;
 }
 
