@@ -243,64 +243,53 @@ describe('status during a reload', () => {
   });
 });
 
-describe('a PIN that gave up', () => {
-  it('comes back with a reload once the cause is fixed', async () => {
-    const marker = join(tmpdir(), `drover-crash-${process.pid}-${Date.now()}`);
-    current = startLoop(
-      { maxWorkerNum: 2, restart: { initialDelayMs: 10, maxDelayMs: 20, maxRestarts: 2 } },
-      { crashIfFile: marker, crashPin: 0 },
-    );
-    const { group, runDir } = current;
-    try {
-      await group.waitEvent(is('started'), 'started');
-      writeFileSync(marker, '');
-      await group.waitEvent(
-        is('workerFailed', (e) => e.pin === 0),
-        'PIN 0 gave up',
-      );
-      const client = new Manage({ baseTitle: 'loop', runDir });
-      const [failed, other] = (await client.status()).workers;
-      expect(failed!.state).toBe('failed');
-      expect(other!.state).not.toMatch(/failed|backoff|stopped/);
-      rmSync(marker, { force: true });
-      expect(await client.reload()).toEqual({ replaced: 2, aborted: false });
-      expect(group.output).toContain('starting again a worker that had given up');
-      for (const w of (await client.status()).workers) expect(w.state).toMatch(/^(ready|idle|busy)$/);
-      expect(group.alive).toBe(true);
-    } finally {
-      rmSync(marker, { force: true });
-    }
-  });
-});
-
-describe('a PIN in backoff', () => {
-  it('is started at once by a reload, not when its backoff ends', async () => {
-    const marker = join(tmpdir(), `drover-backoff-${process.pid}-${Date.now()}`);
-    // a second fast crash waits 15-30 s: far longer than the test's deadlines
-    current = startLoop(
-      { maxWorkerNum: 2, restart: { initialDelayMs: 30_000, maxDelayMs: 30_000 } },
-      { crashIfFile: marker, crashPin: 0 },
-    );
-    const { group, runDir } = current;
-    try {
-      await group.waitEvent(is('started'), 'started');
-      writeFileSync(marker, '');
-      await group.waitEvent(
-        is('workerBackoff', (e) => e.pin === 0),
-        'PIN 0 in backoff',
-      );
-      const client = new Manage({ baseTitle: 'loop', runDir });
-      expect((await client.status()).workers[0]!.state).toBe('backoff');
-      rmSync(marker, { force: true });
-      expect(await client.reload()).toEqual({ replaced: 2, aborted: false });
-      expect(group.output).toContain('reload starts a worker in backoff now');
-      const [pin0] = (await client.status()).workers;
-      expect(pin0!.state).toMatch(/^(ready|busy)$/);
-      expect(pin0!.nextStartAt).toBeUndefined();
-    } finally {
-      rmSync(marker, { force: true });
-    }
-  });
+describe('a PIN whose worker crashed', () => {
+  it.each([
+    {
+      when: 'gave up',
+      restart: { initialDelayMs: 10, maxDelayMs: 20, maxRestarts: 2 },
+      event: 'workerFailed',
+      state: 'failed',
+      logged: 'starting again a worker that had given up',
+    },
+    {
+      // a second fast crash waits 15-30 s: far longer than the test's deadlines
+      when: 'is in backoff',
+      restart: { initialDelayMs: 30_000, maxDelayMs: 30_000 },
+      event: 'workerBackoff',
+      state: 'backoff',
+      logged: 'reload starts a worker in backoff now',
+    },
+  ])(
+    'and $when comes back at once with a reload once the cause is fixed',
+    async ({ restart, event, state, logged }) => {
+      const marker = join(tmpdir(), `drover-crash-${process.pid}-${Date.now()}`);
+      current = startLoop({ maxWorkerNum: 2, restart }, { crashIfFile: marker, crashPin: 0 });
+      const { group, runDir } = current;
+      try {
+        await group.waitEvent(is('started'), 'started');
+        writeFileSync(marker, '');
+        await group.waitEvent(
+          is(event, (e) => e.pin === 0),
+          `PIN 0: ${event}`,
+        );
+        const client = new Manage({ baseTitle: 'loop', runDir });
+        const [crashed, other] = (await client.status()).workers;
+        expect(crashed!.state).toBe(state);
+        expect(other!.state).not.toMatch(/failed|backoff|stopped/);
+        rmSync(marker, { force: true });
+        expect(await client.reload()).toEqual({ replaced: 2, aborted: false });
+        expect(group.output).toContain(logged);
+        for (const w of (await client.status()).workers) {
+          expect(w.state).toMatch(/^(ready|idle|busy)$/);
+          expect(w.nextStartAt).toBeUndefined();
+        }
+        expect(group.alive).toBe(true);
+      } finally {
+        rmSync(marker, { force: true });
+      }
+    },
+  );
 });
 
 describe('operations that meet a recycle', () => {
