@@ -67,3 +67,12 @@ describe('the bundle a worker loads', () => {
     }
   });
 });
+
+describe('the declarations a user reads', () => {
+  it('leave out what is marked @internal', () => {
+    const dist = join(import.meta.dirname, '../../packages/core/dist');
+    const manage = readFileSync(join(dist, 'Manage.d.ts'), 'utf8');
+    expect(manage).toMatch(/\bsetWorkInit</);
+    expect(manage).not.toMatch(/\bstartMaster\b|\bdaemonGroup\b|@internal/);
+  });
+});
