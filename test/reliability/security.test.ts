@@ -213,6 +213,25 @@ describe.skipIf(!isRoot || !nobody)('another user (nobody)', () => {
     ]);
     expect(uidOf(g.group.pid)).toBe(uid);
   });
+  it("'user' alone: the workers take that user's primary group and its HOME, USER and LOGNAME", async () => {
+    const name = 'rel-drop-user';
+    const g = track(startGroup({ name, config: { maxWorkerNum: 1, user: 'nobody' } }));
+    await g.group.waitEvent(is('started'), 'started');
+    const status = await until('a whole group', async () => wholeGroup(await g.status(), name, 1));
+    const pid = status.workers[0]!.pid!;
+    // not the master's group (0 when the master is root)
+    expect(ids(pid, 'Gid')).toEqual([nobody!.gid, nobody!.gid, nobody!.gid, nobody!.gid]);
+    const env = new Map(
+      readFileSync(`/proc/${pid}/environ`, 'latin1')
+        .split('\0')
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
+    );
+    expect([env.get('HOME'), env.get('USER'), env.get('LOGNAME')]).toEqual([
+      nobody!.home,
+      'nobody',
+      'nobody',
+    ]);
+  });
 });
 
 describe('no shell between the master and its workers', () => {

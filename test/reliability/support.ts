@@ -159,11 +159,11 @@ export function uidOf(pid: number): number | null {
   return line ? Number(line.split(/\s+/)[1]) : null;
 }
 
-/** uid and gid of a local account, from /etc/passwd. */
-export function account(name: string): { uid: number; gid: number } | null {
+/** uid, gid and home of a local account, from /etc/passwd. */
+export function account(name: string): { uid: number; gid: number; home: string } | null {
   for (const line of read('/etc/passwd').split('\n')) {
     const fields = line.split(':');
-    if (fields[0] === name) return { uid: Number(fields[2]), gid: Number(fields[3]) };
+    if (fields[0] === name) return { uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] ?? '' };
   }
   return null;
 }

@@ -26,7 +26,7 @@ import type { ExitReason, GroupStatus, MasterStatus, PinProcessStatus, WorkerSta
 import { formatTitle, setOwnTitle, withoutTitleOption } from '../title.js';
 import { VERSION } from '../version.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
-import { resolvePrincipal } from './privileges.js';
+import { resolveWorkerIdentity } from './privileges.js';
 import { type ReapTarget, Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
 import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
@@ -84,6 +84,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private signalScaleQueued = false;
   private uid?: number;
   private gid?: number;
+  /** HOME, USER and LOGNAME of the account the workers run as (`user`) */
+  private identityEnv: Record<string, string> = {};
   private beforeStop: (() => Promise<void>) | null = null;
 
   constructor(options: MasterOptions) {
@@ -114,8 +116,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   private async startOnce(): Promise<void> {
     const { config } = this;
-    if (config.user !== undefined) this.uid = resolvePrincipal('user', config.user);
-    if (config.group !== undefined) this.gid = resolvePrincipal('group', config.group);
+    const identity = resolveWorkerIdentity(config.user, config.group);
+    this.uid = identity.uid;
+    this.gid = identity.gid;
+    this.identityEnv = identity.env;
     const runDir = config.runDir ?? defaultRunDir();
     ensurePrivateDir(runDir);
     const paths = groupPaths(runDir, config.baseTitle);
@@ -225,7 +229,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       gid: this.gid,
       serialization: 'json',
     });
-    const cw = cluster.fork({ ...config.env, [ENVELOPE_VAR]: JSON.stringify(envelope) });
+    const cw = cluster.fork({ ...this.identityEnv, ...config.env, [ENVELOPE_VAR]: JSON.stringify(envelope) });
     const handle = new WorkerHandle(slot.pin, title, cw);
     if (asReplacement) slot.replacement = handle;
     else slot.current = handle;
