@@ -54,9 +54,12 @@ export interface ManageOptions {
   maxMemory?: number | string;
   /** Kill and replace a worker whose event loop has not answered a heartbeat for this many ms; 0 = off. Default 0. */
   hangTimeout?: number;
-  /** Run workers as this user (name or uid); the master must be root. */
+  /**
+   * Run workers as this user (name or uid), with its HOME, USER and LOGNAME; the master must be
+   * root. Without `group`, the workers take the user's primary group (from /etc/passwd).
+   */
   user?: string | number;
-  /** Run workers as this group (name or gid). */
+  /** Run workers as this group (name or gid). Default with `user`: that user's primary group. */
   group?: string | number;
   /** Extra environment for the workers. */
   env?: Record<string, string>;
