@@ -98,6 +98,31 @@ describe('files of a live master', () => {
     await g.group.waitEvent(is('started'), 'started');
     expect(statSync(runDir).mode & 0o777).toBe(0o700);
   });
+
+  it.each([
+    ['a shared directory (sticky, as /tmp)', 0o1777, null, 'is a shared directory (sticky bit, as /tmp)'],
+    [
+      "open to others and holding files that are not drover's",
+      0o755,
+      'other.conf',
+      "holds files that are not drover's (other.conf)",
+    ],
+  ])('a run dir that is %s is refused, never narrowed', async (_what, mode, foreign, text) => {
+    const { runDir } = runDirWith();
+    if (foreign) writeFileSync(join(runDir, foreign), '');
+    chmodSync(runDir, mode);
+    const g = track(startGroup({ name: 'rel-shared', runDir, config: { maxWorkerNum: 1 } }));
+    const failed = await g.group.waitEvent(is('startFailed'), 'start to fail');
+    expect(await g.group.waitExit()).toEqual({ code: 1, signal: null });
+    expect(failed.code).toBe('EUNSAFE_RUNDIR');
+    expect(failed.message).toContain(`'${runDir}' `);
+    expect(failed.message).toContain(text);
+    expect(failed.message).toContain(
+      `give drover a directory of its own, for example '${join(runDir, 'drover')}'`,
+    );
+    expect(g.group.count(is('workerStart'))).toBe(0);
+    expect(statSync(runDir).mode & 0o7777).toBe(mode);
+  });
 });
 
 describe('links and foreign directories are refused at start, never followed', () => {

@@ -59,6 +59,18 @@ function isOwnDirectory(path: string): boolean {
   }
 }
 
+/** What drover keeps in a run directory: pid files, sockets, their temporary names, the logs. */
+const OWN_ENTRY = /^(?:[^/]+\.(?:pid|sock)|\.[^/]+\.pid\.[a-z0-9]+\.tmp|\.[a-z0-9]{1,16}|logs)$/;
+
+/** Entries of `dir` that drover would not have made. */
+function foreignEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((name) => !OWN_ENTRY.test(name));
+  } catch {
+    return [];
+  }
+}
+
 function unsafe(dir: string, problem: string, hint: string): DroverError {
   return new DroverError('EUNSAFE_RUNDIR', `drover: run directory '${dir}' ${problem}`, { hint });
 }
@@ -116,6 +128,25 @@ export function ensurePrivateDir(dir: string): void {
     );
   }
   if ((stats.mode & 0o077) !== 0) {
+    // Narrowing is for a directory of drover's own that came out too open (a umask, an admin's
+    // chmod). A shared one (/tmp, /run) would be taken from everyone else, and what others put
+    // in it before would stay theirs.
+    const own = join(dir, 'drover');
+    if ((stats.mode & 0o1000) !== 0) {
+      throw unsafe(
+        dir,
+        'is a shared directory (sticky bit, as /tmp)',
+        `give drover a directory of its own, for example '${own}'`,
+      );
+    }
+    const foreign = foreignEntries(dir);
+    if (foreign.length > 0) {
+      throw unsafe(
+        dir,
+        `is open to others (mode ${(stats.mode & 0o777).toString(8)}) and holds files that are not drover's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`,
+        `give drover a directory of its own, for example '${own}': drover narrows only its own to 700`,
+      );
+    }
     try {
       chmodSync(dir, 0o700);
     } catch (err) {
