@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, DroverError } from '../../../packages/core/src/errors.js';
@@ -199,6 +199,22 @@ describe('FileSink', () => {
       `drover: log directory '${join(file, 'logs')}' cannot be written (ENOTDIR); ` +
         'part of the path is a file, not a directory; set logDir to a directory',
     );
+  });
+
+  it('refuses a directory every user can write to: a link planted there would be written through', async () => {
+    const open = join(dir, 'open');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const target = join(dir, 'precious');
+    await writeFile(target, 'precious\n');
+    await symlink(target, join(open, 'mailer.log'));
+    const error = thrown(() => FileSink.open({ dir: open, baseTitle: 'mailer' }));
+    expect(error).toMatchObject({ code: 'EUNSAFE_LOGDIR' });
+    expect((error as Error).message).toBe(
+      `drover: log directory '${open}' can be written by every user (mode 777); another user could put a link ` +
+        `there for this process to write through; run 'chmod o-w ${open}', or set logDir to a directory of your own`,
+    );
+    expect(await readFile(target, 'utf8')).toBe('precious\n');
   });
 
   it('throws at open when a directory stands where the log file should be', async () => {

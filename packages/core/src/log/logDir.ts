@@ -1,4 +1,13 @@
-import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { DroverError } from '../errors.js';
 
 export interface PrepareLogOptions {
@@ -49,6 +58,27 @@ function logError(what: string, path: string, code: string, cause: unknown, inRu
   });
 }
 
+/**
+ * A log directory another user can write to lets that user plant a link where the next log file
+ * (or the next one after a rotation, which reopens by path) will be opened: this process, root
+ * often, would then append to whatever the link points at. So the directory must be this user's
+ * (or root's, as /var/log) and closed to writes by others.
+ */
+function checkNoOneElseWrites(dir: string, stats: Stats, inRunDir: boolean): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const owner = stats.uid === uid || (!inRunDir && stats.uid === 0);
+  if (owner && (stats.mode & 0o002) === 0) return;
+  const problem = owner
+    ? `can be written by every user (mode ${(stats.mode & 0o7777).toString(8)})`
+    : `belongs to uid ${stats.uid}, not to this user (uid ${uid})${inRunDir ? '' : ' or root'}`;
+  throw new DroverError('EUNSAFE_LOGDIR', `drover: log directory '${dir}' ${problem}`, {
+    hint: inRunDir
+      ? 'remove it: drover makes its own, or set DROVER_RUN_DIR to a directory you own'
+      : `another user could put a link there for this process to write through; run 'chmod o-w ${dir}', or set logDir to a directory of your own`,
+  });
+}
+
 /** Flags that append to a log file, creating it, and never through a symbolic link when `noFollow`. */
 export function logFileFlags(noFollow: boolean): number {
   return constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (noFollow ? constants.O_NOFOLLOW : 0);
@@ -66,9 +96,12 @@ export function prepareLogFiles(dir: string, files: readonly string[], opts: Pre
     if (inRunDir && lstatSync(dir).isSymbolicLink()) {
       throw Object.assign(new Error('symbolic link'), { code: 'ESYMLINK' });
     }
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
+    const stats = statSync(dir);
+    if (!stats.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
     accessSync(dir, constants.W_OK | constants.X_OK);
+    checkNoOneElseWrites(dir, stats, inRunDir);
   } catch (error) {
+    if (error instanceof DroverError) throw error;
     throw logError('log directory', dir, codeOf(error), error, inRunDir);
   }
   for (const file of files) {
