@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { chownSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -124,13 +124,38 @@ describe('ControlClient', () => {
     expect(await child.exited).toEqual({ code: 0, signal: null });
   });
 
-  it('imports nothing but node:net, the protocol and the error types', () => {
+  it.skipIf(process.getuid?.() !== 0)(
+    "refuses a socket another user owns: it is not this user's master",
+    async () => {
+      let connections = 0;
+      const server = createServer(() => connections++);
+      await new Promise<void>((done) => server.listen(path, done));
+      try {
+        chownSync(path, 65534, 65534);
+        const refused = await rejection(ControlClient.connect(path));
+        expect(refused.code).toBe('EUNSAFE_SOCKET');
+        expect(refused.message).toBe(
+          `drover: control socket '${path}' belongs to uid 65534, not to this user (uid 0); it is not this user's master: ` +
+            'run drover as the user that started the group, and check who can write its run directory',
+        );
+        expect(connections).toBe(0);
+        // the same socket back in this user's hands is reached as before
+        chownSync(path, 0, 0);
+        (await ControlClient.connect(path)).close();
+      } finally {
+        await new Promise((done) => server.close(done));
+      }
+    },
+  );
+
+  it('imports nothing but node:net, node:fs, the protocol and the error types', () => {
     const importsOf = (module: string) =>
       [...readFileSync(coreDist(module), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
     expect(importsOf('control/ControlClient').sort()).toEqual([
       '../errors.js',
       './SocketGoneError.js',
       './protocol.js',
+      'node:fs',
       'node:net',
     ]);
     expect(importsOf('control/SocketGoneError')).toEqual(['../errors.js']);

@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { DroverError } from '../errors.js';
 import { encodeRequest, parseResponse } from './protocol.js';
@@ -76,6 +77,8 @@ export class ControlClient {
         }),
       );
     }
+    const foreign = foreignSocket(socketPath);
+    if (foreign) return Promise.reject(foreign);
     return new Promise((resolve, reject) => {
       const socket = connect(socketPath);
       const timer = setTimeout(() => {
@@ -281,6 +284,29 @@ export class ControlClient {
 }
 
 /** Whether a master answers on `path` now: any answer, a refusal included, is a sign of life. */
+/**
+ * A socket file another user owns is not this user's master, whoever put it there (a run dir
+ * opened for a moment is enough): a stop or a status sent to it would be answered by them.
+ */
+function foreignSocket(path: string): DroverError | null {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return null;
+  let owner: number;
+  try {
+    owner = lstatSync(path).uid;
+  } catch {
+    return null; // nothing there: the connect says so
+  }
+  if (owner === uid) return null;
+  return new DroverError(
+    'EUNSAFE_SOCKET',
+    `drover: control socket '${path}' belongs to uid ${owner}, not to this user (uid ${uid})`,
+    {
+      hint: "it is not this user's master: run drover as the user that started the group, and check who can write its run directory",
+    },
+  );
+}
+
 async function answersPing(path: string): Promise<boolean> {
   let client: ControlClient;
   try {
