@@ -1,9 +1,10 @@
 // What an operator sees when a master is stopped, lost its socket file or its log file: one
 // line naming the group, its pid and what to do, exit 1, and nothing half-printed on stdout.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_FIXTURES, ensureBuilt, pidAlive, waitUntil } from './support/bin.js';
+import { BIN, CLI_FIXTURES, ensureBuilt, pidAlive, waitUntil } from './support/bin.js';
 import { Sandbox } from './support/sandbox.js';
 
 const loop = join(CLI_FIXTURES, 'loop.mjs');
@@ -104,6 +105,32 @@ describe('drover logs', () => {
     );
     expect(result.code).toBe(1);
   });
+
+  it.each([[[] as string[]], [['--follow']]])(
+    'a reader that closes the pipe early (| head) ends %j with exit 0 and no stack trace',
+    async (extra) => {
+      sandbox = new Sandbox();
+      mkdirSync(join(sandbox.runDir, 'logs'), { mode: 0o700 });
+      const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i}\n`).join('');
+      writeFileSync(join(sandbox.runDir, 'logs', 'long.log'), lines, { mode: 0o600 });
+      const child = spawn(process.execPath, [BIN, 'logs', 'long', '--lines=50000', ...extra], {
+        env: sandbox.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk;
+      });
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      // the reader takes its first lines and goes, as head does
+      await new Promise((done) => child.stdout.once('data', done));
+      child.stdout.destroy();
+      const deadline = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(deadline);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    },
+  );
 
   it('a log file deleted under a running group says so, and where its lines still go', async () => {
     const { box, pid } = await startAlpha();

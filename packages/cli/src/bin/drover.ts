@@ -6,6 +6,14 @@
 import { plainStatusRequest } from '../drover/quickStatus.js';
 import { statusMain } from '../drover/statusMain.js';
 
+// A reader that closes the pipe early (`drover logs app | head`) has all it wants: a write after
+// that is not a failure of the command, and must not end it with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 const argv = process.argv.slice(2);
 const status = plainStatusRequest(argv);
 if (status) {

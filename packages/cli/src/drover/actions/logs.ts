@@ -1,5 +1,5 @@
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
-import { Action, CommandAction, UsageError } from '@drover/command';
+import { Action, CommandAction, type OutputStream, UsageError } from '@drover/command';
 import { Manage } from '@drover/core';
 import {
   findConfigFile,
@@ -35,18 +35,28 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
     }
+    // a reader that closed the pipe (`| head`) has what it wanted: stop reading, exit 0
+    const out = this.io.stdout as OutputStream & Partial<Pick<NodeJS.WritableStream, 'on' | 'off'>>;
+    const onOutputError = (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') stop.abort();
+    };
+    out.on?.('error', onOutputError);
     try {
       const lines = tailLog(file, {
         lines: this.getParam('lines', DEFAULT_LINES),
         follow,
         signal: stop.signal,
       });
-      for await (const line of lines) this.io.stdout.write(line.endsWith('\n') ? line : `${line}\n`);
+      for await (const line of lines) {
+        if (stop.signal.aborted) break;
+        out.write(line.endsWith('\n') ? line : `${line}\n`);
+      }
     } catch (error) {
       if (!stop.signal.aborted) throw error;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      out.off?.('error', onOutputError);
     }
   }
 }
