@@ -33,10 +33,18 @@ export class ConfigError extends DroverError {
 export class AlreadyRunningError extends DroverError {
   readonly pid: number | null;
 
-  constructor(baseTitle: string, pid: number | null) {
+  /**
+   * `lockName`: the abstract socket that is taken, named in the hint when no pid file names the
+   * holder (a master still starting, or another process of any user holding the name).
+   */
+  constructor(baseTitle: string, pid: number | null, lockName?: string) {
     super('EALREADYRUNNING', `drover: '${baseTitle}' is already running${pid ? ` (pid ${pid})` : ''}`, {
       // in the words of both ways in: the CLI and the API
-      hint: `stop it first (drover stop ${baseTitle}, or stop() on its Manage), or give the new group another name (--name, baseTitle)`,
+      hint:
+        `stop it first (drover stop ${baseTitle}, or stop() on its Manage), or give the new group another name (--name, baseTitle)` +
+        (pid === null && lockName
+          ? `; no pid file names its master: if none is starting, another process holds the group's lock '@${lockName}' ('ss -xlp | grep ${lockName}' names it)`
+          : ''),
     });
     this.name = 'AlreadyRunningError';
     this.pid = pid;

@@ -212,13 +212,18 @@ describe('background mode (setBackground)', () => {
   it('a daemon that fails before any master logged: its own reason heads the error', async () => {
     world = new DaemonCase();
     // another process holds the group's single-instance lock, with no pid file or socket to show
-    const lock = await InstanceLock.acquire(groupPaths(world.runDir, 'bg').lockName);
+    const { lockName } = groupPaths(world.runDir, 'bg');
+    const lock = await InstanceLock.acquire(lockName);
     try {
       expect(lock).not.toBeNull();
       const result = await world.launch('control/bg-group.mjs', config(world, { maxWorkerNum: 1 }));
       expect(result.code).toBe(1);
       expect(result.output).toMatch(
         /^FAILED EDAEMON drover: 'bg' did not start in the background: the daemon \(pid \d+\) exited with code 1 before it was ready: 'bg' is already running/m,
+      );
+      // no pid file names a holder: the lock's name is given, with the command that finds it
+      expect(result.output).toContain(
+        `no pid file names its master: if none is starting, another process holds the group's lock '@${lockName}' ('ss -xlp | grep ${lockName}' names it)`,
       );
     } finally {
       await lock?.release();

@@ -125,7 +125,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     const paths = groupPaths(runDir, config.baseTitle);
     this.paths = paths;
     const lock = await InstanceLock.acquire(paths.lockName);
-    if (!lock) throw new AlreadyRunningError(config.baseTitle, this.runningPid(paths));
+    if (!lock) throw new AlreadyRunningError(config.baseTitle, this.runningPid(paths), paths.lockName);
     this.lock = lock;
     try {
       const shown = this.setTitle ? setOwnTitle(this.title) : this.title;
