@@ -56,7 +56,9 @@ export interface ManageOptions {
   hangTimeout?: number;
   /**
    * Run workers as this user (name or uid), with its HOME, USER and LOGNAME; the master must be
-   * root. Without `group`, the workers take the user's primary group (from /etc/passwd).
+   * root. Without `group`, the workers take the user's primary group (from /etc/passwd). Start
+   * such a group in the background: in the foreground, workers share the terminal's session
+   * (docs/operations.md, "Workers run as another user").
    */
   user?: string | number;
   /** Run workers as this group (name or gid). Default with `user`: that user's primary group. */
