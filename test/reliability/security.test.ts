@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -11,8 +11,9 @@ import {
   existsSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { Manage } from '@drover/core';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../support/group.js';
+import { FIXTURES, tempDir } from '../support/group.js';
 import {
   account,
   expectFailedStart,
@@ -238,6 +239,41 @@ describe.skipIf(!isRoot || !nobody)('another user (nobody)', () => {
     ]);
     expect(uidOf(g.group.pid)).toBe(uid);
   });
+  it('a foreground master on a terminal warns that workers of another user share its session', async () => {
+    const { runDir } = runDirWith();
+    // `script` gives the master a terminal, as an operator's shell would
+    const child = spawn(
+      'script',
+      ['-qec', `${process.execPath} ${join(FIXTURES, 'core/loop.mjs')}`, '/dev/null'],
+      {
+        env: {
+          ...process.env,
+          NO_COLOR: '1',
+          GROUP_CONFIG: JSON.stringify({ runDir, maxWorkerNum: 1, user: 'nobody' }),
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
+    const exited = new Promise((done) => child.once('exit', done));
+    cleanups.push(() => {
+      child.kill('SIGKILL');
+    });
+    await until('the warning and a ready group', () =>
+      output.includes('"event":"started"') ? true : `not started yet: ${output.slice(-600)}`,
+    );
+    await new Manage({ baseTitle: 'loop', runDir }).stop();
+    await exited;
+    expect(output).toMatch(
+      new RegExp(
+        `warning .*workers run as uid ${nobody!.uid} in this terminal's session: they can write to it hint="start the group in the background`,
+      ),
+    );
+  });
+
   it("'user' alone: the workers take that user's primary group and its HOME, USER and LOGNAME", async () => {
     const name = 'rel-drop-user';
     const g = track(startGroup({ name, config: { maxWorkerNum: 1, user: 'nobody' } }));

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
+import { isatty } from 'node:tty';
 import type { ManageConfig } from '../config.js';
 import { ControlServer } from '../control/ControlServer.js';
 import { AlreadyRunningError, DroverError, describeValue } from '../errors.js';
@@ -137,6 +138,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       // Every path is checked before a worker is forked; the socket and the pid file are then
       // taken over, and the reaper started, while the workers boot (100 ms or more). Should one of
       // them fail after all (a path changed since its check), the catch stops the workers.
+      if (this.uid !== undefined && [0, 1, 2].some((fd) => isatty(fd))) {
+        this.log.warning(`workers run as uid ${this.uid} in this terminal's session: they can write to it`, {
+          hint: 'start the group in the background (drover start -d, setBackground()): a daemon has no terminal',
+        });
+      }
       ControlServer.checkPath(paths.socket);
       checkPidFilePath(paths.pidFile);
       this.router.exitProcess = this.exitProcess;
