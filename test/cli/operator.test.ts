@@ -1,6 +1,6 @@
 // What an operator sees when a master is stopped, lost its socket file or its log file: one
 // line naming the group, its pid and what to do, exit 1, and nothing half-printed on stdout.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,26 @@ describe('drover logs', () => {
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     },
   );
+
+  it('on a terminal, control characters in a log line are shown escaped; into a pipe, as they are', async () => {
+    sandbox = new Sandbox();
+    mkdirSync(join(sandbox.runDir, 'logs'), { mode: 0o700 });
+    // what the daemon's raw output could hold: a title change and a screen clear
+    writeFileSync(join(sandbox.runDir, 'logs', 'raw.log'), 'plain\n\x1b]0;owned\x07\x1b[2Jcleared\n', {
+      mode: 0o600,
+    });
+    const onTerminal = await new Promise<string>((done, fail) =>
+      execFile(
+        'script',
+        ['-qec', `${process.execPath} ${BIN} logs raw`, '/dev/null'],
+        { env: sandbox!.env, timeout: 30_000 },
+        (error, stdout) => (error ? fail(error) : done(stdout)),
+      ),
+    );
+    expect(onTerminal.replaceAll('\r', '')).toBe('plain\n\\x1b]0;owned\\x07\\x1b[2Jcleared\n');
+    const piped = await sandbox.drover(['logs', 'raw']);
+    expect(piped.stdout).toBe('plain\n\x1b]0;owned\x07\x1b[2Jcleared\n');
+  });
 
   it('a log file deleted under a running group says so, and where its lines still go', async () => {
     const { box, pid } = await startAlpha();

@@ -15,6 +15,7 @@ export {
 } from '../groups/config.js';
 export { type RunningGroup, runningGroups } from '../groups/discovery.js';
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
+export { escapeControl } from '../log/format.js';
 export { defaultRunDir } from '../runtime/RunDir.js';
 export { describeExit, renderStatusTable, type StatusTableOptions } from '../status/StatusTable.js';
 export { formatBytes, formatClock, formatDuration, formatPercent } from '../status/units.js';

@@ -2,6 +2,7 @@ import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { Action, CommandAction, type OutputStream, UsageError } from '@drover/command';
 import { Manage } from '@drover/core';
 import {
+  escapeControl,
   findConfigFile,
   loadGroupsConfig,
   manageFromEntry,
@@ -47,9 +48,12 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
         follow,
         signal: stop.signal,
       });
+      // on a terminal, what a line holds beyond drover's own escaped records (the daemon's raw
+      // output) cannot set the title, clear the screen or move the cursor
+      const shown = out.isTTY ? escapeControl : (text: string) => text;
       for await (const line of lines) {
         if (stop.signal.aborted) break;
-        out.write(line.endsWith('\n') ? line : `${line}\n`);
+        out.write(`${shown(line.endsWith('\n') ? line.slice(0, -1) : line)}\n`);
       }
     } catch (error) {
       if (!stop.signal.aborted) throw error;
