@@ -146,6 +146,23 @@ describe('idle connections', () => {
     }
   });
 
+  it('blank lines or a line that never ends do not keep a connection from being idle', async () => {
+    await serve(stubHandler(), { idleTimeoutMs: 300 });
+    const blank = await raw();
+    const dripping = await raw();
+    const drip = setInterval(() => {
+      blank.write('\n');
+      dripping.write('{');
+    }, 50);
+    try {
+      for (const r of [blank, dripping]) await r.waitClosed(5000);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(blank.lines.map((l) => JSON.parse(l).error.code)).toEqual(['EIDLE']);
+    expect(dripping.lines.map((l) => JSON.parse(l).error.code)).toEqual(['EIDLE']);
+  });
+
   it('a connection with a request in progress is not idle', async () => {
     await serve(
       stubHandler({

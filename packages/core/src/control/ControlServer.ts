@@ -331,7 +331,7 @@ class Connection {
     this.armIdle();
   }
 
-  /** Closes the connection once it has been idle (nothing received, nothing running) for the limit. */
+  /** Closes the connection once it has been idle (no request since the last answer, none running) for the limit. */
   private armIdle(): void {
     this.clearIdle();
     if (this.stopped || this.ended || this.socket.destroyed) return;
@@ -364,8 +364,9 @@ class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    // Bytes alone do not make a connection busy (blank lines, a line that never ends): only a
+    // request answered re-arms the idle timer, so no client keeps a connection slot for nothing.
     if (this.stopped) return;
-    this.clearIdle();
     const max = this.server.maxLineBytes;
     let start = 0;
     for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
@@ -426,10 +427,12 @@ class Connection {
   }
 
   private async run(): Promise<void> {
+    let answered = false;
     try {
       while (this.queue.length > 0 && !this.socket.destroyed) {
         const line = this.queue.shift() as string;
         const response = await this.server.answer(line);
+        answered = true;
         if (this.socket.destroyed || this.ended) break;
         if (!this.socket.write(response)) await this.drained();
         if (!this.stopped && this.queue.length < MAX_QUEUED_LINES) this.socket.resume();
@@ -440,7 +443,7 @@ class Connection {
     }
     // lines may have arrived while the last write was draining
     if (this.queue.length > 0 && !this.socket.destroyed && !this.ended) this.drive();
-    else this.armIdle();
+    else if (answered) this.armIdle();
   }
 
   private finish(): void {
