@@ -57,6 +57,18 @@ describe('ControlClient', () => {
     expect(unknown.message).toContain('known commands: ping, status');
   });
 
+  it("refuses a 'status' answer that is not a group's status, naming the socket", async () => {
+    servers.push(
+      await ControlServer.listen(path, stubHandler({ status: async () => ({ nonsense: true }) as never })),
+    );
+    const client = await connect();
+    const err = await rejection(client.request('status'));
+    expect(err.code).toBe('EPROTOCOL');
+    expect(err.message).toBe(
+      `drover: '${path}' answered 'status' with something that is not a group's status; a process other than a drover master of the same version may listen there`,
+    );
+  });
+
   it('matches overlapping requests to their answers', async () => {
     servers.push(
       await ControlServer.listen(path, stubHandler({ scale: async ({ workers }) => workers * 10 })),

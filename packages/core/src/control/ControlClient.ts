@@ -257,6 +257,16 @@ export class ControlClient {
           `drover: '${this.path}' answered '${pending.cmd}' with a line that is not a response`,
         ),
       );
+    } else if (response.ok && pending.cmd === 'status' && !looksLikeStatus(response.result)) {
+      pending.reject(
+        new DroverError(
+          'EPROTOCOL',
+          `drover: '${this.path}' answered 'status' with something that is not a group's status`,
+          {
+            hint: 'a process other than a drover master of the same version may listen there',
+          },
+        ),
+      );
     } else if (response.ok) {
       pending.resolve(response.result);
     } else {
@@ -304,6 +314,19 @@ function foreignSocket(path: string): DroverError | null {
     {
       hint: "it is not this user's master: run drover as the user that started the group, and check who can write its run directory",
     },
+  );
+}
+
+/** The parts of a GroupStatus that readers of it (the status table, discovery) rely on. */
+function looksLikeStatus(value: unknown): boolean {
+  const status = value as { master?: { workerCount?: unknown }; workers?: unknown } | null;
+  return (
+    typeof status === 'object' &&
+    status !== null &&
+    typeof status.master === 'object' &&
+    status.master !== null &&
+    typeof status.master.workerCount === 'number' &&
+    Array.isArray(status.workers)
   );
 }
 
