@@ -92,8 +92,13 @@ describe('files of a live master', () => {
     expect({ mode: pid.mode & 0o777, uid: pid.uid }).toEqual({ mode: 0o600, uid });
   });
 
-  it('a run dir of the user that is open to others is narrowed to 0700 at start', async () => {
-    const { runDir } = runDirWith();
+  it('a run dir drover made, opened to others, is narrowed back to 0700 at the next start', async () => {
+    const { outside } = runDirWith();
+    // drover makes this one, with its logs and files, as the default run dir is made
+    const runDir = join(outside, 'made');
+    const first = track(startGroup({ name: 'rel-narrow', runDir, config: { maxWorkerNum: 1 } }));
+    await first.group.waitEvent(is('started'), 'started');
+    await first.cleanup();
     chmodSync(runDir, 0o777);
     const g = track(startGroup({ name: 'rel-narrow', runDir, config: { maxWorkerNum: 1 } }));
     await g.group.waitEvent(is('started'), 'started');
@@ -101,26 +106,30 @@ describe('files of a live master', () => {
   });
 
   it.each([
-    ['a shared directory (sticky, as /tmp)', 0o1777, null, 'is a shared directory (sticky bit, as /tmp)'],
     [
-      "open to others and holding files that are not drover's",
-      0o755,
-      'other.conf',
-      "holds files that are not drover's (other.conf)",
+      'a shared directory (sticky, as /tmp)',
+      0o1777,
+      'is a shared directory (sticky bit, as /tmp)',
+      `give drover a directory of its own, for example`,
     ],
-  ])('a run dir that is %s is refused, never narrowed', async (_what, mode, foreign, text) => {
+    // names and owners cannot tell a dir of drover's from one it is pointed at (/run, a home)
+    [
+      'open to others and not made by drover, whatever it holds',
+      0o755,
+      'is open to others (mode 755) and drover did not create it',
+      'if it is meant for drover alone, or give drover a directory of its own, for example',
+    ],
+  ])('a run dir that is %s is refused, never narrowed', async (_what, mode, text, hint) => {
     const { runDir } = runDirWith();
-    if (foreign) writeFileSync(join(runDir, foreign), '');
+    // what another service may keep there: drover's own kinds of names are no proof
+    writeFileSync(join(runDir, 'nginx.pid'), '');
     chmodSync(runDir, mode);
     const g = track(startGroup({ name: 'rel-shared', runDir, config: { maxWorkerNum: 1 } }));
     const failed = await g.group.waitEvent(is('startFailed'), 'start to fail');
     expect(await g.group.waitExit()).toEqual({ code: 1, signal: null });
     expect(failed.code).toBe('EUNSAFE_RUNDIR');
-    expect(failed.message).toContain(`'${runDir}' `);
-    expect(failed.message).toContain(text);
-    expect(failed.message).toContain(
-      `give drover a directory of its own, for example '${join(runDir, 'drover')}'`,
-    );
+    expect(failed.message).toContain(`'${runDir}' ${text}`);
+    expect(failed.message).toContain(`${hint} '${join(runDir, 'drover')}'`);
     expect(g.group.count(is('workerStart'))).toBe(0);
     expect(statSync(runDir).mode & 0o7777).toBe(mode);
   });

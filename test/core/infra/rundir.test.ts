@@ -81,12 +81,30 @@ describe('ensurePrivateDir', () => {
     expect(statSync(run).mode & 0o777).toBe(0o700);
   });
 
-  it('narrows a directory of ours that is open to others', () => {
-    const run = join(dir, 'open');
+  it('narrows a directory of its own that was opened to others, made by it or found private', () => {
+    const made = join(dir, 'made');
+    ensurePrivateDir(made);
+    const found = join(dir, 'found');
+    mkdirSync(found, { mode: 0o700 });
+    ensurePrivateDir(found);
+    for (const run of [made, found]) {
+      chmodSync(run, 0o755);
+      ensurePrivateDir(run);
+      expect(statSync(run).mode & 0o777).toBe(0o700);
+    }
+  });
+
+  it('never narrows a directory it finds open: it may be shared (/run, a home)', () => {
+    const run = join(dir, 'shared');
     mkdirSync(run);
     chmodSync(run, 0o755);
-    ensurePrivateDir(run);
-    expect(statSync(run).mode & 0o777).toBe(0o700);
+    const err = thrown(() => ensurePrivateDir(run));
+    expect(err).toMatchObject({ code: 'EUNSAFE_RUNDIR' });
+    expect((err as Error).message).toBe(
+      `drover: run directory '${run}' is open to others (mode 755) and drover did not create it; ` +
+        `run 'chmod 700 ${run}' if it is meant for drover alone, or give drover a directory of its own, for example '${join(run, 'drover')}'`,
+    );
+    expect(statSync(run).mode & 0o777).toBe(0o755);
   });
 
   it('refuses a symbolic link and leaves its target untouched', () => {

@@ -1,9 +1,11 @@
 import {
   accessSync,
   chmodSync,
+  closeSync,
   constants,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   realpathSync,
   type Stats,
@@ -59,15 +61,19 @@ function isOwnDirectory(path: string): boolean {
   }
 }
 
-/** What drover keeps in a run directory: pid files, sockets, their temporary names, the logs. */
-const OWN_ENTRY = /^(?:[^/]+\.(?:pid|sock)|\.[^/]+\.pid\.[a-z0-9]+\.tmp|\.[a-z0-9]{1,16}|logs)$/;
+/**
+ * Left in every run directory drover creates or finds private: what tells a directory of drover's
+ * own (which it may narrow back to 0700 after a umask or an admin's chmod) from one it was pointed
+ * at (/run, a home, a shared dir), which it never changes. Names and owners cannot tell them apart.
+ */
+export const RUN_DIR_MARK = '.drover-run-dir';
 
-/** Entries of `dir` that drover would not have made. */
-function foreignEntries(dir: string): string[] {
+function markedAsOwn(dir: string, uid: number | undefined): boolean {
   try {
-    return readdirSync(dir).filter((name) => !OWN_ENTRY.test(name));
+    const mark = lstatSync(join(dir, RUN_DIR_MARK));
+    return mark.isFile() && (uid === undefined || mark.uid === uid);
   } catch {
-    return [];
+    return false;
   }
 }
 
@@ -83,7 +89,9 @@ function unsafe(dir: string, problem: string, hint: string): DroverError {
  */
 export function ensurePrivateDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) {
+      closeSync(openSync(join(dir, RUN_DIR_MARK), 'wx', 0o600));
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') {
@@ -129,8 +137,7 @@ export function ensurePrivateDir(dir: string): void {
   }
   if ((stats.mode & 0o077) !== 0) {
     // Narrowing is for a directory of drover's own that came out too open (a umask, an admin's
-    // chmod). A shared one (/tmp, /run) would be taken from everyone else, and what others put
-    // in it before would stay theirs.
+    // chmod). One it was pointed at (/tmp, /run, a home) would be taken from everyone else.
     const own = join(dir, 'drover');
     if ((stats.mode & 0o1000) !== 0) {
       throw unsafe(
@@ -139,12 +146,11 @@ export function ensurePrivateDir(dir: string): void {
         `give drover a directory of its own, for example '${own}'`,
       );
     }
-    const foreign = foreignEntries(dir);
-    if (foreign.length > 0) {
+    if (!markedAsOwn(dir, uid)) {
       throw unsafe(
         dir,
-        `is open to others (mode ${(stats.mode & 0o777).toString(8)}) and holds files that are not drover's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`,
-        `give drover a directory of its own, for example '${own}': drover narrows only its own to 700`,
+        `is open to others (mode ${(stats.mode & 0o777).toString(8)}) and drover did not create it`,
+        `run 'chmod 700 ${dir}' if it is meant for drover alone, or give drover a directory of its own, for example '${own}'`,
       );
     }
     try {
@@ -155,6 +161,13 @@ export function ensurePrivateDir(dir: string): void {
         `has mode ${(stats.mode & 0o777).toString(8)} and cannot be narrowed to 700 (${(err as NodeJS.ErrnoException).code})`,
         `run 'chmod 700 ${dir}'`,
       );
+    }
+  } else if (!markedAsOwn(dir, uid)) {
+    // a private directory drover is given (or made by an earlier version) is its own from now on
+    try {
+      closeSync(openSync(join(dir, RUN_DIR_MARK), 'wx', 0o600));
+    } catch {
+      // unwritable or raced by another start: the directory stays usable, only not narrowed later
     }
   }
 }
