@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, DroverError } from '../../../packages/core/src/errors.js';
@@ -216,6 +216,28 @@ describe('FileSink', () => {
     );
     expect(await readFile(target, 'utf8')).toBe('precious\n');
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "refuses a directory of another user, and a shared one, without telling to chmod what is not one's own",
+    async () => {
+      const theirs = join(dir, 'theirs');
+      await mkdir(theirs, { mode: 0o755 });
+      await chown(theirs, 65534, 65534);
+      const shared = join(dir, 'shared');
+      await mkdir(shared);
+      await chmod(shared, 0o1777);
+      const cases: Array<[string, string]> = [
+        [theirs, 'belongs to uid 65534, not to this user (uid 0) or root'],
+        [shared, 'is shared by every user (sticky, mode 1777, as /tmp)'],
+      ];
+      for (const [path, problem] of cases) {
+        const error = thrown(() => FileSink.open({ dir: path, baseTitle: 'mailer' }));
+        expect((error as Error).message).toBe(
+          `drover: log directory '${path}' ${problem}; another user could put a link there for this process to write through; set logDir to a directory of your own`,
+        );
+      }
+    },
+  );
 
   it('throws at open when a directory stands where the log file should be', async () => {
     await mkdir(join(dir, 'taken/mailer.log'), { recursive: true });

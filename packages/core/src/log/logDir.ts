@@ -69,13 +69,20 @@ function checkNoOneElseWrites(dir: string, stats: Stats, inRunDir: boolean): voi
   if (uid === undefined) return;
   const owner = stats.uid === uid || (!inRunDir && stats.uid === 0);
   if (owner && (stats.mode & 0o002) === 0) return;
-  const problem = owner
-    ? `can be written by every user (mode ${(stats.mode & 0o7777).toString(8)})`
-    : `belongs to uid ${stats.uid}, not to this user (uid ${uid})${inRunDir ? '' : ' or root'}`;
+  const shared = (stats.mode & 0o1000) !== 0;
+  const problem = !owner
+    ? `belongs to uid ${stats.uid}, not to this user (uid ${uid})${inRunDir ? '' : ' or root'}`
+    : shared
+      ? `is shared by every user (sticky, mode ${(stats.mode & 0o7777).toString(8)}, as /tmp)`
+      : `can be written by every user (mode ${(stats.mode & 0o7777).toString(8)})`;
+  // chmod is the fix only for a directory of this user's that is merely too open
+  const fix = inRunDir
+    ? 'remove it: drover makes its own, or set DROVER_RUN_DIR to a directory you own'
+    : owner && !shared
+      ? `run 'chmod o-w ${dir}', or set logDir to a directory of your own`
+      : 'set logDir to a directory of your own';
   throw new DroverError('EUNSAFE_LOGDIR', `drover: log directory '${dir}' ${problem}`, {
-    hint: inRunDir
-      ? 'remove it: drover makes its own, or set DROVER_RUN_DIR to a directory you own'
-      : `another user could put a link there for this process to write through; run 'chmod o-w ${dir}', or set logDir to a directory of your own`,
+    hint: `another user could put a link there for this process to write through; ${fix}`,
   });
 }
 

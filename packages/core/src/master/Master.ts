@@ -138,7 +138,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       // Every path is checked before a worker is forked; the socket and the pid file are then
       // taken over, and the reaper started, while the workers boot (100 ms or more). Should one of
       // them fail after all (a path changed since its check), the catch stops the workers.
-      if (this.uid !== undefined && [0, 1, 2].some((fd) => isatty(fd))) {
+      if (this.uid !== undefined && this.uid !== process.getuid?.() && [0, 1, 2].some((fd) => isatty(fd))) {
         this.log.warning(`workers run as uid ${this.uid} in this terminal's session: they can write to it`, {
           hint: 'start the group in the background (drover start -d, setBackground()): a daemon has no terminal',
         });

@@ -68,9 +68,20 @@ export interface WorkerIdentity {
  */
 export function resolveWorkerIdentity(user?: string | number, group?: string | number): WorkerIdentity {
   if (user === undefined) {
-    return group === undefined ? { env: {} } : { gid: resolvePrincipal('group', group), env: {} };
+    return group === undefined
+      ? { env: {} }
+      : { gid: checkGroup(group, resolvePrincipal('group', group)), env: {} };
   }
   const uid = resolvePrincipal('user', user);
+  const own = process.getuid?.();
+  if (own !== undefined && own !== 0 && uid !== own) {
+    // the fork would fail with a bare EPERM
+    throw new ConfigError(
+      'user',
+      user,
+      `the master's own user (uid ${own}), or start the master as root: only root may run workers as another user`,
+    );
+  }
   const account = lookupAccount(user);
   if (group === undefined && !account) {
     throw new ConfigError(
@@ -79,9 +90,23 @@ export function resolveWorkerIdentity(user?: string | number, group?: string | n
       "a uid listed in /etc/passwd, or give 'group' too: the workers would otherwise keep the master's group",
     );
   }
-  const gid = group === undefined ? account!.gid : resolvePrincipal('group', group);
+  const gid = group === undefined ? account!.gid : checkGroup(group, resolvePrincipal('group', group));
   const env: Record<string, string> = account
     ? { HOME: account.home, USER: account.name, LOGNAME: account.name }
     : {};
   return { uid, gid, env };
+}
+
+/** Only root may fork workers into another group: anyone else's fork would fail with a bare EPERM. */
+function checkGroup(group: string | number, gid: number): number {
+  const own = process.getuid?.();
+  const ownGid = process.getgid?.();
+  if (own !== undefined && own !== 0 && gid !== ownGid) {
+    throw new ConfigError(
+      'group',
+      group,
+      `the master's own group (gid ${ownGid}), or start the master as root: only root may run workers in another group`,
+    );
+  }
+  return gid;
 }
