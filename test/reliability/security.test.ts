@@ -116,7 +116,7 @@ describe('files of a live master', () => {
     [
       'open to others and not made by drover, whatever it holds',
       0o755,
-      'is open to others (mode 755) and drover did not create it',
+      'is open to others (mode 755), holds files and drover did not create it',
       'if it is meant for drover alone, or give drover a directory of its own, for example',
     ],
   ])('a run dir that is %s is refused, never narrowed', async (_what, mode, text, hint) => {

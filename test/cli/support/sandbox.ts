@@ -15,7 +15,8 @@ export class Sandbox {
   private readonly pids = new Set<number>();
 
   constructor(extraEnv: Record<string, string> = {}) {
-    mkdirSync(this.runDir);
+    // private, as a run dir is: one open to others and holding files is refused
+    mkdirSync(this.runDir, { mode: 0o700 });
     this.env = cliEnv(this.runDir, extraEnv);
   }
 

@@ -94,14 +94,23 @@ describe('ensurePrivateDir', () => {
     }
   });
 
-  it('never narrows a directory it finds open: it may be shared (/run, a home)', () => {
+  it("narrows an empty directory it finds open (mkdir under a umask of 022): nothing there is anyone else's", () => {
+    const run = join(dir, 'empty');
+    mkdirSync(run);
+    chmodSync(run, 0o755);
+    ensurePrivateDir(run);
+    expect(statSync(run).mode & 0o777).toBe(0o700);
+  });
+
+  it('never narrows a directory it finds open and holding files: it may be shared (/run, a home)', () => {
     const run = join(dir, 'shared');
     mkdirSync(run);
+    writeFileSync(join(run, 'nginx.pid'), '');
     chmodSync(run, 0o755);
     const err = thrown(() => ensurePrivateDir(run));
     expect(err).toMatchObject({ code: 'EUNSAFE_RUNDIR' });
     expect((err as Error).message).toBe(
-      `drover: run directory '${run}' is open to others (mode 755) and drover did not create it; ` +
+      `drover: run directory '${run}' is open to others (mode 755), holds files and drover did not create it; ` +
         `run 'chmod 700 ${run}' if it is meant for drover alone, or give drover a directory of its own, for example '${join(run, 'drover')}'`,
     );
     expect(statSync(run).mode & 0o777).toBe(0o755);

@@ -62,11 +62,19 @@ function isOwnDirectory(path: string): boolean {
 }
 
 /**
- * Left in every run directory drover creates or finds private: what tells a directory of drover's
+ * Left in every run directory drover creates or finds private (or empty): what tells a directory of drover's
  * own (which it may narrow back to 0700 after a umask or an admin's chmod) from one it was pointed
  * at (/run, a home, a shared dir), which it never changes. Names and owners cannot tell them apart.
  */
 export const RUN_DIR_MARK = '.drover-run-dir';
+
+function isEmpty(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
 
 function markedAsOwn(dir: string, uid: number | undefined): boolean {
   try {
@@ -146,15 +154,18 @@ export function ensurePrivateDir(dir: string): void {
         `give drover a directory of its own, for example '${own}'`,
       );
     }
-    if (!markedAsOwn(dir, uid)) {
+    const marked = markedAsOwn(dir, uid);
+    // an empty directory holds nothing of anyone else's: `mkdir run` under a umask of 022
+    if (!marked && !isEmpty(dir)) {
       throw unsafe(
         dir,
-        `is open to others (mode ${(stats.mode & 0o777).toString(8)}) and drover did not create it`,
+        `is open to others (mode ${(stats.mode & 0o777).toString(8)}), holds files and drover did not create it`,
         `run 'chmod 700 ${dir}' if it is meant for drover alone, or give drover a directory of its own, for example '${own}'`,
       );
     }
     try {
       chmodSync(dir, 0o700);
+      if (!marked) closeSync(openSync(join(dir, RUN_DIR_MARK), 'wx', 0o600));
     } catch (err) {
       throw unsafe(
         dir,
