@@ -70,18 +70,9 @@ export function resolveWorkerIdentity(user?: string | number, group?: string | n
   if (user === undefined) {
     return group === undefined
       ? { env: {} }
-      : { gid: checkGroup(group, resolvePrincipal('group', group)), env: {} };
+      : { gid: allowed('group', group, resolvePrincipal('group', group)), env: {} };
   }
-  const uid = resolvePrincipal('user', user);
-  const own = process.getuid?.();
-  if (own !== undefined && own !== 0 && uid !== own) {
-    // the fork would fail with a bare EPERM
-    throw new ConfigError(
-      'user',
-      user,
-      `the master's own user (uid ${own}), or start the master as root: only root may run workers as another user`,
-    );
-  }
+  const uid = allowed('user', user, resolvePrincipal('user', user));
   const account = lookupAccount(user);
   if (group === undefined && !account) {
     throw new ConfigError(
@@ -90,23 +81,24 @@ export function resolveWorkerIdentity(user?: string | number, group?: string | n
       "a uid listed in /etc/passwd, or give 'group' too: the workers would otherwise keep the master's group",
     );
   }
-  const gid = group === undefined ? account!.gid : checkGroup(group, resolvePrincipal('group', group));
+  const gid = group === undefined ? account!.gid : allowed('group', group, resolvePrincipal('group', group));
   const env: Record<string, string> = account
     ? { HOME: account.home, USER: account.name, LOGNAME: account.name }
     : {};
   return { uid, gid, env };
 }
 
-/** Only root may fork workers into another group: anyone else's fork would fail with a bare EPERM. */
-function checkGroup(group: string | number, gid: number): number {
-  const own = process.getuid?.();
-  const ownGid = process.getgid?.();
-  if (own !== undefined && own !== 0 && gid !== ownGid) {
+/** Only root may fork workers as another user or group: anyone else's fork fails with a bare EPERM. */
+function allowed(kind: 'user' | 'group', value: string | number, id: number): number {
+  const uid = process.getuid?.();
+  const own = kind === 'user' ? uid : process.getgid?.();
+  if (uid !== undefined && uid !== 0 && id !== own) {
+    const [idName, where] = kind === 'user' ? ['uid', 'as another user'] : ['gid', 'in another group'];
     throw new ConfigError(
-      'group',
-      group,
-      `the master's own group (gid ${ownGid}), or start the master as root: only root may run workers in another group`,
+      kind,
+      value,
+      `the master's own ${kind} (${idName} ${own}), or start the master as root: only root may run workers ${where}`,
     );
   }
-  return gid;
+  return id;
 }
