@@ -62,11 +62,21 @@ function isOwnDirectory(path: string): boolean {
 }
 
 /**
- * Left in every run directory drover creates or finds private (or empty): what tells a directory of drover's
- * own (which it may narrow back to 0700 after a umask or an admin's chmod) from one it was pointed
- * at (/run, a home, a shared dir), which it never changes. Names and owners cannot tell them apart.
+ * Left in every run directory drover creates, or finds private or empty: what tells a directory of
+ * drover's own (which it may narrow back to 0700 after a umask or an admin's chmod) from one it
+ * was pointed at (/run, a home, a shared dir), which it never changes. Names and owners of the
+ * files in it cannot tell them apart.
  */
 export const RUN_DIR_MARK = '.drover-run-dir';
+
+/** Marks `dir` as drover's. A failure (unwritable, a concurrent start) only means no narrowing later. */
+function leaveMark(dir: string): void {
+  try {
+    closeSync(openSync(join(dir, RUN_DIR_MARK), 'wx', 0o600));
+  } catch {
+    // see above
+  }
+}
 
 function isEmpty(dir: string): boolean {
   try {
@@ -91,15 +101,13 @@ function unsafe(dir: string, problem: string, hint: string): DroverError {
 
 /**
  * Creates `dir` (and its parents) with mode 0700 and checks that what is there now is a real
- * directory, owned by this user and closed to everyone else. A directory of ours that is too open
- * is narrowed to 0700; anything else throws `EUNSAFE_RUNDIR`, because pid files and sockets in a
- * directory another user controls could be swapped under us.
+ * directory, owned by this user and closed to everyone else. One of drover's own (RUN_DIR_MARK)
+ * that is too open is narrowed to 0700; anything else throws `EUNSAFE_RUNDIR`, because pid files
+ * and sockets in a directory another user controls could be swapped under us.
  */
 export function ensurePrivateDir(dir: string): void {
   try {
-    if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) {
-      closeSync(openSync(join(dir, RUN_DIR_MARK), 'wx', 0o600));
-    }
+    if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) leaveMark(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') {
@@ -165,7 +173,6 @@ export function ensurePrivateDir(dir: string): void {
     }
     try {
       chmodSync(dir, 0o700);
-      if (!marked) closeSync(openSync(join(dir, RUN_DIR_MARK), 'wx', 0o600));
     } catch (err) {
       throw unsafe(
         dir,
@@ -173,13 +180,10 @@ export function ensurePrivateDir(dir: string): void {
         `run 'chmod 700 ${dir}'`,
       );
     }
+    if (!marked) leaveMark(dir);
   } else if (!markedAsOwn(dir, uid)) {
     // a private directory drover is given (or made by an earlier version) is its own from now on
-    try {
-      closeSync(openSync(join(dir, RUN_DIR_MARK), 'wx', 0o600));
-    } catch {
-      // unwritable or raced by another start: the directory stays usable, only not narrowed later
-    }
+    leaveMark(dir);
   }
 }
 
