@@ -10,7 +10,7 @@ import { installCleanup } from './lib/group.mjs';
 import { Pm2 } from './lib/pm2.mjs';
 import { renderReport, writeDocsSection } from './lib/report.mjs';
 import { snapshotCore } from './lib/snapshot.mjs';
-import { masterVariants, scratchRunDir } from './lib/variants.mjs';
+import { masterVariants, scratchRunDir, withoutExtraCa } from './lib/variants.mjs';
 import { runBoot } from './scenarios/boot.mjs';
 import { runIdle } from './scenarios/idle.mjs';
 import { runRespawn } from './scenarios/respawn.mjs';
@@ -30,6 +30,7 @@ const DEFAULTS = {
   'boot-reps': 10,
   from: 'head',
   pm2: '7.0.4',
+  'without-ca': true,
   build: true,
   write: false,
   json: '',
@@ -183,6 +184,32 @@ try {
       scratch: join(here, '../.bench-tmp/core-boot'),
       log,
     });
+  }
+  // NODE_EXTRA_CA_CERTS makes every Node start load a CA bundle, which inflates subject and anchor
+  // alike and so pulls every ratio towards 1: where it is set, start and respawn run again without it
+  if (opts['without-ca'] && process.env.NODE_EXTRA_CA_CERTS) {
+    const caFree = withoutExtraCa(variants);
+    results.withoutCa = {};
+    if (opts.scenarios.has('start')) {
+      log('start, again without NODE_EXTRA_CA_CERTS');
+      results.withoutCa.start = await runStart({
+        variants: caFree,
+        pm2: null,
+        fixtures: core.fixtures,
+        counts: opts.counts,
+        reps: opts.reps,
+        log,
+      });
+    }
+    if (opts.scenarios.has('respawn')) {
+      log('respawn, again without NODE_EXTRA_CA_CERTS');
+      results.withoutCa.respawn = await runRespawn({
+        variants: caFree,
+        workers: opts['respawn-workers'],
+        kills: opts.kills,
+        log,
+      });
+    }
   }
 } finally {
   runDir.cleanup();

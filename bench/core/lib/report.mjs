@@ -296,7 +296,9 @@ export function renderReport(results, command) {
       ]
     : [];
   const ca = machine.extraCaCerts
-    ? `**set** (\`${machine.extraCaCerts}\`): every Node start loads that CA bundle, about 65 ms of CPU per process on this machine, which inflates every start and respawn figure (drover's, the anchors' and PM2's alike) by roughly 2.5×`
+    ? `**set** (\`${machine.extraCaCerts}\`): every Node start loads that CA bundle, about 65 ms of CPU per process on this machine, which inflates every start and respawn figure (drover's, the anchors' and PM2's alike) by roughly 2.5× and so pulls every ratio towards 1${
+        results.withoutCa ? '; the start and respawn runs were repeated without it (last sections)' : ''
+      }`
     : 'not set';
   const out = [
     SECTION,
@@ -371,6 +373,38 @@ export function renderReport(results, command) {
       bootTable(results.boot),
       '',
     );
+  }
+  if (results.withoutCa) {
+    const caFree = ' (without the CA bundle)';
+    out.push(
+      '### Start and respawn without NODE_EXTRA_CA_CERTS',
+      '',
+      "The same two scenarios again, with `NODE_EXTRA_CA_CERTS` emptied in every master and worker, as on a machine that does not set it (PM2 not run: its daemon keeps the environment it was started with). Node then starts in about a third of the time, and drover's fixed costs (the master's work before its first fork, the worker runtime, in library mode the import of `@drover/core`) weigh about three times as much in every ratio.",
+      '',
+    );
+    if (results.withoutCa.start) {
+      const s = startTable(results.withoutCa.start);
+      verdicts.push(...s.verdicts.map((v) => ({ ...v, what: v.what + caFree })));
+      const noisy = results.withoutCa.start.reduce((a, r) => a + r.noisy, 0);
+      out.push(
+        `Start, ${results.options.reps} rounds per worker count (${noisy} of ${results.options.reps * results.withoutCa.start.length} began on a busy machine):`,
+        '',
+        s.table,
+        '',
+        ...s.notes.map((n) => `- ${n}`),
+        '',
+      );
+    }
+    if (results.withoutCa.respawn) {
+      const r = respawnTable(results.withoutCa.respawn);
+      verdicts.push(...r.verdicts.map((v) => ({ ...v, what: v.what + caFree })));
+      out.push(
+        `Respawn, ${results.options.kills} kills per master (${results.withoutCa.respawn.noisy} began on a busy machine):`,
+        '',
+        r.table,
+        '',
+      );
+    }
   }
   if (verdicts.length) {
     out.push(

@@ -102,6 +102,22 @@ export function masterVariants({ runDir, pm2, fixtures }) {
   return variants;
 }
 
+/**
+ * The variants with `NODE_EXTRA_CA_CERTS` emptied in their masters and workers, as on a machine
+ * that does not set it. PM2 is left out: its daemon keeps the environment it was started with.
+ * @param {Variant[]} variants
+ * @returns {Variant[]}
+ */
+export function withoutExtraCa(variants) {
+  return variants
+    .filter((v) => !v.pm2)
+    .map((v) => ({
+      ...v,
+      start: (workers, opts = {}) =>
+        v.start(workers, { ...opts, env: { ...opts.env, NODE_EXTRA_CA_CERTS: '' } }),
+    }));
+}
+
 /** Variants in a different order each round, so no variant always runs first or last. */
 export function rotate(list, round) {
   const k = round % list.length;
