@@ -94,6 +94,8 @@ describe('scaling', () => {
       'pin 2 gone',
     );
     expect(gone.reason).toBe('scale');
+    // listeners (a pool closing the worker's lane) hear of it before it exits
+    expect(group.count(is('workerStop', (e) => e.pid === gone.pid && e.reason === 'scale'))).toBe(1);
     expect(group.alive).toBe(true);
   });
 
@@ -141,6 +143,8 @@ describe('restart', () => {
     const startsBefore = group.count(is('workerStart'));
     await new Manage({ baseTitle: 'loop', runDir }).restart();
     await waitAllDead(before, 10_000);
+    for (const pid of before)
+      expect(group.count(is('workerStop', (e) => e.pid === pid && e.reason === 'restart'))).toBe(1);
     // one start per PIN: a restarted PIN used to be started twice, one process unsupervised
     expect(group.count(is('workerStart')) - startsBefore).toBe(2);
     const live = workerChildren(group.pid);

@@ -742,7 +742,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       slot.retired = true;
       slot.clearTimers();
       if (slot.handles().length === 0) this.slots.delete(slot.pin);
-      for (const h of slot.handles()) stopping.push(h.stop('scale', this.config.stopTimeout));
+      for (const h of slot.handles()) stopping.push(this.stopWorker(slot, h, 'scale'));
     }
     if (from !== workers) this.log.info(`scaled from ${from} to ${workers} workers`);
     await Promise.all([...starting, ...stopping]);
@@ -760,7 +760,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         slot.clearTimers();
         // whatever else ends these processes (a recycle, a crash), their exits start nothing
         slot.restarting = true;
-        for (const h of slot.handles()) all.push(h.stop('restart', this.config.stopTimeout));
+        for (const h of slot.handles()) all.push(this.stopWorker(slot, h, 'restart'));
       }
       await Promise.all(all);
       const ready: Promise<void>[] = [];
@@ -782,6 +782,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     });
   }
 
+  /**
+   * Asks `h` to stop, telling `workerStop` listeners first (a pool closes the worker's lane on
+   * it); a process already draining (replaced, recycled) had its event when that began.
+   */
+  private stopWorker(slot: WorkerSlot, h: WorkerHandle, reason: ExitReason): Promise<void> {
+    if (h.state !== 'draining')
+      this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
+    return h.stop(reason, this.config.stopTimeout);
+  }
+
   /** Graceful stop: every worker finishes its execution and exits; SIGKILL after stopTimeout. */
   stop(): Promise<void> {
     return this.shutdown('stop');
@@ -800,12 +810,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       const all: Promise<void>[] = [];
       for (const slot of this.slots.values()) {
         slot.clearTimers();
-        for (const h of slot.handles()) {
-          // a process already draining (replaced, recycled) had its workerStop
-          if (h.state !== 'draining')
-            this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
-          all.push(h.stop(reason === 'normal' ? 'stop' : reason, this.config.stopTimeout));
-        }
+        for (const h of slot.handles())
+          all.push(this.stopWorker(slot, h, reason === 'normal' ? 'stop' : reason));
       }
       await Promise.all(all);
       await this.release();
@@ -953,10 +959,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     slot.clearTimers();
     const handles = slot.handles();
     if (handles.length === 0) this.slots.delete(pin);
-    for (const h of handles) {
-      this.emit('workerStop', { pin, pid: h.pid, title: h.title, reason: 'idle' });
-      void h.stop('idle', this.config.stopTimeout);
-    }
+    for (const h of handles) void this.stopWorker(slot, h, 'idle');
     return true;
   }
 

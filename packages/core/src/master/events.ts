@@ -32,7 +32,7 @@ export interface MasterEvents {
   workerReady: [WorkerInfo];
   /** its process ended; `reason` says why */
   workerExit: [WorkerExitInfo];
-  /** a worker was asked to stop (stop, reload, recycle, scale) */
+  /** a worker was asked to stop (stop, restart, reload, recycle, scale down, idle) */
   workerStop: [WorkerInfo & { reason: ExitReason }];
   /** a crashed worker's respawn waits `delayMs`: the `streak`-th fast crash in a row */
   workerBackoff: [WorkerInfo & { delayMs: number; streak: number }];
