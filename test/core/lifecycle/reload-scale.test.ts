@@ -129,6 +129,43 @@ describe('scaling', () => {
   });
 });
 
+describe('restart and scale whose new workers do not come up', () => {
+  // a failed worker's next start waits 15-30 s: longer than the test, so nothing hides the failure
+  const slowBackoff = { initialDelayMs: 30_000, maxDelayMs: 30_000 };
+
+  it('a restart whose workers fail their init is an error naming them; the master stays up', async () => {
+    const marker = join(tmpdir(), `drover-init-fail-${process.pid}-${Date.now()}`);
+    current = startLoop({ maxWorkerNum: 2, restart: slowBackoff }, { initFailIfFile: marker });
+    const { group, runDir } = current;
+    try {
+      await group.waitEvent(is('started'), 'started');
+      writeFileSync(marker, '');
+      await expect(new Manage({ baseTitle: 'loop', runDir }).restart()).rejects.toMatchObject({
+        code: 'ENOTREADY',
+        message: expect.stringMatching(
+          /workers 0, 1 did not become ready \(.*init refused: marker file present/,
+        ),
+      });
+      expect(group.alive).toBe(true);
+    } finally {
+      rmSync(marker, { force: true });
+    }
+  });
+
+  it('a scale whose new PIN fails its init is an error naming it; the count is applied', async () => {
+    current = startLoop({ maxWorkerNum: 1, restart: slowBackoff }, { initFailPin: 1 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const client = new Manage({ baseTitle: 'loop', runDir });
+    await expect(client.scale(2)).rejects.toMatchObject({
+      code: 'ENOTREADY',
+      message: expect.stringContaining('scaled from 1 to 2 workers, but worker 1 did not become ready'),
+    });
+    expect((await client.status()).master.targetWorkers).toBe(2);
+    expect(group.alive).toBe(true);
+  });
+});
+
 /** The live worker processes of the master `masterPid`, by their titles (the reaper is not one). */
 function workerChildren(masterPid: number): number[] {
   return Process.children(masterPid).filter((pid) => psArgs(pid).startsWith('drover:Worker:'));

@@ -724,8 +724,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   private async applyScale(workers: number): Promise<{ from: number; to: number }> {
     const from = this.target;
+    if (this.stopping) throw this.stoppingError('scale');
     this.target = workers;
-    if (this.stopping) return { from, to: workers };
+    const notReady: NotReady[] = [];
     const starting: Promise<void>[] = [];
     for (let pin = 0; pin < workers; pin++) {
       const existing = this.slots.get(pin);
@@ -734,7 +735,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (existing?.retired) existing.retired = false;
       const slot = existing ?? new WorkerSlot(pin);
       this.slots.set(pin, slot);
-      if (!slot.current) starting.push(this.whenReady(this.spawn(slot)).catch(() => {}));
+      if (!slot.current) starting.push(this.whenReady(this.spawn(slot)).catch(noteNotReady(notReady, pin)));
     }
     const stopping: Promise<void>[] = [];
     for (const slot of this.slots.values()) {
@@ -746,13 +747,15 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     }
     if (from !== workers) this.log.info(`scaled from ${from} to ${workers} workers`);
     await Promise.all([...starting, ...stopping]);
+    if (notReady.length > 0)
+      throw this.notReadyError(`scaled from ${from} to ${workers} workers, but`, notReady);
     return { from, to: workers };
   }
 
   /** Stops every worker, then starts them all again (the master stays). */
   restart(): Promise<void> {
     return this.enqueue(async () => {
-      if (this.stopping) return;
+      if (this.stopping) throw this.stoppingError('restart');
       this.log.info('restart: stopping all workers');
       this.state = 'starting';
       const all: Promise<void>[] = [];
@@ -764,6 +767,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       await Promise.all(all);
       const ready: Promise<void>[] = [];
+      const notReady: NotReady[] = [];
       for (const slot of this.slots.values()) {
         slot.restarting = false;
         if (this.stopping) continue;
@@ -774,10 +778,12 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         slot.replacement = null;
         // A worker failing now goes through crash handling (backoff) like any other.
         slot.restarts++;
-        ready.push(this.whenReady(this.spawn(slot)).catch(() => {}));
+        ready.push(this.whenReady(this.spawn(slot)).catch(noteNotReady(notReady, slot.pin)));
       }
       await Promise.all(ready);
-      if (!this.stopping) this.state = 'running';
+      if (this.stopping) throw this.stoppingError('restart');
+      this.state = 'running';
+      if (notReady.length > 0) throw this.notReadyError('restarted the workers, but', notReady);
       this.log.info('restart done');
     });
   }
@@ -790,6 +796,26 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (h.state !== 'draining')
       this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
     return h.stop(reason, this.config.stopTimeout);
+  }
+
+  /** What a restart or scale answers when the group stops (or its start failed) before it is done. */
+  private stoppingError(operation: 'restart' | 'scale'): DroverError {
+    const name = this.config.baseTitle;
+    return new DroverError('ESTOPPING', `drover: cannot ${operation} '${name}': the group is stopping`, {
+      hint: `start it again with 'drover start' once it has stopped ('drover status ${name}' shows when)`,
+    });
+  }
+
+  /** A restart or scale whose new workers did not all become ready: they go on with backoff. */
+  private notReadyError(done: string, notReady: NotReady[]): DroverError {
+    const name = this.config.baseTitle;
+    const pins = notReady.map((n) => n.pin).sort((a, b) => a - b);
+    const first = notReady[0]!;
+    const message = `drover: '${name}' ${done} worker${pins.length > 1 ? 's' : ''} ${pins.join(', ')} did not become ready (${first.reason})`;
+    this.log.error(message.replace(/^drover: /, ''));
+    return new DroverError('ENOTREADY', message, {
+      hint: `they are started again with backoff; 'drover status ${name}' shows their state and 'drover logs ${name}' their output`,
+    });
   }
 
   /** Graceful stop: every worker finishes its execution and exits; SIGKILL after stopTimeout. */
@@ -1114,4 +1140,17 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 function jitterCount(executeTimes: number, jitter: number): number {
   if (executeTimes <= 1 || jitter <= 0) return executeTimes;
   return Math.max(1, Math.round(executeTimes * (1 - jitter * Math.random())));
+}
+
+/** A PIN whose new worker failed to become ready during a restart or a scale. */
+interface NotReady {
+  pin: number;
+  reason: string;
+}
+
+/** A catch handler that records why `pin`'s new worker did not become ready. */
+function noteNotReady(into: NotReady[], pin: number): (err: unknown) => void {
+  return (err) => {
+    into.push({ pin, reason: err instanceof Error ? err.message.replace(/^drover: /, '') : String(err) });
+  };
 }
