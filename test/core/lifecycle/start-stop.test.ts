@@ -112,6 +112,16 @@ describe('start and stop', () => {
     expect(existsSync(pidFile(runDir))).toBe(false);
   });
 
+  it('a worker ending with the normal exit code before it was ready finished: start() resolves, the master exits 0', async () => {
+    current = startLoop({ maxWorkerNum: 2 }, { exitInInit: 0 });
+    const { group, runDir } = current;
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.count(is('startFailed'))).toBe(0);
+    expect(group.count(is('workerExit', (e) => e.reason === 'normal'))).toBe(2);
+    expect(group.output).toContain('every worker finished normally');
+    expect(existsSync(pidFile(runDir))).toBe(false);
+  });
+
   it('when every worker finished normally (done()), the master exits 0', async () => {
     current = startLoop({ maxWorkerNum: 3 }, { doneAfter: 3 });
     const { group } = current;

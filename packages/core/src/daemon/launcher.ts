@@ -7,6 +7,7 @@ import { AlreadyRunningError, DroverError } from '../errors.js';
 import { probeGroup } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
+import { ALL_FINISHED_NOTICE } from '../master/events.js';
 import { isRecordLive, readPidFile } from '../runtime/PidFile.js';
 import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
 import type { GroupStatus, WorkerState } from '../status.js';
@@ -66,8 +67,17 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
     // a daemon killed before it cleaned up leaves its socket and pid file: remove them now
     await Promise.all(spec.groups.map((g) => probeGroup(dirname(g.socket), g.baseTitle).catch(() => null)));
     const tail = await logTail(spec.groups, offsets);
-    const reason = keyLine(tail) ?? (tail.length === 0 ? fullDisk(spec.groups) : null);
     const names = spec.groups.map((g) => `'${g.baseTitle}'`).join(', ');
+    if (tail.some((line) => line.includes(ALL_FINISHED_NOTICE))) {
+      // not a failure of the script: it did its job and ended, so no daemon stays to run it
+      throw new DaemonStartError(
+        `drover: ${names} ended in the background as soon as it started: ${ALL_FINISHED_NOTICE}, so no daemon keeps running`,
+        child.pid ?? null,
+        tail,
+        'a script that ends by itself (a one-shot job) runs in the foreground: start it without -d',
+      );
+    }
+    const reason = keyLine(tail) ?? (tail.length === 0 ? fullDisk(spec.groups) : null);
     throw new DaemonStartError(
       `drover: ${names} did not start in the background: ${why.message}${reason ? `: ${reason}` : ''}`,
       child.pid ?? null,

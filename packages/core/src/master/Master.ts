@@ -34,7 +34,7 @@ import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
 import { WorkerSlot } from './WorkerSlot.js';
-import type { MasterEvents, ReloadResult, WorkerInfo } from './events.js';
+import { ALL_FINISHED_NOTICE, type MasterEvents, type ReloadResult, type WorkerInfo } from './events.js';
 
 export interface MasterOptions {
   config: ManageConfig;
@@ -152,7 +152,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       for (let pin = 0; pin < this.target; pin++) {
         const slot = new WorkerSlot(pin);
         this.slots.set(pin, slot);
-        ready.push(this.whenReady(this.spawn(slot)));
+        ready.push(this.whenReady(this.spawn(slot), true));
       }
       // logged once the forks are under way: a first write to the terminal costs milliseconds
       this.log.info(`master started`, { pid: process.pid, workers: this.target });
@@ -191,7 +191,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     } finally {
       this.initialStart = false;
     }
-    if (!this.stopping) this.state = 'running';
+    // every worker may have finished while the group started (one-shot scripts): it is stopping
+    if (this.stopping) return;
+    this.state = 'running';
     this.armResourceChecks();
     this.log.info(this.target === 1 ? 'the worker is ready' : `all ${this.target} workers ready`);
   }
@@ -272,8 +274,12 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return handle;
   }
 
-  /** Resolves when `handle` reports ready; rejects if it exits first or misses readyTimeout. */
-  private whenReady(handle: WorkerHandle): Promise<void> {
+  /**
+   * Resolves when `handle` reports ready; rejects if it exits first or misses readyTimeout. With
+   * `finishedCounts`, a worker that ends with the normal exit code before it was ready (a one-shot
+   * script that did its job while it loaded) resolves it too: it finished, it did not fail.
+   */
+  private whenReady(handle: WorkerHandle, finishedCounts = false): Promise<void> {
     if (handle.state === 'ready') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -295,6 +301,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         cleanup();
+        // (the master's own exit listener, registered at the fork, has classified it already)
+        if (finishedCounts && handle.exitReason === 'normal') {
+          resolve();
+          return;
+        }
         if (this.stopping) {
           reject(
             new DroverError(
@@ -382,6 +393,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     signal: NodeJS.Signals | null,
   ): void {
     const reason = this.classify(slot, handle, code, signal);
+    handle.exitReason = reason;
     const error = handle.error
       ? `${handle.error.name}: ${handle.error.message}`
       : reason === 'crash' && handle.signalled
@@ -412,7 +424,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     slot.ageTimer = null;
 
     if (this.stopping) return; // stop() handles the rest
-    if (this.initialStart && handle.readyAt === null) return; // start() rejects and cleans up
+    // start() rejects and cleans up; a worker that finished before it was ready is finished
+    if (this.initialStart && handle.readyAt === null && reason !== 'normal') return;
     if (slot.retired) {
       this.slots.delete(slot.pin);
       return;
@@ -601,9 +614,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (this.slots.size === 0) return;
     for (const slot of this.slots.values()) if (!slot.finished && !slot.failed) return;
     const failed = [...this.slots.values()].some((s) => s.failed);
-    this.log.notice(
-      failed ? 'no worker left to run: every worker finished or gave up' : 'every worker finished normally',
-    );
+    this.log.notice(failed ? 'no worker left to run: every worker finished or gave up' : ALL_FINISHED_NOTICE);
     void this.shutdown('normal', { label: failed ? 'failed' : 'normal' }).then(() =>
       this.router.unregister(this, failed ? 1 : 0),
     );
@@ -735,7 +746,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (existing?.retired) existing.retired = false;
       const slot = existing ?? new WorkerSlot(pin);
       this.slots.set(pin, slot);
-      if (!slot.current) starting.push(this.whenReady(this.spawn(slot)).catch(noteNotReady(notReady, pin)));
+      if (!slot.current)
+        starting.push(this.whenReady(this.spawn(slot), true).catch(noteNotReady(notReady, pin)));
     }
     const stopping: Promise<void>[] = [];
     for (const slot of this.slots.values()) {
@@ -778,7 +790,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         slot.replacement = null;
         // A worker failing now goes through crash handling (backoff) like any other.
         slot.restarts++;
-        ready.push(this.whenReady(this.spawn(slot)).catch(noteNotReady(notReady, slot.pin)));
+        ready.push(this.whenReady(this.spawn(slot), true).catch(noteNotReady(notReady, slot.pin)));
       }
       await Promise.all(ready);
       if (this.stopping) throw this.stoppingError('restart');

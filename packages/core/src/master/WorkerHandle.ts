@@ -38,6 +38,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   readyAt: number | null = null;
   /** why the master asked it to go; null while it is wanted */
   expected: ExitReason | null = null;
+  /** why the process ended, as the master classified it (set on its exit) */
+  exitReason: ExitReason | null = null;
   /** the error that ended it, as the worker reported it */
   error: SerializedError | null = null;
   /** the worker reported done(code) */

@@ -63,3 +63,6 @@ export const MASTER_EVENT_NAMES = [
   'reload',
   'stop',
 ] as const satisfies readonly (keyof MasterEvents)[];
+
+/** The master's notice when every worker ended with the normal exit code; a launcher looks for it. */
+export const ALL_FINISHED_NOTICE = 'every worker finished normally';
