@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, CLI_FIXTURES, ensureBuilt, pidAlive, waitUntil } from './support/bin.js';
+import { BIN, CLI_FIXTURES, ensureBuilt, pidAlive, spawnNode, waitUntil } from './support/bin.js';
 import { Sandbox } from './support/sandbox.js';
 
 const loop = join(CLI_FIXTURES, 'loop.mjs');
@@ -163,5 +163,41 @@ describe('drover logs', () => {
       ),
     );
     expect(result.code).toBe(1);
+  }, 60_000);
+
+  it('a group running in the foreground has no log file, and logs says where its lines go', async () => {
+    sandbox = new Sandbox();
+    const box = sandbox;
+    const master = spawnNode([BIN, 'start', loop, '--name=front'], { env: box.env, cwd: box.dir });
+    try {
+      box.track(master.pid);
+      await box.waitWorkers('front', 1);
+      const result = await box.drover(['logs', 'front']);
+      expect(result.stderr).toBe(
+        `drover: group 'front' (pid ${master.pid}) writes no log file: it runs in the foreground, and its log goes to the terminal it was started from; start it with -d for a log file\n`,
+      );
+      expect(result.code).toBe(1);
+    } finally {
+      await master.kill();
+    }
+  }, 60_000);
+
+  it("a config file's group with its own logDir is read from any directory, in the file its master writes", async () => {
+    sandbox = new Sandbox();
+    const box = sandbox;
+    const app = join(box.dir, 'app');
+    mkdirSync(app);
+    writeFileSync(
+      join(app, 'drover.config.json'),
+      JSON.stringify({ groups: [{ baseTitle: 'own', script: loop, logDir: 'own-logs' }] }),
+    );
+    const started = await box.drover(['start', '-d'], { cwd: app });
+    expect(started.code, started.stderr).toBe(0);
+    box.track(Number(/\(pid (\d+)\)/.exec(started.stdout)?.[1]));
+    await box.waitWorkers('own', 1);
+    const result = await box.drover(['logs', 'own', '-n=50']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/\[own:master #\d+\] master started/);
+    expect(result.code).toBe(0);
   }, 60_000);
 });

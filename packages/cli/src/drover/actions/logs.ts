@@ -27,8 +27,7 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
         hint: `a group name is ${GROUP_NAME_RULE}`,
       });
     }
-    const file = await plainErrors(() => logFileOf(name));
-    await checkLogFile(name, file);
+    const file = await checkLogFile(name, await plainErrors(() => logFileOf(name)));
     const follow = this.getParam('follow', false);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -78,11 +77,15 @@ async function logFileOf(name: string): Promise<string> {
   return new Manage({ baseTitle: name }).logFile();
 }
 
-/** Throws a message naming the path and the fix when `file` is not a log file that can be read. */
-async function checkLogFile(name: string, file: string): Promise<void> {
+/**
+ * The log file to read: `file`, or, when it is missing while the group runs, the one its master
+ * has open (a config file's own logDir, read from another directory). Throws a message naming the
+ * path and the fix when there is none to read.
+ */
+async function checkLogFile(name: string, file: string): Promise<string> {
   let code: string | undefined;
   try {
-    if (statSync(file).isFile()) return;
+    if (statSync(file).isFile()) return file;
     throw new Error(
       `the log file of group '${name}', ${file}, is not a file (a directory or another kind); remove or rename it, and drover writes its log there again`,
     );
@@ -101,22 +104,36 @@ async function checkLogFile(name: string, file: string): Promise<void> {
       `no log file for group '${name}' at ${file}; log files are written in background mode (start it with -d)`,
     );
   }
-  const fd = openDeletedFile(running.pid, file);
+  const open = openLogFiles(running.pid, name);
+  const elsewhere = open.find((f) => !f.deleted);
+  if (elsewhere) return elsewhere.path;
+  const deleted = open.find((f) => f.path === file) ?? open[0];
+  if (deleted) {
+    throw new Error(
+      `the log file ${deleted.path} of group '${name}' (pid ${running.pid}) was deleted while the group runs; ` +
+        `its lines still go to the deleted file: 'tail -f /proc/${running.pid}/fd/${deleted.fd}' reads it; ` +
+        'stop the group and start it again for a new log file',
+    );
+  }
   throw new Error(
-    `the log file ${file} of group '${name}' (pid ${running.pid}) was deleted while the group runs; ` +
-      (fd === null
-        ? 'its lines go to the deleted file until the group is started again'
-        : `its lines still go to the deleted file: 'tail -f /proc/${running.pid}/fd/${fd}' reads it`) +
-      `; stop the group and start it again for a new log file`,
+    `group '${name}' (pid ${running.pid}) writes no log file: it runs in the foreground, and its log goes to the terminal it was started from; start it with -d for a log file`,
   );
 }
 
-/** The fd number through which process `pid` still writes the deleted `file`, or null. */
-function openDeletedFile(pid: number, file: string): string | null {
+/**
+ * The files named `<name>.log` that process `pid` holds open (its log files, wherever its logDir
+ * is), with the fd through which it writes each; none for another user's process or without /proc.
+ */
+function openLogFiles(pid: number, name: string): { path: string; fd: string; deleted: boolean }[] {
+  const found: { path: string; fd: string; deleted: boolean }[] = [];
+  const suffix = `/${name}.log`;
   try {
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
       try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `${file} (deleted)`) return fd;
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const deleted = link.endsWith(' (deleted)');
+        const path = deleted ? link.slice(0, -' (deleted)'.length) : link;
+        if (path.endsWith(suffix)) found.push({ path, fd, deleted });
       } catch {
         // closed meanwhile
       }
@@ -124,5 +141,5 @@ function openDeletedFile(pid: number, file: string): string | null {
   } catch {
     // another user's process, or no /proc
   }
-  return null;
+  return found;
 }
