@@ -138,6 +138,12 @@ describe('ensurePrivateDir', () => {
     expect(err.message).toContain('not a directory');
   });
 
+  it('refuses a path under /proc at once, where a recursive mkdir would spin forever', () => {
+    const err = thrown(() => ensurePrivateDir('/proc/drover-nope/run'));
+    expect(err.code).toBe('EUNSAFE_RUNDIR');
+    expect(err.message).toContain("'/proc/drover-nope/run' is on a kernel file system (/proc, /sys)");
+  });
+
   it('refuses a directory that belongs to another user', () => {
     // as root, make one; otherwise '/' is root's and not ours (and is never modified: the check comes first)
     let foreign = '/';

@@ -189,6 +189,14 @@ describe('FileSink', () => {
     }
   });
 
+  it('throws at open, without spinning, when the directory is under /proc', () => {
+    const error = thrown(() => FileSink.open({ dir: '/proc/drover-nope/logs', baseTitle: 'mailer' }));
+    expect(error).toMatchObject({ code: 'ELOGDIR' });
+    expect((error as Error).message).toContain(
+      "drover: log directory '/proc/drover-nope/logs' is on a kernel file system (/proc, /sys), where no directory can be made",
+    );
+  });
+
   it('throws at open, naming the path and the fix, when the directory is a file', async () => {
     const file = join(dir, 'a-file');
     await writeFile(file, '');

@@ -1,14 +1,6 @@
-import {
-  accessSync,
-  closeSync,
-  constants,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  type Stats,
-  statSync,
-} from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { DroverError } from '../errors.js';
+import { makeDirectory, ON_KERNEL_FS } from '../runtime/makeDirectory.js';
 
 export interface PrepareLogOptions {
   /**
@@ -49,7 +41,11 @@ function codeOf(error: unknown): string {
 
 function logError(what: string, path: string, code: string, cause: unknown, inRunDir: boolean): DroverError {
   const problem =
-    code === 'ELOOP' || code === 'ESYMLINK' ? 'is a symbolic link' : `cannot be written (${code})`;
+    code === 'ELOOP' || code === 'ESYMLINK'
+      ? 'is a symbolic link'
+      : code === 'EKERNELFS'
+        ? ON_KERNEL_FS
+        : `cannot be written (${code})`;
   return new DroverError('ELOGDIR', `drover: ${what} '${path}' ${problem}`, {
     hint:
       (inRunDir ? RUNDIR_HINTS : LOGDIR_HINTS)[code] ??
@@ -99,7 +95,7 @@ export function logFileFlags(noFollow: boolean): number {
 export function prepareLogFiles(dir: string, files: readonly string[], opts: PrepareLogOptions = {}): void {
   const inRunDir = opts.inRunDir ?? false;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir, 0o700);
     if (inRunDir && lstatSync(dir).isSymbolicLink()) {
       throw Object.assign(new Error('symbolic link'), { code: 'ESYMLINK' });
     }

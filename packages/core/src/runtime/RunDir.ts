@@ -4,7 +4,6 @@ import {
   closeSync,
   constants,
   lstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   realpathSync,
@@ -13,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, DroverError } from '../errors.js';
+import { makeDirectory, ON_KERNEL_FS } from './makeDirectory.js';
 import { digest64 } from './names.js';
 
 /** Where one group keeps its files inside the run directory. */
@@ -107,13 +107,13 @@ function unsafe(dir: string, problem: string, hint: string): DroverError {
  */
 export function ensurePrivateDir(dir: string): void {
   try {
-    if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) leaveMark(dir);
+    if (makeDirectory(dir, 0o700) !== undefined) leaveMark(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') {
       throw unsafe(
         dir,
-        `cannot be created (${code ?? (err as Error).message})`,
+        code === 'EKERNELFS' ? ON_KERNEL_FS : `cannot be created (${code ?? (err as Error).message})`,
         'set DROVER_RUN_DIR to a directory you own',
       );
     }
