@@ -59,7 +59,7 @@ describe('ConsoleSink', () => {
     await sink.close();
   });
 
-  it('colours a terminal, and follows NO_COLOR, FORCE_COLOR and TERM=dumb', () => {
+  it('colours a terminal, and follows NO_COLOR, FORCE_COLOR and TERM=dumb as the CLI does', () => {
     const tty = Object.assign(new PassThrough(), { isTTY: true });
     const pipe = new PassThrough();
     expect(colorWanted(tty, {})).toBe(true);
@@ -68,9 +68,14 @@ describe('ConsoleSink', () => {
     expect(colorWanted(tty, { NO_COLOR: '' })).toBe(true);
     expect(colorWanted(tty, { TERM: 'dumb' })).toBe(false);
     expect(colorWanted(pipe, { FORCE_COLOR: '1' })).toBe(true);
-    expect(colorWanted(pipe, { FORCE_COLOR: '' })).toBe(true);
+    // an empty FORCE_COLOR counts as unset: the stream decides
+    expect(colorWanted(pipe, { FORCE_COLOR: '' })).toBe(false);
+    expect(colorWanted(tty, { FORCE_COLOR: '' })).toBe(true);
     expect(colorWanted(tty, { FORCE_COLOR: '0' })).toBe(false);
     expect(colorWanted(tty, { FORCE_COLOR: 'false', NO_COLOR: '1' })).toBe(false);
+    // NO_COLOR wins, as in @drover/command: the CLI's messages and the log lines agree
+    expect(colorWanted(pipe, { FORCE_COLOR: '1', NO_COLOR: '1' })).toBe(false);
+    expect(colorWanted(pipe, { FORCE_COLOR: '1', TERM: 'dumb' })).toBe(true);
   });
 
   it('is congested while a stream buffers, drops past its hard limit, and says how many it dropped', async () => {

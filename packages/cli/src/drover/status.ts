@@ -1,7 +1,6 @@
 import type { OutputStream } from '@drover/command';
 import type { GroupStatus } from '@drover/core';
-import { renderStatusTable } from '@drover/core/control';
-import { useColor } from '../color.js';
+import { colorWanted, renderStatusTable } from '@drover/core/control';
 import { findRunning, listRunning } from './groups.js';
 import { describeFailure } from './failure.js';
 import { requestStatus } from './statusRequest.js';
@@ -46,7 +45,7 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
     io.stdout.write('no drover group is running\n');
   } else if (statuses.length > 0) {
     io.stdout.write(
-      renderStatusTable(statuses, { color: useColor(io.stdout, io.env), width: io.stdout.columns }),
+      renderStatusTable(statuses, { color: colorWanted(io.stdout, io.env), width: io.stdout.columns }),
     );
   }
   return code;

@@ -1,4 +1,4 @@
-import { useColor } from '../color.js';
+import { colorWanted } from '@drover/core/control';
 import { withoutPrefix } from '../messages.js';
 import { printStatus, type StatusRequest } from './status.js';
 
@@ -13,7 +13,7 @@ export async function statusMain(request: StatusRequest): Promise<number> {
     code = await printStatus(request, io);
   } catch (error) {
     const plain = withoutPrefix(error);
-    const prefix = useColor(io.stderr, io.env) ? '\x1b[31mdrover:\x1b[39m' : 'drover:';
+    const prefix = colorWanted(io.stderr, io.env) ? '\x1b[31mdrover:\x1b[39m' : 'drover:';
     io.stderr.write(`${prefix} ${plain instanceof Error ? plain.message : String(plain)}\n`);
     if (io.env.DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     code = 1;

@@ -9,8 +9,8 @@ import {
   runMain,
   Template,
 } from '@drover/command';
+import { colorWanted } from '@drover/core/control';
 import { Container, inject } from 'inversify';
-import { useColor } from '../color.js';
 import { plainErrors } from '../messages.js';
 import { type ManagedGroups, type ProcessTarget, processTarget } from './ProcessTarget.js';
 
@@ -112,7 +112,10 @@ class StatusAction extends CommandAction<{ json: boolean }> {
   async handler(): Promise<void> {
     const json = this.getParam('json', false);
     await plainErrors(() =>
-      this.target.showStatus(this.io.stdout, { json, color: !json && useColor(this.io.stdout, this.io.env) }),
+      this.target.showStatus(this.io.stdout, {
+        json,
+        color: !json && colorWanted(this.io.stdout, this.io.env),
+      }),
     );
   }
 }

@@ -15,6 +15,7 @@ export {
 } from '../groups/config.js';
 export { type RunningGroup, runningGroups } from '../groups/discovery.js';
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
+export { colorWanted } from '../log/ConsoleSink.js';
 export { escapeControl } from '../log/format.js';
 export { defaultRunDir } from '../runtime/RunDir.js';
 export { describeExit, renderStatusTable, type StatusTableOptions } from '../status/StatusTable.js';

@@ -8,7 +8,7 @@ export interface ConsoleSinkOptions {
   stdout?: NodeJS.WritableStream;
   /** warning, error and fatal; default `process.stderr` */
   stderr?: NodeJS.WritableStream;
-  /** default: on for a TTY, off with NO_COLOR, on with FORCE_COLOR (not `0`/`false`), off for TERM=dumb */
+  /** default: `colorWanted(stream)` (NO_COLOR, FORCE_COLOR, TERM=dumb, a TTY) */
   color?: boolean;
   /** unwritten bytes in a stream above which the sink is congested; default 1 MiB */
   maxPendingBytes?: number;
@@ -18,11 +18,18 @@ export interface ConsoleSinkOptions {
 
 const DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;
 
-/** Colour decision for one output stream, from the environment and whether it is a terminal. */
-export function colorWanted(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): boolean {
+/**
+ * Colour decision for one output stream, the rule of `@drover/command` (and picocolors): off under
+ * a non-empty `NO_COLOR`, which wins; on under a non-empty `FORCE_COLOR` other than `0`/`false`;
+ * else off for `TERM=dumb`, on for a terminal. An empty variable counts as unset.
+ */
+export function colorWanted(
+  stream: NodeJS.WritableStream | { isTTY?: boolean },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   const force = env.FORCE_COLOR;
-  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
-  if (env.NO_COLOR) return false;
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
   if (env.TERM === 'dumb') return false;
   return (stream as { isTTY?: boolean }).isTTY === true;
 }
