@@ -69,6 +69,12 @@ export interface WorkerStatus {
   /** epoch ms of the next respawn while in backoff */
   nextStartAt?: number;
   /**
+   * Present when the worker did not answer this status query within 300 ms: its event loop is
+   * blocked (synchronous code, an endless loop). `state` and `executions` are then the last known;
+   * `hangTimeout` has such a worker replaced.
+   */
+  unresponsive?: true;
+  /**
    * The PIN's other live processes, present only while there are some: the successor starting
    * during a reload or a recycle, and replaced processes still finishing their last execution.
    */

@@ -106,6 +106,22 @@ describe('respawn', () => {
 });
 
 describe('hang detection', () => {
+  it('without hangTimeout, status flags a worker whose event loop is blocked as not answering', async () => {
+    current = startLoop({ maxWorkerNum: 2 }, { blockPin: 0 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const client = new Manage({ baseTitle: 'loop', runDir });
+    // the worker blocks 200 ms after its init: poll until its silence shows
+    const status = await group.waitFor('PIN 0 flagged', async () => {
+      const s = await client.status();
+      return s.workers[0]?.unresponsive ? s : undefined;
+    });
+    expect(status.workers[0]).toMatchObject({ pin: 0, unresponsive: true });
+    expect(status.workers[1]?.unresponsive).toBeUndefined();
+    const { renderStatusTable } = await import('@drover/core/control');
+    expect(renderStatusTable([status], { color: false })).toMatch(/\n\s*0\s+\d+\s+\S+\s+(ready|busy), not answering/);
+  });
+
   it('counts silence from ready, not from the fork: a slow init is not a hang', async () => {
     current = startLoop(
       { maxWorkerNum: 1, hangTimeout: 1000 },

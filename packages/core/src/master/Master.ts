@@ -1063,7 +1063,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         .sort((a, b) => a.pin - b.pin)
         .map(async (slot): Promise<WorkerStatus> => {
           const h = slot.current;
-          const report = h?.alive && h.state !== 'starting' ? await h.query(STATUS_QUERY_TIMEOUT_MS) : null;
+          const queried = h?.alive === true && h.state !== 'starting';
+          const report = queried ? await h.query(STATUS_QUERY_TIMEOUT_MS) : null;
           let state = slot.state(this.stopping);
           if (state === 'ready' && report?.busy) state = 'busy';
           return {
@@ -1083,6 +1084,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             restarts: slot.restarts,
             lastExit: slot.lastExit,
             ...(slot.nextStartAt ? { nextStartAt: slot.nextStartAt } : {}),
+            // no answer from a process that is still there: its event loop is blocked
+            ...(queried && report === null && h.alive && h.state !== 'draining'
+              ? { unresponsive: true as const }
+              : {}),
             ...this.otherProcesses(slot, now),
           };
         }),

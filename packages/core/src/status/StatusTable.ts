@@ -75,6 +75,7 @@ export function describeExit(exit: ExitRecord | null, now: number): string {
 }
 
 function workerState(w: WorkerStatus, now: number): string {
+  if (w.unresponsive) return `${w.state}, not answering`;
   if (w.state === 'backoff' && w.nextStartAt) {
     return `backoff ${formatDuration(Math.max(0, Math.ceil((w.nextStartAt - now) / 1000)))}`;
   }
@@ -102,7 +103,7 @@ function workerRow(w: WorkerStatus, p: Palette, now: number): Cell[] {
     { text: String(w.pin) },
     { text: alive ? String(w.pid) : '-' },
     { text: escapeControl(w.title), paint: alive ? undefined : p.dim },
-    { text: workerState(w, now), paint: stateColor(w.state, p) },
+    { text: workerState(w, now), paint: w.unresponsive ? p.red : stateColor(w.state, p) },
     { text: formatBytes(w.memory) },
     { text: formatPercent(w.cpu) },
     { text: formatClock(w.startedAt, now) },
