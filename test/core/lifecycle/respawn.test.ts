@@ -1,6 +1,7 @@
 import { Manage } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pidAlive } from '../../support/group.js';
+import { waitFor } from '../infra/support.js';
 import { is, type LoopGroup, readyPids, startLoop } from './helpers.js';
 
 let current: LoopGroup | undefined;
@@ -112,14 +113,16 @@ describe('hang detection', () => {
     await group.waitEvent(is('started'), 'started');
     const client = new Manage({ baseTitle: 'loop', runDir });
     // the worker blocks 200 ms after its init: poll until its silence shows
-    const status = await group.waitFor('PIN 0 flagged', async () => {
+    const status = await waitFor('PIN 0 flagged', async () => {
       const s = await client.status();
       return s.workers[0]?.unresponsive ? s : undefined;
     });
     expect(status.workers[0]).toMatchObject({ pin: 0, unresponsive: true });
     expect(status.workers[1]?.unresponsive).toBeUndefined();
     const { renderStatusTable } = await import('@drover/core/control');
-    expect(renderStatusTable([status], { color: false })).toMatch(/\n\s*0\s+\d+\s+\S+\s+(ready|busy), not answering/);
+    expect(renderStatusTable([status], { color: false })).toMatch(
+      /\n\s*0\s+\d+\s+\S+\s+(ready|busy), not answering/,
+    );
   });
 
   it('counts silence from ready, not from the fork: a slow init is not a hang', async () => {
