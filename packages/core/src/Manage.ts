@@ -267,13 +267,21 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
     return this.remote<ReloadResult>('reload', undefined, opts);
   }
 
-  /** Stops all workers, then starts them all again. */
+  /**
+   * Stops all workers, then starts them all again. Rejects with `ENOTREADY`, naming the PINs,
+   * when some new workers did not become ready (they are started again with backoff), and with
+   * `ESTOPPING` when the group is stopping.
+   */
   async restart(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.master) return this.master.restart();
     await this.remote('restart', undefined, opts);
   }
 
-  /** Sets the number of workers. */
+  /**
+   * Sets the number of workers: new PINs start, the highest stop. The count applies even when a
+   * new PIN does not become ready; the call then rejects with `ENOTREADY` naming it (it is started
+   * again with backoff), and with `ESTOPPING` when the group is stopping.
+   */
   async scale(workers: number, opts: { timeoutMs?: number } = {}): Promise<{ from: number; to: number }> {
     if (this.master) return this.master.scale(workers);
     return this.remote('scale', { workers }, opts);
