@@ -166,6 +166,26 @@ describe('restart and scale whose new workers do not come up', () => {
   });
 });
 
+describe('operations that meet a stopping group', () => {
+  it('restart and scale are errors (ESTOPPING); a reload says the group is stopping', async () => {
+    // one execution of 20 s keeps the group stopping for as long as the test needs
+    current = startLoop({ maxWorkerNum: 1, stopTimeout: 30_000 }, { workMs: 20_000 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const client = new Manage({ baseTitle: 'loop', runDir });
+    const stopping = client.stop({ timeoutMs: 60_000 }).catch(() => {});
+    await group.waitFor('the stop to begin', () => group.output.includes('stopping reason=stop'));
+    await expect(client.restart()).rejects.toMatchObject({ code: 'ESTOPPING' });
+    await expect(client.scale(2)).rejects.toMatchObject({
+      code: 'ESTOPPING',
+      message: expect.stringContaining("drover: cannot scale 'loop': the group is stopping"),
+    });
+    expect(await client.reload()).toEqual({ replaced: 0, aborted: true, error: 'the group is stopping' });
+    group.signal('SIGINT'); // a second signal ends the wait for the execution
+    await stopping;
+  });
+});
+
 /** The live worker processes of the master `masterPid`, by their titles (the reaper is not one). */
 function workerChildren(masterPid: number): number[] {
   return Process.children(masterPid).filter((pid) => psArgs(pid).startsWith('drover:Worker:'));

@@ -34,7 +34,13 @@ import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
 import { WorkerSlot } from './WorkerSlot.js';
-import { ALL_FINISHED_NOTICE, type MasterEvents, type ReloadResult, type WorkerInfo } from './events.js';
+import {
+  ALL_FINISHED_NOTICE,
+  type MasterEvents,
+  RELOAD_STOPPING,
+  type ReloadResult,
+  type WorkerInfo,
+} from './events.js';
 
 export interface MasterOptions {
   config: ManageConfig;
@@ -676,7 +682,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private async rollingReload(): Promise<ReloadResult> {
     if (this.stopping || !this.startPromise) {
       this.log.warning('reload skipped: the group is not running');
-      return { replaced: 0, aborted: true, error: 'not running' };
+      return { replaced: 0, aborted: true, error: this.stopping ? RELOAD_STOPPING : 'not started' };
     }
     this.state = 'reloading';
     this.log.info('reload started');

@@ -66,3 +66,6 @@ export const MASTER_EVENT_NAMES = [
 
 /** The master's notice when every worker ended with the normal exit code; a launcher looks for it. */
 export const ALL_FINISHED_NOTICE = 'every worker finished normally';
+
+/** `ReloadResult.error` of a reload that met a stopping group: nothing of it keeps running. */
+export const RELOAD_STOPPING = 'the group is stopping';

@@ -79,6 +79,11 @@ export class RestartAction extends GroupControlAction {
 export class ReloadAction extends GroupControlAction {
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     const result = await manage.reload();
+    if (result.aborted && result.replaced === 0 && result.error === 'the group is stopping') {
+      throw new Error(
+        `cannot reload '${group.baseTitle}': the group is stopping; start it again once it has stopped`,
+      );
+    }
     if (result.aborted) {
       throw new Error(
         `reload of '${group.baseTitle}' stopped after ${result.replaced} worker(s): ${result.error ?? 'aborted'}; the others keep running the old code`,
