@@ -58,9 +58,25 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
     spec.deadlineMs ?? Math.max(...spec.groups.map((g) => g.readyTimeout)) + DEADLINE_MARGIN_MS + settleMs;
 
   const child = spawnDetached(spec, script, first);
+  // Ctrl-C here ends the wait, not the daemon: say where it is instead of vanishing silently
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  for (const signal of WAIT_SIGNALS) process.once(signal, onSignal);
   try {
-    await waitUntilSettled(child, spec.groups, settleMs, deadlineMs);
+    await waitUntilSettled(child, spec.groups, settleMs, deadlineMs, interrupt.signal);
   } catch (err) {
+    if (err instanceof WaitInterrupted) {
+      child.removeAllListeners('exit');
+      child.unref();
+      const names = spec.groups.map((g) => g.baseTitle);
+      throw new DroverError(
+        'EINTERRUPTED',
+        `drover: stopped waiting for ${names.map((n) => `'${n}'`).join(', ')}: its daemon (pid ${child.pid}) goes on starting in the background`,
+        {
+          hint: `'drover status ${names[0]}' shows how it does, 'drover stop ${names.length > 1 ? 'all' : names[0]}' stops it; its log: ${first.logFile}`,
+        },
+      );
+    }
     const why =
       err instanceof StartFailure ? err : new StartFailure(String((err as Error).message ?? err), true);
     if (why.stillRunning) await stopDaemon(child);
@@ -84,11 +100,18 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
       tail,
       `see ${spec.groups.map((g) => g.logFile).join(', ')}`,
     );
+  } finally {
+    for (const signal of WAIT_SIGNALS) process.off(signal, onSignal);
   }
   child.removeAllListeners('exit');
   child.unref();
   return child.pid as number;
 }
+
+/** Signals that end a launcher's wait for its daemon (a terminal's Ctrl-C, a kill). */
+const WAIT_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+class WaitInterrupted extends Error {}
 
 function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): ChildProcess {
   const execArgv = withoutTitleOption(process.execArgv);
@@ -222,11 +245,13 @@ function worstPin(crashes: ReadonlySet<string>): { pin: string; crashes: number 
   return worst;
 }
 
+/** Resolves once every group is ready and stayed up for `settleMs`; `interrupted` ends the wait. */
 function waitUntilSettled(
   child: ChildProcess,
   groups: readonly DaemonGroup[],
   settleMs: number,
   deadlineMs: number,
+  interrupted: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
@@ -254,6 +279,7 @@ function waitUntilSettled(
       finish(new StartFailure(`the daemon could not be spawned (${err.message})`, false));
     child.once('exit', onExit);
     child.once('error', onError);
+    interrupted.addEventListener('abort', () => finish(new WaitInterrupted()), { once: true });
 
     const poll = async () => {
       timer = null;
