@@ -157,6 +157,10 @@ describe('background mode (setBackground)', () => {
     expect(output).toMatch(
       /^FAILED EDAEMON drover: 'bg' did not start in the background: worker bg:0 crashed 3 times while starting/m,
     );
+    // the reason given is a crash, not an exit of the stop that followed, and without its time
+    const reason = output.split('\n').find((l) => l.startsWith('FAILED EDAEMON'))!;
+    expect(reason).toMatch(/while starting .*: \[bg:master #\d+\] worker exited .*reason=crash/);
+    expect(reason).not.toMatch(/reason=stop|: \d{4}-\d{2}-\d{2}T/);
     await waitAllDead(world.processes(), 10_000);
   });
 

@@ -363,7 +363,8 @@ const LOG_RECORD = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
 
 /**
  * The line that best says why: the master's "start failed", else the daemon's own last
- * `drover: …` line (an error before any master ran), else the last error.
+ * `drover: …` line (an error before any master ran), else the last error that is not an exit
+ * of the stop that followed.
  */
 function keyLine(tail: readonly string[]): string | null {
   for (let i = tail.length - 1; i >= 0; i--) {
@@ -379,11 +380,18 @@ function keyLine(tail: readonly string[]): string | null {
     if (at !== -1) return line.slice(at + 'drover: '.length);
   }
   for (let i = tail.length - 1; i >= 0; i--) {
-    const line = tail[i] as string;
-    if (/\b(error|fatal)\b|Error:/.test(line)) return line.trim();
+    const line = (tail[i] as string).trim();
+    // an exit the stop of the failed start caused says nothing of why it failed
+    if (/\breason=stop\b/.test(line)) continue;
+    // a record without its time and level: `[group:pin #pid] message`
+    if (/\b(error|fatal)\b|Error:/.test(line))
+      return LOG_RECORD.test(line) ? line.replace(RECORD_HEAD, '') : line;
   }
   return null;
 }
+
+/** A log record's time and level, before its `[origin]`. */
+const RECORD_HEAD = /^\S+\s+\S+\s+/;
 
 /**
  * Why a daemon can leave an empty log: its disk is full (creating the log file takes no data
