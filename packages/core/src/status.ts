@@ -107,6 +107,8 @@ export interface MasterStatus {
   workerCount: number;
   /** configured number of workers */
   targetWorkers: number;
+  /** present while the master's log cannot be written (its lines are dropped): what fails */
+  logProblem?: string;
   version: string;
 }
 

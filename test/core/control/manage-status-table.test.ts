@@ -77,6 +77,19 @@ describe('renderStatusTable', () => {
     );
   });
 
+  it('shows under the master line that its log cannot be written, escaped', () => {
+    const failing: GroupStatus = {
+      ...GROUP,
+      master: {
+        ...GROUP.master,
+        logProblem: "log file '/run/x/mailer.log' cannot be written (EFBIG)\u001b[2J",
+      },
+    };
+    const lines = renderStatusTable([failing], { now: NOW }).split('\n');
+    expect(lines[2]).toBe("log: log file '/run/x/mailer.log' cannot be written (EFBIG)\\x1b[2J");
+    expect(lines[3]).toBe('');
+  });
+
   it("puts a PIN's successor and replaced processes on lines of their own under it", () => {
     const reloading: GroupStatus = {
       ...GROUP,

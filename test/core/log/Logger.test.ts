@@ -123,6 +123,28 @@ describe('Logger', () => {
     expect(logger.congested).toBe(false);
   });
 
+  it("keeps a sink's failure as its problem until that file recovers (status shows it)", () => {
+    const file = new MemorySink();
+    const logger = new Logger({ baseTitle: 'mailer', sinks: [file] });
+    expect(logger.problem).toBeNull();
+    const failing = "log file 'x.log' cannot be written (EFBIG); dropping its lines until it can";
+    file.tell({ level: 'error', message: failing, fields: { file: 'x.log', dropped: 0 } });
+    file.tell({
+      level: 'error',
+      message: "log file 'x-error.log' cannot be written (EFBIG)",
+      fields: { file: 'x-error.log' },
+    });
+    expect(logger.problem).toBe(failing);
+    file.tell({ level: 'warning', message: "log file 'x.log' is writable again", fields: { file: 'x.log' } });
+    expect(logger.problem).toBe("log file 'x-error.log' cannot be written (EFBIG)");
+    file.tell({
+      level: 'warning',
+      message: "log file 'x-error.log' is writable again",
+      fields: { file: 'x-error.log' },
+    });
+    expect(logger.problem).toBeNull();
+  });
+
   it('is congested while any sink is, and drained when all are', async () => {
     const a = new MemorySink();
     const b = new MemorySink();

@@ -38,6 +38,8 @@ export class Logger implements BackPressure {
   #level: LogLevel;
   #sinks: LogSink[];
   #closed = false;
+  /** a sink's unresolved failures, by the file they are about */
+  readonly #problems = new Map<string, string>();
 
   constructor(opts: LoggerOptions) {
     this.baseTitle = opts.baseTitle;
@@ -45,15 +47,24 @@ export class Logger implements BackPressure {
     this.#level = parseLogLevel(opts.level ?? 'info', 'logLevel');
     this.#sinks = [...opts.sinks];
     for (const sink of this.#sinks) {
-      // a sink's trouble (its file failed, came back) is told through the other sinks
-      sink.onNotice?.((notice) =>
-        this.#emit(this.#record(notice.level, 'master', this.pid, notice.message, notice.fields), sink),
-      );
+      // a sink's trouble (its file failed, came back) is told through the other sinks, and kept
+      // for status: a daemon's only sink is its file, so nothing else would tell anyone
+      sink.onNotice?.((notice) => {
+        const key = String(notice.fields?.file ?? '');
+        if (notice.level === 'error') this.#problems.set(key, notice.message);
+        else this.#problems.delete(key);
+        this.#emit(this.#record(notice.level, 'master', this.pid, notice.message, notice.fields), sink);
+      });
     }
   }
 
   get level(): LogLevel {
     return this.#level;
+  }
+
+  /** What a sink reported failing and has not recovered from (a log file that cannot be written), or null. */
+  get problem(): string | null {
+    return this.#problems.values().next().value ?? null;
   }
 
   /** Changes the threshold; throws a `ConfigError` for a value that is not a level. */

@@ -1110,6 +1110,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         workerCount: workers.filter((w) => w.pid !== null).length,
         targetWorkers: this.target,
         version: VERSION,
+        ...(this.log.problem ? { logProblem: this.log.problem } : {}),
       },
       workers,
     };

@@ -151,6 +151,8 @@ export function renderStatusTable(groups: GroupStatus[], opts: StatusTableOption
   if (groups.length === 0) return 'no drover group is running\n';
   const blocks = groups.map((group) => {
     const master = renderTable(MASTER_COLUMNS, [masterRow(group.master, p, now)], p, opts.width);
+    // a daemon's log that cannot be written has no other place to say so
+    if (group.master.logProblem) master.push(p.red(`log: ${escapeControl(group.master.logProblem)}`));
     const workers =
       group.workers.length === 0
         ? [p.dim('no workers')]
