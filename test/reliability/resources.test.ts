@@ -193,10 +193,16 @@ describe('EMFILE: the master runs out of file descriptors', () => {
     });
 
     expect(await g.status().then(() => g.status())).toBeDefined();
-    const scaled = await import('@drover/core').then(({ Manage }) =>
+    // the count applies; the call says which new PINs did not come up, and why
+    const scaled = import('@drover/core').then(({ Manage }) =>
       new Manage({ baseTitle: name, runDir: g.runDir }).scale(4),
     );
-    expect(scaled).toEqual({ from: 2, to: 4 });
+    await expect(scaled).rejects.toMatchObject({
+      code: 'ENOTREADY',
+      message: expect.stringMatching(
+        /scaled from 2 to 4 workers, but workers 2, 3 did not become ready \(.*EMFILE/,
+      ),
+    });
     await g.group.waitFor('a failed fork in the log', () => /EMFILE/.test(g.group.output));
     await g.group.waitEvent(
       is('workerBackoff', (e) => (e.pin as number) >= 2),
