@@ -191,6 +191,9 @@ describe('drover logs', () => {
       join(app, 'drover.config.json'),
       JSON.stringify({ groups: [{ baseTitle: 'own', script: loop, logDir: 'own-logs' }] }),
     );
+    // an older run's log at the default path must not be taken for the running master's
+    mkdirSync(join(box.runDir, 'logs'), { mode: 0o700 });
+    writeFileSync(join(box.runDir, 'logs', 'own.log'), 'stale line of an older run\n', { mode: 0o600 });
     const started = await box.drover(['start', '-d'], { cwd: app });
     expect(started.code, started.stderr).toBe(0);
     box.track(Number(/\(pid (\d+)\)/.exec(started.stdout)?.[1]));
@@ -198,6 +201,7 @@ describe('drover logs', () => {
     const result = await box.drover(['logs', 'own', '-n=50']);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/\[own:master #\d+\] master started/);
+    expect(result.stdout).not.toContain('stale line');
     expect(result.code).toBe(0);
   }, 60_000);
 });

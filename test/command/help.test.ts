@@ -154,6 +154,17 @@ describe('generated help', () => {
     expect(emptyOnTTY.stdout()).toContain(`${ESC}1mUsage: ${ESC}22m`);
   });
 
+  it('is plain on a TTY under TERM=dumb, and FORCE_COLOR=FALSE (any case) forces colours off', async () => {
+    const { router } = deployRouter();
+    const plain = capture();
+    await router.run(['--help'], plain.io);
+    for (const env of [{ TERM: 'dumb' }, { FORCE_COLOR: 'FALSE' }]) {
+      const target = capture({ isTTY: true, env });
+      await router.run(['--help'], target.io);
+      expect(target.stdout()).toBe(plain.stdout());
+    }
+  });
+
   it('colours usage errors only when stderr is a TTY', async () => {
     const { router } = deployRouter();
     const tty = capture({ isTTY: true });

@@ -17,3 +17,21 @@ export async function plainErrors<T>(task: () => Promise<T>): Promise<T> {
     throw withoutPrefix(error);
   }
 }
+
+/**
+ * Why a reload of `label` (`'web'`, or a config file's groups) stopped after `replaced` workers.
+ * A stopping group keeps nothing running, so only an aborted reload says the others keep the
+ * old code (`ReloadResult.error` of a stopping group: 'the group is stopping').
+ */
+export function reloadStopped(label: string, replaced: number, error: string | undefined): Error {
+  if (error === 'the group is stopping') {
+    return new Error(
+      replaced === 0
+        ? `cannot reload ${label}: the group is stopping; start it again once it has stopped`
+        : `reload of ${label} stopped after ${replaced} worker(s): the group is stopping`,
+    );
+  }
+  return new Error(
+    `reload of ${label} stopped after ${replaced} worker(s): ${error ?? 'aborted'}; the others keep running the old code`,
+  );
+}

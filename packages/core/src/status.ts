@@ -69,9 +69,9 @@ export interface WorkerStatus {
   /** epoch ms of the next respawn while in backoff */
   nextStartAt?: number;
   /**
-   * Present when the worker did not answer this status query within 300 ms: its event loop is
-   * blocked (synchronous code, an endless loop). `state` and `executions` are then the last known;
-   * `hangTimeout` has such a worker replaced.
+   * Present when the worker did not answer this status query within 300 ms: its event loop runs
+   * synchronous code, a long computation or a stuck one (`state` is then `busy`, `executions` the
+   * last known). `hangTimeout` has a worker that stays silent that long replaced.
    */
   unresponsive?: true;
   /**

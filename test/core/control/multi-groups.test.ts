@@ -87,6 +87,23 @@ describe('ManageMultiple in the background', () => {
     await waitAllDead(world.processes(), 10_000);
     expect(await runningGroups(world.runDir)).toEqual([]);
   });
+  it('a group that finishes at once (a one-shot) is not waited for: the other runs on, the start succeeds', async () => {
+    world = new DaemonCase();
+    const w = world;
+    const { code, pid, output } = await w.launch('control/multi-groups.mjs', {
+      RUN_DIR: w.runDir,
+      FINISH_INIT: 'alpha',
+    });
+    expect(code, output).toBe(0);
+    const daemon = pid as number;
+    expect(readFileSync(join(w.runDir, 'logs', 'alpha.log'), 'utf8')).toContain(
+      `[alpha:master #${daemon}] every worker finished normally`,
+    );
+    const beta = (await w.remote('beta', 'status')) as { value: GroupStatus };
+    expect(beta.value.master).toMatchObject({ pid: daemon, state: 'running', workerCount: 2 });
+    expect(await w.remote('beta', 'stop')).toMatchObject({ ok: true });
+    await waitAllDead([daemon], 10_000);
+  });
 });
 
 describe('ManageMultiple in the foreground', () => {

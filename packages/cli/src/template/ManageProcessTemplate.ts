@@ -11,7 +11,7 @@ import {
 } from '@drover/command';
 import { colorWanted } from '@drover/core/control';
 import { Container, inject } from 'inversify';
-import { plainErrors } from '../messages.js';
+import { plainErrors, reloadStopped } from '../messages.js';
 import { type ManagedGroups, type ProcessTarget, processTarget } from './ProcessTarget.js';
 
 const TARGET = Symbol.for('@drover/cli:ProcessTarget');
@@ -94,11 +94,7 @@ class ReloadAction extends CommandAction {
     const results = await plainErrors(() => this.target.reload());
     const replaced = results.reduce((sum, r) => sum + r.replaced, 0);
     const failed = results.find((r) => r.aborted);
-    if (failed) {
-      throw new Error(
-        `reload of ${this.target.label} stopped after ${replaced} worker(s): ${failed.error ?? 'aborted'}; the others keep running the old code`,
-      );
-    }
+    if (failed) throw reloadStopped(this.target.label, replaced, failed.error);
     this.io.stdout.write(`reloaded ${this.target.label}: ${replaced} worker(s) replaced\n`);
   }
 }

@@ -73,7 +73,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
         'EINTERRUPTED',
         `drover: stopped waiting for ${names.map((n) => `'${n}'`).join(', ')}: its daemon (pid ${child.pid}) goes on starting in the background`,
         {
-          hint: `'drover status ${names[0]}' shows how it does, 'drover stop ${names.length > 1 ? 'all' : names[0]}' stops it; its log: ${first.logFile}`,
+          hint: `'drover status ${names[0]}' shows how it does, ${names.map((n) => `'drover stop ${n}'`).join(', ')} stop${names.length > 1 ? '' : 's'} it; its log: ${first.logFile}`,
         },
       );
     }
@@ -84,7 +84,8 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
     await Promise.all(spec.groups.map((g) => probeGroup(dirname(g.socket), g.baseTitle).catch(() => null)));
     const tail = await logTail(spec.groups, offsets);
     const names = spec.groups.map((g) => `'${g.baseTitle}'`).join(', ');
-    if (tail.some((line) => line.includes(ALL_FINISHED_NOTICE))) {
+    // only a daemon that ended by itself with 0: not one stopped here, nor one that failed
+    if (why.exitCode === 0 && tail.some((line) => line.includes(ALL_FINISHED_NOTICE))) {
       // not a failure of the script: it did its job and ended, so no daemon stays to run it
       throw new DaemonStartError(
         `drover: ${names} ended in the background as soon as it started: ${ALL_FINISHED_NOTICE}, so no daemon keeps running`,
@@ -145,6 +146,8 @@ class StartFailure extends Error {
   constructor(
     message: string,
     readonly stillRunning: boolean,
+    /** the daemon's own exit code, when it exited by itself */
+    readonly exitCode: number | null = null,
   ) {
     super(message);
   }
@@ -198,6 +201,9 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
   try {
     client = await ControlClient.connect(group.socket, { timeoutMs: 1000 });
   } catch {
+    // a group whose every worker finished (a one-shot job beside the others) has let go of its
+    // socket, and is done: it is not waited for
+    if (await finishedInDaemon(group, daemonPid)) return { ok: true, crashes: [] };
     return { ok: false, why: `its control socket '${group.socket}' does not answer` };
   }
   try {
@@ -232,6 +238,14 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
     client.close();
   }
 }
+
+/** Whether `group`'s master in the daemon `daemonPid` logged that every worker finished normally. */
+async function finishedInDaemon(group: DaemonGroup, daemonPid: number): Promise<boolean> {
+  const record = `[${group.baseTitle}:master #${daemonPid}] ${ALL_FINISHED_NOTICE}`;
+  const lines = await lastLines(group.logFile, FINISHED_TAIL_LINES).catch(() => []);
+  return lines.some((line) => line.includes(record));
+}
+const FINISHED_TAIL_LINES = 20;
 
 /** The PIN with the most distinct crashes among `group:pin@time` entries. */
 function worstPin(crashes: ReadonlySet<string>): { pin: string; crashes: number } {
@@ -273,7 +287,7 @@ function waitUntilSettled(
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const when = readySince === null ? 'before it was ready' : 'right after it was ready';
-      finish(new StartFailure(`the daemon (pid ${child.pid}) ${how} ${when}`, false));
+      finish(new StartFailure(`the daemon (pid ${child.pid}) ${how} ${when}`, false, code));
     };
     const onError = (err: Error) =>
       finish(new StartFailure(`the daemon could not be spawned (${err.message})`, false));

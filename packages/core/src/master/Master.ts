@@ -201,7 +201,15 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (this.stopping) return;
     this.state = 'running';
     this.armResourceChecks();
-    this.log.info(this.target === 1 ? 'the worker is ready' : `all ${this.target} workers ready`);
+    // a one-shot PIN may have finished while the others started
+    const finished = [...this.slots.values()].filter((slot) => slot.finished).length;
+    this.log.info(
+      finished > 0
+        ? `${this.target - finished} of ${this.target} workers ready, ${finished} finished`
+        : this.target === 1
+          ? 'the worker is ready'
+          : `all ${this.target} workers ready`,
+    );
   }
 
   /** pid of the master holding the lock, for the "already running" message */
@@ -690,7 +698,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     let result: ReloadResult = { replaced, aborted: false };
     for (const slot of [...this.slots.values()]) {
       if (this.stopping) {
-        result = { replaced, aborted: true, error: 'stopping' };
+        result = { replaced, aborted: true, error: RELOAD_STOPPING };
         break;
       }
       if (slot.failed && !slot.current && !slot.retired) {
@@ -1071,8 +1079,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
           const h = slot.current;
           const queried = h?.alive === true && h.state !== 'starting';
           const report = queried ? await h.query(STATUS_QUERY_TIMEOUT_MS) : null;
+          // no answer from a process that is still there: its event loop runs synchronous code,
+          // a long computation or a stuck one; either way it is busy
+          const silent = queried && report === null && h.alive && h.state !== 'draining';
           let state = slot.state(this.stopping);
-          if (state === 'ready' && report?.busy) state = 'busy';
+          if (state === 'ready' && (report?.busy || silent)) state = 'busy';
           return {
             pin: slot.pin,
             pid: h?.alive ? h.pid : null,
@@ -1090,10 +1101,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             restarts: slot.restarts,
             lastExit: slot.lastExit,
             ...(slot.nextStartAt ? { nextStartAt: slot.nextStartAt } : {}),
-            // no answer from a process that is still there: its event loop is blocked
-            ...(queried && report === null && h.alive && h.state !== 'draining'
-              ? { unresponsive: true as const }
-              : {}),
+            ...(silent ? { unresponsive: true as const } : {}),
             ...this.otherProcesses(slot, now),
           };
         }),
@@ -1175,6 +1183,10 @@ interface NotReady {
 /** A catch handler that records why `pin`'s new worker did not become ready. */
 function noteNotReady(into: NotReady[], pin: number): (err: unknown) => void {
   return (err) => {
-    into.push({ pin, reason: err instanceof Error ? err.message.replace(/^drover: /, '') : String(err) });
+    // the message without its hint: the error that names the PINs has a hint of its own
+    const text = err instanceof Error ? err.message : String(err);
+    const hint = err instanceof DroverError && err.hint ? `; ${err.hint}` : '';
+    const reason = hint && text.endsWith(hint) ? text.slice(0, -hint.length) : text;
+    into.push({ pin, reason: reason.replace(/^drover: /, '') });
   };
 }

@@ -103,7 +103,7 @@ function workerRow(w: WorkerStatus, p: Palette, now: number): Cell[] {
     { text: String(w.pin) },
     { text: alive ? String(w.pid) : '-' },
     { text: escapeControl(w.title), paint: alive ? undefined : p.dim },
-    { text: workerState(w, now), paint: w.unresponsive ? p.red : stateColor(w.state, p) },
+    { text: workerState(w, now), paint: w.unresponsive ? p.yellow : stateColor(w.state, p) },
     { text: formatBytes(w.memory) },
     { text: formatPercent(w.cpu) },
     { text: formatClock(w.startedAt, now) },

@@ -1,7 +1,7 @@
 import { Action, CommandAction, UsageError } from '@drover/command';
 import type { Manage } from '@drover/core';
 import type { RunningGroup } from '@drover/core/control';
-import { withoutPrefix } from '../../messages.js';
+import { reloadStopped, withoutPrefix } from '../../messages.js';
 import { describeFailure } from '../failure.js';
 import { ALL, findRunning } from '../groups.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
@@ -79,16 +79,7 @@ export class RestartAction extends GroupControlAction {
 export class ReloadAction extends GroupControlAction {
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     const result = await manage.reload();
-    if (result.aborted && result.replaced === 0 && result.error === 'the group is stopping') {
-      throw new Error(
-        `cannot reload '${group.baseTitle}': the group is stopping; start it again once it has stopped`,
-      );
-    }
-    if (result.aborted) {
-      throw new Error(
-        `reload of '${group.baseTitle}' stopped after ${result.replaced} worker(s): ${result.error ?? 'aborted'}; the others keep running the old code`,
-      );
-    }
+    if (result.aborted) throw reloadStopped(`'${group.baseTitle}'`, result.replaced, result.error);
     return `reloaded '${group.baseTitle}': ${result.replaced} worker(s) replaced`;
   }
 }

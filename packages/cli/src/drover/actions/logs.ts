@@ -78,11 +78,29 @@ async function logFileOf(name: string): Promise<string> {
 }
 
 /**
- * The log file to read: `file`, or, when it is missing while the group runs, the one its master
- * has open (a config file's own logDir, read from another directory). Throws a message naming the
+ * The log file to read. For a running group, the one its master has open (wherever its logDir
+ * is; the default path may hold an older run's log); else `file`. Throws a message naming the
  * path and the fix when there is none to read.
  */
 async function checkLogFile(name: string, file: string): Promise<string> {
+  const running = (await runningGroups().catch(() => [])).find((g) => g.baseTitle === name);
+  // null: the master's descriptors cannot be read (another user's process): trust `file`
+  const open = running ? openLogFiles(running.pid, name) : null;
+  if (running && open) {
+    const live = open.find((f) => !f.deleted);
+    if (live) return live.path;
+    const deleted = open.find((f) => f.path === file) ?? open[0];
+    if (deleted) {
+      throw new Error(
+        `the log file ${deleted.path} of group '${name}' (pid ${running.pid}) was deleted while the group runs; ` +
+          `its lines still go to the deleted file: 'tail -f /proc/${running.pid}/fd/${deleted.fd}' reads it; ` +
+          'stop the group and start it again for a new log file',
+      );
+    }
+    throw new Error(
+      `group '${name}' (pid ${running.pid}) writes no log file: it runs in the foreground, and its log goes to the terminal it was started from; start it with -d for a log file`,
+    );
+  }
   let code: string | undefined;
   try {
     if (statSync(file).isFile()) return file;
@@ -98,48 +116,35 @@ async function checkLogFile(name: string, file: string): Promise<string> {
       `the log file of group '${name}', ${file}, cannot be read (${code}); check its permissions`,
     );
   }
-  const running = (await runningGroups().catch(() => [])).find((g) => g.baseTitle === name);
-  if (!running) {
-    throw new Error(
-      `no log file for group '${name}' at ${file}; log files are written in background mode (start it with -d)`,
-    );
-  }
-  const open = openLogFiles(running.pid, name);
-  const elsewhere = open.find((f) => !f.deleted);
-  if (elsewhere) return elsewhere.path;
-  const deleted = open.find((f) => f.path === file) ?? open[0];
-  if (deleted) {
-    throw new Error(
-      `the log file ${deleted.path} of group '${name}' (pid ${running.pid}) was deleted while the group runs; ` +
-        `its lines still go to the deleted file: 'tail -f /proc/${running.pid}/fd/${deleted.fd}' reads it; ` +
-        'stop the group and start it again for a new log file',
-    );
-  }
   throw new Error(
-    `group '${name}' (pid ${running.pid}) writes no log file: it runs in the foreground, and its log goes to the terminal it was started from; start it with -d for a log file`,
+    running
+      ? `no log file for group '${name}' at ${file}, and the files its master (pid ${running.pid}) writes cannot be seen from this user`
+      : `no log file for group '${name}' at ${file}; log files are written in background mode (start it with -d)`,
   );
 }
 
 /**
  * The files named `<name>.log` that process `pid` holds open (its log files, wherever its logDir
- * is), with the fd through which it writes each; none for another user's process or without /proc.
+ * is), with the fd through which it writes each; null when its descriptors cannot be read.
  */
-function openLogFiles(pid: number, name: string): { path: string; fd: string; deleted: boolean }[] {
+function openLogFiles(pid: number, name: string): { path: string; fd: string; deleted: boolean }[] | null {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return null; // another user's process, or no /proc
+  }
   const found: { path: string; fd: string; deleted: boolean }[] = [];
   const suffix = `/${name}.log`;
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        const deleted = link.endsWith(' (deleted)');
-        const path = deleted ? link.slice(0, -' (deleted)'.length) : link;
-        if (path.endsWith(suffix)) found.push({ path, fd, deleted });
-      } catch {
-        // closed meanwhile
-      }
+  for (const fd of fds) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const deleted = link.endsWith(' (deleted)');
+      const path = deleted ? link.slice(0, -' (deleted)'.length) : link;
+      if (path.endsWith(suffix)) found.push({ path, fd, deleted });
+    } catch {
+      // closed meanwhile
     }
-  } catch {
-    // another user's process, or no /proc
   }
   return found;
 }
