@@ -2,26 +2,12 @@
 // anything in it, and never follows a symbolic link where it creates its log files.
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_FIXTURES, ensureBuilt } from './support/bin.js';
-import { Sandbox } from './support/sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { CLI_FIXTURES } from './support/bin.js';
+import { sandboxPerTest } from './support/sandbox.js';
 
 const loop = join(CLI_FIXTURES, 'loop.mjs');
-let sandbox: Sandbox | undefined;
-
-beforeAll(async () => {
-  await ensureBuilt();
-}, 300_000);
-
-afterEach(async () => {
-  await sandbox?.cleanup();
-  sandbox = undefined;
-}, 60_000);
-
-function openSandbox(): Sandbox {
-  sandbox = new Sandbox();
-  return sandbox;
-}
+const openSandbox = sandboxPerTest();
 
 describe('drover start -d in an unsafe run directory', () => {
   it('a symlinked logs directory is refused and nothing is created through the link', async () => {

@@ -2,25 +2,15 @@
 // says where the daemon is and how to stop it, instead of vanishing without a word.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ensureBuilt, pidAlive, spawnNode, waitUntil } from './support/bin.js';
-import { Sandbox } from './support/sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, pidAlive, spawnNode, waitUntil } from './support/bin.js';
+import { sandboxPerTest } from './support/sandbox.js';
 
-let sandbox: Sandbox | undefined;
-
-beforeAll(async () => {
-  await ensureBuilt();
-}, 300_000);
-
-afterEach(async () => {
-  await sandbox?.cleanup();
-  sandbox = undefined;
-}, 60_000);
+const openSandbox = sandboxPerTest();
 
 describe('drover start -d interrupted while it waits', () => {
   it('names the daemon that goes on starting, and how to stop it; the daemon is left running', async () => {
-    sandbox = new Sandbox();
-    const box = sandbox;
+    const box = openSandbox();
     // an init that takes far longer than the test: the start is still waiting when Ctrl-C comes
     const script = join(box.dir, 'slow-init.mjs');
     writeFileSync(

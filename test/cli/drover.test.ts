@@ -3,31 +3,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Process } from '@drover/core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { psArgs } from '../support/group.js';
-import { BIN, CLI_FIXTURES, ensureBuilt, pidAlive, spawnNode, waitUntil } from './support/bin.js';
-import { Sandbox } from './support/sandbox.js';
+import { BIN, CLI_FIXTURES, pidAlive, spawnNode, waitUntil } from './support/bin.js';
+import { sandboxPerTest } from './support/sandbox.js';
 
 const loop = join(CLI_FIXTURES, 'loop.mjs');
 const plain = join(CLI_FIXTURES, 'plain.mjs');
 const broken = join(CLI_FIXTURES, 'broken.mjs');
 
-let sandbox: Sandbox | undefined;
-
 /** The test's sandbox, cleaned up after it. */
-function openSandbox(env?: Record<string, string>): Sandbox {
-  sandbox = new Sandbox(env);
-  return sandbox;
-}
-
-beforeAll(async () => {
-  await ensureBuilt();
-}, 300_000);
-
-afterEach(async () => {
-  await sandbox?.cleanup();
-  sandbox = undefined;
-}, 60_000);
+const openSandbox = sandboxPerTest();
 
 function title(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]!.trim();

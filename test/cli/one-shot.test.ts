@@ -3,26 +3,16 @@
 // and the start says so instead of reporting a crash.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './support/bin.js';
-import { Sandbox } from './support/sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
 
-let sandbox: Sandbox | undefined;
-
-beforeAll(async () => {
-  await ensureBuilt();
-}, 300_000);
-
-afterEach(async () => {
-  await sandbox?.cleanup();
-  sandbox = undefined;
-}, 60_000);
+const openSandbox = sandboxPerTest();
 
 function oneShot(): { box: Sandbox; script: string } {
-  sandbox = new Sandbox();
-  const script = join(sandbox.dir, 'job.mjs');
+  const box = openSandbox();
+  const script = join(box.dir, 'job.mjs');
   writeFileSync(script, "console.log('job done');\nprocess.exit(0);\n");
-  return { box: sandbox, script };
+  return { box, script };
 }
 
 describe('a one-shot script', () => {

@@ -158,7 +158,7 @@ describe('generated help', () => {
     const { router } = deployRouter();
     const plain = capture();
     await router.run(['--help'], plain.io);
-    for (const env of [{ TERM: 'dumb' }, { FORCE_COLOR: 'FALSE' }]) {
+    for (const env of [{ TERM: 'dumb' }, { FORCE_COLOR: 'FALSE' }] as Record<string, string>[]) {
       const target = capture({ isTTY: true, env });
       await router.run(['--help'], target.io);
       expect(target.stdout()).toBe(plain.stdout());

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GroupStatus } from '@drover/core';
-import { cliEnv, drover, pidAlive, type Result, runNode, waitUntil } from './bin.js';
+import { afterEach, beforeAll } from 'vitest';
+import { cliEnv, drover, ensureBuilt, pidAlive, type Result, runNode, waitUntil } from './bin.js';
 
 /**
  * A private run directory and working directory for one test, and everything started in it:
@@ -91,4 +92,23 @@ export class Sandbox {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * For a test file: builds the CLI once, and returns `open(env?)`, which gives each test a fresh
+ * sandbox that is cleaned up after it (every group it started stopped).
+ */
+export function sandboxPerTest(): (env?: Record<string, string>) => Sandbox {
+  let current: Sandbox | undefined;
+  beforeAll(async () => {
+    await ensureBuilt();
+  }, 300_000);
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  }, 60_000);
+  return (env) => {
+    current = new Sandbox(env);
+    return current;
+  };
 }
