@@ -174,10 +174,13 @@ export class ManageMultiple {
   private async eachRunning(op: (m: Manage) => Promise<unknown>): Promise<void> {
     const outcomes = await Promise.allSettled(this.list().map(op));
     let running = 0;
+    const failures: unknown[] = [];
     for (const o of outcomes) {
       if (o.status === 'fulfilled') running++;
-      else if (!isNotRunning(o.reason)) throw o.reason;
+      else if (!isNotRunning(o.reason)) failures.push(o.reason);
     }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw groupsFailed(failures);
     if (running === 0) throw this.noneRunning();
   }
 
@@ -192,4 +195,15 @@ export class ManageMultiple {
 
 function isNotRunning(err: unknown): boolean {
   return (err as DroverError)?.code === 'ENOTRUNNING';
+}
+
+/** Several groups failed one operation: one error that says each of them, not only the first. */
+function groupsFailed(failures: unknown[]): DroverError {
+  const first = failures[0];
+  const each = failures.map((f) => (f instanceof Error ? f.message : String(f)).replace(/^drover: /, ''));
+  return new DroverError(
+    first instanceof DroverError ? first.code : 'EFAILED',
+    `drover: ${failures.length} groups failed: ${each.join(' | ')}`,
+    { cause: new AggregateError(failures) },
+  );
 }

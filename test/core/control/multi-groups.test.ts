@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Manage, ManageMultiple } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runningGroups } from '../../../packages/core/src/groups/discovery.js';
 import { groupPaths } from '../../../packages/core/src/runtime/RunDir.js';
@@ -103,6 +104,34 @@ describe('ManageMultiple in the background', () => {
     expect(beta.value.master).toMatchObject({ pid: daemon, state: 'running', workerCount: 2 });
     expect(await w.remote('beta', 'stop')).toMatchObject({ ok: true });
     await waitAllDead([daemon], 10_000);
+  });
+  it('a restart that fails in several groups says each of them, not only the first', async () => {
+    world = new DaemonCase();
+    const w = world;
+    const failFile = join(w.runDir, '..', `fail-init-${process.pid}`);
+    const { code, pid, output } = await w.launch('control/multi-groups.mjs', {
+      RUN_DIR: w.runDir,
+      FAIL_INIT_FILE: failFile,
+    });
+    expect(code, output).toBe(0);
+    writeFileSync(failFile, '');
+    try {
+      const both = new ManageMultiple({ runDir: w.runDir })
+        .addManage(new Manage({ baseTitle: 'alpha' }))
+        .addManage(new Manage({ baseTitle: 'beta' }));
+      const failure = await both.restart().then(
+        () => null,
+        (err: Error & { code?: string }) => err,
+      );
+      expect(failure).toMatchObject({ code: 'ENOTREADY' });
+      expect(failure!.message).toMatch(
+        /^drover: 2 groups failed: 'alpha' restarted the workers, but .* \| 'beta' restarted the workers, but /,
+      );
+    } finally {
+      rmSync(failFile, { force: true });
+    }
+    for (const name of ['alpha', 'beta']) await w.remote(name, 'stop');
+    await waitAllDead([pid as number], 10_000);
   });
 });
 
