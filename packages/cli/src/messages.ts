@@ -1,3 +1,5 @@
+import { RELOAD_STOPPING } from '@drover/core/control';
+
 /**
  * Core errors start with `drover: ` so they read well on their own; a router already prefixes its
  * bin's name to every failure, so the CLI drops the inner one to print a single clear line.
@@ -21,10 +23,10 @@ export async function plainErrors<T>(task: () => Promise<T>): Promise<T> {
 /**
  * Why a reload of `label` (`'web'`, or a config file's groups) stopped after `replaced` workers.
  * A stopping group keeps nothing running, so only an aborted reload says the others keep the
- * old code (`ReloadResult.error` of a stopping group: 'the group is stopping').
+ * old code.
  */
 export function reloadStopped(label: string, replaced: number, error: string | undefined): Error {
-  if (error === 'the group is stopping') {
+  if (error === RELOAD_STOPPING) {
     return new Error(
       replaced === 0
         ? `cannot reload ${label}: the group is stopping; start it again once it has stopped`

@@ -17,6 +17,7 @@ export { type RunningGroup, runningGroups } from '../groups/discovery.js';
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
 export { colorWanted } from '../log/ConsoleSink.js';
 export { escapeControl } from '../log/format.js';
+export { RELOAD_STOPPING } from '../master/events.js';
 export { defaultRunDir } from '../runtime/RunDir.js';
 export { describeExit, renderStatusTable, type StatusTableOptions } from '../status/StatusTable.js';
 export { formatBytes, formatClock, formatDuration, formatPercent } from '../status/units.js';
