@@ -27,7 +27,7 @@ describe('drover start -d and the commands that follow it', () => {
   it('starts in the background; status, reload, scale, restart, logs and stop work from other processes', async () => {
     const box = openSandbox();
 
-    const started = await box.drover(['start', loop, '-w=2', '-d', '--name=alpha']);
+    const started = await box.drover(['start', loop, '-w', '2', '-d', '--name', 'alpha']);
     expect(started.stderr).toBe('');
     const match = /^started 'alpha' in the background \(pid (\d+)\); log: (\S+)\n$/.exec(started.stdout);
     expect(match, started.stdout).not.toBeNull();

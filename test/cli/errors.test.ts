@@ -86,6 +86,11 @@ describe('drover: usage errors exit 2', () => {
       stderr: usage('-w is "1025"; expected a whole number from 1 to 1024', 'start'),
     },
     { argv: ['start', loop, '-w'], stderr: usage('option -w needs a value: -w=<count>', 'start') },
+    { argv: ['start', loop, '-w', '-d'], stderr: usage('option -w needs a value: -w=<count>', 'start') },
+    {
+      argv: ['start', loop, '--workers', 'two'],
+      stderr: usage('-w is "two"; expected a whole number from 1 to 1024', 'start'),
+    },
     {
       argv: ['start', loop, '-d=yes'],
       stderr: usage('option -d does not take a value (got -d=yes); write -d alone', 'start'),

@@ -34,7 +34,15 @@ describe('CommandRouter.run: command lines that fit', () => {
       action: 'start',
       params: { detach: true, workers: 4, scope: 'all' },
     },
-    // Options anywhere, long forms, clusters; values only after '='.
+    // Options anywhere, long forms, clusters; a required value after '=', in the same word or the next.
+    {
+      argv: ['start', 'app.mjs', '-n', '4', 'x'],
+      action: 'start',
+      params: { workers: 4 },
+      args: { script: 'app.mjs', args: ['x'] },
+    },
+    { argv: ['start', '-dn4', 'app.mjs'], action: 'start', params: { detach: true, workers: 4 } },
+    { argv: ['--workers', '2', 'start', 'app.mjs'], action: 'start', params: { workers: 2 } },
     {
       argv: ['-d', 'start', '--workers=08', 'app.mjs'],
       action: 'start',
@@ -228,7 +236,23 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
       hint: 'start',
     },
     { argv: ['start', 'a', '-n'], error: 'option -n needs a value: -n=<count>', hint: 'start' },
-    { argv: ['start', 'a', '-n', '4'], error: 'option -n needs a value: -n=<count>', hint: 'start' },
+    // An optional value is only ever after '=': the next word stays an argument.
+    {
+      argv: ['logs', 'web', '-o', '--lines', '20'],
+      error: "unexpected argument '20' for 'logs' (it takes <name>)",
+      hint: 'logs',
+    },
+    { argv: ['start', 'a', '-n', '-d'], error: 'option -n needs a value: -n=<count>', hint: 'start' },
+    {
+      argv: ['start', 'a', '--workers', '--', 'x'],
+      error: 'option --workers needs a value: --workers=<count>',
+      hint: 'start',
+    },
+    {
+      argv: ['stop', '-n', '4'],
+      error: "option -n does not apply to 'stop'; it is accepted by: start, restart",
+      hint: 'stop',
+    },
     {
       argv: ['start', 'a', '--workers='],
       error: 'option --workers needs a value: --workers=<count>',

@@ -73,6 +73,75 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
     expect(tokens.malformed).toEqual(malformed);
   });
 
+  // With `takesValue`, as getopt: a required value may follow in the same word or the next one.
+  const valued = (key: string) => key === 'n' || key === 'workers';
+  const valuedCases: Array<{ argv: string[]; positionals: string[]; options: unknown[] }> = [
+    {
+      argv: ['start', '-n', '4', 'x'],
+      positionals: ['start', 'x'],
+      options: [{ key: 'n', flag: '-n', value: '4' }],
+    },
+    { argv: ['-n', '4', 'start'], positionals: ['start'], options: [{ key: 'n', value: '4' }] },
+    { argv: ['start', '-n4'], positionals: ['start'], options: [{ key: 'n', flag: '-n', value: '4' }] },
+    {
+      argv: ['start', '-dn', '4'],
+      positionals: ['start'],
+      options: [
+        { key: 'd', value: undefined },
+        { key: 'n', value: '4' },
+      ],
+    },
+    {
+      argv: ['start', '-dn4s'],
+      positionals: ['start'],
+      options: [
+        { key: 'd', value: undefined },
+        { key: 'n', value: '4s' },
+      ],
+    },
+    {
+      argv: ['start', '--workers', '08'],
+      positionals: ['start'],
+      options: [{ key: 'workers', flag: '--workers', value: '08' }],
+    },
+    { argv: ['start', '-n', '-'], positionals: ['start'], options: [{ key: 'n', value: '-' }] },
+    // The next word is not a value when it is '--' or looks like an option.
+    {
+      argv: ['start', '-n', '-d'],
+      positionals: ['start'],
+      options: [
+        { key: 'n', value: undefined },
+        { key: 'd', value: undefined },
+      ],
+    },
+    { argv: ['start', '-n', '-1'], positionals: ['start'], options: [{ key: 'n' }, { key: '1' }] },
+    {
+      argv: ['start', '-n', '--', 'x'],
+      positionals: ['start', 'x'],
+      options: [{ key: 'n', value: undefined }],
+    },
+    { argv: ['start', '-n'], positionals: ['start'], options: [{ key: 'n', value: undefined }] },
+    // '=' still wins, and flags are untouched.
+    { argv: ['start', '-n=', '4'], positionals: ['start', '4'], options: [{ key: 'n', value: '' }] },
+    { argv: ['start', '-d', '4'], positionals: ['start', '4'], options: [{ key: 'd', value: undefined }] },
+    { argv: ['start', '--', '-n', '4'], positionals: ['start', '-n', '4'], options: [] },
+  ];
+
+  it.each(valuedCases)('$argv, -n and --workers taking a value', ({ argv, positionals, options }) => {
+    const tokens = tokenize(argv, valued);
+    expect(tokens.positionals).toEqual(positionals);
+    expect(tokens.options).toMatchObject(options);
+    expect(tokens.options).toHaveLength(options.length);
+    expect(tokens.malformed).toEqual([]);
+  });
+
+  it('keeps the place of an option whose value is the next word, and the first positional after it', () => {
+    const tokens = tokenize(['-n', 'start', 'x'], valued);
+    expect(tokens.options.map((o) => [o.flag, o.value, o.index])).toEqual([['-n', 'start', 0]]);
+    expect(tokens.positionals).toEqual(['x']);
+    expect(tokens.firstPositionalIndex).toBe(2);
+  });
+
   it('gives each option and stray word its place in argv, in argv order', () => {
     const tokens = tokenize(['-d', '--xy=1', 'start', '-=', '-ab', '--', '-n', 'help']);
     expect(tokens.options.map((o) => [o.flag, o.index])).toEqual([

@@ -39,7 +39,7 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
       throw new UsageError(`argument ${index + 1} is ${describeType(arg)}, not a string`);
     if (arg.includes('\0')) throw new UsageError(`argument ${index + 1} contains a NUL character`);
   });
-  const tokens = tokenize(argv);
+  const tokens = tokenize(argv, (key) => spec.byKey.get(key)?.value === 'required');
   const first = tokens.positionals[0];
   const line: CommandLine = { spec, argv, dashDashIndex: tokens.dashDashIndex };
 

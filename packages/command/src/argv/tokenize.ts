@@ -50,8 +50,16 @@ const LONG = /^--([A-Za-z0-9][A-Za-z0-9-]+)(=|$)/;
  * - a lone `-` would make mri consume the next word; it is a positional and never reaches mri.
  * - `--no-x` sets `x: false`; it is reported as `negated`.
  * - names of Object.prototype members (`--constructor`) start from the inherited value.
+ *
+ * `takesValue` names the options whose value is required. As with getopt, such an option written
+ * without `=` takes its value from the rest of its word (`-n4`, `-dn4`) or else from the next
+ * word (`-n 4`, `--workers 4`), unless that word is `--` or looks like an option: `-n -d` is a
+ * missing value, not `n: '-d'`. A value that starts with `-` is written `-n=-1`.
  */
-export function tokenize(argv: readonly string[]): Tokens {
+export function tokenize(
+  argv: readonly string[],
+  takesValue: (key: string) => boolean = () => false,
+): Tokens {
   const positionals: string[] = [];
   const options: OptionToken[] = [];
   const malformed: MalformedToken[] = [];
@@ -61,7 +69,16 @@ export function tokenize(argv: readonly string[]): Tokens {
     positionals.push(word);
     firstPositionalIndex ??= index;
   };
+  let consumed = -1;
+  /** The word after `index`, taken as a value when it can be one. */
+  const nextValue = (index: number): string | undefined => {
+    const next = argv[index + 1];
+    if (next === undefined || next === '--' || isOptionLike(next)) return undefined;
+    consumed = index + 1;
+    return next;
+  };
   argv.forEach((arg, index) => {
+    if (index === consumed) return;
     if (dashDashIndex !== undefined) positional(arg, index);
     else if (arg === '--') dashDashIndex = index;
     else if (arg === '-' || !arg.startsWith('-')) positional(arg, index);
@@ -69,11 +86,37 @@ export function tokenize(argv: readonly string[]): Tokens {
       options.push(...readOption(arg.split('=')[0]!, index));
     else if (SHORT.test(arg) || LONG.test(arg)) {
       const eq = arg.indexOf('=');
-      const marked = eq === -1 ? `${arg}=${NO_VALUE}` : `${arg.slice(0, eq)}=${VALUE}${arg.slice(eq + 1)}`;
-      options.push(...readOption(marked, index));
+      if (eq === -1) options.push(...readUnvalued(arg, index, takesValue, nextValue));
+      else options.push(...readOption(`${arg.slice(0, eq)}=${VALUE}${arg.slice(eq + 1)}`, index));
     } else malformed.push({ word: arg, index });
   });
   return { positionals, options, malformed, firstPositionalIndex, dashDashIndex };
+}
+
+function isOptionLike(word: string): boolean {
+  return word.length > 1 && word.startsWith('-');
+}
+
+/** `-abc` or `--name` without `=`: flags, up to the first option that takes a value. */
+function readUnvalued(
+  word: string,
+  index: number,
+  takesValue: (key: string) => boolean,
+  nextValue: (index: number) => string | undefined,
+): OptionToken[] {
+  if (word.startsWith('--')) {
+    const key = word.slice(2);
+    if (!takesValue(key)) return readOption(`${word}=${NO_VALUE}`, index);
+    return [{ key, flag: word, value: nextValue(index), negated: false, index }];
+  }
+  const letters = word.slice(1);
+  const at = [...letters].findIndex((letter) => takesValue(letter));
+  if (at === -1) return readOption(`${word}=${NO_VALUE}`, index);
+  const key = letters[at]!;
+  const flags = at === 0 ? [] : readOption(`-${letters.slice(0, at)}=${NO_VALUE}`, index);
+  const rest = letters.slice(at + 1);
+  const value = rest === '' ? nextValue(index) : rest;
+  return [...flags, { key, flag: `-${key}`, value, negated: false, index }];
 }
 
 /** The occurrences in one option word (`-ds` holds two), as mri reads it. */
