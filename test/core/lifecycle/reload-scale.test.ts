@@ -127,6 +127,19 @@ describe('scaling', () => {
     expect(status.workers.map((w) => w.pin)).toEqual([0, 1]);
     expect(status.master.targetWorkers).toBe(2);
   });
+
+  it('a scale down that leaves only finished workers ends the group as their finish would: exit 0', async () => {
+    current = startLoop({ maxWorkerNum: 2 }, { donePin: 0 });
+    const { group, runDir } = current;
+    await group.waitEvent(
+      is('workerExit', (e) => e.pin === 0 && e.reason === 'normal'),
+      'pin 0 finished',
+    );
+    expect(group.alive).toBe(true);
+    expect(await new Manage({ baseTitle: 'loop', runDir }).scale(1)).toEqual({ from: 2, to: 1 });
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.output).toContain('every worker finished');
+  });
 });
 
 describe('restart and scale whose new workers do not come up', () => {

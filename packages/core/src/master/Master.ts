@@ -775,6 +775,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     await Promise.all([...starting, ...stopping]);
     if (notReady.length > 0)
       throw this.notReadyError(`scaled from ${from} to ${workers} workers, but`, notReady);
+    // the PINs kept may all have finished: the group ends as if the last of them just had
+    // (after this answer; a scale to 0 keeps an empty group on purpose)
+    if (!this.stopping) setImmediate(() => this.finishIfAllDone());
     return { from, to: workers };
   }
 
