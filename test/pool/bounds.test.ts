@@ -62,6 +62,38 @@ describe('pool bounds: stop time, maxWorkers, who can submit', () => {
     await expect(pool.submitBulk([1])).rejects.toMatchObject({ code: 'ENOTMASTER' });
   });
 
+  it('a worker retiring with its task still running counts against maxWorkers: processes never exceed it', async () => {
+    current = startPool({ minWorkers: 2, maxWorkers: 3, idleTimeout: 60_000, scaleInterval: 50 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    // both permanent workers busy for 3 s, then PIN 1 is scaled away: it drains its task
+    const long = [0, 1].map((x) => group.command('submit', { payload: { x, sleepMs: 3000 } }));
+    await group.waitEvent(is('taskStart'), 'both long tasks running', 2);
+    // (the scale answers once PIN 1 has exited)
+    const scaled = new Manage({ baseTitle: 'pool', runDir }).scale(1);
+    const retiring = await group.waitEvent(
+      is('workerStop', (e) => e.pin === 1),
+      'PIN 1 asked to stop',
+    );
+    // a backlog while it drains: room for one temporary worker, not two
+    const more = Array.from({ length: 6 }, (_, x) =>
+      group.command('submit', { payload: { x: 10 + x, sleepMs: 200 } }),
+    );
+    await group.waitEvent(is('scaleUp'), 'a scale up');
+    // the backlog was met while PIN 1 still drained
+    expect(group.count(is('workerExit', (e) => e.pid === retiring.pid))).toBe(0);
+    expect(await scaled).toEqual({ from: 2, to: 1 });
+    for (const ref of [...long, ...more]) expect((await group.answer(ref)).event).toBe('result');
+    // the most processes alive at once, from the start and exit events in order
+    let alive = 0;
+    let most = 0;
+    for (const e of group.events) {
+      if (e.event === 'workerStart') most = Math.max(most, ++alive);
+      if (e.event === 'workerExit') alive--;
+    }
+    expect(most).toBe(3);
+  }, 40_000);
+
   it('a retired temporary worker leaves status with its process, not as a pid-less starting worker', async () => {
     current = startPool({ minWorkers: 1, maxWorkers: 3, idleTimeout: 300, scaleInterval: 50 });
     const { group } = current;

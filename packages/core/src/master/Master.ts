@@ -1026,10 +1026,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.beforeStop = hook;
   }
 
-  /** Workers wanted now, by kind (retired PINs left out). */
-  slotCounts(): { permanent: number; temporary: number } {
-    const counts = { permanent: 0, temporary: 0 };
-    for (const slot of this.slots.values()) if (!slot.retired) counts[slot.kind]++;
+  /**
+   * Workers wanted now, by kind, and `retiring`: retired PINs whose process still finishes its
+   * work. Those are not wanted, but they still hold a process and its memory.
+   */
+  slotCounts(): { permanent: number; temporary: number; retiring: number } {
+    const counts = { permanent: 0, temporary: 0, retiring: 0 };
+    for (const slot of this.slots.values()) {
+      if (!slot.retired) counts[slot.kind]++;
+      else if (slot.handles().length > 0) counts.retiring++;
+    }
     return counts;
   }
 

@@ -6,7 +6,7 @@ import type { ScaleInfo } from './events.js';
 
 /** What the autoscaler needs from the worker group. */
 export interface ScalableGroup {
-  slotCounts(): { permanent: number; temporary: number };
+  slotCounts(): { permanent: number; temporary: number; retiring: number };
   addTemporary(): WorkerInfo | null;
   retireTemporary(pin: number): boolean;
   isTemporary(pin: number): boolean;
@@ -81,7 +81,8 @@ export class Autoscaler {
     const free = this.dispatcher.freeSlots + this.starting.size * window;
     if (backlog <= free) return;
     const counts = this.group.slotCounts();
-    const room = maxWorkers - counts.permanent - counts.temporary;
+    // a retiring worker still runs: maxWorkers bounds processes, not only the ones wanted
+    const room = maxWorkers - counts.permanent - counts.temporary - counts.retiring;
     const wanted = Math.min(room, Math.ceil((backlog - free) / window));
     if (wanted <= 0) return;
     let started = 0;
