@@ -48,7 +48,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Finishes this worker for good: after the current execution it exits with `code` (default:
-   * the group's normalExitCode) and, with the normal code, is not respawned.
+   * the group's normalExitCode) and is not respawned, whatever the code: the master was told
+   * before the exit, so the code can carry the job's own result.
    */
   done(code?: number): void {
     this.runtime.finish(code ?? this.runtime.envelope.normalExitCode);
