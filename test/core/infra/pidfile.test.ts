@@ -115,11 +115,33 @@ describe('writePidFile / readPidFile', () => {
     expect(thrown(() => readPidFile(fifo)).message).toContain('not a regular file');
   });
 
+  it('writes the pid alone on the first line, where systemd and pgrep -F read it', () => {
+    const record = ownRecord();
+    writePidFile(path, record);
+    const [first, second, rest] = readFileSync(path, 'utf8').split('\n');
+    expect(first).toBe(String(process.pid));
+    expect(JSON.parse(second!)).toEqual(record);
+    expect(rest).toBe('');
+    expect(execFileSync('pgrep', ['-F', path], { encoding: 'utf8' })).toBe(`${process.pid}\n`);
+  });
+
+  it('reads a record alone, without the pid line, as earlier versions wrote it', () => {
+    const record = ownRecord();
+    writeFileSync(path, `${JSON.stringify(record)}\n`);
+    expect(readPidFile(path)).toEqual(record);
+  });
+
   it.each([
     ['', 'empty'],
-    ['12345\n', 'expected an object'],
-    ['{"pid": 12', 'not JSON'],
+    ['12345\n', 'it holds the pid 12345 but no drover record on its second line'],
+    ['pid 12\n{}', 'its first line is "pid 12", not a pid'],
+    ['12\n{"pid": 12', 'its record is not JSON'],
+    ['{"pid": 12', 'its record is not JSON'],
     ['{"pid": -1, "startTime": 1}', "'pid' is -1"],
+    [
+      '6\n{"pid": 5, "startTime": 1, "baseTitle": "x", "startedAt": 1, "socket": "s", "version": "1"}',
+      'its first line names pid 6, its record pid 5',
+    ],
     [
       '{"pid": 5, "startTime": 1, "baseTitle": "x", "startedAt": 1, "socket": 7, "version": "1"}',
       "'socket' is 7",

@@ -116,7 +116,9 @@ export function writePidFile(path: string, record: PidRecord): void {
         socket: record.socket,
         version: record.version,
       };
-      writeSync(fd, `${JSON.stringify(pick)}\n`);
+      // the pid alone on the first line, as pid files have it (systemd's PIDFile=, `pgrep -F`,
+      // `head -n1`); the record for drover on the second
+      writeSync(fd, `${pick.pid}\n${JSON.stringify(pick)}\n`);
       // the umask may have narrowed the mode further; the file must be exactly 0600
       fchmodSync(fd, 0o600);
       // No fsync: the rename already makes the write atomic for readers, and after a power loss
@@ -189,15 +191,32 @@ export function readPidFile(path: string): PidRecord | null {
     closeSync(fd);
   }
 
+  return parsePidFile(path, text);
+}
+
+/** `<pid>\n<record as JSON>\n`; a record alone (as an earlier drover wrote it) is read too. */
+function parsePidFile(path: string, text: string): PidRecord {
+  if (text.trim() === '') throw malformed(path, 'it is empty');
+  const eol = text.indexOf('\n');
+  const firstLine = eol === -1 ? text : text.slice(0, eol);
+  const recordOnly = text.trimStart().startsWith('{');
+  if (!recordOnly && !/^[1-9][0-9]*$/.test(firstLine.trim()))
+    throw malformed(path, `its first line is ${describeValue(firstLine)}, not a pid`);
+  const json = recordOnly ? text : text.slice(eol + 1);
+  if (json.trim() === '')
+    throw malformed(path, `it holds the pid ${firstLine.trim()} but no drover record on its second line`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(json);
   } catch {
-    throw malformed(path, text.trim() === '' ? 'it is empty' : 'it is not JSON');
+    throw malformed(path, 'its record is not JSON');
   }
   const problem = recordProblem(parsed);
   if (problem) throw malformed(path, problem);
-  return parsed as PidRecord;
+  const record = parsed as PidRecord;
+  if (!recordOnly && record.pid !== Number(firstLine))
+    throw malformed(path, `its first line names pid ${firstLine.trim()}, its record pid ${record.pid}`);
+  return record;
 }
 
 /**
