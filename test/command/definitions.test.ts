@@ -149,6 +149,11 @@ describe('decorators refuse bad definitions when the class is defined', () => {
       message: /description is missing/,
     },
     {
+      name: '@Option valueName on a flag',
+      decorate: () => Option({ name: 'd', description: 'x', value: 'none', valueName: 'n' }),
+      message: /@Option 'd': valueName is "n", but the option takes no value; remove valueName/,
+    },
+    {
       name: '@Option value kind',
       decorate: () => Option({ name: 'd', description: 'x', value: 'maybe' as never }),
       message: /@Option 'd': value is "maybe"; expected 'none', 'optional' or 'required'/,

@@ -91,6 +91,17 @@ describe('CommandRouter.run: command lines that fit', () => {
 describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
   const cases: Array<{ argv: string[]; error: string; hint?: string }> = [
     { argv: [], error: 'missing action: expected one of start, restart, stop, logs' },
+    // a valued option before the action takes the next word, the action too: the error says so
+    {
+      argv: ['-n', 'start', 'app.mjs'],
+      error:
+        "option -n took 'start' as its value, so the line has no action before the arguments; give its value after it (-n <count>) or with '=' (-n=<count>)",
+    },
+    {
+      argv: ['--workers', 'help'],
+      error:
+        "option --workers took 'help' as its value, so the line has no action before the arguments; give its value after it (--workers <count>) or with '=' (--workers=<count>)",
+    },
     {
       argv: ['strat', 'x'],
       error: "unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs",
@@ -153,6 +164,19 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
       argv: ['start', '--frob', '-d', '--', 'a', 'b'],
       error:
         "unknown option --frob; if it is meant as [args...], put it after '--', options before it: deploy start -d -- a --frob b",
+      hint: 'start',
+    },
+    // an option's value in the next word is no argument: it stays with its option
+    {
+      argv: ['start', 'a', '--port', '80', '-n', '2'],
+      error:
+        "unknown option --port; if it is meant as [args...], put it after '--', options before it: deploy start a -n 2 -- --port 80",
+      hint: 'start',
+    },
+    {
+      argv: ['start', '-n', '2', '--port=80', 'a'],
+      error:
+        "unknown option --port; if it is meant as [args...], put it after '--', options before it: deploy start -n 2 a -- --port=80",
       hint: 'start',
     },
     // no script after it: it cannot be meant as an argument of the script, so no '--' line
@@ -661,7 +685,7 @@ describe('CommandRouter: container and life cycle', () => {
       ['other-start', true],
       ['start', true],
     ]);
-    expect(other.help()).toMatch(/^Usage: other <start> -\[d\]\n/);
+    expect(other.help()).toMatch(/^Usage: other <start> \[-d\]\n/);
   });
 
   it('exposes the parsed template', () => {

@@ -114,7 +114,28 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
         { key: 'd', value: undefined },
       ],
     },
-    { argv: ['start', '-n', '-1'], positionals: ['start'], options: [{ key: 'n' }, { key: '1' }] },
+    // a negative number is a value, not an option
+    {
+      argv: ['start', '-n', '-1'],
+      positionals: ['start'],
+      options: [{ key: 'n', value: '-1', valueIndex: 2 }],
+    },
+    {
+      argv: ['start', '--workers', '-1.5'],
+      positionals: ['start'],
+      options: [{ key: 'workers', value: '-1.5' }],
+    },
+    // the rest of the word is the value, whatever its characters
+    { argv: ['start', '-n1.5'], positionals: ['start'], options: [{ key: 'n', value: '1.5' }] },
+    { argv: ['start', '-n/tmp/f'], positionals: ['start'], options: [{ key: 'n', value: '/tmp/f' }] },
+    {
+      argv: ['start', '-dn=é'],
+      positionals: ['start'],
+      options: [
+        { key: 'd', value: undefined },
+        { key: 'n', value: 'é' },
+      ],
+    },
     {
       argv: ['start', '-n', '--', 'x'],
       positionals: ['start', 'x'],
@@ -137,7 +158,9 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
 
   it('keeps the place of an option whose value is the next word, and the first positional after it', () => {
     const tokens = tokenize(['-n', 'start', 'x'], valued);
-    expect(tokens.options.map((o) => [o.flag, o.value, o.index])).toEqual([['-n', 'start', 0]]);
+    expect(tokens.options.map((o) => [o.flag, o.value, o.index, o.valueIndex])).toEqual([
+      ['-n', 'start', 0, 1],
+    ]);
     expect(tokens.positionals).toEqual(['x']);
     expect(tokens.firstPositionalIndex).toBe(2);
   });

@@ -43,7 +43,7 @@ export interface OptionDefinition {
   /** Long form for a one-character name: `long: 'detach'` adds `--detach`. */
   long?: string;
   description: string;
-  /** `'none'`: a flag; `'required'`: `-n=<value>`; `'optional'`: `-n` or `-n=<value>`. */
+  /** `'none'`: a flag; `'required'`: `-n=<value>`, `-n <value>` or `-n<value>`; `'optional'`: `-n` or `-n=<value>`. */
   value: OptionValueKind;
   /** Placeholder in help, `-n=<count>`; default `value`. */
   valueName?: string;
@@ -96,6 +96,12 @@ export function Option(definition: OptionDefinition): ClassDecorator {
     throw new CommandDefinitionError(
       `${where} '${definition.name}': value is ${JSON.stringify(definition.value)}`,
       "expected 'none', 'optional' or 'required'",
+    );
+  }
+  if (definition.valueName !== undefined && definition.value === 'none') {
+    throw new CommandDefinitionError(
+      `${where} '${definition.name}': valueName is ${JSON.stringify(definition.valueName)}, but the option takes no value`,
+      "remove valueName, or set value: 'required' or 'optional'",
     );
   }
   if (definition.valueName !== undefined)

@@ -41,7 +41,10 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   });
   const tokens = tokenize(argv, (key) => spec.byKey.get(key)?.value === 'required');
   const first = tokens.positionals[0];
-  const line: CommandLine = { spec, argv, dashDashIndex: tokens.dashDashIndex };
+  const valueWords = new Set(
+    tokens.options.flatMap((o) => (o.valueIndex === undefined ? [] : [o.valueIndex])),
+  );
+  const line: CommandLine = { spec, argv, dashDashIndex: tokens.dashDashIndex, valueWords };
 
   // Built-in commands win over everything else on the line, errors included, but for an
   // unknown action to show the help of.
@@ -73,6 +76,12 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   }
   if (strayOption?.negated) throw negatedOption(strayOption, undefined);
   if (strayOption) throw unknownOption(line, strayOption, undefined);
+  const tookAction = tokens.options.find(
+    (o) =>
+      o.valueIndex !== undefined && (argv[o.valueIndex] === 'help' || spec.actions.has(argv[o.valueIndex]!)),
+  );
+  if (tookAction && (first === undefined || !spec.actions.has(first)))
+    throw actionTakenAsValue(spec, tookAction);
   if (first === undefined) {
     throw new UsageError(`missing action: expected one of ${[...spec.actions.keys()].join(', ')}`);
   }
@@ -89,6 +98,19 @@ interface CommandLine {
   readonly spec: CommandSpec;
   readonly argv: readonly string[];
   readonly dashDashIndex: number | undefined;
+  /** words taken as the value of the option before them (`-n 4`): options' parts, not arguments */
+  readonly valueWords: ReadonlySet<number>;
+}
+
+/** `-n start app.mjs`: the option before the action took it as its value. */
+function actionTakenAsValue(spec: CommandSpec, token: OptionToken): UsageError {
+  const option = spec.byKey.get(token.key)!;
+  return new UsageError(
+    `option ${token.flag} took '${token.value}' as its value, so the line has no action before the arguments`,
+    {
+      hint: `give its value after it (${token.flag} <${option.valueName ?? 'value'}>) or with '=' (${token.flag}=<${option.valueName ?? 'value'}>)`,
+    },
+  );
 }
 
 function findAction(spec: CommandSpec, name: string): ActionSpec {
@@ -262,7 +284,7 @@ function positionalHint(
   const variadic = positionals.find((p) => p.variadic);
   if (variadic) {
     // the arguments before the variadic one come first: `start --port=80 app.js` is `start app.js -- --port=80`
-    const given = line.argv.slice(0, index).filter((w) => !isOptionWord(w)).length - (action ? 1 : 0);
+    const given = line.argv.slice(0, index).filter((_, at) => isArgument(line, at)).length - (action ? 1 : 0);
     const missing = Math.max(0, positionals.indexOf(variadic) - given);
     // too few arguments after it to fill those before the variadic one: it cannot be one of its values
     if (argumentsAfter(line, index) < missing) return undefined;
@@ -276,18 +298,21 @@ function positionalHint(
 /** Arguments (not options) after the word at `index`, those after `--` included. */
 function argumentsAfter(line: CommandLine, index: number): number {
   const end = line.dashDashIndex ?? line.argv.length;
-  return (
-    line.argv.slice(index + 1, end).filter((word) => !isOptionWord(word)).length +
-    line.argv.slice(end + 1).length
-  );
+  return range(index + 1, end).filter((at) => isArgument(line, at)).length + line.argv.slice(end + 1).length;
 }
 
 function where(line: CommandLine, index: number, missing: number): string {
   return `put it after '--', options before it: ${rewritten(line, index, missing)}`;
 }
 
-function isOptionWord(word: string): boolean {
-  return word.startsWith('-') && word !== '-';
+/** Whether the word at `at` (before any `--`) is an argument: not an option, nor an option's value. */
+function isArgument(line: CommandLine, at: number): boolean {
+  const word = line.argv[at]!;
+  return !line.valueWords.has(at) && !(word.startsWith('-') && word !== '-');
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
 
 /**
@@ -297,15 +322,17 @@ function isOptionWord(word: string): boolean {
  */
 function rewritten(line: CommandLine, index: number, missing: number): string {
   const end = line.dashDashIndex ?? line.argv.length;
-  const after = line.argv.slice(index + 1, end);
-  const argsAfter = after.filter((word) => !isOptionWord(word));
+  const after = range(index + 1, end);
+  const argsAfter = after.filter((at) => isArgument(line, at)).map((at) => line.argv[at]!);
+  // an option's value moves with it
+  const optionsAfter = after.filter((at) => !isArgument(line, at)).map((at) => line.argv[at]!);
   const ahead = argsAfter.slice(0, missing);
   const tail = [...argsAfter.slice(ahead.length), ...line.argv.slice(end + 1)];
   const stillMissing = missing - ahead.length;
   const words = [
     line.spec.bin,
     ...line.argv.slice(0, index),
-    ...after.filter(isOptionWord),
+    ...optionsAfter,
     ...ahead,
     '--',
     ...tail.slice(0, stillMissing),

@@ -6,8 +6,13 @@ export interface OptionToken {
   readonly key: string;
   /** As written, without any value: `-d`, `--detach`, `--no-detach`. */
   readonly flag: string;
-  /** Text after `=`, `''` for `-n=`, undefined when there was no `=`. */
+  /**
+   * The value: after `=` (`''` for `-n=`), or for an option that takes one, the rest of its word
+   * (`-n4`) or the next word (`-n 4`); undefined when none was given.
+   */
   readonly value: string | undefined;
+  /** Where in argv the value is when it is the next word (`-n 4`), so it is no argument. */
+  readonly valueIndex?: number;
   /** `--no-x`: mri's negation form, which templates do not have. */
   readonly negated: boolean;
   /** Where in argv the word holding it is (`-ds` gives two tokens at one index). */
@@ -52,9 +57,9 @@ const LONG = /^--([A-Za-z0-9][A-Za-z0-9-]+)(=|$)/;
  * - names of Object.prototype members (`--constructor`) start from the inherited value.
  *
  * `takesValue` names the options whose value is required. As with getopt, such an option written
- * without `=` takes its value from the rest of its word (`-n4`, `-dn4`) or else from the next
- * word (`-n 4`, `--workers 4`), unless that word is `--` or looks like an option: `-n -d` is a
- * missing value, not `n: '-d'`. A value that starts with `-` is written `-n=-1`.
+ * without `=` takes its value from the rest of its word (`-n4`, `-dn4`, `-n1.5`) or else from the
+ * next word (`-n 4`, `--workers 4`), unless that word is `--` or looks like an option other than
+ * a negative number: `-n -d` is a missing value, not `n: '-d'`, and `-n -5` is `n: '-5'`.
  */
 export function tokenize(
   argv: readonly string[],
@@ -73,7 +78,8 @@ export function tokenize(
   /** The word after `index`, taken as a value when it can be one. */
   const nextValue = (index: number): string | undefined => {
     const next = argv[index + 1];
-    if (next === undefined || next === '--' || isOptionLike(next)) return undefined;
+    if (next === undefined || next === '--' || (isOptionLike(next) && !NEGATIVE_NUMBER.test(next)))
+      return undefined;
     consumed = index + 1;
     return next;
   };
@@ -84,6 +90,8 @@ export function tokenize(
     else if (arg === '-' || !arg.startsWith('-')) positional(arg, index);
     else if (arg.startsWith('--no-') && LONG.test(arg))
       options.push(...readOption(arg.split('=')[0]!, index));
+    else if (valuedLetterAt(arg, takesValue) !== -1)
+      options.push(...readShortValued(arg, index, valuedLetterAt(arg, takesValue), nextValue));
     else if (SHORT.test(arg) || LONG.test(arg)) {
       const eq = arg.indexOf('=');
       if (eq === -1) options.push(...readUnvalued(arg, index, takesValue, nextValue));
@@ -93,30 +101,52 @@ export function tokenize(
   return { positionals, options, malformed, firstPositionalIndex, dashDashIndex };
 }
 
+const NEGATIVE_NUMBER = /^-[0-9]+(\.[0-9]+)?$/;
+
 function isOptionLike(word: string): boolean {
   return word.length > 1 && word.startsWith('-');
 }
 
-/** `-abc` or `--name` without `=`: flags, up to the first option that takes a value. */
+/**
+ * In `-abc…`, where the first letter that takes a value is, among the letters that lead the word
+ * (its value, the rest of the word, may hold any character); -1 when none does.
+ */
+function valuedLetterAt(word: string, takesValue: (key: string) => boolean): number {
+  if (word.startsWith('--')) return -1;
+  for (let at = 1; at < word.length && /[A-Za-z0-9]/.test(word[at]!); at++)
+    if (takesValue(word[at]!)) return at;
+  return -1;
+}
+
+/** `-dn4`, `-dn=4`, `-dn 4`: the flags before the valued letter, then it with its value. */
+function readShortValued(
+  word: string,
+  index: number,
+  at: number,
+  nextValue: (index: number) => string | undefined,
+): OptionToken[] {
+  const flags = at === 1 ? [] : readOption(`${word.slice(0, at)}=${NO_VALUE}`, index);
+  const key = word[at]!;
+  const rest = word.slice(at + 1);
+  const token: OptionToken = { key, flag: `-${key}`, value: undefined, negated: false, index };
+  if (rest.startsWith('=')) return [...flags, { ...token, value: rest.slice(1) }];
+  if (rest !== '') return [...flags, { ...token, value: rest }];
+  const value = nextValue(index);
+  return [...flags, value === undefined ? token : { ...token, value, valueIndex: index + 1 }];
+}
+
+/** `-abc` or `--name` without `=`: flags, or a long option that takes the next word as its value. */
 function readUnvalued(
   word: string,
   index: number,
   takesValue: (key: string) => boolean,
   nextValue: (index: number) => string | undefined,
 ): OptionToken[] {
-  if (word.startsWith('--')) {
-    const key = word.slice(2);
-    if (!takesValue(key)) return readOption(`${word}=${NO_VALUE}`, index);
-    return [{ key, flag: word, value: nextValue(index), negated: false, index }];
-  }
-  const letters = word.slice(1);
-  const at = [...letters].findIndex((letter) => takesValue(letter));
-  if (at === -1) return readOption(`${word}=${NO_VALUE}`, index);
-  const key = letters[at]!;
-  const flags = at === 0 ? [] : readOption(`-${letters.slice(0, at)}=${NO_VALUE}`, index);
-  const rest = letters.slice(at + 1);
-  const value = rest === '' ? nextValue(index) : rest;
-  return [...flags, { key, flag: `-${key}`, value, negated: false, index }];
+  const key = word.slice(2);
+  if (!word.startsWith('--') || !takesValue(key)) return readOption(`${word}=${NO_VALUE}`, index);
+  const token: OptionToken = { key, flag: word, value: undefined, negated: false, index };
+  const value = nextValue(index);
+  return [value === undefined ? token : { ...token, value, valueIndex: index + 1 }];
 }
 
 /** The occurrences in one option word (`-ds` holds two), as mri reads it. */

@@ -1,5 +1,5 @@
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
-import { formatPositional, formatUsageLine, type UsageLine } from '../template/ast.js';
+import { formatPositional, type UsageLine } from '../template/ast.js';
 import type { Colors } from './colors.js';
 import { descriptionColumn, formatRows, type Row, wrap } from './wrap.js';
 
@@ -19,7 +19,7 @@ export function renderHelp(spec: CommandSpec, style: HelpStyle): string {
   const prefix = 'Usage: ';
   const head = spec.ast.lines.map(
     (line, i) =>
-      `${i === 0 ? style.colors.bold(prefix) : ' '.repeat(prefix.length)}${spec.bin} ${formatUsageLine(line)}`,
+      `${i === 0 ? style.colors.bold(prefix) : ' '.repeat(prefix.length)}${spec.bin} ${usageText(spec, line, `<${line.actions.join('|')}>`)}`,
   );
   if (spec.description) head.push('', ...wrap(spec.description, style.width));
 
@@ -47,7 +47,7 @@ export function renderHelp(spec: CommandSpec, style: HelpStyle): string {
 /** The help of one action: its usage line, arguments and the options it accepts. */
 export function renderActionHelp(spec: CommandSpec, action: ActionSpec, style: HelpStyle): string {
   const line = action.line;
-  const usage = formatUsageLine(line, [action.name]).replace(/^<[^>]+>/, action.name);
+  const usage = usageText(spec, line, action.name);
   const head = [
     `${style.colors.bold('Usage:')} ${spec.bin} ${usage}`,
     '',
@@ -116,4 +116,26 @@ function optionRow(spec: CommandSpec, option: OptionSpec, lines: readonly UsageL
   if (actions.length < allActions.length) notes.add(`${actions.join(', ')} only`);
   const suffix = notes.size > 0 ? ` (${[...notes].join('; ')})` : '';
   return { term: `${flags}${value}`, description: `${option.description}${suffix}` };
+}
+
+/**
+ * A usage line as it is typed, not in template syntax: `-[name]` would read as `-n ame`. Options
+ * carry their flag and value (`[-w=<count>] [-d] [--name=<name>]`), alternatives `[-a|-s]`, a
+ * required group `(-a|-s)`.
+ */
+function usageText(spec: CommandSpec, line: UsageLine, actions: string): string {
+  const parts = [actions, ...line.positionals.map(formatPositional)];
+  for (const group of line.optionGroups) {
+    const flags = group.options.map((name) => typedFlag(spec.options.get(name)!)).join('|');
+    if (!group.required) parts.push(`[${flags}]`);
+    else parts.push(group.options.length > 1 ? `(${flags})` : flags);
+  }
+  return parts.join(' ');
+}
+
+function typedFlag(option: OptionSpec): string {
+  const value = `<${option.valueName ?? 'value'}>`;
+  if (option.value === 'required') return `${primaryFlag(option)}=${value}`;
+  if (option.value === 'optional') return `${primaryFlag(option)}[=${value}]`;
+  return primaryFlag(option);
 }
