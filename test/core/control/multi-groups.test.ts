@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Manage, ManageMultiple } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runningGroups } from '../../../packages/core/src/groups/discovery.js';
+import { readPidFile } from '../../../packages/core/src/runtime/PidFile.js';
 import { groupPaths } from '../../../packages/core/src/runtime/RunDir.js';
 import type { GroupStatus } from '../../../packages/core/src/status.js';
 import { pidAlive, psArgs, startFixture, waitAllDead } from '../../support/group.js';
@@ -29,7 +30,7 @@ describe('ManageMultiple in the background', () => {
     const beta = groupPaths(w.runDir, 'beta');
     expect(alpha.lockName).not.toBe(beta.lockName);
     for (const paths of [alpha, beta]) {
-      expect(JSON.parse(readFileSync(paths.pidFile, 'utf8')).pid).toBe(daemon);
+      expect(readPidFile(paths.pidFile)?.pid).toBe(daemon);
       expect(existsSync(paths.socket)).toBe(true);
       expect(lockHeld(paths.lockName)).toBe(true);
     }

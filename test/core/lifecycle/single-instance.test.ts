@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningGroup, startFixture, tempDir } from '../../support/group.js';
 import { is, pidFile } from './helpers.js';
+import { readPidFile } from '../../../packages/core/src/runtime/PidFile.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -44,8 +45,7 @@ describe('single instance per baseTitle', () => {
     expect(existsSync(pidFile(dir))).toBe(true);
     const next = startIn(dir);
     await next.waitEvent(is('started'), 'next started');
-    const record = JSON.parse((await import('node:fs')).readFileSync(pidFile(dir), 'utf8'));
-    expect(record.pid).toBe(next.pid);
+    expect(readPidFile(pidFile(dir))?.pid).toBe(next.pid);
   });
 
   it('20 simultaneous starts yield exactly one master', async () => {

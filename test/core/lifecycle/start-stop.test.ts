@@ -3,6 +3,7 @@ import { Manage } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pidAlive, psArgs } from '../../support/group.js';
 import { is, type LoopGroup, mode, pidFile, readyPids, startLoop } from './helpers.js';
+import { readPidFile } from '../../../packages/core/src/runtime/PidFile.js';
 
 let current: LoopGroup | undefined;
 afterEach(async () => {
@@ -43,7 +44,10 @@ describe('start and stop', () => {
     expect(psArgs(group.pid)).toBe('drover:Master:loop');
     expect(mode(runDir)).toBe(0o700);
     expect(mode(pidFile(runDir))).toBe(0o600);
-    expect(JSON.parse((await import('node:fs')).readFileSync(pidFile(runDir), 'utf8')).pid).toBe(group.pid);
+    // the pid alone on the first line (systemd's PIDFile=, pgrep -F), then the record
+    const text = (await import('node:fs')).readFileSync(pidFile(runDir), 'utf8');
+    expect(text.split('\n')[0]).toBe(String(group.pid));
+    expect(readPidFile(pidFile(runDir))?.pid).toBe(group.pid);
   });
 
   it('SIGTERM: the current execution finishes, workers exit, the pid file goes, the master exits 0', async () => {
