@@ -7,7 +7,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/environment.ts', 'test/support/leak-check.ts'],
+    globalSetup: ['test/support/build-fresh.ts', 'test/support/environment.ts', 'test/support/leak-check.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
