@@ -51,11 +51,18 @@ export class ServerTracker {
     const settled = new Promise<void>((resolve) => {
       const done = () => {
         server.off('listening', done);
-        server.off('error', done);
+        server.off('error', failed);
         resolve();
       };
+      const failed = (error: Error) => {
+        done();
+        // Watching for the error must not handle it: a listen that fails (EADDRINUSE, EACCES)
+        // with no 'error' listener of the application's throws, as it does under plain node, so
+        // the worker crashes instead of running without its server.
+        if (server.listenerCount('error') === 0) throw error;
+      };
       server.once('listening', done);
-      server.once('error', done);
+      server.once('error', failed);
     });
     this.pending.add(settled);
     void settled.then(() => this.pending.delete(settled));

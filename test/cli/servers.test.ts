@@ -1,0 +1,87 @@
+// A server group whose server cannot listen (a port taken, a start that fails before its listen)
+// has not started: a start says so and a reload keeps the workers that serve.
+import { writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI_FIXTURES } from './support/bin.js';
+import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
+
+const openSandbox = sandboxPerTest();
+const SERVER = join(CLI_FIXTURES, 'server.mjs');
+
+const held: net.Server[] = [];
+afterEach(async () => {
+  await Promise.all(held.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+/** A port this process listens on, so that nobody else can. */
+async function takenPort(): Promise<number> {
+  const server = net.createServer();
+  held.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** A port free now: listened on and closed. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function fetchPid(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve(Number(/^pid (\d+)/.exec(body)?.[1])));
+    }).on('error', reject);
+  });
+}
+
+function serverGroup(
+  box: Sandbox,
+  config: object,
+): { env: Record<string, string>; write: (c: object) => void } {
+  const file = join(box.dir, 'server.json');
+  const write = (c: object) => writeFileSync(file, JSON.stringify(c));
+  write(config);
+  return { env: { SERVER_CONFIG: file }, write };
+}
+
+describe('a server that cannot listen', () => {
+  it('a port already taken: the start fails with exit 1 naming EADDRINUSE, nothing keeps running', async () => {
+    const box = openSandbox();
+    const port = await takenPort();
+    const { env } = serverGroup(box, { port });
+    const result = await box.drover(['start', SERVER, '-w', '2', '-d', '--name', 'api'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("drover: 'api' did not start in the background");
+    expect(result.stderr).toContain('EADDRINUSE');
+    expect(await box.status()).toEqual([]);
+  });
+
+  it('a reload onto a port already taken keeps the old workers serving, and fails with exit 1', async () => {
+    const box = openSandbox();
+    const port = await freePort();
+    const { env, write } = serverGroup(box, { port });
+    const started = await box.drover(['start', SERVER, '-w', '2', '-d', '--name', 'api'], { env });
+    expect(started.code, started.stderr).toBe(0);
+    const before = (await box.waitWorkers('api', 2)).workers.map((w) => w.pid);
+    expect(before).toContain(await fetchPid(port));
+
+    write({ port: await takenPort() });
+    const reload = await box.drover(['reload', 'api'], { env });
+    expect(reload.code).toBe(1);
+    expect(reload.stderr).toContain('EADDRINUSE');
+    const after = (await box.status())[0]!.workers.map((w) => w.pid);
+    expect(after).toEqual(before);
+    expect(before).toContain(await fetchPid(port));
+  });
+});
