@@ -74,4 +74,41 @@ describe('a server group on one shared port', () => {
     },
     60_000,
   );
+
+  it('ten reloads in a row under load, one connection per request: no request hangs in the master', async () => {
+    // node:cluster hands a connection to a worker that is closing its server; the worker must
+    // live to send it back, or the master holds it unanswered
+    const port = await freePort();
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const group = startFixture('core/script-master.mjs', {
+      env: {
+        SCRIPT: new URL('../../fixtures/scripts/http-server.mjs', import.meta.url).pathname,
+        GROUP_CONFIG: JSON.stringify({ runDir: dir, maxWorkerNum: 2, baseTitle: 'web' }),
+        PORT: String(port),
+        DELAY_MS: '1',
+      },
+    });
+    cleanups.push(() => group.kill());
+    await group.waitEvent(is('started'), 'started');
+    const load = startLoad(`http://127.0.0.1:${port}/`, {
+      connections: 8,
+      keepAlive: false,
+      timeoutMs: 3000,
+    });
+    await group.waitFor('load running', () => load.result.ok > 100);
+    for (let n = 1; n <= 10; n++) {
+      group.signal('SIGHUP');
+      expect(await group.waitEvent(is('reload'), `reload ${n} done`, n, 20_000)).toMatchObject({
+        replaced: 2,
+        aborted: false,
+      });
+    }
+    const servedBefore = load.result.ok;
+    await group.waitFor('load after the reloads', () => load.result.ok > servedBefore + 100);
+    const result = await load.stop();
+    expect(result.hung).toBe(0);
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBe(result.sent);
+  }, 120_000);
 });

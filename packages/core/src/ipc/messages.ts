@@ -24,6 +24,8 @@ export type MasterMessage =
   /** ask for live figures for status */
   | { $drover: 'query'; seq: number }
   | { $drover: 'msg'; data: unknown }
+  /** the answer to `sync`: every message sent to the worker before it has arrived */
+  | { $drover: 'synced'; seq: number }
   /** task pool: run these tasks */
   | { $drover: 'tasks'; tasks: TaskMessage[] }
   /** task pool: abort the signals of these dispatched tasks (their lease was lost) */
@@ -46,6 +48,8 @@ export type WorkerMessage =
   | { $drover: 'channel-closing' }
   /** SIGTERM or SIGINT reached the worker itself, not through the master */
   | { $drover: 'signalled'; signal: string }
+  /** asks for `synced`: a round trip through the channel, in order with everything else on it */
+  | { $drover: 'sync'; seq: number }
   | { $drover: 'msg'; data: unknown }
   /** task pool: outcomes of dispatched tasks */
   | { $drover: 'results'; results: TaskOutcome[] };
@@ -178,6 +182,7 @@ export function checkWorkerMessage(m: {
     case 'fatal':
       return { $drover: m.$drover, error: asSerializedError(r.error) };
     case 'pong':
+    case 'sync':
       return isCount(r.seq) ? (m as WorkerMessage) : 'seq is not a count';
     case 'report':
       if (!isCount(r.seq) || !isCount(r.executions)) return 'seq or executions is not a count';

@@ -136,6 +136,9 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       case 'pong':
         this.lastPong = Date.now();
         return;
+      case 'sync':
+        this.send({ $drover: 'synced', seq: m.seq });
+        return;
       case 'report': {
         this.executions = m.executions;
         this.queries.get(m.seq)?.({ executions: m.executions, busy: m.busy });

@@ -41,8 +41,16 @@ export class ServerTracker {
     return this.tracked.size;
   }
 
+  /** Whether this process has ever listened (or tried to). */
+  get used(): boolean {
+    return this.everTracked;
+  }
+
+  private everTracked = false;
+
   private track(server: net.Server): void {
     if (this.tracked.has(server)) return;
+    this.everTracked = true;
     const inFlight = new Set<ServerResponse>();
     const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
     this.tracked.set(server, { server, inFlight, closed });

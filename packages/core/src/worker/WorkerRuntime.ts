@@ -41,6 +41,8 @@ const STOP_MARGIN_MS = 250;
 const EXIT_CHILD_GRACE_MS = 500;
 /** How long a closed channel is watched for the master's death before it counts as the worker's own doing. */
 const MASTER_DEATH_WATCH_MS = 200;
+/** A master too busy to answer a round trip within this is not waited for longer. */
+const SYNC_TIMEOUT_MS = 1_000;
 
 /**
  * Takes the Node options the master gave this worker out of `process.execArgv`, which
@@ -238,6 +240,9 @@ export class WorkerRuntime {
       case 'msg':
         this.worker?.emit('message', message.data);
         break;
+      case 'synced':
+        this.syncs.get(message.seq)?.();
+        break;
       default:
         this.extension?.onMessage(message);
     }
@@ -387,7 +392,34 @@ export class WorkerRuntime {
     this.wrapping = true;
     await this.extension?.drain();
     await this.servers.drain();
+    if (this.servers.used) {
+      // node:cluster's master may have handed this worker a connection just before it learned
+      // that the server closed. The worker answers "not accepted" and the master gives it to
+      // another worker, but only while this one lives: exited, the connection would hang in the
+      // master. A round trip brings every such handoff in; a second carries the answers back.
+      await this.syncWithMaster();
+      await this.syncWithMaster();
+    }
     this.exit(this.ending.code);
+  }
+
+  private syncSeq = 0;
+  private readonly syncs = new Map<number, () => void>();
+
+  /** Resolves once the master has answered everything sent before, or after `timeoutMs`. */
+  private syncWithMaster(timeoutMs = SYNC_TIMEOUT_MS): Promise<void> {
+    if (!process.connected) return Promise.resolve();
+    const seq = ++this.syncSeq;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.syncs.delete(seq);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.syncs.set(seq, done);
+      this.send({ $drover: 'sync', seq });
+    });
   }
 
   /**
