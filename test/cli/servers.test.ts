@@ -85,3 +85,78 @@ describe('a server that cannot listen', () => {
     expect(before).toContain(await fetchPid(port));
   });
 });
+
+/** A config file with one group, `api`, running the server fixture. */
+function configGroup(box: Sandbox, entry: object): void {
+  writeFileSync(
+    join(box.dir, 'drover.config.json'),
+    JSON.stringify({ groups: [{ baseTitle: 'api', script: SERVER, maxWorkerNum: 2, ...entry }] }),
+  );
+}
+
+describe('readyWhen: a server that prepares before it listens', () => {
+  it("'listening': the start returns once the servers listen, late as they are", async () => {
+    const box = openSandbox();
+    const port = await freePort();
+    const { env } = serverGroup(box, { port, delayMs: 1500 });
+    configGroup(box, { readyWhen: 'listening', env });
+    const started = await box.drover(['start', '-d']);
+    expect(started.code, started.stderr).toBe(0);
+    // ready means serving: no connection refused right after the start
+    const pids = (await box.status())[0]!.workers.map((w) => w.pid);
+    expect(pids).toContain(await fetchPid(port));
+  });
+
+  it("'listening': a reload whose new script fails before it listens keeps the old workers, exit 1", async () => {
+    const box = openSandbox();
+    const port = await freePort();
+    const { env, write } = serverGroup(box, { port, delayMs: 100 });
+    configGroup(box, {
+      readyWhen: 'listening',
+      env,
+      restart: { initialDelayMs: 30_000, maxDelayMs: 30_000 },
+    });
+    expect((await box.drover(['start', '-d'])).code).toBe(0);
+    const before = (await box.waitWorkers('api', 2)).workers.map((w) => w.pid);
+
+    write({ port, delayMs: 100, failBeforeListen: true });
+    const reload = await box.drover(['reload', 'api']);
+    expect(reload.code).toBe(1);
+    expect(reload.stderr).toContain('cannot reach the database');
+    expect((await box.status())[0]!.workers.map((w) => w.pid)).toEqual(before);
+    expect(before).toContain(await fetchPid(port));
+  });
+
+  it("'loaded' (the default) calls such a worker ready before it serves: the reload goes through", async () => {
+    // what readyWhen is for, shown the other way round
+    const box = openSandbox();
+    const port = await freePort();
+    const { env, write } = serverGroup(box, { port, delayMs: 100 });
+    configGroup(box, { env, restart: { initialDelayMs: 30_000, maxDelayMs: 30_000 } });
+    expect((await box.drover(['start', '-d'])).code).toBe(0);
+    await box.waitWorkers('api', 2);
+    write({ port, delayMs: 100, failBeforeListen: true });
+    expect((await box.drover(['reload', 'api'])).code).toBe(0);
+  });
+
+  it("'message': ready once the script sends 'ready', as PM2's wait_ready", async () => {
+    const box = openSandbox();
+    const port = await freePort();
+    const { env } = serverGroup(box, { port, delayMs: 1500, announce: true });
+    configGroup(box, { readyWhen: 'message', env });
+    const started = await box.drover(['start', '-d']);
+    expect(started.code, started.stderr).toBe(0);
+    const pids = (await box.status())[0]!.workers.map((w) => w.pid);
+    expect(pids).toContain(await fetchPid(port));
+  });
+
+  it("'message': a script that never sends it is not ready; readyTimeout names what it waited for", async () => {
+    const box = openSandbox();
+    const port = await freePort();
+    const { env } = serverGroup(box, { port });
+    configGroup(box, { readyWhen: 'message', readyTimeout: 1000, maxWorkerNum: 1, env });
+    const started = await box.drover(['start', '-d']);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toContain("never called process.send('ready') (readyWhen: 'message')");
+  });
+});

@@ -13,6 +13,7 @@ describe('ManageOptions validation', () => {
       maxMemory: 0,
       logLevel: 'info',
       separateErrorFile: false,
+      readyWhen: 'loaded',
     });
     expect(c.restart.maxRestarts).toBe(Number.POSITIVE_INFINITY);
   });
@@ -66,6 +67,10 @@ describe('ManageOptions validation', () => {
     [
       { baseTitle: 'm', exectueTimes: 3 },
       "drover: config 'exectueTimes' is 3; expected a known key (did you mean 'executeTimes'?)",
+    ],
+    [
+      { baseTitle: 'm', readyWhen: 'listen' },
+      "drover: config 'readyWhen' is \"listen\"; expected one of 'loaded', 'listening', 'message'",
     ],
     [
       { baseTitle: 'm', separateErrorFile: 'yes' },

@@ -24,6 +24,10 @@ export interface RestartPolicyOptions {
   maxRestarts?: number;
 }
 
+/** When a plain script's worker is ready (`ManageOptions.readyWhen`). */
+export type ReadyWhen = 'loaded' | 'listening' | 'message';
+const READY_WHEN: readonly ReadyWhen[] = ['loaded', 'listening', 'message'];
+
 /** Configuration of one worker group (`Manage`). Every key is validated at construction. */
 export interface ManageOptions {
   /** The group's name: part of titles, pid file, socket and log file names. Required. */
@@ -48,6 +52,14 @@ export interface ManageOptions {
   stopTimeout?: number;
   /** Time a starting worker gets to report ready, in ms. Default 30000. */
   readyTimeout?: number;
+  /**
+   * When a worker that runs a plain script (no `work` export) is ready: `'loaded'` once the
+   * script has loaded (and its `init`, and the listens it started, settled); `'listening'` once a
+   * server of it listens (an async main that prepares, then listens); `'message'` once it calls
+   * `process.send('ready')`, as PM2's `wait_ready`. A script that fails before that is a worker
+   * that did not start: a reload keeps the old one. Default `'loaded'`.
+   */
+  readyWhen?: ReadyWhen;
   /** Crash backoff. */
   restart?: RestartPolicyOptions;
   /** Recycle a worker whose RSS exceeds this many bytes (or a size like '512M'); 0 = off. Default 0. */
@@ -107,6 +119,7 @@ export interface ManageConfig {
   normalExitCode: number;
   stopTimeout: number;
   readyTimeout: number;
+  readyWhen: ReadyWhen;
   restart: ResolvedRestartPolicy;
   maxMemory: number;
   hangTimeout: number;
@@ -135,6 +148,7 @@ export const MANAGE_OPTION_KEYS: ReadonlySet<string> = new Set<string>([
   'normalExitCode',
   'stopTimeout',
   'readyTimeout',
+  'readyWhen',
   'restart',
   'maxMemory',
   'hangTimeout',
@@ -202,6 +216,7 @@ export function resolveManageConfig(options: unknown): ManageConfig {
     normalExitCode: integer(o, 'normalExitCode', 0, 0, 255),
     stopTimeout: integer(o, 'stopTimeout', 10_000, 0),
     readyTimeout: integer(o, 'readyTimeout', 30_000, 1),
+    readyWhen: oneOf(o, 'readyWhen', READY_WHEN, 'loaded'),
     restart: resolveRestart(o.restart),
     maxMemory: size(o, 'maxMemory'),
     hangTimeout: integer(o, 'hangTimeout', 0, 0),
@@ -276,6 +291,18 @@ function boolean(o: Record<string, unknown>, key: string, fallback: boolean): bo
   const v = optional(o, key, fallback);
   if (typeof v !== 'boolean') throw new ConfigError(key, v, 'true or false');
   return v;
+}
+
+function oneOf<T extends string>(
+  o: Record<string, unknown>,
+  key: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  const v = optional(o, key, fallback);
+  if (!allowed.includes(v as T))
+    throw new ConfigError(key, v, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  return v as T;
 }
 
 function optional<T>(o: Record<string, unknown>, key: string, fallback: T): unknown {

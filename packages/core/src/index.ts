@@ -9,6 +9,7 @@ export {
   type ManageConfig,
   type ManageOptions,
   parseSize,
+  type ReadyWhen,
   type RestartPolicyOptions,
   resolveManageConfig,
 } from './config.js';

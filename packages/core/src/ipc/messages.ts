@@ -123,6 +123,8 @@ export interface WorkerEnvelope {
   kind?: 'permanent' | 'temporary';
   /** script mode: the main script whose `work`/`init` exports the runtime runs (absolute path) */
   script?: string;
+  /** a plain script is ready once a server listens, or once it sends 'ready'; absent: once loaded */
+  readyWhen?: 'listening' | 'message';
 }
 
 export const ENVELOPE_VAR = 'DROVER_WORKER';

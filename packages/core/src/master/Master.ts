@@ -238,6 +238,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       stopTimeout: config.stopTimeout,
       kind: slot.kind,
       ...(this.launch.script ? { script: this.launch.exec } : {}),
+      ...(config.readyWhen !== 'loaded' ? { readyWhen: config.readyWhen } : {}),
     };
     const inherited = withoutTitleOption(process.execArgv);
     cluster.setupPrimary({
@@ -304,7 +305,12 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             'EREADYTIMEOUT',
             `drover: worker ${handle.pin} of '${this.config.baseTitle}' was not ready within ${this.config.readyTimeout} ms`,
             {
-              hint: 'make init finish sooner, or raise readyTimeout',
+              hint:
+                this.config.readyWhen === 'listening'
+                  ? "its script never listened (readyWhen: 'listening'): check its port and what it waits for, or raise readyTimeout"
+                  : this.config.readyWhen === 'message'
+                    ? "its script never called process.send('ready') (readyWhen: 'message'), or raise readyTimeout"
+                    : 'make init finish sooner, or raise readyTimeout',
             },
           ),
         );

@@ -32,6 +32,19 @@ export class ServerTracker {
     } as typeof original;
   }
 
+  /** Resolves once a server of this process listens (for good: a later close does not matter). */
+  firstListening(): Promise<void> {
+    this.firstListen ??= new Promise((resolve) => {
+      this.onFirstListen = resolve;
+    });
+    if (this.listenedOnce) this.onFirstListen?.();
+    return this.firstListen;
+  }
+
+  private firstListen: Promise<void> | null = null;
+  private onFirstListen: (() => void) | null = null;
+  private listenedOnce = false;
+
   /** Resolves once every listen() started so far has succeeded or failed. */
   async listening(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -56,6 +69,10 @@ export class ServerTracker {
     this.tracked.set(server, { server, inFlight, closed });
     void closed.then(() => this.tracked.delete(server));
 
+    server.once('listening', () => {
+      this.listenedOnce = true;
+      this.onFirstListen?.();
+    });
     const settled = new Promise<void>((resolve) => {
       const done = () => {
         server.off('listening', done);

@@ -150,6 +150,7 @@ export class WorkerRuntime {
   private install(): void {
     process.title = this.envelope.title;
     this.servers.install();
+    if (this.envelope.readyWhen === 'message') this.catchReadyMessage();
 
     process.on('message', (message: unknown) => {
       if (isDroverMessage(message)) this.onMasterMessage(message as MasterMessage);
@@ -254,10 +255,34 @@ export class WorkerRuntime {
     return this.loop;
   }
 
-  /** Runs init and reports ready; the process then lives on its own handles (a server, say). */
+  /**
+   * Runs init and reports ready, when the group's `readyWhen` says: once loaded, once a server
+   * listens, or once the script sends 'ready'. The process then lives on its own handles.
+   */
   async runPlain<R>(init?: WorkInit<R>): Promise<void> {
     if (init) await this.initialize(init);
+    if (this.envelope.readyWhen === 'listening') await this.servers.firstListening();
+    else if (this.envelope.readyWhen === 'message') await this.readyMessage;
     await this.announceReady();
+  }
+
+  private onReadyMessage: () => void = () => {};
+  /** `process.send('ready')` from the script, for `readyWhen: 'message'` (PM2's wait_ready). */
+  private readonly readyMessage = new Promise<void>((resolve) => {
+    this.onReadyMessage = resolve;
+  });
+
+  /** Takes the script's `process.send('ready')` for this runtime instead of the master's channel. */
+  private catchReadyMessage(): void {
+    const send = process.send?.bind(process);
+    if (!send) return;
+    process.send = ((message: unknown, ...rest: unknown[]) => {
+      if (message !== 'ready') return (send as (...a: unknown[]) => boolean)(message, ...rest);
+      this.onReadyMessage();
+      const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      if (callback) process.nextTick(callback);
+      return true;
+    }) as typeof process.send;
   }
 
   private async initialize<R>(init: WorkInit<R>): Promise<R> {
