@@ -346,7 +346,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             {
               hint:
                 handle.pid > 0
-                  ? "the worker's own output (on the terminal, or in the group's log in the background) says why; fix it, then start again"
+                  ? "the worker's own output (on the terminal, or in the group's log in the background) says why; fix it, then try again"
                   : 'the process could not be created: check the limits on open files and processes (ulimit -n, ulimit -u) and free memory',
             },
           ),
