@@ -1,6 +1,7 @@
 // The `drover` bin end to end, spawned from its bundle: background start, status from other
 // processes, reload, scale, restart, logs, stop; the foreground master and Ctrl-C; a config file.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Process } from '@drover/core';
 import { describe, expect, it } from 'vitest';
@@ -142,6 +143,15 @@ describe('drover start -d and the commands that follow it', () => {
       /^drover: 'broken' did not start in the background: .*broken fixture: cannot load/,
     );
     expect(await box.status()).toEqual([]);
+  }, 120_000);
+
+  it('-w max starts one worker per CPU this process may run on', async () => {
+    const box = openSandbox();
+    const started = await box.drover(['start', loop, '-w', 'max', '-d', '--name', 'cpus']);
+    expect(started.code, started.stderr).toBe(0);
+    const [group] = await box.status();
+    expect(group!.master.targetWorkers).toBe(availableParallelism());
+    expect(group!.workers).toHaveLength(availableParallelism());
   }, 120_000);
 });
 

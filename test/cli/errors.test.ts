@@ -75,21 +75,21 @@ describe('drover: usage errors exit 2', () => {
     },
     {
       argv: ['start', loop, '-w=0'],
-      stderr: usage('-w is "0"; expected a whole number from 1 to 1024', 'start'),
+      stderr: usage('-w is "0"; expected a whole number from 1 to 1024, or max (one per CPU)', 'start'),
     },
     {
       argv: ['start', loop, '-w=two'],
-      stderr: usage('-w is "two"; expected a whole number from 1 to 1024', 'start'),
+      stderr: usage('-w is "two"; expected a whole number from 1 to 1024, or max (one per CPU)', 'start'),
     },
     {
       argv: ['start', loop, '-w=1025'],
-      stderr: usage('-w is "1025"; expected a whole number from 1 to 1024', 'start'),
+      stderr: usage('-w is "1025"; expected a whole number from 1 to 1024, or max (one per CPU)', 'start'),
     },
     { argv: ['start', loop, '-w'], stderr: usage('option -w needs a value: -w=<count>', 'start') },
     { argv: ['start', loop, '-w', '-d'], stderr: usage('option -w needs a value: -w=<count>', 'start') },
     {
       argv: ['start', loop, '--workers', 'two'],
-      stderr: usage('-w is "two"; expected a whole number from 1 to 1024', 'start'),
+      stderr: usage('-w is "two"; expected a whole number from 1 to 1024, or max (one per CPU)', 'start'),
     },
     {
       argv: ['start', loop, '-d=yes'],

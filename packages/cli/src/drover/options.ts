@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type CommandOption, Option, type ParamTarget, UsageError } from '@drover/command';
 import { GROUP_NAME, GROUP_NAME_RULE } from './names.js';
 
@@ -7,13 +8,15 @@ export const MAX_WORKERS = 1024;
 @Option({
   name: 'w',
   long: 'workers',
-  description: `Number of workers, 1 to ${MAX_WORKERS}; default 1`,
+  description: `Number of workers, 1 to ${MAX_WORKERS}, or max: one per CPU; default 1`,
   value: 'required',
   valueName: 'count',
 })
 export class WorkersOption implements CommandOption<{ workers: number }> {
   impactAction(action: ParamTarget<{ workers: number }>, value: string | undefined): void {
-    action.setParam('workers', parseCount('-w', value, 1));
+    // PM2's `-i max`: as many as the CPUs this process may run on
+    if (value === 'max') action.setParam('workers', Math.min(availableParallelism(), MAX_WORKERS));
+    else action.setParam('workers', parseCount('-w', value, 1, MAX_WORKERS, ', or max (one per CPU)'));
   }
 }
 
@@ -69,11 +72,17 @@ export class LinesOption implements CommandOption<{ lines: number }> {
 }
 
 /** A whole number from `min` to `max`, or a UsageError naming the flag, the value and the range. */
-export function parseCount(flag: string, value: string | undefined, min: number, max = MAX_WORKERS): number {
+export function parseCount(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max = MAX_WORKERS,
+  orElse = '',
+): number {
   const count = /^\d+$/.test(value ?? '') ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(count) || count < min || count > max) {
     throw new UsageError(`${flag} is ${JSON.stringify(value ?? '')}`, {
-      hint: `expected a whole number from ${min} to ${max}`,
+      hint: `expected a whole number from ${min} to ${max}${orElse}`,
     });
   }
   return count;
