@@ -239,6 +239,14 @@ describe('drover start with a config file', () => {
     });
     expect((await box.status()).map((g) => g.master.baseTitle)).toEqual(['jobs']);
 
+    // the whole file while one of its groups runs: refused, and the others start by name
+    const whole = await box.drover(['start', '-d']);
+    expect(whole.code).toBe(1);
+    expect(whole.stderr).toContain(`drover: 'jobs' is already running (pid ${pid})`);
+    expect(whole.stderr).toContain(
+      'to start only the other groups of the file, name each: drover start web\n',
+    );
+
     // one group of the config file, by its name, while the other runs on
     const again = await box.drover(['start', 'web', '-d']);
     expect(again.stderr).toBe('');

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Action, CommandAction, UsageError } from '@drover/command';
-import { Manage, ManageMultiple, scriptLaunch } from '@drover/core';
+import { DroverError, Manage, ManageMultiple, scriptLaunch } from '@drover/core';
 import { findConfigFile, loadGroupsConfig, manageFromEntry } from '@drover/core/control';
 import { plainErrors } from '../../messages.js';
 import { groupNameFromScript } from '../names.js';
@@ -77,12 +77,29 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     const multi = new ManageMultiple();
     for (const entry of entries) multi.addManage(manageFromEntry(entry));
     if (background) multi.setBackground(true);
-    const pid = await plainErrors(() => multi.start());
+    const pid = await plainErrors(() =>
+      multi.start().catch((error: unknown) => {
+        throw only === undefined ? withStartByName(error, entries) : error;
+      }),
+    );
     if (launchedDaemon(background, pid)) {
       const names = entries.map((e) => `'${e.baseTitle}'`).join(', ');
       this.io.stdout.write(`started ${names} from ${file} in the background (pid ${pid})\n`);
     }
   }
+}
+
+/** Groups of the file run already: the error says how to start the others, by their names. */
+function withStartByName(error: unknown, entries: readonly { baseTitle: string }[]): unknown {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'EALREADYRUNNING') return error;
+  const others = entries
+    .map((e) => e.baseTitle)
+    .filter((name) => !error.message.includes(`'${name}' is already running`));
+  if (others.length === 0) return error;
+  return new DroverError(
+    'EALREADYRUNNING',
+    `${error.message}; to start only the other groups of the file, name each: ${others.map((n) => `drover start ${n}`).join(', ')}`,
+  );
 }
 
 /**
