@@ -25,6 +25,24 @@ async function get(port: number): Promise<string> {
   return res.text();
 }
 
+/** Two workers of the HTTP fixture on one free port, each answer `delayMs` late; started. */
+async function startWebGroup(delayMs: number) {
+  const port = await freePort();
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const group = startFixture('core/script-master.mjs', {
+    env: {
+      SCRIPT: new URL('../../fixtures/scripts/http-server.mjs', import.meta.url).pathname,
+      GROUP_CONFIG: JSON.stringify({ runDir: dir, maxWorkerNum: 2, baseTitle: 'web' }),
+      PORT: String(port),
+      DELAY_MS: String(delayMs),
+    },
+  });
+  cleanups.push(() => group.kill());
+  await group.waitEvent(is('started'), 'started');
+  return { port, group };
+}
+
 describe('a server group on one shared port', () => {
   it.each([
     ['keep-alive', true],
@@ -32,19 +50,7 @@ describe('a server group on one shared port', () => {
   ])(
     'workers share the port; a SIGHUP reload under load (%s) fails and hangs no request',
     async (_, keepAlive) => {
-      const port = await freePort();
-      const { dir, cleanup } = tempDir();
-      cleanups.push(cleanup);
-      const group = startFixture('core/script-master.mjs', {
-        env: {
-          SCRIPT: new URL('../../fixtures/scripts/http-server.mjs', import.meta.url).pathname,
-          GROUP_CONFIG: JSON.stringify({ runDir: dir, maxWorkerNum: 2, baseTitle: 'web' }),
-          PORT: String(port),
-          DELAY_MS: '20',
-        },
-      });
-      cleanups.push(() => group.kill());
-      await group.waitEvent(is('started'), 'started');
+      const { port, group } = await startWebGroup(20);
       const before = new Set(readyPids(group).values());
       expect(before.size).toBe(2);
 
@@ -78,19 +84,7 @@ describe('a server group on one shared port', () => {
   it('ten reloads in a row under load, one connection per request: no request hangs in the master', async () => {
     // node:cluster hands a connection to a worker that is closing its server; the worker must
     // live to send it back, or the master holds it unanswered
-    const port = await freePort();
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const group = startFixture('core/script-master.mjs', {
-      env: {
-        SCRIPT: new URL('../../fixtures/scripts/http-server.mjs', import.meta.url).pathname,
-        GROUP_CONFIG: JSON.stringify({ runDir: dir, maxWorkerNum: 2, baseTitle: 'web' }),
-        PORT: String(port),
-        DELAY_MS: '1',
-      },
-    });
-    cleanups.push(() => group.kill());
-    await group.waitEvent(is('started'), 'started');
+    const { port, group } = await startWebGroup(1);
     const load = startLoad(`http://127.0.0.1:${port}/`, {
       connections: 8,
       keepAlive: false,
