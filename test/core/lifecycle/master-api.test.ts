@@ -1,0 +1,116 @@
+// docs/manage.md: manage.sendTo(pin, data) reaches that PIN's worker alone and is false for a PIN
+// without a process; the master's `stop` event comes once every worker has exited.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURES, type FixtureEvent, pidAlive, RunningGroup, tempDir } from '../../support/group.js';
+import { is, readyPids } from './helpers.js';
+
+/** The messaging fixture, driven by JSON lines on its stdin. */
+class MessagingGroup extends RunningGroup {
+  private refs = 0;
+
+  /** Sends a command; resolves with the answer that carries its ref. */
+  command(cmd: string, fields: Record<string, unknown> = {}): Promise<FixtureEvent> {
+    const ref = ++this.refs;
+    this.proc.stdin?.write(`${JSON.stringify({ cmd, ref, ...fields })}\n`);
+    return this.waitEvent((e) => e.ref === ref, `the answer to ${cmd} #${ref}`);
+  }
+
+  async sendTo(pin: number, data: unknown): Promise<boolean> {
+    const answer = await this.command('sendTo', { pin, data });
+    expect(answer.event).toBe('sent');
+    return answer.returned as boolean;
+  }
+
+  /** The echoes of `token` the workers sent back. */
+  echoes(token: string): FixtureEvent[] {
+    return this.events.filter(
+      is('message', (e) => (e.data as { echo?: { token?: string } }).echo?.token === token),
+    );
+  }
+}
+
+let cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+});
+
+function startMessaging(config: Record<string, unknown> = {}): MessagingGroup {
+  const { dir, cleanup } = tempDir('drover-messaging-');
+  const proc = spawn(
+    process.execPath,
+    ['--title=drover:Master:messaging', join(FIXTURES, 'core/messaging.mjs')],
+    {
+      env: { ...process.env, NO_COLOR: '1', GROUP_CONFIG: JSON.stringify({ runDir: dir, ...config }) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  const group = new MessagingGroup(proc);
+  cleanups.push(async () => {
+    await group.kill();
+    cleanup();
+  });
+  return group;
+}
+
+describe('manage.sendTo(pin, data)', () => {
+  it("reaches that PIN's worker and no other; false for a PIN without a process", async () => {
+    const group = startMessaging({ maxWorkerNum: 3 });
+    await group.waitEvent(is('started'), 'started');
+    const pids = readyPids(group);
+    expect([...pids.keys()].sort()).toEqual([0, 1, 2]);
+
+    for (const pin of [2, 0, 1]) expect(await group.sendTo(pin, { token: `to-${pin}` })).toBe(true);
+    // a last message to every PIN: messages to one worker arrive in order, so once these are
+    // echoed, any copy of the tokens above that went astray has been echoed too
+    for (const pin of [0, 1, 2]) expect(await group.sendTo(pin, { token: 'last' })).toBe(true);
+    await group.waitFor(
+      'the last message echoed by every worker',
+      () => new Set(group.echoes('last').map((e) => e.pin)).size === 3,
+    );
+    expect(group.echoes('last').map((e) => e.pin)).toHaveLength(3);
+
+    for (const pin of [0, 1, 2]) {
+      const echoes = group.echoes(`to-${pin}`);
+      expect(echoes, `echoes of the message to PIN ${pin}`).toHaveLength(1);
+      expect(echoes[0]).toMatchObject({
+        pin,
+        pid: pids.get(pin),
+        data: { echo: { token: `to-${pin}` }, pin },
+      });
+    }
+
+    // no such PIN
+    expect(await group.sendTo(7, { token: 'nowhere' })).toBe(false);
+    expect(await group.sendTo(-1, { token: 'nowhere' })).toBe(false);
+    // a PIN a scale down emptied
+    expect((await group.command('scale', { workers: 2 })).event).toBe('scaled');
+    expect(pidAlive(pids.get(2)!)).toBe(false);
+    expect(await group.sendTo(2, { token: 'scaled-away' })).toBe(false);
+    expect(await group.sendTo(1, { token: 'still-there' })).toBe(true);
+    await group.waitFor('the echo from PIN 1', () => group.echoes('still-there').length === 1);
+    expect(group.echoes('still-there')[0]).toMatchObject({ pin: 1, pid: pids.get(1) });
+    expect(group.echoes('nowhere')).toEqual([]);
+    expect(group.echoes('scaled-away')).toEqual([]);
+  });
+});
+
+describe("the master's stop event", () => {
+  it('is emitted once on SIGTERM, after every worker has exited', async () => {
+    const group = startMessaging({ maxWorkerNum: 2 });
+    await group.waitEvent(is('started'), 'started');
+    const pids = [...readyPids(group).values()];
+    group.signal('SIGTERM');
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.count(is('stop'))).toBe(1);
+    const stopAt = group.events.findIndex(is('stop'));
+    for (const pid of pids) {
+      const exitAt = group.events.findIndex(is('workerExit', (e) => e.pid === pid));
+      expect(exitAt, `workerExit of ${pid}`).toBeGreaterThanOrEqual(0);
+      expect(exitAt).toBeLessThan(stopAt);
+      expect(group.events[exitAt]).toMatchObject({ reason: 'stop', code: 0 });
+    }
+  });
+});
