@@ -101,9 +101,12 @@ describe('request deadlines', () => {
 
 describe('long commands', () => {
   it('a stop that takes longer than the timeout is waited for while the master answers', async () => {
+    const steps: string[] = [];
     const handler = stubHandler({
       stop: async () => {
+        steps.push('stop begun');
         await sleep(2500);
+        steps.push('stop ended');
         return { stopped: true };
       },
     });
@@ -111,6 +114,9 @@ describe('long commands', () => {
     path = groupPaths(runDir, 'g').socket;
     await serve(handler);
     await expect(new Manage({ baseTitle: 'g', runDir }).stop({ timeoutMs: 500 })).resolves.toBeUndefined();
+    steps.push('stop() returned');
+    // it returned only once the slow stop (five times its timeout) had ended
+    expect(steps).toEqual(['stop begun', 'stop ended', 'stop() returned']);
   });
 
   it('a request not marked long gives up at its timeout, saying a late read is refused', async () => {
