@@ -15,7 +15,8 @@ afterEach(async () => {
 
 describe('rolling reload', () => {
   it('SIGHUP replaces one PIN at a time: each successor is ready before its predecessor stops', async () => {
-    current = startLoop({ maxWorkerNum: 3 }, { workMs: 200, reportExecutionEnd: true });
+    // executions back to back (no pause between them): a stop always finds one running
+    current = startLoop({ maxWorkerNum: 3, executeUSleep: 0 }, { workMs: 200, reportExecutionEnd: true });
     const { group } = current;
     await group.waitEvent(is('started'), 'started');
     const before = readyPids(group);
@@ -32,9 +33,13 @@ describe('rolling reload', () => {
       const started = group.events.find(is('workerStart', (e) => e.pid === successor.pid))!;
       expect(started.t as number).toBeGreaterThanOrEqual(previousExit);
       previousExit = exit.t as number;
-      // the old worker's last execution ran to its end
-      const lastEnd = group.events.filter(is('executionEnd', (e) => e.pid === oldPid)).at(-1);
-      expect(lastEnd).toBeDefined();
+      // the old worker's last execution ran to its end: it ended after the worker was asked to stop
+      const stopAt = group.events.find(is('workerStop', (e) => e.pid === oldPid))!;
+      expect(stopAt).toMatchObject({ pin, reason: 'reload' });
+      const endAfterStop = group.events.find(
+        is('executionEnd', (e) => e.pid === oldPid && (e.t as number) >= (stopAt.t as number)),
+      );
+      expect(endAfterStop, `an execution of ${oldPid} that ended after its workerStop`).toBeDefined();
       expect(pidAlive(oldPid)).toBe(false);
     }
   });
