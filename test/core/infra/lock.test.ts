@@ -61,8 +61,11 @@ describe('InstanceLock', () => {
     const outcomes = await Promise.all(racers.map((racer) => racer.line(/^(won|lost)$/, 20_000)));
     expect(outcomes.filter((o) => o === 'won')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'lost')).toHaveLength(19);
-    // while the winner lives, nobody else gets it
+    // while the winner lives, nobody else gets it, however long one waits for it
     expect(await take(name)).toBeNull();
+    await expect(waitFor('the lock while its holder lives', () => take(name), 500)).rejects.toThrow(
+      /^timed out after 500 ms/,
+    );
 
     const winner = racers[outcomes.indexOf('won')] as LineChild;
     await winner.kill('SIGKILL');

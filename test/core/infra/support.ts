@@ -4,16 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+/**
+ * Polls `check` until it returns a value other than undefined, null or false, or throws after
+ * `timeoutMs`. (null is "not yet" too: `InstanceLock.acquire` answers null while the lock is held.)
+ */
 export async function waitFor<T>(
   what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
