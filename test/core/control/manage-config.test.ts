@@ -268,19 +268,31 @@ describe('config values, property', () => {
   });
 
   it('the same through a JSON file on disk', async () => {
+    let refused = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.dictionary(fc.constantFrom(...KEYS), fc.jsonValue(), { maxKeys: 6 }), { maxLength: 3 }),
         async (v) => {
           const path = write('drover.config.json', { groups: v });
           try {
-            await loadGroupsConfig(path);
+            const entries = await loadGroupsConfig(path);
+            for (const e of entries) expect(manageFromEntry(e).baseTitle).toBe(e.baseTitle);
           } catch (err) {
             if (!(err instanceof DroverError)) throw err;
+            expect(err.message).toMatch(/^drover: /);
+            if (err instanceof ConfigError) expect(err.message).toContain(`'${err.key}' is `);
+            // a value the file holds is refused naming the file
+            if (err instanceof GroupsConfigError) {
+              expect(err.file).toBe(path);
+              expect(err.message.startsWith(`drover: config file '${path}'`), err.message).toBe(true);
+            }
+            refused++;
           }
         },
       ),
       { numRuns: 200 },
     );
+    // most random files are refused: the checks above did run
+    expect(refused).toBeGreaterThan(100);
   });
 });
