@@ -51,7 +51,8 @@ describe('start and stop', () => {
   });
 
   it('SIGTERM: the current execution finishes, workers exit, the pid file goes, the master exits 0', async () => {
-    current = startLoop({ maxWorkerNum: 2 }, { workMs: 800, reportExecutionEnd: true });
+    // no pause between executions: a stop that came in one would find no execution to finish
+    current = startLoop({ maxWorkerNum: 2, executeUSleep: 0 }, { workMs: 800, reportExecutionEnd: true });
     const { group, runDir } = current;
     await group.waitEvent(is('started'), 'started');
     const pids = [...readyPids(group).values()];
