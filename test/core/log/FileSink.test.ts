@@ -1,5 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, chown, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, DroverError } from '../../../packages/core/src/errors.js';
@@ -168,6 +179,64 @@ describe('FileSink', () => {
     s.write(record('late'));
     expect(s.droppedLines).toBe(1);
     expect(await lines(s.path)).toHaveLength(1);
+  });
+
+  describe('a log file removed or moved away while it is written', () => {
+    /** Writes `message` until it shows in the file at the path: the new file may take a moment. */
+    const writtenAnew = (s: FileSink, message: string) =>
+      waitFor(`'${message}' in a new ${s.path}`, async () => {
+        s.write(record(message));
+        await s.flush();
+        return (await readFile(s.path, 'utf8').catch(() => '')).includes(message);
+      });
+
+    it('removed: a new file at the path takes the lines, and a notice says why it was begun', async () => {
+      const s = open('removed');
+      const notices: string[] = [];
+      s.onNotice((n) => notices.push(`${n.level} ${n.message}`));
+      s.write(record('before'));
+      await s.flush();
+      await rm(s.path);
+      await writtenAnew(s, 'after');
+      expect(notices).toEqual([
+        `warning log file '${s.path}' was removed or moved away while written: writing a new one`,
+      ]);
+      expect(await readFile(s.path, 'utf8')).not.toContain('before');
+      expect((await stat(s.path)).mode & 0o777).toBe(0o600);
+    });
+
+    it('moved away (logrotate without copytruncate): the old file keeps its lines, a new one follows', async () => {
+      const s = open('moved');
+      s.write(record('old line'));
+      await s.flush();
+      await rename(s.path, `${s.path}.old`);
+      await writtenAnew(s, 'new line');
+      expect(await readFile(`${s.path}.old`, 'utf8')).toContain('old line');
+      expect(await readFile(s.path, 'utf8')).not.toContain('old line');
+    });
+
+    it('its whole directory removed: made again 0700, with the error file too', async () => {
+      const s = open('gone/logs', { separateErrorFile: true });
+      await rm(join(dir, 'gone'), { recursive: true });
+      await writtenAnew(s, 'back');
+      expect((await stat(join(dir, 'gone/logs'))).mode & 0o777).toBe(0o700);
+      s.write(record('an error', 'error'));
+      await s.flush();
+      expect(await readFile(s.errorPath!, 'utf8')).toContain('an error');
+    });
+
+    it('rotation by size is no removal: no line is lost and no file is begun again', async () => {
+      const s = open('rotating', { rotation: { size: '1K', interval: false, maxFiles: 3 } });
+      for (let i = 0; i < 200; i++) s.write(record(`line ${i}`));
+      await s.flush();
+      // a removal would be noticed after 50 ms: give it the chance, then look
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const files = (await readdir(join(dir, 'rotating'))).sort();
+      const all = (await Promise.all(files.map((f) => readFile(join(dir, 'rotating', f), 'utf8')))).join('');
+      expect(all).not.toContain('writing a new one');
+      expect(files).toEqual(['mailer.log', 'mailer.log.1', 'mailer.log.2', 'mailer.log.3']);
+      expect(all).toContain('line 199');
+    });
   });
 
   it('rejects bad options with a ConfigError naming the key', () => {

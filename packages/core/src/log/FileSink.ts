@@ -4,6 +4,7 @@ import { formatLogLine } from './format.js';
 import { isAtLeast } from './levels.js';
 import type { LogRecord } from './LogRecord.js';
 import type { LogSink, SinkNotice } from './LogSink.js';
+import { LogFileWatch } from './LogFileWatch.js';
 import { prepareLogFiles } from './logDir.js';
 import { RotatingWriter, type WriterEvent } from './RotatingWriter.js';
 import { type RotationOptions, resolveRotation } from './rotation.js';
@@ -52,6 +53,8 @@ export class FileSink implements LogSink {
   #main: RotatingWriter;
   #errors: RotatingWriter | null;
   #listeners: ((notice: SinkNotice) => void)[] = [];
+  #watch: LogFileWatch | null = null;
+  #baseTitle = '';
 
   private constructor(main: RotatingWriter, errors: RotatingWriter | null) {
     this.#main = main;
@@ -116,6 +119,11 @@ export class FileSink implements LogSink {
     const writer = (path: string) =>
       new RotatingWriter({ path, rotation, maxPendingBytes, hardLimitBytes, retryMs, droppedLine, onEvent });
     sink = new FileSink(writer(mainPath), errorPath ? writer(errorPath) : null);
+    const paths = errorPath ? [mainPath, errorPath] : [mainPath];
+    const opened = sink;
+    opened.#baseTitle = baseTitle;
+    opened.#watch = new LogFileWatch(dir, paths, () => opened.#renew(dir, paths, opts.inRunDir));
+    opened.#watch.start();
     return sink;
   }
 
@@ -147,7 +155,35 @@ export class FileSink implements LogSink {
     await Promise.all([this.#main.flush(), this.#errors?.flush()]);
   }
 
+  /**
+   * A file was removed or moved away (or its whole directory): makes the directory and the files
+   * again, as at open, and has the writers start new files. False while that cannot be done.
+   */
+  #renew(dir: string, paths: readonly string[], inRunDir: boolean | undefined): boolean {
+    try {
+      prepareLogFiles(dir, paths, { inRunDir });
+    } catch {
+      return false;
+    }
+    this.#main.renew();
+    this.#errors?.renew();
+    const message = `log file '${this.path}' was removed or moved away while written: writing a new one`;
+    // the new file's first line says why it begins here (a logger tells only its other sinks)
+    this.write({
+      time: Date.now(),
+      level: 'warning',
+      baseTitle: this.#baseTitle,
+      pin: 'master',
+      pid: process.pid,
+      message,
+    });
+    for (const listener of this.#listeners)
+      listener({ level: 'warning', message, fields: { file: this.path } });
+    return true;
+  }
+
   async close(): Promise<void> {
+    this.#watch?.stop();
     await Promise.all([this.#main.close(), this.#errors?.close()]);
   }
 

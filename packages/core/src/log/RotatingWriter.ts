@@ -55,6 +55,10 @@ export class RotatingWriter implements BackPressure {
   #failureReported = false;
   #recoveredCount = -1;
   #retryTimer: NodeJS.Timeout | null = null;
+  /** the file went away: the next write goes to a new stream */
+  #renewPending = false;
+  /** between rotating-file-stream's `rotation` and its `open`: the path is briefly missing */
+  #rotating = false;
   #drainWaiters: (() => void)[] = [];
   #flushWaiters: (() => void)[] = [];
 
@@ -111,6 +115,31 @@ export class RotatingWriter implements BackPressure {
     this.#pump();
   }
 
+  /**
+   * Starts a new file at the path, for one removed or moved away while open. A write in progress
+   * ends in the old file first. A failed writer opens the path again on its own retry.
+   */
+  renew(): void {
+    if (this.#closing || this.#failed || !this.#stream || this.#rotating) return;
+    this.#renewPending = true;
+    if (!this.#writing) this.#swapStream();
+  }
+
+  #swapStream(): void {
+    this.#renewPending = false;
+    const old = this.#stream;
+    try {
+      this.#stream = this.#open();
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
+    if (old) {
+      old.on('error', () => {});
+      old.end();
+    }
+  }
+
   flush(): Promise<void> {
     if (this.#failed || !this.#stream || this.#idle()) return Promise.resolve();
     return new Promise((resolve) => this.#flushWaiters.push(resolve));
@@ -149,6 +178,12 @@ export class RotatingWriter implements BackPressure {
     });
     stream.on('error', (error) => {
       if (stream === this.#stream) this.#fail(error);
+    });
+    stream.on('rotation', () => {
+      if (stream === this.#stream) this.#rotating = true;
+    });
+    stream.on('open', () => {
+      if (stream === this.#stream) this.#rotating = false;
     });
     return stream;
   }
@@ -237,6 +272,7 @@ export class RotatingWriter implements BackPressure {
       this.#failureReported = false;
       this.#options.onEvent({ type: 'recovered', path: this.path, dropped });
     }
+    if (this.#renewPending) this.#swapStream();
     this.#updatePressure();
     this.#pump();
   }

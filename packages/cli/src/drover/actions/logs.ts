@@ -93,8 +93,8 @@ async function checkLogFile(name: string, file: string): Promise<string> {
     if (deleted) {
       throw new Error(
         `the log file ${deleted.path} of group '${name}' (pid ${running.pid}) was deleted while the group runs; ` +
-          `its lines still go to the deleted file: 'tail -f /proc/${running.pid}/fd/${deleted.fd}' reads it; ` +
-          'stop the group and start it again for a new log file',
+          `its master begins a new one there as soon as it can make it (try again in a moment); ` +
+          `until then its lines go to the deleted file: 'tail -f /proc/${running.pid}/fd/${deleted.fd}' reads it`,
       );
     }
     throw new Error(

@@ -1,0 +1,94 @@
+import { existsSync, type FSWatcher, statSync, watch } from 'node:fs';
+import { basename } from 'node:path';
+
+/** Lets a burst of events (an `rm -rf`, a rotation's rename and create) settle into one check. */
+const SETTLE_MS = 50;
+/** A directory that is gone is looked for again, less and less often. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+/**
+ * Notices when a log file is removed or moved away while it is written (an `rm`, a logrotate
+ * `create` without a signal, a cleaner that removed the whole directory). Its writer would
+ * otherwise go on writing into a file no one can open. Event-driven: an inotify watch of the
+ * directory, no polling; a directory removed whole is watched again once it is back.
+ */
+export class LogFileWatch {
+  private watcher: FSWatcher | null = null;
+  private watchedIno = -1;
+  private timer: NodeJS.Timeout | null = null;
+  private retryMs = 0;
+  private stopped = false;
+
+  /**
+   * @param paths the files to keep in place, all in `dir`
+   * @param onGone called when one of them is missing; returns whether it was put back (false:
+   *   try again later, as for a directory that cannot be made yet)
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly paths: readonly string[],
+    private readonly onGone: () => boolean,
+  ) {}
+
+  start(): void {
+    this.watchDir();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  private watchDir(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    try {
+      this.watchedIno = statSync(this.dir).ino;
+      const own = basename(this.dir);
+      const names = new Set(this.paths.map((p) => basename(p)));
+      const watcher = watch(this.dir, { persistent: false }, (_event, name) => {
+        if (name === null || name === own || names.has(String(name))) this.schedule(SETTLE_MS);
+      });
+      // the directory itself went away: its watch ends here
+      watcher.on('error', () => this.schedule(SETTLE_MS));
+      this.watcher = watcher;
+    } catch {
+      this.watchedIno = -1;
+      this.schedule(SETTLE_MS);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.check();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private check(): void {
+    if (this.stopped) return;
+    const missing = this.paths.some((p) => !existsSync(p));
+    const putBack = !missing || this.onGone();
+    if (putBack && currentIno(this.dir) !== this.watchedIno) this.watchDir();
+    if (putBack && this.watcher) {
+      this.retryMs = 0;
+      return;
+    }
+    this.retryMs = this.retryMs === 0 ? RETRY_FIRST_MS : Math.min(RETRY_MAX_MS, this.retryMs * 2);
+    this.schedule(this.retryMs);
+  }
+}
+
+function currentIno(dir: string): number {
+  try {
+    return statSync(dir).ino;
+  } catch {
+    return -1;
+  }
+}
