@@ -69,7 +69,7 @@ describe('drover: usage errors exit 2', () => {
     {
       argv: ['status', 'bad/name'],
       stderr: usage(
-        `group name "bad/name" is not valid; a group name is 1 to 64 letters, digits, '.', '_' or '-'`,
+        `group name "bad/name" is not valid; a group name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '-'`,
         'status',
       ),
     },
@@ -96,8 +96,18 @@ describe('drover: usage errors exit 2', () => {
       stderr: usage('option -d does not take a value (got -d=yes); write -d alone', 'start'),
     },
     {
+      argv: ['start', loop, '--name=-web'],
+      stderr: usage(
+        `--name is "-web"; a group name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '-'`,
+        'start',
+      ),
+    },
+    {
       argv: ['start', loop, '--name=a b'],
-      stderr: usage(`--name is "a b"; a group name is 1 to 64 letters, digits, '.', '_' or '-'`, 'start'),
+      stderr: usage(
+        `--name is "a b"; a group name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '-'`,
+        'start',
+      ),
     },
     {
       argv: ['start', '-w=2'],
@@ -110,7 +120,7 @@ describe('drover: usage errors exit 2', () => {
     {
       argv: ['reload', '../x'],
       stderr: usage(
-        `group name "../x" is not valid; a group name is 1 to 64 letters, digits, '.', '_' or '-', or 'all'`,
+        `group name "../x" is not valid; a group name is 1 to 64 letters, digits, '.', '_' or '-', not starting with '-', or 'all'`,
         'reload',
       ),
     },
@@ -129,7 +139,7 @@ describe('drover: usage errors exit 2', () => {
     {
       argv: ['scale', 'all', '2'],
       stderr: usage(
-        `group name "all" is not valid here; scale takes the name of one group (1 to 64 letters, digits, '.', '_' or '-')`,
+        `group name "all" is not valid here; scale takes the name of one group (1 to 64 letters, digits, '.', '_' or '-', not starting with '-')`,
         'scale',
       ),
     },

@@ -21,11 +21,15 @@ describe('ManageOptions validation', () => {
   it.each([
     [
       {},
-      'drover: config \'baseTitle\' is undefined; expected a name of 1-64 letters, digits, ".", "_" or "-"',
+      'drover: config \'baseTitle\' is undefined; expected a name of 1-64 letters, digits, ".", "_" or "-", not starting with "-"',
     ],
     [
       { baseTitle: 'a/b' },
-      'drover: config \'baseTitle\' is "a/b"; expected a name of 1-64 letters, digits, ".", "_" or "-"',
+      'drover: config \'baseTitle\' is "a/b"; expected a name of 1-64 letters, digits, ".", "_" or "-", not starting with "-"',
+    ],
+    [
+      { baseTitle: '-web' },
+      'drover: config \'baseTitle\' is "-web"; expected a name of 1-64 letters, digits, ".", "_" or "-", not starting with "-"',
     ],
     [
       { baseTitle: 'm', maxWorkerNum: -1 },

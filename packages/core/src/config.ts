@@ -167,6 +167,8 @@ export const MANAGE_OPTION_KEYS: ReadonlySet<string> = new Set<string>([
 
 const RESTART_KEYS = new Set(['initialDelayMs', 'maxDelayMs', 'factor', 'stableAfterMs', 'maxRestarts']);
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** A group's name is also a word on command lines (`drover stop <name>`): no leading '-'. */
+const BASE_TITLE_PATTERN = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$/;
 
 /** Validates options and fills defaults. Throws a ConfigError naming the key, the value and what is allowed. */
 export function resolveManageConfig(options: unknown): ManageConfig {
@@ -185,8 +187,12 @@ export function resolveManageConfig(options: unknown): ManageConfig {
     }
   }
   const baseTitle = o.baseTitle;
-  if (typeof baseTitle !== 'string' || !NAME_PATTERN.test(baseTitle)) {
-    throw new ConfigError('baseTitle', baseTitle, 'a name of 1-64 letters, digits, ".", "_" or "-"');
+  if (typeof baseTitle !== 'string' || !BASE_TITLE_PATTERN.test(baseTitle)) {
+    throw new ConfigError(
+      'baseTitle',
+      baseTitle,
+      'a name of 1-64 letters, digits, ".", "_" or "-", not starting with "-"',
+    );
   }
   const titlePrefix = optional(o, 'titlePrefix', 'drover');
   if (typeof titlePrefix !== 'string' || !NAME_PATTERN.test(titlePrefix)) {

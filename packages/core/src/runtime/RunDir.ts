@@ -32,7 +32,7 @@ export interface GroupPaths {
 /** `sun_path` holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-const BASE_TITLE = /^[A-Za-z0-9._-]{1,64}$/;
+const BASE_TITLE = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$/;
 const GROUP_FILE = /^(.+)\.(pid|sock)$/;
 
 function currentUid(): number | undefined {
@@ -193,7 +193,7 @@ export function validateBaseTitle(baseTitle: unknown): asserts baseTitle is stri
     throw new ConfigError(
       'baseTitle',
       baseTitle,
-      "1 to 64 characters among letters, digits, '.', '_' and '-'",
+      "1 to 64 characters among letters, digits, '.', '_' and '-', the first not '-'",
     );
   }
 }
