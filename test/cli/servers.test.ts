@@ -67,6 +67,16 @@ describe('a server that cannot listen', () => {
     expect(await box.status()).toEqual([]);
   });
 
+  it('a script that handles its listen error itself (once before listen, as Fastify) keeps it', async () => {
+    const box = openSandbox();
+    const fallback = await freePort();
+    const { env } = serverGroup(box, { port: await takenPort(), fallbackPort: fallback });
+    const started = await box.drover(['start', SERVER, '-d', '--name', 'api'], { env });
+    expect(started.code, started.stderr).toBe(0);
+    const pids = (await box.status())[0]!.workers.map((w) => w.pid);
+    expect(pids).toContain(await fetchPid(fallback));
+  });
+
   it('a reload onto a port already taken keeps the old workers serving, and fails with exit 1', async () => {
     const box = openSandbox();
     const port = await freePort();
@@ -103,6 +113,17 @@ describe('readyWhen: a server that prepares before it listens', () => {
     const started = await box.drover(['start', '-d']);
     expect(started.code, started.stderr).toBe(0);
     // ready means serving: no connection refused right after the start
+    const pids = (await box.status())[0]!.workers.map((w) => w.pid);
+    expect(pids).toContain(await fetchPid(port));
+  });
+
+  it("'listening': a port probe that listened and closed is not the server: ready once the real one listens", async () => {
+    const box = openSandbox();
+    const port = await freePort();
+    const { env } = serverGroup(box, { port, delayMs: 1500, probeFirst: true });
+    configGroup(box, { readyWhen: 'listening', env });
+    const started = await box.drover(['start', '-d']);
+    expect(started.code, started.stderr).toBe(0);
     const pids = (await box.status())[0]!.workers.map((w) => w.pid);
     expect(pids).toContain(await fetchPid(port));
   });
@@ -148,6 +169,20 @@ describe('readyWhen: a server that prepares before it listens', () => {
     expect(started.code, started.stderr).toBe(0);
     const pids = (await box.status())[0]!.workers.map((w) => w.pid);
     expect(pids).toContain(await fetchPid(port));
+  });
+
+  it("'message': a reload whose new script never sends it keeps the old workers; the error says what it waited for", async () => {
+    const box = openSandbox();
+    const port = await freePort();
+    const { env, write } = serverGroup(box, { port, announce: true });
+    configGroup(box, { readyWhen: 'message', readyTimeout: 1000, env });
+    expect((await box.drover(['start', '-d'])).code).toBe(0);
+    const before = (await box.waitWorkers('api', 2)).workers.map((w) => w.pid);
+    write({ port });
+    const reload = await box.drover(['reload', 'api']);
+    expect(reload.code).toBe(1);
+    expect(reload.stderr).toContain("never called process.send('ready') (readyWhen: 'message')");
+    expect((await box.status())[0]!.workers.map((w) => w.pid)).toEqual(before);
   });
 
   it("'message': a script that never sends it is not ready; readyTimeout names what it waited for", async () => {

@@ -59,6 +59,9 @@ describe('pool options', () => {
       /expected minWorkers \(permanent workers\) and maxWorkers \(with temporary ones\) instead/,
     );
     expect(configError({ baseTitle: 'jobs', maxWorkerNum: 3 }).message).not.toMatch(/expected no such key/);
+    expect(configError({ baseTitle: 'jobs', readyWhen: 'listening' }).message).toMatch(
+      /expected no readyWhen in a pool: its workers are ready once their init resolved/,
+    );
   });
 
   it('checks the queue options at construction, every key of them', () => {

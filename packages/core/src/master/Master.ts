@@ -307,9 +307,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             {
               hint:
                 this.config.readyWhen === 'listening'
-                  ? "its script never listened (readyWhen: 'listening'): check its port and what it waits for, or raise readyTimeout"
+                  ? "its init did not finish, or its script never listened (readyWhen: 'listening'): check its port and what it waits for, or raise readyTimeout"
                   : this.config.readyWhen === 'message'
-                    ? "its script never called process.send('ready') (readyWhen: 'message'), or raise readyTimeout"
+                    ? "its init did not finish, or its script never called process.send('ready') (readyWhen: 'message'), or raise readyTimeout"
                     : 'make init finish sooner, or raise readyTimeout',
             },
           ),
@@ -530,6 +530,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       await old.stop(reason, this.config.stopTimeout);
       return true;
     }
+    slot.replaceError = null;
     const next = this.spawn(slot, true);
     try {
       await this.whenReady(next);
@@ -541,6 +542,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         return false;
       }
       if (reason === 'reload') {
+        slot.replaceError = (err as Error).message.replace(/^drover: /, '');
         this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
         // a kept worker that reached executeTimes meanwhile still waits for its replacement
         if (old.recycleRequested && old.alive) void this.replace(slot, 'recycle');
@@ -725,7 +727,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         result = {
           replaced,
           aborted: true,
-          error: slot.lastExit?.error ?? `worker ${slot.pin}'s replacement failed to start`,
+          error:
+            slot.replaceError ?? slot.lastExit?.error ?? `worker ${slot.pin}'s replacement failed to start`,
         };
         break;
       }

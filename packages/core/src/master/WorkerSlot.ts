@@ -19,6 +19,8 @@ export class WorkerSlot {
   /** consecutive fast crashes (see RestartPolicy) */
   crashStreak = 0;
   lastExit: ExitRecord | null = null;
+  /** why the last replacement of this PIN did not become ready (a reload's abort says it) */
+  replaceError: string | null = null;
   /** pending respawn after a crash */
   backoffTimer: NodeJS.Timeout | null = null;
   nextStartAt: number | null = null;

@@ -101,6 +101,7 @@ const NOT_IN_A_POOL: Record<string, string> = {
     'minWorkers (permanent workers) and maxWorkers (with temporary ones) instead: a pool has no maxWorkerNum',
   executeUSleep: 'no executeUSleep in a pool: its workers run tasks as they arrive',
   normalExitCode: 'no normalExitCode in a pool: its workers leave only when stopped, recycled or idle',
+  readyWhen: 'no readyWhen in a pool: its workers are ready once their init resolved',
 };
 
 /** The worker-group options a pool takes as they are: every ManageOptions key but those below. */

@@ -32,18 +32,22 @@ export class ServerTracker {
     } as typeof original;
   }
 
-  /** Resolves once a server of this process listens (for good: a later close does not matter). */
-  firstListening(): Promise<void> {
-    this.firstListen ??= new Promise((resolve) => {
-      this.onFirstListen = resolve;
+  /**
+   * Resolves once a server of this process listens and still does a moment later: a server that
+   * listens only to find a free port (`listen(0)`, then `close()`) is not the one that serves.
+   */
+  serving(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if ([...this.tracked.keys()].some((s) => s.listening)) resolve();
+        else this.onListening.add(() => setImmediate(check));
+      };
+      check();
     });
-    if (this.listenedOnce) this.onFirstListen?.();
-    return this.firstListen;
   }
 
-  private firstListen: Promise<void> | null = null;
-  private onFirstListen: (() => void) | null = null;
-  private listenedOnce = false;
+  /** called at the next 'listening' of any tracked server, once each */
+  private readonly onListening = new Set<() => void>();
 
   /** Resolves once every listen() started so far has succeeded or failed. */
   async listening(): Promise<void> {
@@ -69,9 +73,10 @@ export class ServerTracker {
     this.tracked.set(server, { server, inFlight, closed });
     void closed.then(() => this.tracked.delete(server));
 
-    server.once('listening', () => {
-      this.listenedOnce = true;
-      this.onFirstListen?.();
+    server.on('listening', () => {
+      const waiting = [...this.onListening];
+      this.onListening.clear();
+      for (const callback of waiting) callback();
     });
     const settled = new Promise<void>((resolve) => {
       const done = () => {
@@ -87,7 +92,9 @@ export class ServerTracker {
         if (server.listenerCount('error') === 0) throw error;
       };
       server.once('listening', done);
-      server.once('error', failed);
+      // first of the error listeners: one of the application's added with once() before this
+      // listen() would remove itself before a later listener could count it
+      server.prependOnceListener('error', failed);
     });
     this.pending.add(settled);
     void settled.then(() => this.pending.delete(settled));

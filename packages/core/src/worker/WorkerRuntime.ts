@@ -261,7 +261,7 @@ export class WorkerRuntime {
    */
   async runPlain<R>(init?: WorkInit<R>): Promise<void> {
     if (init) await this.initialize(init);
-    if (this.envelope.readyWhen === 'listening') await this.servers.firstListening();
+    if (this.envelope.readyWhen === 'listening') await this.servers.serving();
     else if (this.envelope.readyWhen === 'message') await this.readyMessage;
     await this.announceReady();
   }
