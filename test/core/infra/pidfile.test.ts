@@ -134,6 +134,7 @@ describe('writePidFile / readPidFile', () => {
   it.each([
     ['', 'empty'],
     ['12345\n', 'it holds the pid 12345 but no drover record on its second line'],
+    ['4242', 'it holds the pid 4242 but no drover record on its second line'],
     ['pid 12\n{}', 'its first line is "pid 12", not a pid'],
     ['12\n{"pid": 12', 'its record is not JSON'],
     ['{"pid": 12', 'its record is not JSON'],

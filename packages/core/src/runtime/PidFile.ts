@@ -202,7 +202,7 @@ function parsePidFile(path: string, text: string): PidRecord {
   const recordOnly = text.trimStart().startsWith('{');
   if (!recordOnly && !/^[1-9][0-9]*$/.test(firstLine.trim()))
     throw malformed(path, `its first line is ${describeValue(firstLine)}, not a pid`);
-  const json = recordOnly ? text : text.slice(eol + 1);
+  const json = recordOnly ? text : eol === -1 ? '' : text.slice(eol + 1);
   if (json.trim() === '')
     throw malformed(path, `it holds the pid ${firstLine.trim()} but no drover record on its second line`);
   let parsed: unknown;
