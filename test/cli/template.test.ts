@@ -89,7 +89,7 @@ describe('ManageProcessTemplate in process', () => {
       ),
     ).toBe(0);
     expect(out.stdout()).toMatch(
-      /^Usage: app <start> \[-d\]\n +app <stop\|restart\|reload>\n +app <status> \[--json\]\n/,
+      /^Usage: app start \[-d\]\n +app \(stop\|restart\|reload\)\n +app status \[--json\]\n/,
     );
     expect(out.stdout()).toContain('-d, --daemon');
     expect(out.stdout()).toContain('--json');

@@ -86,7 +86,7 @@ describe('command-tool as a bundled bin', () => {
     const result = await runNode([bin, '--help']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toMatch(
-      /^Usage: svc <start\|restart> <service> \[args\.\.\.\] \[-d\] \[-w\[=<count>\]\] \[-q\|-v\]\n/,
+      /^Usage: svc \(start\|restart\) <service> \[args\.\.\.\] \[-d\] \[-w\[=<count>\]\] \[-q\|-v\]\n/,
     );
     expect(result.stdout).toContain('\nActions:\n  start ');
     expect(result.stdout).toContain('  -w, --workers[=<count>]');

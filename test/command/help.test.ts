@@ -15,9 +15,9 @@ describe('generated help', () => {
     const out = capture();
     expect(await router.run(['--help'], out.io)).toBe(0);
     expect(out.stdout()).toMatchInlineSnapshot(`
-      "Usage: deploy <start|restart> <script> [args...] [-d] [-n=<count>] [-a|-s]
-             deploy <stop> [name] [-f] [-a|-s]
-             deploy <logs> <name> (-o|-e) [--lines[=<n>]]
+      "Usage: deploy (start|restart) <script> [args...] [-d] [-n=<count>] [-a|-s]
+             deploy stop [name] [-f] [-a|-s]
+             deploy logs <name> (-o|-e) [--lines[=<n>]]
 
       Runs scripts as supervised groups. A fixture of the command framework tests.
 
@@ -76,9 +76,9 @@ describe('generated help', () => {
     for (const line of lines.filter((l) => !/^(Usage:| {7}deploy )/.test(l)))
       expect(line.length).toBeLessThanOrEqual(50);
     expect(out.stdout()).toMatchInlineSnapshot(`
-      "Usage: deploy <start|restart> <script> [args...] [-d] [-n=<count>] [-a|-s]
-             deploy <stop> [name] [-f] [-a|-s]
-             deploy <logs> <name> (-o|-e) [--lines[=<n>]]
+      "Usage: deploy (start|restart) <script> [args...] [-d] [-n=<count>] [-a|-s]
+             deploy stop [name] [-f] [-a|-s]
+             deploy logs <name> (-o|-e) [--lines[=<n>]]
 
       Runs scripts as supervised groups. A fixture of
       the command framework tests.

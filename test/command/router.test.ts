@@ -179,6 +179,20 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
         "unknown option --port; if it is meant as [args...], put it after '--', options before it: deploy start -n 2 a -- --port=80",
       hint: 'start',
     },
+    // an unknown option's next word moves with it when the action does not need it
+    {
+      argv: ['start', '--port', '8080', '-n', '2', 'a'],
+      error:
+        "unknown option --port; if it is meant as [args...], put it after '--', options before it: deploy start -n 2 a -- --port 8080",
+      hint: 'start',
+    },
+    // an option that took the script as its value: the missing argument says so
+    {
+      argv: ['start', '-n', 'app.mjs'],
+      error:
+        "missing argument <script> for 'start'; option -n took 'app.mjs' as its value; if that was the argument, give the option its own value (-n <count>) or write -n=<count>",
+      hint: 'start',
+    },
     // no script after it: it cannot be meant as an argument of the script, so no '--' line
     { argv: ['start', '--frob'], error: 'unknown option --frob', hint: 'start' },
     // a negative number for an action without variadic arguments: its first argument
@@ -342,7 +356,7 @@ describe('CommandRouter.run: built-in commands win over everything', () => {
     const out = capture();
     expect(await router.run(argv, out.io)).toBe(0);
     expect(out.stdout()).toBe(router.help());
-    expect(out.stdout()).toMatch(/^Usage: deploy <start\|restart>/);
+    expect(out.stdout()).toMatch(/^Usage: deploy \(start\|restart\)/);
     expect(out.stderr()).toBe('');
     expect(recorder.runs).toEqual([]);
   });
@@ -685,7 +699,7 @@ describe('CommandRouter: container and life cycle', () => {
       ['other-start', true],
       ['start', true],
     ]);
-    expect(other.help()).toMatch(/^Usage: other <start> \[-d\]\n/);
+    expect(other.help()).toMatch(/^Usage: other start \[-d\]\n/);
   });
 
   it('exposes the parsed template', () => {

@@ -125,6 +125,8 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
       positionals: ['start'],
       options: [{ key: 'workers', value: '-1.5' }],
     },
+    { argv: ['start', '-n', '-1e3'], positionals: ['start'], options: [{ key: 'n', value: '-1e3' }] },
+    { argv: ['start', '-n', '-.5'], positionals: ['start'], options: [{ key: 'n', value: '-.5' }] },
     // the rest of the word is the value, whatever its characters
     { argv: ['start', '-n1.5'], positionals: ['start'], options: [{ key: 'n', value: '1.5' }] },
     { argv: ['start', '-n/tmp/f'], positionals: ['start'], options: [{ key: 'n', value: '/tmp/f' }] },

@@ -1,4 +1,4 @@
-import { describeType, UsageError } from '../errors.js';
+import { describeType, escapeControl, UsageError } from '../errors.js';
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
 import { closest } from '../suggest.js';
 import { formatPositional, type UsageLine } from '../template/ast.js';
@@ -89,7 +89,7 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   const malformed = tokens.malformed[0];
   if (malformed !== undefined) throw unknownOption(line, malformed, action);
   const options = matchOptions(line, action, tokens.options);
-  const args = matchPositionals(action, tokens.positionals.slice(1));
+  const args = matchPositionals(action, tokens.positionals.slice(1), tookValue(spec, tokens.options));
   return { kind: 'action', action, options, args };
 }
 
@@ -199,7 +199,18 @@ function matchOptions(
   return ordered;
 }
 
-function matchPositionals(action: ActionSpec, words: readonly string[]): ArgValues {
+/**
+ * Why an argument may be missing: an option that takes a value took the next word (`-n app.mjs`
+ * where the script was meant), said with the way to write the line.
+ */
+function tookValue(spec: CommandSpec, options: readonly OptionToken[]): string | undefined {
+  const token = options.find((o) => o.valueIndex !== undefined);
+  if (!token) return undefined;
+  const name = `<${spec.byKey.get(token.key)?.valueName ?? 'value'}>`;
+  return `option ${token.flag} took '${escapeControl(token.value ?? '')}' as its value; if that was the argument, give the option its own value (${token.flag} ${name}) or write ${token.flag}=${name}`;
+}
+
+function matchPositionals(action: ActionSpec, words: readonly string[], missingHint?: string): ArgValues {
   const line: UsageLine = action.line;
   const args: ArgValues = Object.create(null);
   let next = 0;
@@ -208,6 +219,7 @@ function matchPositionals(action: ActionSpec, words: readonly string[]): ArgValu
       if (p.required && next >= words.length) {
         throw new UsageError(`missing argument ${formatPositional(p)} for '${action.name}'`, {
           action: action.name,
+          hint: missingHint,
         });
       }
       args[p.name] = words.slice(next);
@@ -217,6 +229,7 @@ function matchPositionals(action: ActionSpec, words: readonly string[]): ArgValu
     } else if (p.required) {
       throw new UsageError(`missing argument ${formatPositional(p)} for '${action.name}'`, {
         action: action.name,
+        hint: missingHint,
       });
     } else {
       args[p.name] = undefined;
@@ -286,12 +299,19 @@ function positionalHint(
     // the arguments before the variadic one come first: `start --port=80 app.js` is `start app.js -- --port=80`
     const given = line.argv.slice(0, index).filter((_, at) => isArgument(line, at)).length - (action ? 1 : 0);
     const missing = Math.max(0, positionals.indexOf(variadic) - given);
+    // `--port 8080`: the word after it may be its value, and moves with it, unless the action
+    // needs that word as one of its own arguments
+    const next = index + 1;
+    const end = line.dashDashIndex ?? line.argv.length;
+    const paired =
+      !word.includes('=') && next < end && isArgument(line, next) && argumentsAfter(line, next) >= missing;
+    const moved = paired ? [index, next] : [index];
     // too few arguments after it to fill those before the variadic one: it cannot be one of its values
-    if (argumentsAfter(line, index) < missing) return undefined;
-    return `if it is meant as ${formatPositional(variadic)}, ${where(line, index, missing)}`;
+    if (argumentsAfter(line, moved.at(-1)!) < missing) return undefined;
+    return `if it is meant as ${formatPositional(variadic)}, ${where(line, moved, missing)}`;
   }
-  if (positionals.length > 0 && /^-\d/.test(word))
-    return `a negative number reads as an option: ${where(line, index, 0)}`;
+  if (positionals.length > 0 && /^-\.?\d/.test(word))
+    return `a negative number reads as an option: ${where(line, [index], 0)}`;
   return undefined;
 }
 
@@ -301,8 +321,8 @@ function argumentsAfter(line: CommandLine, index: number): number {
   return range(index + 1, end).filter((at) => isArgument(line, at)).length + line.argv.slice(end + 1).length;
 }
 
-function where(line: CommandLine, index: number, missing: number): string {
-  return `put it after '--', options before it: ${rewritten(line, index, missing)}`;
+function where(line: CommandLine, moved: readonly number[], missing: number): string {
+  return `put it after '--', options before it: ${rewritten(line, moved, missing)}`;
 }
 
 /** Whether the word at `at` (before any `--`) is an argument: not an option, nor an option's value. */
@@ -316,13 +336,15 @@ function range(from: number, to: number): number[] {
 }
 
 /**
- * The command line with the word at `index` moved after `--`: the words before it stay, the
- * options after it move before `--`, the arguments after it follow it in their order, but for the
- * first `missing` ones (arguments the action takes before the word's), which go before it.
+ * The command line with the words at `moved` (one, or an option and its value) moved after `--`:
+ * the words before them stay, the options after them move before `--`, the arguments after them
+ * follow them in their order, but for the first `missing` ones (arguments the action takes
+ * before theirs), which go before them.
  */
-function rewritten(line: CommandLine, index: number, missing: number): string {
+function rewritten(line: CommandLine, moved: readonly number[], missing: number): string {
+  const index = moved[0]!;
   const end = line.dashDashIndex ?? line.argv.length;
-  const after = range(index + 1, end);
+  const after = range(moved.at(-1)! + 1, end);
   const argsAfter = after.filter((at) => isArgument(line, at)).map((at) => line.argv[at]!);
   // an option's value moves with it
   const optionsAfter = after.filter((at) => !isArgument(line, at)).map((at) => line.argv[at]!);
@@ -336,7 +358,7 @@ function rewritten(line: CommandLine, index: number, missing: number): string {
     ...ahead,
     '--',
     ...tail.slice(0, stillMissing),
-    line.argv[index]!,
+    ...moved.map((at) => line.argv[at]!),
     ...tail.slice(stillMissing),
   ];
   return words.map(shellQuote).join(' ');

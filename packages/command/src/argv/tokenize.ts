@@ -101,7 +101,7 @@ export function tokenize(
   return { positionals, options, malformed, firstPositionalIndex, dashDashIndex };
 }
 
-const NEGATIVE_NUMBER = /^-[0-9]+(\.[0-9]+)?$/;
+const NEGATIVE_NUMBER = /^-([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?$/i;
 
 function isOptionLike(word: string): boolean {
   return word.length > 1 && word.startsWith('-');

@@ -19,7 +19,7 @@ export function renderHelp(spec: CommandSpec, style: HelpStyle): string {
   const prefix = 'Usage: ';
   const head = spec.ast.lines.map(
     (line, i) =>
-      `${i === 0 ? style.colors.bold(prefix) : ' '.repeat(prefix.length)}${spec.bin} ${usageText(spec, line, `<${line.actions.join('|')}>`)}`,
+      `${i === 0 ? style.colors.bold(prefix) : ' '.repeat(prefix.length)}${spec.bin} ${usageText(spec, line, actionsText(line.actions))}`,
   );
   if (spec.description) head.push('', ...wrap(spec.description, style.width));
 
@@ -119,9 +119,9 @@ function optionRow(spec: CommandSpec, option: OptionSpec, lines: readonly UsageL
 }
 
 /**
- * A usage line as it is typed, not in template syntax: `-[name]` would read as `-n ame`. Options
- * carry their flag and value (`[-w=<count>] [-d] [--name=<name>]`), alternatives `[-a|-s]`, a
- * required group `(-a|-s)`.
+ * A usage line as it is typed, not in template syntax: `-[name]` would read as `-n ame`, `<start>`
+ * as a placeholder. Options carry their flag and value (`[-w=<count>] [-d] [--name=<name>]`),
+ * alternatives `[-a|-s]`, a required group `(-a|-s)`, and so do actions: `(stop|restart)`.
  */
 function usageText(spec: CommandSpec, line: UsageLine, actions: string): string {
   const parts = [actions, ...line.positionals.map(formatPositional)];
@@ -131,6 +131,11 @@ function usageText(spec: CommandSpec, line: UsageLine, actions: string): string 
     else parts.push(group.options.length > 1 ? `(${flags})` : flags);
   }
   return parts.join(' ');
+}
+
+/** One action as its word, alternatives as a required group: `start`, `(stop|restart)`. */
+function actionsText(actions: readonly string[]): string {
+  return actions.length === 1 ? actions[0]! : `(${actions.join('|')})`;
 }
 
 function typedFlag(option: OptionSpec): string {
