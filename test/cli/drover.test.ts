@@ -132,6 +132,17 @@ describe('drover start -d and the commands that follow it', () => {
       code: 0,
       stdout: 'no drover group is running\n',
     });
+    // a reload or restart of nothing did not happen: a deploy script must hear it
+    for (const [command, verb] of [
+      ['reload', 'reloaded'],
+      ['restart', 'restarted'],
+    ] as const) {
+      expect(await box.drover([command, 'all'])).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: `drover: no drover group is running in ${box.runDir}, so none was ${verb}; start one first, or set DROVER_RUN_DIR to the run directory of the groups\n`,
+      });
+    }
   }, 180_000);
 
   it('a group whose script fails as it loads: exit 1 with the reason, nothing left running', async () => {
@@ -144,6 +155,29 @@ describe('drover start -d and the commands that follow it', () => {
     );
     expect(await box.status()).toEqual([]);
   }, 120_000);
+
+  it('--name that took the script as its value says so, exit 2', async () => {
+    const box = openSandbox();
+    writeFileSync(join(box.dir, 'app.mjs'), 'setInterval(() => {}, 1000);\n');
+    const result = await box.drover(['start', '--name', 'app.mjs']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "drover: option --name took 'app.mjs' as its value, so no script was given; give the group's name after it: drover start app.mjs --name <name>",
+    );
+  });
+
+  it('a group name with a config file that cannot be read: the error says both', async () => {
+    const box = openSandbox();
+    writeFileSync(
+      join(box.dir, 'drover.config.json'),
+      JSON.stringify({ groups: [{ baseTitle: 'web', script: 'x.mjs', readyWhen: 'listen' }] }),
+    );
+    const result = await box.drover(['start', 'web', '-d']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^drover: script 'web' does not exist, and the config file cannot be read to look for a group of that name: .*'readyWhen' is "listen"/,
+    );
+  });
 
   it('-w max starts one worker per CPU this process may run on', async () => {
     const box = openSandbox();
@@ -242,9 +276,8 @@ describe('drover start with a config file', () => {
     // the whole file while one of its groups runs: refused, and the others start by name
     const whole = await box.drover(['start', '-d']);
     expect(whole.code).toBe(1);
-    expect(whole.stderr).toContain(`drover: 'jobs' is already running (pid ${pid})`);
-    expect(whole.stderr).toContain(
-      'to start only the other groups of the file, name each: drover start web\n',
+    expect(whole.stderr).toBe(
+      "drover: 'jobs' of the config file is already running; start the others by name: drover start web -d\n",
     );
 
     // one group of the config file, by its name, while the other runs on

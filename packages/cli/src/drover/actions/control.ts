@@ -1,6 +1,6 @@
 import { Action, CommandAction, UsageError } from '@drover/command';
 import type { Manage } from '@drover/core';
-import type { RunningGroup } from '@drover/core/control';
+import { defaultRunDir, type RunningGroup } from '@drover/core/control';
 import { reloadStopped, withoutPrefix } from '../../messages.js';
 import { describeFailure } from '../failure.js';
 import { ALL, findRunning } from '../groups.js';
@@ -17,6 +17,11 @@ const NAME_ARG = { name: "Group name, or 'all' for every running group" };
  */
 abstract class GroupControlAction extends CommandAction<Record<never, never>, { name: string }> {
   protected abstract apply(manage: Manage, group: RunningGroup): Promise<string>;
+  /**
+   * What `all` does with no group running: a stop has nothing left to do (exit 0); a reload or
+   * restart did not happen, which a deploy script or systemd's `ExecReload=` must hear (exit 1).
+   */
+  protected readonly verbWhenNoneRuns: string | null = null;
 
   async handler(): Promise<number> {
     const name = this.args.name;
@@ -32,8 +37,14 @@ abstract class GroupControlAction extends CommandAction<Record<never, never>, { 
       throw withoutPrefix(error);
     }
     if (groups.length === 0) {
-      this.io.stdout.write('no drover group is running\n');
-      return 0;
+      if (this.verbWhenNoneRuns === null) {
+        this.io.stdout.write('no drover group is running\n');
+        return 0;
+      }
+      this.io.stderr.write(
+        `drover: no drover group is running in ${defaultRunDir()}, so none was ${this.verbWhenNoneRuns}; start one first, or set DROVER_RUN_DIR to the run directory of the groups\n`,
+      );
+      return 1;
     }
     const outcomes = await Promise.allSettled(groups.map((g) => this.apply(remote(g), g)));
     if (name !== ALL && outcomes[0]?.status === 'rejected') throw failure(groups[0]!, outcomes[0].reason);
@@ -65,6 +76,7 @@ export class StopAction extends GroupControlAction {
   args: NAME_ARG,
 })
 export class RestartAction extends GroupControlAction {
+  protected override readonly verbWhenNoneRuns = 'restarted';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     await manage.restart();
     return `restarted the workers of '${group.baseTitle}'`;
@@ -77,6 +89,7 @@ export class RestartAction extends GroupControlAction {
   args: NAME_ARG,
 })
 export class ReloadAction extends GroupControlAction {
+  protected override readonly verbWhenNoneRuns = 'reloaded';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     const result = await manage.reload();
     if (result.aborted) throw reloadStopped(`'${group.baseTitle}'`, result.replaced, result.error);

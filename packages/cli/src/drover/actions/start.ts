@@ -1,9 +1,16 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Action, CommandAction, UsageError } from '@drover/command';
 import { DroverError, Manage, ManageMultiple, scriptLaunch } from '@drover/core';
-import { findConfigFile, loadGroupsConfig, manageFromEntry } from '@drover/core/control';
-import { plainErrors } from '../../messages.js';
+import {
+  defaultRunDir,
+  findConfigFile,
+  type GroupEntry,
+  loadGroupsConfig,
+  manageFromEntry,
+  runningGroups,
+} from '@drover/core/control';
+import { plainErrors, withoutPrefix } from '../../messages.js';
 import { groupNameFromScript } from '../names.js';
 
 interface StartParams {
@@ -26,8 +33,15 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     const background = this.getParam('background', false);
     if (this.args.script === undefined) return this.startConfig(background);
     const script = resolve(this.args.script);
-    if (!isFile(script) && this.args.args.length === 0 && (await this.configGroupNamed(this.args.script)))
-      return this.startConfig(background, this.args.script);
+    if (!isFile(script) && this.args.args.length === 0) {
+      const group = await this.configGroupNamed(this.args.script);
+      if (group === true) return this.startConfig(background, this.args.script);
+      // a name that could be a group of a config file that cannot be read: say both
+      if (group instanceof Error && !existsSync(script))
+        throw new Error(
+          `script '${this.args.script}' does not exist, and the config file cannot be read to look for a group of that name: ${(withoutPrefix(group) as Error).message}`,
+        );
+    }
     checkScript(this.args.script, script);
     const name = this.getParam('name') ?? groupNameFromScript(script);
     const manage = new Manage(
@@ -42,21 +56,28 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
   }
 
   /**
-   * True when `name` is a group of the config file here (PM2's `--only`). A config file that
-   * cannot be read answers false: the name is then reported as a missing script, and a plain
-   * `drover start` reports the config's own error.
+   * True when `name` is a group of the config file here (PM2's `--only`); the error of a config
+   * file that cannot be read.
    */
-  private async configGroupNamed(name: string): Promise<boolean> {
+  private async configGroupNamed(name: string): Promise<boolean | Error> {
     try {
       const file = findConfigFile(process.cwd());
       return file !== null && (await loadGroupsConfig(file)).some((e) => e.baseTitle === name);
-    } catch {
-      return false;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
     }
   }
 
   /** Every group of the config file, or only the one named `only`. */
   private async startConfig(background: boolean, only?: string): Promise<void> {
+    const name = this.getParam('name');
+    if (name !== undefined && isFile(resolve(name))) {
+      // `drover start --name app.mjs`: the option took the script as its value
+      throw new UsageError(`option --name took '${name}' as its value, so no script was given`, {
+        action: 'start',
+        hint: `give the group's name after it: drover start ${name} --name <name>`,
+      });
+    }
     for (const flag of ['workers', 'name'] as const) {
       if (this.hasParam(flag)) {
         throw new UsageError(`option ${flag === 'workers' ? '-w' : '--name'} needs a <script>`, {
@@ -78,8 +99,8 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     for (const entry of entries) multi.addManage(manageFromEntry(entry));
     if (background) multi.setBackground(true);
     const pid = await plainErrors(() =>
-      multi.start().catch((error: unknown) => {
-        throw only === undefined ? withStartByName(error, entries) : error;
+      multi.start().catch(async (error: unknown) => {
+        throw only === undefined ? await withStartByName(error, entries, background) : error;
       }),
     );
     if (launchedDaemon(background, pid)) {
@@ -89,16 +110,31 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
   }
 }
 
-/** Groups of the file run already: the error says how to start the others, by their names. */
-function withStartByName(error: unknown, entries: readonly { baseTitle: string }[]): unknown {
+/**
+ * Groups of the file run already: the error says which, and how to start the others by name. (The
+ * core's hint, to stop it or rename it, is for one group; here the file names every group.)
+ */
+async function withStartByName(
+  error: unknown,
+  entries: readonly GroupEntry[],
+  background: boolean,
+): Promise<unknown> {
   if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'EALREADYRUNNING') return error;
-  const others = entries
-    .map((e) => e.baseTitle)
-    .filter((name) => !error.message.includes(`'${name}' is already running`));
-  if (others.length === 0) return error;
+  const dirs = new Set(entries.map((e) => e.runDir ?? e.pidRoot ?? defaultRunDir()));
+  const found = await Promise.all([...dirs].map((dir) => runningGroups(dir).catch(() => [])));
+  const running = new Set(found.flat().map((g) => g.baseTitle));
+  const names = entries.map((e) => e.baseTitle);
+  const up = names.filter((name) => running.has(name));
+  const others = names.filter((name) => !running.has(name));
+  if (up.length === 0) return error;
+  const which = up.map((name) => `'${name}'`).join(', ');
+  const fix =
+    others.length === 0
+      ? 'every group of the file runs; stop one first to start it again (drover stop <name>)'
+      : `start the others by name: ${others.map((n) => `drover start ${n}${background ? ' -d' : ''}`).join('; ')}`;
   return new DroverError(
     'EALREADYRUNNING',
-    `${error.message}; to start only the other groups of the file, name each: ${others.map((n) => `drover start ${n}`).join(', ')}`,
+    `drover: ${which} of the config file ${up.length === 1 ? 'is' : 'are'} already running; ${fix}`,
   );
 }
 
