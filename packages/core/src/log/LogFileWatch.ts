@@ -1,5 +1,6 @@
-import { existsSync, type FSWatcher, statSync, watch } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
+import { DirectoryWatch } from '../runtime/DirectoryWatch.js';
 
 /** Lets a burst of events (an `rm -rf`, a rotation's rename and create) settle into one check. */
 const SETTLE_MS = 50;
@@ -14,8 +15,7 @@ const RETRY_MAX_MS = 60_000;
  * directory, no polling; a directory removed whole is watched again once it is back.
  */
 export class LogFileWatch {
-  private watcher: FSWatcher | null = null;
-  private watchedIno = -1;
+  private readonly watch: DirectoryWatch;
   private timer: NodeJS.Timeout | null = null;
   private retryMs = 0;
   private stopped = false;
@@ -26,40 +26,26 @@ export class LogFileWatch {
    *   try again later, as for a directory that cannot be made yet)
    */
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly paths: readonly string[],
     private readonly onGone: () => boolean,
-  ) {}
+  ) {
+    this.watch = new DirectoryWatch(
+      dir,
+      paths.map((p) => basename(p)),
+      () => this.schedule(SETTLE_MS),
+    );
+  }
 
   start(): void {
-    this.watchDir();
+    if (!this.watch.start()) this.schedule(SETTLE_MS);
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.watcher?.close();
-    this.watcher = null;
-  }
-
-  private watchDir(): void {
-    this.watcher?.close();
-    this.watcher = null;
-    try {
-      this.watchedIno = statSync(this.dir).ino;
-      const own = basename(this.dir);
-      const names = new Set(this.paths.map((p) => basename(p)));
-      const watcher = watch(this.dir, { persistent: false }, (_event, name) => {
-        if (name === null || name === own || names.has(String(name))) this.schedule(SETTLE_MS);
-      });
-      // the directory itself went away: its watch ends here
-      watcher.on('error', () => this.schedule(SETTLE_MS));
-      this.watcher = watcher;
-    } catch {
-      this.watchedIno = -1;
-      this.schedule(SETTLE_MS);
-    }
+    this.watch.stop();
   }
 
   private schedule(delayMs: number): void {
@@ -75,20 +61,12 @@ export class LogFileWatch {
     if (this.stopped) return;
     const missing = this.paths.some((p) => !existsSync(p));
     const putBack = !missing || this.onGone();
-    if (putBack && currentIno(this.dir) !== this.watchedIno) this.watchDir();
-    if (putBack && this.watcher) {
+    const watched = putBack && (!this.watch.replaced || this.watch.start());
+    if (watched) {
       this.retryMs = 0;
       return;
     }
     this.retryMs = this.retryMs === 0 ? RETRY_FIRST_MS : Math.min(RETRY_MAX_MS, this.retryMs * 2);
     this.schedule(this.retryMs);
-  }
-}
-
-function currentIno(dir: string): number {
-  try {
-    return statSync(dir).ino;
-  } catch {
-    return -1;
   }
 }

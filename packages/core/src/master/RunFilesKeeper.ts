@@ -1,5 +1,4 @@
-import { type FSWatcher, statSync, watch } from 'node:fs';
-import { basename } from 'node:path';
+import { DirectoryWatch } from '../runtime/DirectoryWatch.js';
 
 /** What the keeper checks and puts back; the master owns the files themselves. */
 export interface RunFiles {
@@ -30,9 +29,7 @@ const RETRY_MAX_MS = 60_000;
  * polling; a directory removed whole is recreated and watched again.
  */
 export class RunFilesKeeper {
-  private watcher: FSWatcher | null = null;
-  /** inode of the directory being watched: a recreated directory is another one */
-  private watchedIno = -1;
+  private readonly watch: DirectoryWatch;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
   private checking = false;
@@ -48,10 +45,12 @@ export class RunFilesKeeper {
    *   (other groups sharing the run directory) are not its business
    */
   constructor(
-    private readonly dir: string,
-    private readonly names: readonly string[],
+    dir: string,
+    names: readonly string[],
     private readonly files: RunFiles,
-  ) {}
+  ) {
+    this.watch = new DirectoryWatch(dir, names, () => this.schedule());
+  }
 
   start(): void {
     this.watchDir();
@@ -62,27 +61,12 @@ export class RunFilesKeeper {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.watcher?.close();
-    this.watcher = null;
+    this.watch.stop();
   }
 
+  /** A directory that cannot be watched (it is gone) is checked, and made again, soon. */
   private watchDir(): void {
-    this.watcher?.close();
-    this.watcher = null;
-    try {
-      this.watchedIno = statSync(this.dir).ino;
-      // the directory's own name: it was removed, renamed or its mode changed
-      const own = basename(this.dir);
-      const watcher = watch(this.dir, { persistent: false }, (_event, name) => {
-        if (name === null || name === own || this.names.includes(String(name))) this.schedule();
-      });
-      // the directory itself went away: its watch ends here, the check recreates both
-      watcher.on('error', () => this.schedule());
-      this.watcher = watcher;
-    } catch {
-      this.watchedIno = -1;
-      this.schedule();
-    }
+    if (!this.watch.start()) this.schedule();
   }
 
   /** Checks after `delayMs`, or sooner if a check is already due sooner (an event cuts a retry's wait short). */
@@ -111,7 +95,7 @@ export class RunFilesKeeper {
     const repaired: string[] = [];
     try {
       this.files.ensureDir();
-      if (currentIno(this.dir) !== this.watchedIno) {
+      if (this.watch.replaced) {
         repaired.push('run directory');
         this.watchDir();
       }
@@ -140,13 +124,5 @@ export class RunFilesKeeper {
       this.again = false;
       this.schedule();
     } else if (this.retryMs > 0) this.schedule(this.retryMs);
-  }
-}
-
-function currentIno(dir: string): number {
-  try {
-    return statSync(dir).ino;
-  } catch {
-    return -1;
   }
 }
