@@ -104,28 +104,26 @@ function configGroup(box: Sandbox, entry: object): void {
   );
 }
 
+/** Starts `api` from a config file entry; it must serve as soon as the start returns. */
+async function startsServing(server: object, entry: object): Promise<void> {
+  const box = openSandbox();
+  const port = await freePort();
+  const { env } = serverGroup(box, { port, ...server });
+  configGroup(box, { ...entry, env });
+  const started = await box.drover(['start', '-d']);
+  expect(started.code, started.stderr).toBe(0);
+  // ready means serving: no connection refused right after the start
+  const pids = (await box.status())[0]!.workers.map((w) => w.pid);
+  expect(pids).toContain(await fetchPid(port));
+}
+
 describe('readyWhen: a server that prepares before it listens', () => {
   it("'listening': the start returns once the servers listen, late as they are", async () => {
-    const box = openSandbox();
-    const port = await freePort();
-    const { env } = serverGroup(box, { port, delayMs: 1500 });
-    configGroup(box, { readyWhen: 'listening', env });
-    const started = await box.drover(['start', '-d']);
-    expect(started.code, started.stderr).toBe(0);
-    // ready means serving: no connection refused right after the start
-    const pids = (await box.status())[0]!.workers.map((w) => w.pid);
-    expect(pids).toContain(await fetchPid(port));
+    await startsServing({ delayMs: 1500 }, { readyWhen: 'listening' });
   });
 
   it("'listening': a port probe that listened and closed is not the server: ready once the real one listens", async () => {
-    const box = openSandbox();
-    const port = await freePort();
-    const { env } = serverGroup(box, { port, delayMs: 1500, probeFirst: true });
-    configGroup(box, { readyWhen: 'listening', env });
-    const started = await box.drover(['start', '-d']);
-    expect(started.code, started.stderr).toBe(0);
-    const pids = (await box.status())[0]!.workers.map((w) => w.pid);
-    expect(pids).toContain(await fetchPid(port));
+    await startsServing({ delayMs: 1500, probeFirst: true }, { readyWhen: 'listening' });
   });
 
   it("'listening': a reload whose new script fails before it listens keeps the old workers, exit 1", async () => {
@@ -161,14 +159,7 @@ describe('readyWhen: a server that prepares before it listens', () => {
   });
 
   it("'message': ready once the script sends 'ready', as PM2's wait_ready", async () => {
-    const box = openSandbox();
-    const port = await freePort();
-    const { env } = serverGroup(box, { port, delayMs: 1500, announce: true });
-    configGroup(box, { readyWhen: 'message', env });
-    const started = await box.drover(['start', '-d']);
-    expect(started.code, started.stderr).toBe(0);
-    const pids = (await box.status())[0]!.workers.map((w) => w.pid);
-    expect(pids).toContain(await fetchPid(port));
+    await startsServing({ delayMs: 1500, announce: true }, { readyWhen: 'message' });
   });
 
   it("'message': a reload whose new script never sends it keeps the old workers; the error says what it waited for", async () => {
