@@ -226,8 +226,10 @@ describe('FileSink', () => {
     });
 
     it('rotation by size is no removal: no line is lost and no file is begun again', async () => {
-      const s = open('rotating', { rotation: { size: '1K', interval: false, maxFiles: 3 } });
-      for (let i = 0; i < 200; i++) s.write(record(`line ${i}`));
+      const s = open('rotating', { rotation: { size: '16K', interval: false, maxFiles: 3 } });
+      const notices: string[] = [];
+      s.onNotice((n) => notices.push(n.message));
+      for (let i = 0; i < 20_000; i++) s.write(record(`line ${i}`));
       await s.flush();
       // a removal would be noticed after 50 ms: give it the chance, then look
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -235,7 +237,8 @@ describe('FileSink', () => {
       const all = (await Promise.all(files.map((f) => readFile(join(dir, 'rotating', f), 'utf8')))).join('');
       expect(all).not.toContain('writing a new one');
       expect(files).toEqual(['mailer.log', 'mailer.log.1', 'mailer.log.2', 'mailer.log.3']);
-      expect(all).toContain('line 199');
+      expect(all).toContain('line 19999');
+      expect(notices).toEqual([]);
     });
   });
 

@@ -160,13 +160,15 @@ export class FileSink implements LogSink {
    * again, as at open, and has the writers start new files. False while that cannot be done.
    */
   #renew(dir: string, paths: readonly string[], inRunDir: boolean | undefined): boolean {
+    // a rotation renamed the file and is about to open the new one itself
+    if (this.#main.rotating || this.#errors?.rotating) return true;
     try {
       prepareLogFiles(dir, paths, { inRunDir });
     } catch {
       return false;
     }
-    this.#main.renew();
-    this.#errors?.renew();
+    const renewed = [this.#main.renew(), this.#errors?.renew() ?? false];
+    if (!renewed.includes(true)) return true;
     const message = `log file '${this.path}' was removed or moved away while written: writing a new one`;
     // the new file's first line says why it begins here (a logger tells only its other sinks)
     this.write({

@@ -117,12 +117,19 @@ export class RotatingWriter implements BackPressure {
 
   /**
    * Starts a new file at the path, for one removed or moved away while open. A write in progress
-   * ends in the old file first. A failed writer opens the path again on its own retry.
+   * ends in the old file first. False when there is nothing to do: a failed writer opens the path
+   * again on its own retry, a rotating one opens the new file itself.
    */
-  renew(): void {
-    if (this.#closing || this.#failed || !this.#stream || this.#rotating) return;
+  renew(): boolean {
+    if (this.#closing || this.#failed || !this.#stream || this.#rotating) return false;
     this.#renewPending = true;
     if (!this.#writing) this.#swapStream();
+    return true;
+  }
+
+  /** True while rotating-file-stream rotates: it renamed the file and opens the new one itself. */
+  get rotating(): boolean {
+    return this.#rotating;
   }
 
   #swapStream(): void {
