@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ManageConfig, type ManageOptions, resolveManageConfig } from './config.js';
+import type { GroupSource } from './control/protocol.js';
 import { type BackgroundOptions, type DaemonGroup, validateBackgroundOptions } from './daemon/options.js';
 import { daemonRole } from './daemon/role.js';
 import { DroverError, NotRunningError } from './errors.js';
@@ -9,6 +10,7 @@ import type { Logger } from './log/Logger.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
 import type { Master } from './master/Master.js';
+import type { EnvUpdate } from './master/workerEnv.js';
 import { MASTER_EVENT_NAMES, type ManageEvents, type ReloadResult } from './master/events.js';
 import { Process } from './process/Process.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
@@ -30,6 +32,21 @@ export interface ManageDeps {
    * error file. What is set here wins over the options' `logRotation` and `separateErrorFile`.
    */
   logFiles?: LogFileOptions;
+  /**
+   * The config file entry this group was made from (`manageFromEntry` sets it): the master names
+   * it to `drover reload|restart --update-env`, which reads the entry's `env` again.
+   */
+  source?: GroupSource;
+}
+
+/**
+ * Options of `reload()` and `restart()`: how long to wait for a remote master, and an environment
+ * update (see EnvUpdate: `env` replaces the environment workers start from, `configEnv` the
+ * group's own `env` on top of it). Without `env` and `configEnv` the workers keep the environment
+ * they have, including one set by an earlier update.
+ */
+export interface ReloadOptions extends EnvUpdate {
+  timeoutMs?: number;
 }
 
 export interface LogFileOptions {
@@ -199,6 +216,7 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
       logger,
       exitProcess: this.deps.exitProcess,
       setTitle: opts.ownTitle ?? true,
+      source: this.deps.source,
     });
     for (const name of MASTER_EVENT_NAMES) {
       master.on(name, (...args: unknown[]) =>
@@ -261,20 +279,25 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
     await this.remote('stop', undefined, opts);
   }
 
-  /** Rolling reload: each worker is replaced once its successor is ready. */
-  async reload(opts: { timeoutMs?: number } = {}): Promise<ReloadResult> {
-    if (this.master) return this.master.reload();
-    return this.remote<ReloadResult>('reload', undefined, opts);
+  /**
+   * Rolling reload: each worker is replaced once its successor is ready. With `env` (and
+   * `configEnv`), the new workers and every later one run with that environment, once the reload
+   * completes: a reload that aborts (`aborted: true`) keeps the environment the group had.
+   */
+  async reload(opts: ReloadOptions = {}): Promise<ReloadResult> {
+    if (this.master) return this.master.reload(envUpdateOf(opts));
+    return this.remote<ReloadResult>('reload', envArgsOf(opts), opts);
   }
 
   /**
    * Stops all workers, then starts them all again. Rejects with `ENOTREADY`, naming the PINs,
    * when some new workers did not become ready (they are started again with backoff), and with
-   * `ESTOPPING` when the group is stopping.
+   * `ESTOPPING` when the group is stopping. With `env` (and `configEnv`) the new workers and every
+   * later one run with that environment, even when some of them do not become ready.
    */
-  async restart(opts: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.master) return this.master.restart();
-    await this.remote('restart', undefined, opts);
+  async restart(opts: ReloadOptions = {}): Promise<void> {
+    if (this.master) return this.master.restart(envUpdateOf(opts));
+    await this.remote('restart', envArgsOf(opts), opts);
   }
 
   /**
@@ -382,6 +405,23 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
       client.close();
     }
   }
+}
+
+/** The environment update of reload or restart options, undefined when they carry none. */
+function envUpdateOf(opts: ReloadOptions): EnvUpdate | undefined {
+  if (opts === null || typeof opts !== 'object') return undefined;
+  const { env, configEnv } = opts;
+  return env === undefined && configEnv === undefined ? undefined : { env, configEnv };
+}
+
+/** The same as request arguments for a remote master: none without an update (older masters take none). */
+function envArgsOf(opts: ReloadOptions): object | undefined {
+  const update = envUpdateOf(opts);
+  if (update === undefined) return undefined;
+  return {
+    ...(update.env !== undefined ? { env: update.env } : {}),
+    ...(update.configEnv !== undefined ? { configEnv: update.configEnv } : {}),
+  };
 }
 
 /** Resolves true once process `pid` has exited, false when it still runs after `ms`. */

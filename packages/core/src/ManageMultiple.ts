@@ -4,6 +4,7 @@ import { ConfigError, DroverError, NotRunningError } from './errors.js';
 import type { Logger } from './log/Logger.js';
 import { type Manage, type ShowStatusOptions, writeStatus } from './Manage.js';
 import type { ReloadResult } from './master/events.js';
+import type { EnvUpdate } from './master/workerEnv.js';
 import type { GroupStatus } from './status.js';
 import { masterSide } from './masterSide.js';
 import { formatTitle } from './title.js';
@@ -14,6 +15,14 @@ export interface ManageMultipleOptions {
   runDir?: string;
   /** the logger of each group that was given none (default: terminal, or its log file in background mode) */
   logger?: (baseTitle: string) => Logger;
+}
+
+/**
+ * An environment update for every group (see `Manage.reload`): `env` replaces the environment
+ * their workers start from; each group's own `env` still applies on top.
+ */
+export interface MultipleReloadOptions {
+  env?: EnvUpdate['env'];
 }
 
 /** A reload result, with the group it belongs to. */
@@ -132,18 +141,18 @@ export class ManageMultiple {
     await this.eachRunning((m) => m.stop());
   }
 
-  /** Stops every running group's workers, then starts them again. */
-  async restart(): Promise<void> {
-    await this.eachRunning((m) => m.restart());
+  /** Stops every running group's workers, then starts them again (with `env`, see MultipleReloadOptions). */
+  async restart(opts: MultipleReloadOptions = {}): Promise<void> {
+    await this.eachRunning((m) => m.restart(envOnly(opts)));
   }
 
-  /** Rolling reload of every running group, one group after another. */
-  async reload(): Promise<GroupReloadResult[]> {
+  /** Rolling reload of every running group, one group after another (with `env`, see MultipleReloadOptions). */
+  async reload(opts: MultipleReloadOptions = {}): Promise<GroupReloadResult[]> {
     const results: GroupReloadResult[] = [];
     let running = 0;
     for (const m of this.list()) {
       try {
-        results.push({ baseTitle: m.baseTitle, ...(await m.reload()) });
+        results.push({ baseTitle: m.baseTitle, ...(await m.reload(envOnly(opts))) });
         running++;
       } catch (err) {
         if (!isNotRunning(err)) throw err;
@@ -191,6 +200,10 @@ export class ManageMultiple {
       hint: "start them first ('start')",
     });
   }
+}
+
+function envOnly(opts: MultipleReloadOptions): MultipleReloadOptions {
+  return opts?.env === undefined ? {} : { env: opts.env };
 }
 
 function isNotRunning(err: unknown): boolean {

@@ -23,9 +23,16 @@ export {
   Manage,
   type ManageDeps,
   type MasterRunOptions,
+  type ReloadOptions,
   type ShowStatusOptions,
 } from './Manage.js';
-export { type GroupReloadResult, ManageMultiple, type ManageMultipleOptions } from './ManageMultiple.js';
+export {
+  type GroupReloadResult,
+  ManageMultiple,
+  type ManageMultipleOptions,
+  type MultipleReloadOptions,
+} from './ManageMultiple.js';
+export type { EnvUpdate } from './master/workerEnv.js';
 export type {
   ManageEvents,
   MasterEvents,

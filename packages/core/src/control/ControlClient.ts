@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { DroverError } from '../errors.js';
-import { encodeRequest, parseResponse } from './protocol.js';
+import { encodeRequest, MASTER_MAX_LINE_BYTES, parseResponse } from './protocol.js';
 import { SocketGoneError } from './SocketGoneError.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -167,6 +167,23 @@ export class ControlClient {
         new DroverError(
           'EINVAL',
           `drover: the arguments of '${cmd}' cannot be sent as JSON (${(err as Error).message})`,
+        ),
+      );
+    }
+    const bytes = Buffer.byteLength(line);
+    if (bytes > MASTER_MAX_LINE_BYTES) {
+      // the master would refuse it and close the connection: say why here, before sending
+      const env = (args as { env?: unknown; configEnv?: unknown } | undefined) ?? {};
+      return Promise.reject(
+        new DroverError(
+          'E2BIG',
+          `drover: the '${cmd}' request is ${bytes} bytes, over the ${MASTER_MAX_LINE_BYTES} bytes a master reads`,
+          {
+            hint:
+              env.env !== undefined || env.configEnv !== undefined
+                ? 'it carries the whole environment: unset the large variables first (env | sort shows them)'
+                : 'send smaller arguments',
+          },
         ),
       );
     }

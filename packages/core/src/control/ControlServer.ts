@@ -7,8 +7,10 @@ import {
   type ControlSignal,
   encodeError,
   encodeResult,
+  type PingResult,
   ProtocolError,
   parseRequest,
+  type ReloadArgs,
   type Request,
   type RequestId,
 } from './protocol.js';
@@ -16,12 +18,13 @@ import { randomName } from '../runtime/names.js';
 
 /** What the master does for each control command. A rejection becomes an error response. */
 export interface ControlHandler {
-  ping(): Promise<{ pid: number; baseTitle: string; version: string }>;
+  ping(): Promise<PingResult>;
   status(): Promise<GroupStatus>;
   /** resolves when the stop is done: its response is written before the master goes away */
   stop(args: { timeoutMs?: number }): Promise<unknown>;
-  restart(args: { timeoutMs?: number }): Promise<unknown>;
-  reload(args: { timeoutMs?: number }): Promise<unknown>;
+  /** `env` / `configEnv`: the environment update of `--update-env` (checked: string records) */
+  restart(args: ReloadArgs): Promise<unknown>;
+  reload(args: ReloadArgs): Promise<unknown>;
   scale(args: { workers: number }): Promise<unknown>;
   signal(args: { signal: ControlSignal }): Promise<unknown>;
 }

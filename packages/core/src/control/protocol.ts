@@ -33,8 +33,50 @@ export type RequestId = number | string;
 /** Longest accepted string id: ids are for matching answers, not for carrying data. */
 export const MAX_ID_LENGTH = 128;
 
+/**
+ * Longest request line a master reads: a reload or restart may carry a whole environment, which
+ * Linux bounds to about 2 MiB for argv and environment together; 1 MiB holds any usual one.
+ */
+export const MASTER_MAX_LINE_BYTES = 1024 * 1024;
+
 export interface TimeoutArgs {
   timeoutMs?: number;
+}
+/** Environment variables: names to values, every value a string. */
+export type EnvRecord = Record<string, string>;
+/**
+ * The environment update a reload or a restart may carry (`--update-env`); without one the
+ * workers keep the environment they have.
+ */
+export interface EnvUpdateArgs {
+  /**
+   * The environment new workers start from, in place of the one the group has (at first the
+   * master's own): the environment of the shell that ran `--update-env`.
+   */
+  env?: EnvRecord;
+  /**
+   * The group's own `env`, applied on top, in place of the one it has (at first its `env`
+   * option): a config file entry's `env`, read again.
+   */
+  configEnv?: EnvRecord;
+}
+export interface ReloadArgs extends TimeoutArgs, EnvUpdateArgs {}
+
+/** The config file entry a group was started from. */
+export interface GroupSource {
+  /** the config file, absolute */
+  file: string;
+  /** the group's entry as validated at the start, without its `env` (JSON: Infinity reads null) */
+  entry: Record<string, unknown>;
+}
+
+/** The answer to `ping`. */
+export interface PingResult {
+  pid: number;
+  baseTitle: string;
+  version: string;
+  /** where the group came from, when it was started from a config file (masters since `--update-env`) */
+  source?: GroupSource;
 }
 export interface ScaleArgs {
   workers: number;
@@ -45,7 +87,8 @@ export interface SignalArgs {
 
 export type Request = (
   | { id: RequestId; cmd: 'ping' | 'status'; args: Record<string, never> }
-  | { id: RequestId; cmd: 'stop' | 'restart' | 'reload'; args: TimeoutArgs }
+  | { id: RequestId; cmd: 'stop'; args: TimeoutArgs }
+  | { id: RequestId; cmd: 'restart' | 'reload'; args: ReloadArgs }
   | { id: RequestId; cmd: 'scale'; args: ScaleArgs }
   | { id: RequestId; cmd: 'signal'; args: SignalArgs }
 ) & {
@@ -78,8 +121,8 @@ const ARG_KEYS: Record<Command, readonly string[]> = {
   ping: [],
   status: [],
   stop: ['timeoutMs'],
-  restart: ['timeoutMs'],
-  reload: ['timeoutMs'],
+  restart: ['timeoutMs', 'env', 'configEnv'],
+  reload: ['timeoutMs', 'env', 'configEnv'],
   scale: ['workers'],
   signal: ['signal'],
 };
@@ -185,15 +228,30 @@ function parseCommand(id: RequestId, value: Record<string, unknown>): Request {
     case 'stop':
     case 'restart':
     case 'reload': {
-      if (!Object.hasOwn(args, 'timeoutMs')) return { id, cmd: command, args: {} };
-      if (!isCount(args.timeoutMs)) {
-        throw new ProtocolError(
-          `field 'args.timeoutMs' is ${describeValue(args.timeoutMs)}`,
-          'expected an integer number of milliseconds >= 0, or no timeoutMs',
-          id,
-        );
+      const parsed: ReloadArgs = {};
+      if (Object.hasOwn(args, 'timeoutMs')) {
+        if (!isCount(args.timeoutMs)) {
+          throw new ProtocolError(
+            `field 'args.timeoutMs' is ${describeValue(args.timeoutMs)}`,
+            'expected an integer number of milliseconds >= 0, or no timeoutMs',
+            id,
+          );
+        }
+        parsed.timeoutMs = args.timeoutMs;
       }
-      return { id, cmd: command, args: { timeoutMs: args.timeoutMs } };
+      for (const key of ['env', 'configEnv'] as const) {
+        if (!Object.hasOwn(args, key)) continue;
+        const problem = envProblem(args[key]);
+        if (problem) {
+          throw new ProtocolError(
+            `field 'args.${key}${problem.name === null ? '' : `.${problem.name}`}' ${problem.found}`,
+            problem.expected,
+            id,
+          );
+        }
+        parsed[key] = envRecord(args[key] as Record<string, unknown>);
+      }
+      return { id, cmd: command, args: parsed };
     }
     case 'scale':
       if (!isCount(args.workers)) {
@@ -216,6 +274,65 @@ function parseCommand(id: RequestId, value: Record<string, unknown>): Request {
       return { id, cmd: command, args: { signal: signal as ControlSignal } };
     }
   }
+}
+
+/** What is wrong with a value given as environment variables. */
+export interface EnvProblem {
+  /** the variable at fault, or null when the whole value is */
+  name: string | null;
+  /** what was found, after the field's name: `is 5`, `has the name "A=B"` */
+  found: string;
+  expected: string;
+}
+
+/**
+ * Why `value` is not a set of environment variables (a plain object whose names are not empty
+ * and hold no '=' nor NUL, and whose values are strings without NUL), or null when it is one.
+ * An undefined value counts as an absent variable (as in `process.env`).
+ */
+export function envProblem(value: unknown): EnvProblem | null {
+  if (!isPlainObject(value)) {
+    return {
+      name: null,
+      found: `is ${describeValue(value)}`,
+      expected: 'expected an object of environment variables, names to string values',
+    };
+  }
+  for (const [name, v] of Object.entries(value)) {
+    if (name === '' || name.includes('=') || name.includes('\0')) {
+      return {
+        name: null,
+        found: `has the variable name ${describeValue(name)}`,
+        expected: "expected names that are not empty and hold no '=' and no NUL character",
+      };
+    }
+    if (v === undefined) continue;
+    if (typeof v !== 'string') {
+      return {
+        name,
+        found: `is ${describeValue(v)}`,
+        expected: 'expected a string: environment values are strings (quote numbers, leave out unset ones)',
+      };
+    }
+    if (v.includes('\0')) {
+      return { name, found: 'holds a NUL character', expected: 'expected a value without one' };
+    }
+  }
+  return null;
+}
+
+/** A copy of checked variables without prototype, so no name (not even `__proto__`) is special. */
+export function envRecord(value: Readonly<Record<string, unknown>>): EnvRecord {
+  const env: EnvRecord = Object.create(null);
+  for (const [name, v] of Object.entries(value)) if (typeof v === 'string') env[name] = v;
+  return env;
+}
+
+/** The `source` of a ping answer when it is a GroupSource, else null (an older master has none). */
+export function parseGroupSource(ping: unknown): GroupSource | null {
+  const source = isPlainObject(ping) ? ping.source : undefined;
+  if (!isPlainObject(source) || typeof source.file !== 'string' || source.file === '') return null;
+  return isPlainObject(source.entry) ? { file: source.file, entry: source.entry } : null;
 }
 
 /** One request line, newline included; `deadline` in epoch ms (see the protocol above). */

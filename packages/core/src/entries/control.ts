@@ -4,12 +4,21 @@
  * the status table, and drover config files.
  */
 export { ControlClient, type MasterAddress } from '../control/ControlClient.js';
+export {
+  type EnvRecord,
+  type GroupSource,
+  MASTER_MAX_LINE_BYTES,
+  type PingResult,
+  parseGroupSource,
+} from '../control/protocol.js';
 export { SocketGoneError } from '../control/SocketGoneError.js';
 export {
   CONFIG_FILE_NAMES,
+  changedEntryKeys,
   findConfigFile,
   type GroupEntry,
   GroupsConfigError,
+  loadGroupEntry,
   loadGroupsConfig,
   manageFromEntry,
 } from '../groups/config.js';

@@ -3,6 +3,7 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { closest } from '../closest.js';
 import { MANAGE_OPTION_KEYS, type ManageOptions, resolveManageConfig } from '../config.js';
+import type { GroupSource } from '../control/protocol.js';
 import { ConfigError, DroverError, describeValue } from '../errors.js';
 import { type RotationOptions, resolveRotation } from '../log/rotation.js';
 import { Manage, type ManageDeps } from '../Manage.js';
@@ -92,7 +93,69 @@ export async function loadGroupsConfig(path: string): Promise<GroupEntry[]> {
   return validateGroups(file, value);
 }
 
-async function readConfigValue(file: string): Promise<unknown> {
+/**
+ * The entry of group `baseTitle` in the config file at `path`, read again and validated as a
+ * start validates the file (every entry, not only this one: a start would fail on any of them).
+ * A JavaScript file is evaluated again, in this process's environment, even when this process
+ * loaded it before. Throws as `loadGroupsConfig`, and `ENOENTRY` when the file has no such group.
+ */
+export async function loadGroupEntry(path: string, baseTitle: string): Promise<GroupEntry> {
+  if (typeof path !== 'string' || path === '') {
+    throw new ConfigError('config file', path, 'a path to drover.config.js, .mjs or .json');
+  }
+  const file = resolve(path);
+  const entries = validateGroups(file, await readConfigValue(file, { fresh: true }));
+  const entry = entries.find((e) => e.baseTitle === baseTitle);
+  if (!entry) {
+    throw new DroverError(
+      'ENOENTRY',
+      `drover: config file '${file}' has no group named '${baseTitle}' any more (it has ${entries.map((e) => `'${e.baseTitle}'`).join(', ')})`,
+      {
+        hint: `put its entry back, or stop the group (drover stop ${baseTitle}) and start what the file holds`,
+      },
+    );
+  }
+  return entry;
+}
+
+/**
+ * The keys of `after` whose value differs from `before` (the entry as `GroupSource.entry` holds
+ * it: JSON, without `env`), `env` aside: what a reload that takes only the entry's `env` leaves
+ * as it was. Sorted.
+ */
+export function changedEntryKeys(before: Readonly<Record<string, unknown>>, after: GroupEntry): string[] {
+  const now = sourceEntry(after);
+  const keys = new Set([...Object.keys(before), ...Object.keys(now)]);
+  return [...keys].filter((key) => key !== 'env' && !sameJson(before[key], now[key])).sort();
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every(
+    (k) =>
+      Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}
+
+/** The config file each validated entry came from, for `manageFromEntry`. */
+const entryFiles = new WeakMap<GroupEntry, string>();
+
+/** An entry as a master keeps it for `ping` (GroupSource.entry): JSON, without its `env`. */
+function sourceEntry(entry: GroupEntry): Record<string, unknown> {
+  const { env: _env, ...rest } = entry;
+  try {
+    return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+async function readConfigValue(file: string, opts: { fresh?: boolean } = {}): Promise<unknown> {
   if (!existsSync(file)) {
     throw new DroverError('ECONFIG', `drover: config file '${file}' does not exist`, {
       hint: `create it, or run where one of ${CONFIG_FILE_NAMES.join(', ')} is`,
@@ -129,7 +192,10 @@ async function readConfigValue(file: string): Promise<unknown> {
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
     let mod: { default?: unknown; groups?: unknown };
     try {
-      mod = (await import(pathToFileURL(file).href)) as typeof mod;
+      // Node keeps a module once imported: another URL (a query) evaluates the file again
+      const url = pathToFileURL(file);
+      if (opts.fresh) url.search = `reread=${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      mod = (await import(url.href)) as typeof mod;
     } catch (err) {
       throw new DroverError(
         'ECONFIG',
@@ -193,6 +259,7 @@ export function validateGroups(file: string, value: unknown): GroupEntry[] {
       );
     }
     seen.set(entry.baseTitle, index);
+    entryFiles.set(entry, file);
     return entry;
   });
 }
@@ -291,11 +358,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A Manage for a config entry: its workers run `entry.script` with `entry.args`. */
+/**
+ * A Manage for a config entry: its workers run `entry.script` with `entry.args`. An entry read
+ * from a file (`loadGroupsConfig`) keeps its file: the master names it, so `--update-env` can
+ * read the entry's `env` again.
+ */
 export function manageFromEntry(entry: GroupEntry, deps: ManageDeps = {}): Manage {
   const { script, args, logRotation, separateErrorFile, ...options } = entry;
+  const file = entryFiles.get(entry);
+  const source: GroupSource | undefined =
+    deps.source ?? (file === undefined ? undefined : { file, entry: sourceEntry(entry) });
   return new Manage(options, {
     ...deps,
+    ...(source ? { source } : {}),
     launch: scriptLaunch(script, args ?? []),
     logFiles: {
       ...deps.logFiles,

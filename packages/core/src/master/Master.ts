@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { isatty } from 'node:tty';
 import type { ManageConfig } from '../config.js';
 import { ControlServer } from '../control/ControlServer.js';
+import { type GroupSource, MASTER_MAX_LINE_BYTES, type ReloadArgs } from '../control/protocol.js';
 import { AlreadyRunningError, DroverError, describeValue } from '../errors.js';
 import {
   ENVELOPE_VAR,
@@ -35,6 +36,15 @@ import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
 import { WorkerSlot } from './WorkerSlot.js';
 import {
+  applyEnvChange,
+  changedNames,
+  checkEnvUpdate,
+  type EnvChange,
+  type EnvUpdate,
+  forkEnv,
+  type WorkerEnv,
+} from './workerEnv.js';
+import {
   ALL_FINISHED_NOTICE,
   type MasterEvents,
   RELOAD_STOPPING,
@@ -50,6 +60,8 @@ export interface MasterOptions {
   exitProcess?: boolean;
   /** Set the process title to this master's title; false when several masters share the process. Default true. */
   setTitle?: boolean;
+  /** The config file entry the group was made from: `ping` names it, so `--update-env` can read it again. */
+  source?: GroupSource;
 }
 
 const STATUS_QUERY_TIMEOUT_MS = 300;
@@ -93,6 +105,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private gid?: number;
   /** HOME, USER and LOGNAME of the account the workers run as (`user`) */
   private identityEnv: Record<string, string> = {};
+  /** what workers start with: the master's environment and `env` until an update replaces them */
+  private workerEnv: WorkerEnv;
+  private readonly source: GroupSource | undefined;
   private beforeStop: (() => Promise<void>) | null = null;
 
   constructor(options: MasterOptions) {
@@ -105,6 +120,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.policy = new RestartPolicy(this.config.restart);
     this.target = this.config.maxWorkerNum;
     this.title = formatTitle(this.config.titlePrefix, 'Master', this.config.baseTitle);
+    this.workerEnv = { base: null, own: this.config.env };
+    this.source = options.source;
   }
 
   get stopping(): boolean {
@@ -224,8 +241,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   // ---- workers -------------------------------------------------------------------------
 
-  /** Forks a process for `slot` (as its current process, or as its replacement). */
-  private spawn(slot: WorkerSlot, asReplacement = false): WorkerHandle {
+  /** Forks a process for `slot` (as its current process, or as its replacement), with `env`. */
+  private spawn(slot: WorkerSlot, asReplacement = false, env = this.workerEnv): WorkerHandle {
     const { config } = this;
     const title = formatTitle(config.titlePrefix, 'Worker', config.baseTitle, slot.pin);
     const envelope: WorkerEnvelope = {
@@ -252,7 +269,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       gid: this.gid,
       serialization: 'json',
     });
-    const cw = cluster.fork({ ...this.identityEnv, ...config.env, [ENVELOPE_VAR]: JSON.stringify(envelope) });
+    const cw = cluster.fork({
+      ...forkEnv(env, this.identityEnv),
+      [ENVELOPE_VAR]: JSON.stringify(envelope),
+    });
     const handle = new WorkerHandle(slot.pin, title, cw);
     if (asReplacement) slot.replacement = handle;
     else slot.current = handle;
@@ -520,7 +540,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
    * executions for one PIN at once (work sharded by PIN stays exclusive). A reload, which an
    * operator asks for to change code without a gap, stays rolling for every worker.
    */
-  private async replace(slot: WorkerSlot, reason: 'reload' | 'recycle'): Promise<boolean> {
+  private async replace(
+    slot: WorkerSlot,
+    reason: 'reload' | 'recycle',
+    env = this.workerEnv,
+  ): Promise<boolean> {
     const old = slot.current;
     if (!old || slot.replacement || old.state === 'draining' || this.stopping) return false;
     if (reason === 'recycle' && old.expected) return false;
@@ -531,7 +555,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       return true;
     }
     slot.replaceError = null;
-    const next = this.spawn(slot, true);
+    const next = this.spawn(slot, true, env);
     try {
       await this.whenReady(next);
     } catch (err) {
@@ -659,49 +683,74 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   /**
    * Rolling reload, one PIN at a time. Requests made while a reload waits to start share it;
-   * a request made while one runs gets one more reload after it.
+   * a request made while one runs gets one more reload after it. With an environment update
+   * (`env`, `configEnv`) the new workers run with it, and it stays for every later one only when
+   * the reload completes: one that aborts leaves the group with the environment it had (the
+   * workers replaced so far keep the new one until they are next replaced). A request with an
+   * update gets a reload of its own.
    */
-  reload(): Promise<ReloadResult> {
+  reload(update?: EnvUpdate): Promise<ReloadResult> {
+    let change: EnvChange | null;
+    try {
+      change = checkEnvUpdate(update, this.config.baseTitle);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (change) return this.enqueue(() => this.rollingReload(change));
     if (this.pendingReload) return this.pendingReload;
     const p = this.enqueue(async () => {
       this.pendingReload = null;
-      return this.rollingReload();
+      return this.rollingReload(null);
     });
     this.pendingReload = p;
     return p;
+  }
+
+  /** Makes `env` the environment of every worker started from now on, and logs which names changed. */
+  private commitEnv(env: WorkerEnv, by: 'reload' | 'restart'): void {
+    const { added, changed, removed } = changedNames(this.workerEnv, env);
+    this.workerEnv = env;
+    const names = (list: string[]) =>
+      list.length > 20 ? `${list.slice(0, 20).join(' ')} …` : list.join(' ');
+    this.log.info(`environment updated by the ${by}`, {
+      added: names(added) || '-',
+      changed: names(changed) || '-',
+      removed: names(removed) || '-',
+    });
   }
 
   /**
    * A PIN that gave up (restart.maxRestarts) starts afresh, its crash streak forgotten: after a
    * fix, a reload brings it back. Failing again goes through crash handling as usual.
    */
-  private async startAgain(slot: WorkerSlot): Promise<boolean> {
+  private async startAgain(slot: WorkerSlot, env: WorkerEnv): Promise<boolean> {
     slot.failed = false;
     slot.crashStreak = 0;
     this.log.info(`starting again a worker that had given up`, { pin: slot.pin });
-    return this.whenReady(this.spawn(slot)).then(
+    return this.whenReady(this.spawn(slot, false, env)).then(
       () => true,
       () => false,
     );
   }
 
-  private async startFromBackoff(slot: WorkerSlot): Promise<boolean> {
+  private async startFromBackoff(slot: WorkerSlot, env: WorkerEnv): Promise<boolean> {
     slot.clearTimers();
     this.log.info(`reload starts a worker in backoff now`, { pin: slot.pin });
     slot.restarts++;
-    return this.whenReady(this.spawn(slot)).then(
+    return this.whenReady(this.spawn(slot, false, env)).then(
       () => true,
       () => false,
     );
   }
 
-  private async rollingReload(): Promise<ReloadResult> {
+  private async rollingReload(change: EnvChange | null): Promise<ReloadResult> {
     if (this.stopping || !this.startPromise) {
       this.log.warning('reload skipped: the group is not running');
       return { replaced: 0, aborted: true, error: this.stopping ? RELOAD_STOPPING : 'not started' };
     }
+    const env = change ? applyEnvChange(this.workerEnv, change) : this.workerEnv;
     this.state = 'reloading';
-    this.log.info('reload started');
+    this.log.info(change ? 'reload started, with an environment update' : 'reload started');
     let replaced = 0;
     let result: ReloadResult = { replaced, aborted: false };
     for (const slot of [...this.slots.values()]) {
@@ -710,18 +759,18 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         break;
       }
       if (slot.failed && !slot.current && !slot.retired) {
-        if (await this.startAgain(slot)) replaced++;
+        if (await this.startAgain(slot, env)) replaced++;
         continue;
       }
       if (slot.backoffTimer && !slot.current?.alive) {
         // The reload brings what may be the fix: waiting out the backoff (up to maxDelayMs) would
         // delay it for nothing. The crash streak stays, so new code that crashes backs off further.
-        if (await this.startFromBackoff(slot)) replaced++;
+        if (await this.startFromBackoff(slot, env)) replaced++;
         continue;
       }
       if (slot.current?.state !== 'ready') continue;
       const before = slot.current;
-      const ok = await this.replace(slot, 'reload');
+      const ok = await this.replace(slot, 'reload', env);
       if (ok) replaced++;
       else if (slot.current === before && before.alive && !this.stopping) {
         result = {
@@ -734,6 +783,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
     }
     if (!result.aborted) result = { replaced, aborted: false };
+    if (change && !result.aborted) this.commitEnv(env, 'reload');
+    else if (change && !this.stopping)
+      this.log.warning('environment update not kept: the reload did not complete', {
+        hint: 'workers started from now on run with the environment the group had; fix the cause and reload with the update again',
+      });
     if (!this.stopping) this.state = 'running';
     this.log.info(result.aborted ? `reload aborted after ${replaced} workers` : `reload done`, { replaced });
     this.emit('reload', result);
@@ -790,8 +844,18 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return { from, to: workers };
   }
 
-  /** Stops every worker, then starts them all again (the master stays). */
-  restart(): Promise<void> {
+  /**
+   * Stops every worker, then starts them all again (the master stays). An environment update
+   * (`env`, `configEnv`) applies to the new workers and every later one, whether or not they all
+   * become ready.
+   */
+  restart(update?: EnvUpdate): Promise<void> {
+    let change: EnvChange | null;
+    try {
+      change = checkEnvUpdate(update, this.config.baseTitle);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.enqueue(async () => {
       if (this.stopping) throw this.stoppingError('restart');
       this.log.info('restart: stopping all workers');
@@ -804,6 +868,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         for (const h of slot.handles()) all.push(this.stopWorker(slot, h, 'restart'));
       }
       await Promise.all(all);
+      if (change && !this.stopping) this.commitEnv(applyEnvChange(this.workerEnv, change), 'restart');
       const ready: Promise<void>[] = [];
       const notReady: NotReady[] = [];
       for (const slot of this.slots.values()) {
@@ -821,7 +886,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       await Promise.all(ready);
       if (this.stopping) throw this.stoppingError('restart');
       this.state = 'running';
-      if (notReady.length > 0) throw this.notReadyError('restarted the workers, but', notReady);
+      if (notReady.length > 0)
+        throw this.notReadyError(
+          change ? 'restarted the workers with the updated environment, but' : 'restarted the workers, but',
+          notReady,
+        );
       this.log.info('restart done');
     });
   }
@@ -888,6 +957,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   private listenControl(socket: string): Promise<ControlServer> {
     return ControlServer.listen(socket, this.controlHandler(), {
+      maxLineBytes: MASTER_MAX_LINE_BYTES,
       onError: (err) => this.log.warning(`control socket: ${err.message}`),
     });
   }
@@ -1164,7 +1234,12 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   private controlHandler() {
     return {
-      ping: async () => ({ pid: process.pid, baseTitle: this.config.baseTitle, version: VERSION }),
+      ping: async () => ({
+        pid: process.pid,
+        baseTitle: this.config.baseTitle,
+        version: VERSION,
+        ...(this.source ? { source: this.source } : {}),
+      }),
       status: () => this.getAllStatus(),
       stop: async () => {
         await this.stop();
@@ -1172,11 +1247,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         setImmediate(() => this.router.unregister(this));
         return { stopped: true };
       },
-      restart: async () => {
-        await this.restart();
+      restart: async ({ env, configEnv }: ReloadArgs) => {
+        await this.restart({ env, configEnv });
         return { restarted: true };
       },
-      reload: () => this.reload(),
+      reload: ({ env, configEnv }: ReloadArgs) => this.reload({ env, configEnv }),
       scale: ({ workers }: { workers: number }) => this.scale(workers),
       signal: async ({ signal }: { signal: string }) => {
         process.kill(process.pid, signal as NodeJS.Signals);
