@@ -23,9 +23,15 @@ export async function plainErrors<T>(task: () => Promise<T>): Promise<T> {
 /**
  * Why a reload of `label` (`'web'`, or a config file's groups) stopped after `replaced` workers.
  * A stopping group keeps nothing running, so only an aborted reload says the others keep the
- * old code.
+ * old code. `envUpdate`: the reload carried an environment update, which a reload that did not
+ * complete does not keep.
  */
-export function reloadStopped(label: string, replaced: number, error: string | undefined): Error {
+export function reloadStopped(
+  label: string,
+  replaced: number,
+  error: string | undefined,
+  envUpdate = false,
+): Error {
   if (error === RELOAD_STOPPING) {
     return new Error(
       replaced === 0
@@ -33,7 +39,10 @@ export function reloadStopped(label: string, replaced: number, error: string | u
         : `reload of ${label} stopped after ${replaced} worker(s): the group is stopping`,
     );
   }
+  const env = envUpdate
+    ? '; the environment update was not kept: workers started from now on (respawns, recycles, scale ups) run with the environment the group had, the ones replaced so far run with the new one until they are next replaced'
+    : '';
   return new Error(
-    `reload of ${label} stopped after ${replaced} worker(s): ${error ?? 'aborted'}; the others keep running the old code`,
+    `reload of ${label} stopped after ${replaced} worker(s): ${error ?? 'aborted'}; the others keep running the old code${env}`,
   );
 }

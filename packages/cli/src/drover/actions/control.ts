@@ -1,6 +1,22 @@
-import { Action, CommandAction, UsageError } from '@drover/command';
-import type { Manage } from '@drover/core';
-import { defaultRunDir, type RunningGroup } from '@drover/core/control';
+import {
+  Action,
+  CommandAction,
+  type CommandOption,
+  Option,
+  type ParamTarget,
+  UsageError,
+} from '@drover/command';
+import type { Manage, ReloadOptions } from '@drover/core';
+import {
+  ControlClient,
+  changedEntryKeys,
+  defaultRunDir,
+  type GroupEntry,
+  type GroupSource,
+  loadGroupEntry,
+  parseGroupSource,
+  type RunningGroup,
+} from '@drover/core/control';
 import { reloadStopped, withoutPrefix } from '../../messages.js';
 import { describeFailure } from '../failure.js';
 import { ALL, findRunning } from '../groups.js';
@@ -10,12 +26,31 @@ import { remote } from '../remote.js';
 
 const NAME_ARG = { name: "Group name, or 'all' for every running group" };
 
+interface UpdateEnvParams {
+  updateEnv: boolean;
+}
+
+@Option({
+  name: 'update-env',
+  description:
+    "New workers get this shell's environment (and, for a group of a config file, its entry's env read again) in place of the one the group has",
+  value: 'none',
+})
+export class UpdateEnvOption implements CommandOption<UpdateEnvParams> {
+  impactAction(action: ParamTarget<UpdateEnvParams>): void {
+    action.setParam('updateEnv', true);
+  }
+}
+
 /**
  * One remote operation on one running group or on all of them. A single named group that fails
  * fails the command with its error; with `all`, each failure is one stderr line and the exit
  * code is 1 once every group was tried.
  */
-abstract class GroupControlAction extends CommandAction<Record<never, never>, { name: string }> {
+abstract class GroupControlAction<P extends object = Record<never, never>> extends CommandAction<
+  P,
+  { name: string }
+> {
   protected abstract apply(manage: Manage, group: RunningGroup): Promise<string>;
   /**
    * What `all` does with no group running: a stop has nothing left to do (exit 0); a reload or
@@ -70,16 +105,37 @@ export class StopAction extends GroupControlAction {
   }
 }
 
+/** A restart or reload, with `--update-env`: the environment update is prepared per group. */
+abstract class RenewAction extends GroupControlAction<UpdateEnvParams> {
+  /**
+   * The update `--update-env` asks for, and how the output says it; null without the flag. For
+   * a group of a config file, the file is read and validated first: an invalid one throws, and
+   * the group is not touched.
+   */
+  protected async envUpdate(group: RunningGroup): Promise<EnvUpdatePlan | null> {
+    if (!this.getParam('updateEnv', false)) return null;
+    const plan = await planEnvUpdate(group);
+    if (plan.ignored.length > 0) {
+      const name = group.baseTitle;
+      this.io.stderr.write(
+        `drover: warning: '${name}': its entry in ${plan.file} also changed ${plan.ignored.map((k) => `'${k}'`).join(', ')}, which --update-env does not apply (it takes the entry's env alone); a stop and a start applies them (drover stop ${name}, then drover start ${name} where the file is)\n`,
+      );
+    }
+    return plan;
+  }
+}
+
 @Action({
   name: 'restart',
   description: 'Stop every worker of a group, then start them all again',
   args: NAME_ARG,
 })
-export class RestartAction extends GroupControlAction {
+export class RestartAction extends RenewAction {
   protected override readonly verbWhenNoneRuns = 'restarted';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
-    await manage.restart();
-    return `restarted the workers of '${group.baseTitle}'`;
+    const plan = await this.envUpdate(group);
+    await sent(group, () => manage.restart(plan?.options));
+    return `restarted the workers of '${group.baseTitle}'${plan ? `, ${plan.said}` : ''}`;
   }
 }
 
@@ -88,12 +144,86 @@ export class RestartAction extends GroupControlAction {
   description: 'Replace the workers one by one, each once its successor is ready',
   args: NAME_ARG,
 })
-export class ReloadAction extends GroupControlAction {
+export class ReloadAction extends RenewAction {
   protected override readonly verbWhenNoneRuns = 'reloaded';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
-    const result = await manage.reload();
-    if (result.aborted) throw reloadStopped(`'${group.baseTitle}'`, result.replaced, result.error);
-    return `reloaded '${group.baseTitle}': ${result.replaced} worker(s) replaced`;
+    const plan = await this.envUpdate(group);
+    const result = await sent(group, () => manage.reload(plan?.options));
+    if (result.aborted)
+      throw reloadStopped(`'${group.baseTitle}'`, result.replaced, result.error, plan !== null);
+    return `reloaded '${group.baseTitle}': ${result.replaced} worker(s) replaced${plan ? `, ${plan.said}` : ''}`;
+  }
+}
+
+/** What `--update-env` sends to one group, and what the output says of it. */
+interface EnvUpdatePlan {
+  options: ReloadOptions;
+  /** `with the environment of this shell ...` */
+  said: string;
+  /** the config file read again, or null for a group that was not started from one */
+  file: string | null;
+  /** keys of its entry that changed besides env: not applied */
+  ignored: string[];
+}
+
+/**
+ * The environment update for `group`: this shell's environment, and for a group started from a
+ * config file (its master names the file) the env of its entry, read and validated again.
+ */
+async function planEnvUpdate(group: RunningGroup): Promise<EnvUpdatePlan> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  const source = await sourceOf(group);
+  if (source === null)
+    return { options: { env }, said: 'with the environment of this shell', file: null, ignored: [] };
+  let entry: GroupEntry;
+  try {
+    entry = await loadGroupEntry(source.file, group.baseTitle);
+  } catch (error) {
+    const message = (withoutPrefix(error) as Error).message;
+    throw new Error(
+      `cannot update the environment of '${group.baseTitle}': ${message}; nothing was done: its workers keep running as they are`,
+      { cause: error },
+    );
+  }
+  return {
+    options: { env, configEnv: entry.env ?? {} },
+    said: `with the environment of this shell and the env of its entry in ${source.file}`,
+    file: source.file,
+    ignored: changedEntryKeys(source.entry, entry),
+  };
+}
+
+/** The config file entry the master of `group` was started from, or null (none, or an older master). */
+async function sourceOf(group: RunningGroup): Promise<GroupSource | null> {
+  const client = await ControlClient.connect(group.socket);
+  try {
+    return parseGroupSource(await client.request('ping'));
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Runs a request that may carry an environment update: a master from before `--update-env`
+ * refuses its arguments, which is said in words an operator can act on.
+ */
+async function sent<T>(group: RunningGroup, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (
+      code === 'EPROTOCOL' &&
+      typeof message === 'string' &&
+      /unknown argument "(env|configEnv)"/.test(message)
+    ) {
+      throw new Error(
+        `the master of '${group.baseTitle}' (pid ${group.pid}) runs an older drover that cannot update the environment; nothing was done: stop the group and start it again with this drover to use --update-env`,
+        { cause: error },
+      );
+    }
+    throw error;
   }
 }
 
