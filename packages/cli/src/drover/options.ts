@@ -1,5 +1,8 @@
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { type CommandOption, Option, type ParamTarget, UsageError } from '@drover/command';
+import { ConfigError, type ManageConfig, type ManageOptions, resolveManageConfig } from '@drover/core';
 import { GROUP_NAME, GROUP_NAME_RULE } from './names.js';
 
 /** Most workers one group may have (the master's own limit). */
@@ -41,6 +44,111 @@ export class DaemonOption implements CommandOption<{ background: boolean }> {
 export class NameOption implements CommandOption<{ name: string }> {
   impactAction(action: ParamTarget<{ name: string }>, value: string | undefined): void {
     action.setParam('name', parseGroupName('--name', value ?? ''));
+  }
+}
+
+/** The group options `drover start <script>` takes as flags, by their ManageOptions key. */
+export type GroupFlagOptions = Pick<
+  ManageOptions,
+  'maxMemory' | 'readyWhen' | 'readyTimeout' | 'stopTimeout' | 'hangTimeout' | 'execArgv' | 'logDir'
+>;
+
+/** The flag of each group option: a config file entry sets the key, a command line the flag. */
+export const GROUP_OPTION_FLAGS: Readonly<Record<keyof GroupFlagOptions, string>> = {
+  maxMemory: '--max-memory',
+  readyWhen: '--ready-when',
+  readyTimeout: '--ready-timeout',
+  stopTimeout: '--stop-timeout',
+  hangTimeout: '--hang-timeout',
+  execArgv: '--node-args',
+  logDir: '--log-dir',
+};
+
+@Option({
+  name: 'max-memory',
+  description: 'Recycle a worker whose memory (RSS) exceeds this size: 300M, 1.5G, 800K; default 0: off',
+  value: 'required',
+  valueName: 'size',
+})
+export class MaxMemoryOption implements CommandOption<GroupFlagOptions> {
+  impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
+    action.setParam('maxMemory', parseMaxMemory(value ?? ''));
+  }
+}
+
+@Option({
+  name: 'ready-when',
+  description:
+    "When a plain script's worker is ready: loaded (default), listening (a server of it listens) or message (it calls process.send('ready'))",
+  value: 'required',
+  valueName: 'when',
+})
+export class ReadyWhenOption implements CommandOption<GroupFlagOptions> {
+  impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
+    action.setParam('readyWhen', checkFlag('readyWhen', value ?? '', value ?? '').readyWhen);
+  }
+}
+
+@Option({
+  name: 'ready-timeout',
+  description: 'Time a starting worker gets to be ready, in ms; default 30000',
+  value: 'required',
+  valueName: 'ms',
+})
+export class ReadyTimeoutOption implements CommandOption<GroupFlagOptions> {
+  impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
+    action.setParam('readyTimeout', parseMilliseconds('readyTimeout', value ?? ''));
+  }
+}
+
+@Option({
+  name: 'stop-timeout',
+  description: 'Time a stopping worker gets to finish before SIGKILL, in ms; default 10000',
+  value: 'required',
+  valueName: 'ms',
+})
+export class StopTimeoutOption implements CommandOption<GroupFlagOptions> {
+  impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
+    action.setParam('stopTimeout', parseMilliseconds('stopTimeout', value ?? ''));
+  }
+}
+
+@Option({
+  name: 'hang-timeout',
+  description: 'Replace a worker whose event loop has not answered for this long, in ms; default 0: off',
+  value: 'required',
+  valueName: 'ms',
+})
+export class HangTimeoutOption implements CommandOption<GroupFlagOptions> {
+  impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
+    action.setParam('hangTimeout', parseMilliseconds('hangTimeout', value ?? ''));
+  }
+}
+
+@Option({
+  name: 'node-args',
+  description:
+    "Node options for the workers, split at spaces: '--max-old-space-size=512 --enable-source-maps'",
+  value: 'required',
+  valueName: 'args',
+})
+export class NodeArgsOption implements CommandOption<GroupFlagOptions> {
+  impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
+    action.setParam('execArgv', parseNodeArgs(value ?? ''));
+  }
+}
+
+@Option({
+  name: 'log-dir',
+  description: 'Directory of the log file of a background group; default <run dir>/logs',
+  value: 'required',
+  valueName: 'dir',
+})
+export class LogDirOption implements CommandOption<GroupFlagOptions> {
+  impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
+    const typed = value ?? '';
+    // absolute now: the daemon has the same working directory, but the path printed is clearer
+    action.setParam('logDir', checkFlag('logDir', typed, typed === '' ? '' : resolve(typed)).logDir);
   }
 }
 
@@ -96,4 +204,85 @@ export function parseGroupName(what: string, value: string): string {
     });
   }
   return value;
+}
+
+/**
+ * `value`, typed as `typed`, checked as the group option `key` by core's own rules (those of a
+ * config file entry), and the group's config with it; otherwise a UsageError naming the flag, what
+ * was typed and what is allowed.
+ */
+function checkFlag(key: keyof GroupFlagOptions, typed: string, value: unknown, unit = ''): ManageConfig {
+  try {
+    return resolveManageConfig({ baseTitle: 'flag', [key]: value });
+  } catch (error) {
+    if (!(error instanceof ConfigError) || error.key !== key) throw error;
+    throw flagError(GROUP_OPTION_FLAGS[key], typed, `${error.hint ?? 'expected another value'}${unit}`);
+  }
+}
+
+function flagError(flag: string, typed: string, hint: string): UsageError {
+  // `drover start --stop-timeout app.mjs`: the flag took the next word, the script
+  const tookScript = isFile(typed)
+    ? `; ${flag} took '${typed}', the word after it, as its value: write ${flag}=<value>`
+    : '';
+  return new UsageError(`${flag} is ${JSON.stringify(typed)}`, { action: 'start', hint: hint + tookScript });
+}
+
+function isFile(path: string): boolean {
+  try {
+    return path !== '' && statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Less than any Node process uses: a limit this low recycles every worker at every check. */
+const MIN_MAX_MEMORY = 1024 ** 2;
+
+/**
+ * A size as the config key `maxMemory` takes it ('300M', '1.5G', bytes), kept as typed. A size
+ * under 1M is refused: a bare `300` is 300 bytes, which PM2 users mean as 300M.
+ */
+function parseMaxMemory(typed: string): string {
+  const bytes = checkFlag('maxMemory', typed, typed).maxMemory;
+  if (bytes > 0 && bytes < MIN_MAX_MEMORY) {
+    throw flagError(
+      '--max-memory',
+      typed,
+      `that is ${bytes} bytes, less than any Node process uses: give a unit (--max-memory=${/^[\d.]+$/.test(typed) ? `${typed}M` : '300M'}), or 0 for no limit`,
+    );
+  }
+  return typed;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/i;
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Whole milliseconds, as the config keys take them. `10s` is refused with its value in ms, so
+ * the flag and the config key read the same.
+ */
+function parseMilliseconds(key: 'readyTimeout' | 'stopTimeout' | 'hangTimeout', typed: string): number {
+  const duration = DURATION.exec(typed);
+  const inMs = duration
+    ? `: ${typed} is ${GROUP_OPTION_FLAGS[key]}=${Math.round(Number(duration[1]) * (DURATION_MS[duration[2]!.toLowerCase()] ?? 1))}`
+    : '';
+  // anything but digits goes to core as the string it is, which core refuses
+  return checkFlag(key, typed, /^\d+$/.test(typed) ? Number(typed) : typed, ` (milliseconds)${inMs}`)[key];
+}
+
+/**
+ * Node options, split at whitespace as PM2's `--node-args`. The first word must be an option:
+ * Node would take any other word for the script to run.
+ */
+function parseNodeArgs(typed: string): string[] {
+  const words = typed.split(/\s+/).filter((word) => word !== '');
+  if (words.length > 0 && !words[0]!.startsWith('-')) {
+    throw flagError(
+      '--node-args',
+      typed,
+      `expected Node options, starting with '-': --node-args='--max-old-space-size=512'`,
+    );
+  }
+  return checkFlag('execArgv', typed, words).execArgv;
 }

@@ -5,10 +5,24 @@ import { ReloadAction, RestartAction, ScaleAction, StopAction } from './actions/
 import { StartAction } from './actions/start.js';
 import { StatusAction } from './actions/status.js';
 import { CLI_VERSION } from '../version.js';
-import { DaemonOption, FollowOption, JsonOption, LinesOption, NameOption, WorkersOption } from './options.js';
+import {
+  DaemonOption,
+  FollowOption,
+  HangTimeoutOption,
+  JsonOption,
+  LinesOption,
+  LogDirOption,
+  MaxMemoryOption,
+  NameOption,
+  NodeArgsOption,
+  ReadyTimeoutOption,
+  ReadyWhenOption,
+  StopTimeoutOption,
+  WorkersOption,
+} from './options.js';
 
 @Template(
-  `<start> [script] [args...] -[w] -[d] -[name]
+  `<start> [script] [args...] -[w] -[d] -[name] -[max-memory] -[ready-when] -[ready-timeout] -[stop-timeout] -[hang-timeout] -[node-args] -[log-dir]
    <stop|restart|reload> <name>
    <status> [name] -[json]
    <scale> <name> <count>
@@ -30,6 +44,20 @@ export function createDroverRouter(container = new Container()): CommandRouter {
   return new CommandRouter(container, {
     template: DroverTemplate,
     actions: [StartAction, StopAction, RestartAction, ReloadAction, StatusAction, ScaleAction, LogsAction],
-    options: [WorkersOption, DaemonOption, NameOption, JsonOption, FollowOption, LinesOption],
+    options: [
+      WorkersOption,
+      DaemonOption,
+      NameOption,
+      MaxMemoryOption,
+      ReadyWhenOption,
+      ReadyTimeoutOption,
+      StopTimeoutOption,
+      HangTimeoutOption,
+      NodeArgsOption,
+      LogDirOption,
+      JsonOption,
+      FollowOption,
+      LinesOption,
+    ],
   });
 }

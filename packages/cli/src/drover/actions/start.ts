@@ -12,12 +12,15 @@ import {
 } from '@drover/core/control';
 import { plainErrors, withoutPrefix } from '../../messages.js';
 import { groupNameFromScript } from '../names.js';
+import { GROUP_OPTION_FLAGS, type GroupFlagOptions } from '../options.js';
 
-interface StartParams {
+interface StartParams extends GroupFlagOptions {
   workers: number;
   background: boolean;
   name: string;
 }
+
+const GROUP_OPTION_KEYS = Object.keys(GROUP_OPTION_FLAGS) as (keyof GroupFlagOptions)[];
 
 @Action({
   name: 'start',
@@ -42,10 +45,21 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
           `script '${this.args.script}' does not exist, and the config file cannot be read to look for a group of that name: ${(withoutPrefix(group) as Error).message}`,
         );
     }
+    if (!background && this.hasParam('logDir')) {
+      // in the foreground the log goes to the terminal: a log directory would stay empty
+      throw new UsageError(
+        'option --log-dir needs -d: a group in the foreground writes its log to the terminal',
+        {
+          action: 'start',
+          hint: 'add -d to run it in the background, where it logs to a file; in the foreground, redirect its output instead (> app.log)',
+        },
+      );
+    }
     checkScript(this.args.script, script);
     const name = this.getParam('name') ?? groupNameFromScript(script);
+    // a daemon runs this same command line: it reads the same flags again
     const manage = new Manage(
-      { baseTitle: name, maxWorkerNum: this.getParam('workers', 1) },
+      { baseTitle: name, maxWorkerNum: this.getParam('workers', 1), ...this.groupOptions() },
       { launch: scriptLaunch(script, this.args.args) },
     );
     if (background) manage.setBackground(true);
@@ -53,6 +67,13 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     if (launchedDaemon(background, pid)) {
       this.io.stdout.write(`started '${name}' in the background (pid ${pid}); log: ${manage.logFile()}\n`);
     }
+  }
+
+  /** The group options given as flags (`--max-memory`, `--stop-timeout`, ...). */
+  private groupOptions(): GroupFlagOptions {
+    const options: Record<string, unknown> = {};
+    for (const key of GROUP_OPTION_KEYS) if (this.hasParam(key)) options[key] = this.getParam(key);
+    return options as GroupFlagOptions;
   }
 
   /**
@@ -83,6 +104,14 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
         throw new UsageError(`option ${flag === 'workers' ? '-w' : '--name'} needs a <script>`, {
           action: 'start',
           hint: 'a config file sets maxWorkerNum and baseTitle per group',
+        });
+      }
+    }
+    for (const key of GROUP_OPTION_KEYS) {
+      if (this.hasParam(key)) {
+        throw new UsageError(`option ${GROUP_OPTION_FLAGS[key]} needs a <script>`, {
+          action: 'start',
+          hint: `a config file sets it per group: put ${key}: ${JSON.stringify(this.getParam(key))} in ${only === undefined ? "the group's entry" : `the entry of '${only}'`}`,
         });
       }
     }
