@@ -458,7 +458,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
     if (slot.replacement === handle) slot.replacement = null;
     slot.retiring.delete(handle);
-    if (slot.current !== handle) return; // a replaced process: its successor already serves the PIN
+    if (slot.current !== handle) {
+      // a replaced process: its successor serves the PIN, or the PIN left and waited for it
+      this.forgetIfLeft(slot);
+      return;
+    }
     slot.current = null;
     if (slot.ageTimer) clearTimeout(slot.ageTimer);
     slot.ageTimer = null;
@@ -467,11 +471,15 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     // start() rejects and cleans up; a worker that finished before it was ready is finished
     if (this.initialStart && handle.readyAt === null && reason !== 'normal') return;
     if (slot.retired) {
-      this.slots.delete(slot.pin);
+      this.forgetIfLeft(slot);
       return;
     }
     if (slot.replacement) return; // the replacement takes over when ready
     if (slot.restarting) return; // restart() starts the PIN again once all have stopped
+    if (slot.kind === 'temporary') {
+      this.temporaryEnded(slot, reason);
+      return;
+    }
     if (reason === 'normal') {
       slot.finished = true;
       this.log.notice(`worker finished`, { pin: slot.pin, code });
@@ -537,8 +545,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
    *
    * A recycle of a worker in the execution loop is not rolling: the old process finishes its
    * execution and exits first, and the successor starts then (onExit), so no two processes run
-   * executions for one PIN at once (work sharded by PIN stays exclusive). A reload, which an
-   * operator asks for to change code without a gap, stays rolling for every worker.
+   * executions for one PIN at once (work sharded by PIN stays exclusive). So is the recycle of a
+   * worker with no room for a successor beside it (a task pool at maxWorkers, see roomFor). A
+   * reload, which an operator asks for to change code without a gap, stays rolling for every worker.
    */
   private async replace(
     slot: WorkerSlot,
@@ -549,7 +558,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (!old || slot.replacement || old.state === 'draining' || this.stopping) return false;
     if (reason === 'recycle' && old.expected) return false;
     if (reason === 'recycle') old.expected = 'recycle';
-    if (reason === 'recycle' && old.loop) {
+    if (reason === 'recycle' && (old.loop || !this.roomFor(1))) {
       this.emit('workerStop', { pin: slot.pin, pid: old.pid, title: old.title, reason });
       await old.stop(reason, this.config.stopTimeout);
       return true;
@@ -669,7 +678,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   // ---- operations ----------------------------------------------------------------------
 
   /** Runs operations that change the set of workers one at a time. */
-  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+  protected enqueue<T>(op: () => Promise<T>): Promise<T> {
     // A reload or scale asked for while the group is still starting runs once the start settled.
     const started = () =>
       this.startPromise?.then(
@@ -810,7 +819,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return this.enqueue(() => this.applyScale(workers));
   }
 
-  private async applyScale(workers: number): Promise<{ from: number; to: number }> {
+  protected async applyScale(workers: number): Promise<{ from: number; to: number }> {
     const from = this.target;
     if (this.stopping) throw this.stoppingError('scale');
     this.target = workers;
@@ -823,8 +832,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (existing?.retired) existing.retired = false;
       const slot = existing ?? new WorkerSlot(pin);
       this.slots.set(pin, slot);
-      if (!slot.current)
-        starting.push(this.whenReady(this.spawn(slot), true).catch(noteNotReady(notReady, pin)));
+      if (!slot.current) starting.push(this.startWhenRoom(slot).catch(noteNotReady(notReady, pin)));
     }
     const stopping: Promise<void>[] = [];
     for (const slot of this.slots.values()) {
@@ -1072,10 +1080,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   /**
    * Starts a temporary worker on the lowest free PIN at or above the permanent count. Returns
-   * its info at once (`workerReady` follows), or null while the group starts or stops.
+   * its info at once (`workerReady` follows), or null while the group starts or stops, or when
+   * one more process would not fit (roomFor).
    */
   addTemporary(): WorkerInfo | null {
-    if (this.stopping || this.state === 'starting') return null;
+    if (this.stopping || this.state === 'starting' || !this.roomFor(1)) return null;
     let pin = this.target;
     while (this.slots.has(pin)) pin++;
     const slot = new WorkerSlot(pin, 'temporary');
@@ -1085,7 +1094,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return { pin, pid: handle.pid, title: handle.title };
   }
 
-  /** Stops the temporary worker on `pin` for good (reason 'idle'); false if there is none. */
+  /**
+   * Stops the temporary worker on `pin` for good (reason 'idle'); false if there is none. Its
+   * PIN stays taken until its last process has exited.
+   */
   retireTemporary(pin: number): boolean {
     const slot = this.slots.get(pin);
     if (slot?.kind !== 'temporary' || slot.retired || this.stopping) return false;
@@ -1098,6 +1110,56 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   }
 
   /**
+   * A temporary worker's process ended with no successor (a crash, a kill, a recycle with no
+   * room beside it, its own exit): its PIN leaves instead of starting again. Its tasks are
+   * retried, and the autoscaler starts a worker if the backlog still needs one; a temporary PIN
+   * in crash backoff would hold a place in maxWorkers with no process, and never fall idle.
+   */
+  private temporaryEnded(slot: WorkerSlot, reason: ExitReason): void {
+    slot.retired = true;
+    slot.clearTimers();
+    this.log.info(`temporary worker ended: its PIN is not started again`, { pin: slot.pin, reason });
+    this.forgetIfLeft(slot);
+  }
+
+  /** Forgets a retired PIN once its last process has exited: until then that process holds its place. */
+  private forgetIfLeft(slot: WorkerSlot): void {
+    if (slot.retired && slot.handles().length === 0 && this.slots.get(slot.pin) === slot)
+      this.slots.delete(slot.pin);
+  }
+
+  /**
+   * Whether `extra` more worker processes fit in the group now (see `slotCounts().places`). Any
+   * number does here; a task pool keeps within its maxWorkers: a recycle with no room is not
+   * rolling, and a scale up or the autoscaler starts nothing that would pass it.
+   */
+  protected roomFor(_extra: number): boolean {
+    return true;
+  }
+
+  /**
+   * Starts the worker of a PIN that a scale up wants, once it fits (roomFor): a process still
+   * finishing (a replaced one, a retired PIN's) holds its place until it exits.
+   */
+  private async startWhenRoom(slot: WorkerSlot): Promise<void> {
+    let waiting = false;
+    for (;;) {
+      if (this.stopping || slot.current || slot.retired || this.slots.get(slot.pin) !== slot) return;
+      // a PIN already counts as one place; a process of its own still finishing makes it two
+      if (this.roomFor(slot.handles().length > 0 ? 1 : 0)) break;
+      const exits = [...this.slots.values()].flatMap((s) => s.handles().map((h) => h.exited));
+      if (exits.length === 0) break;
+      if (!waiting)
+        this.log.info(`worker ${slot.pin} starts once a process still finishing leaves room`, {
+          pin: slot.pin,
+        });
+      waiting = true;
+      await Promise.race(exits);
+    }
+    return this.whenReady(this.spawn(slot), true);
+  }
+
+  /**
    * Awaited first whenever the group stops (a call, a signal, the control socket), before any
    * worker is asked to stop: the task pool takes no new tasks there and lets running ones finish.
    */
@@ -1106,14 +1168,19 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   }
 
   /**
-   * Workers wanted now, by kind, and `retiring`: retired PINs whose process still finishes its
-   * work. Those are not wanted, but they still hold a process and its memory.
+   * Workers wanted now, by kind; `retiring`: retired PINs whose process still finishes its work
+   * (not wanted, but holding a process and its memory); and `places`: what a bound on processes
+   * counts. Every PIN that is not retired holds one place even without a process (starting, in
+   * backoff, given up: a reload or restart starts it again), and every live process holds one:
+   * a successor starting beside its PIN's process, a replaced one still finishing, a retired PIN's.
    */
-  slotCounts(): { permanent: number; temporary: number; retiring: number } {
-    const counts = { permanent: 0, temporary: 0, retiring: 0 };
+  slotCounts(): { permanent: number; temporary: number; retiring: number; places: number } {
+    const counts = { permanent: 0, temporary: 0, retiring: 0, places: 0 };
     for (const slot of this.slots.values()) {
+      const live = slot.handles().length;
       if (!slot.retired) counts[slot.kind]++;
-      else if (slot.handles().length > 0) counts.retiring++;
+      else if (live > 0) counts.retiring++;
+      counts.places += Math.max(slot.retired ? 0 : 1, live);
     }
     return counts;
   }

@@ -1,12 +1,16 @@
+import type { ResolvedRestartPolicy } from '../config.js';
 import type { Logger } from '../log/Logger.js';
 import type { WorkerInfo } from '../master/events.js';
+import { RestartPolicy } from '../master/RestartPolicy.js';
+import type { ExitReason } from '../status.js';
 import type { QueueStats } from '../queue/QueueBackend.js';
 import type { Dispatcher } from './Dispatcher.js';
 import type { ScaleInfo } from './events.js';
 
 /** What the autoscaler needs from the worker group. */
 export interface ScalableGroup {
-  slotCounts(): { permanent: number; temporary: number; retiring: number };
+  /** `places`: live processes, and PINs wanted without one (see Master.slotCounts) */
+  slotCounts(): { permanent: number; temporary: number; retiring: number; places: number };
   addTemporary(): WorkerInfo | null;
   retireTemporary(pin: number): boolean;
   isTemporary(pin: number): boolean;
@@ -20,19 +24,32 @@ export interface AutoscalerOptions {
   readonly idleTimeout: number;
   /** ms between two looks at the backlog */
   readonly interval: number;
+  /** the group's crash backoff: temporary workers that keep crashing are started again no faster */
+  readonly restart: ResolvedRestartPolicy;
 }
 
 /**
  * Temporary workers, PHP-FPM ondemand style: when the tasks waiting (the backend's `ready` count,
  * shared by every master on a shared queue) exceed the free places in the workers' windows, it
- * starts temporary workers for the difference, up to maxWorkers; a temporary worker with nothing
- * to do for idleTimeout is stopped (reason 'idle').
+ * starts temporary workers for the difference, up to maxWorkers processes (every live one counts:
+ * a worker still finishing a task after a scale down or an idle stop, a successor starting beside
+ * the worker it replaces); a temporary worker with nothing to do for idleTimeout is stopped
+ * (reason 'idle'). A temporary worker that crashes is not started again by the group: the next
+ * look starts one if the backlog still needs it, after the group's crash backoff when they keep
+ * crashing.
  */
 export class Autoscaler {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   /** temporary workers started and not ready yet, by pid */
   private readonly starting = new Set<number>();
+  /** temporary workers alive, by pid: when each started */
+  private readonly startedAt = new Map<number, number>();
+  private readonly policy: RestartPolicy;
+  /** fast crashes of temporary workers in a row (as RestartPolicy counts them) */
+  private crashStreak = 0;
+  /** no temporary worker starts before this (epoch ms) */
+  private holdUntil = 0;
 
   constructor(
     private readonly options: AutoscalerOptions,
@@ -41,7 +58,9 @@ export class Autoscaler {
     private readonly stats: () => Promise<QueueStats>,
     private readonly log: Logger,
     private readonly onScaleUp: (info: ScaleInfo) => void,
-  ) {}
+  ) {
+    this.policy = new RestartPolicy(options.restart);
+  }
 
   start(): void {
     if (this.timer) return;
@@ -57,6 +76,26 @@ export class Autoscaler {
   /** A worker became ready or left: it is no longer starting. */
   settled(pid: number): void {
     this.starting.delete(pid);
+  }
+
+  /** A temporary worker's process started (the autoscaler's, or a successor of one). */
+  temporaryStarted(pid: number): void {
+    this.startedAt.set(pid, Date.now());
+  }
+
+  /** A worker's process exited: a temporary one that crashed holds back the next start by the crash backoff. */
+  exited(pid: number, reason: ExitReason): void {
+    this.starting.delete(pid);
+    const startedAt = this.startedAt.get(pid);
+    this.startedAt.delete(pid);
+    if (startedAt === undefined || (reason !== 'crash' && reason !== 'hang')) return;
+    this.crashStreak = this.policy.nextStreak(this.crashStreak, Date.now() - startedAt);
+    const delay = this.policy.delayFor(this.crashStreak) ?? this.options.restart.maxDelayMs;
+    this.holdUntil = Date.now() + delay;
+    if (delay > 0)
+      this.log.warning(`temporary workers keep crashing: none starts for ${delay} ms`, {
+        streak: this.crashStreak,
+      });
   }
 
   /** One look: stop idle temporary workers, then start new ones if the backlog calls for it. */
@@ -79,10 +118,10 @@ export class Autoscaler {
   private grow(backlog: number): void {
     const { window, maxWorkers } = this.options;
     const free = this.dispatcher.freeSlots + this.starting.size * window;
-    if (backlog <= free) return;
+    if (backlog <= free || Date.now() < this.holdUntil) return;
     const counts = this.group.slotCounts();
-    // a retiring worker still runs: maxWorkers bounds processes, not only the ones wanted
-    const room = maxWorkers - counts.permanent - counts.temporary - counts.retiring;
+    // maxWorkers bounds processes, those still finishing included, not only the workers wanted
+    const room = maxWorkers - counts.places;
     const wanted = Math.min(room, Math.ceil((backlog - free) / window));
     if (wanted <= 0) return;
     let started = 0;

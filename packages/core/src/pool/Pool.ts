@@ -227,6 +227,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
         window: config.concurrencyPerWorker,
         idleTimeout: config.idleTimeout,
         interval: config.scaleInterval,
+        restart: config.manage.restart,
       },
       master,
       dispatcher,
@@ -239,9 +240,12 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
       const send = master.channelTo(w.pid);
       if (send) dispatcher.addLane(w.pid, w.pin, send);
     });
+    master.on('workerStart', (w) => {
+      if (master.isTemporary(w.pin)) autoscaler.temporaryStarted(w.pid);
+    });
     master.on('workerStop', (w) => dispatcher.closeLane(w.pid));
     master.on('workerExit', (w) => {
-      autoscaler.settled(w.pid);
+      autoscaler.exited(w.pid, w.reason);
       dispatcher.laneExited(w.pid, w.code, w.signal);
     });
     master.on('internalMessage', (m, w) => {

@@ -9,9 +9,11 @@ export interface PoolMasterOptions extends MasterOptions {
 }
 
 /**
- * The master of a task pool: a worker group whose permanent workers stay within the pool's
- * `maxWorkers`. An explicit `scale(n)` past it (the API, `drover scale`) is refused; SIGTTIN
- * stops there, with a warning naming maxWorkers, since a signal has no one to answer.
+ * The master of a task pool: a worker group that never runs more than the pool's `maxWorkers`
+ * processes. An explicit `scale(n)` past it (the API, `drover scale`) is refused; SIGTTIN stops
+ * there, with a warning naming maxWorkers, since a signal has no one to answer. A recycle with no
+ * room for a successor beside the old worker is not rolling, and a scale up starts a PIN once
+ * the processes still finishing leave it room (see `roomFor`).
  */
 export class PoolMaster extends Master {
   private readonly maxWorkers: number;
@@ -29,13 +31,18 @@ export class PoolMaster extends Master {
   override async getAllStatus(): Promise<GroupStatus> {
     const status = await super.getAllStatus();
     // A retired temporary worker's PIN outlives its process for a moment, as 'starting' without a
-    // pid: nothing starts there.
+    // pid: nothing starts there. (One whose replaced process still finishes shows it in `others`.)
     return {
       ...status,
       workers: status.workers.filter(
-        (w) => !(w.kind === 'temporary' && w.pid === null && w.state === 'starting'),
+        (w) => !(w.kind === 'temporary' && w.pid === null && w.state === 'starting' && !w.others),
       ),
     };
+  }
+
+  /** maxWorkers counts every process: the workers wanted, and those still finishing. */
+  protected override roomFor(extra: number): boolean {
+    return this.slotCounts().places + extra <= this.maxWorkers;
   }
 
   override scale(workers: number): Promise<{ from: number; to: number }> {
@@ -56,8 +63,9 @@ export class PoolMaster extends Master {
     this.poolSignalled += delta;
     if (this.poolScaleQueued) return;
     this.poolScaleQueued = true;
-    // a burst of signals is one scale, by its net count
-    setImmediate(() => {
+    // A burst of signals is one scale, by its net count, taken when the queue reaches it: a
+    // count read before an operation still queued (a reload, another scale) would be stale.
+    void this.enqueue(async () => {
       this.poolScaleQueued = false;
       const net = this.poolSignalled;
       this.poolSignalled = 0;
@@ -69,7 +77,7 @@ export class PoolMaster extends Master {
           { wanted },
         );
       const target = Math.min(wanted, this.maxWorkers);
-      if (target !== current) void super.scale(target).catch(() => {});
-    });
+      if (target !== current && !this.stopping) await this.applyScale(target);
+    }).catch(() => {});
   }
 }
