@@ -1,7 +1,7 @@
 import { CommandRouter, Template } from '@drover/command';
 import { Container } from 'inversify';
 import { LogsAction } from './actions/logs.js';
-import { ReloadAction, RestartAction, ScaleAction, StopAction } from './actions/control.js';
+import { ReloadAction, RestartAction, ScaleAction, StopAction, UpdateEnvOption } from './actions/control.js';
 import { StartAction } from './actions/start.js';
 import { StatusAction } from './actions/status.js';
 import { CLI_VERSION } from '../version.js';
@@ -23,7 +23,8 @@ import {
 
 @Template(
   `<start> [script] [args...] -[w] -[d] -[name] -[max-memory] -[ready-when] -[ready-timeout] -[stop-timeout] -[hang-timeout] -[node-args] -[log-dir]
-   <stop|restart|reload> <name>
+   <stop> <name>
+   <restart|reload> <name> -[update-env]
    <status> [name] -[json]
    <scale> <name> <count>
    <logs> <name> -[f] -[n]`,
@@ -55,6 +56,7 @@ export function createDroverRouter(container = new Container()): CommandRouter {
       HangTimeoutOption,
       NodeArgsOption,
       LogDirOption,
+      UpdateEnvOption,
       JsonOption,
       FollowOption,
       LinesOption,
