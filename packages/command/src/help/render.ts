@@ -1,5 +1,6 @@
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
 import { formatPositional, type UsageLine } from '../template/ast.js';
+import { layoutUsage, usageWords } from './usage.js';
 import type { Colors } from './colors.js';
 import { descriptionColumn, formatRows, type Row, wrap } from './wrap.js';
 
@@ -16,11 +17,7 @@ interface Section {
 
 /** The whole program's help, generated from the parsed template. */
 export function renderHelp(spec: CommandSpec, style: HelpStyle): string {
-  const prefix = 'Usage: ';
-  const head = spec.ast.lines.map(
-    (line, i) =>
-      `${i === 0 ? style.colors.bold(prefix) : ' '.repeat(prefix.length)}${spec.bin} ${usageText(spec, line, actionsText(line.actions))}`,
-  );
+  const head = spec.ast.lines.flatMap((line, i) => usageLines(spec, line, line.actions, style, i === 0));
   if (spec.description) head.push('', ...wrap(spec.description, style.width));
 
   const sections: Section[] = [
@@ -47,9 +44,8 @@ export function renderHelp(spec: CommandSpec, style: HelpStyle): string {
 /** The help of one action: its usage line, arguments and the options it accepts. */
 export function renderActionHelp(spec: CommandSpec, action: ActionSpec, style: HelpStyle): string {
   const line = action.line;
-  const usage = usageText(spec, line, action.name);
   const head = [
-    `${style.colors.bold('Usage:')} ${spec.bin} ${usage}`,
+    ...usageLines(spec, line, [action.name], style, true),
     '',
     ...wrap(action.description, style.width),
   ];
@@ -118,29 +114,20 @@ function optionRow(spec: CommandSpec, option: OptionSpec, lines: readonly UsageL
   return { term: `${flags}${value}`, description: `${option.description}${suffix}` };
 }
 
-/**
- * A usage line as it is typed, not in template syntax: `-[name]` would read as `-n ame`, `<start>`
- * as a placeholder. Options carry their flag and value (`[-w=<count>] [-d] [--name=<name>]`),
- * alternatives `[-a|-s]`, a required group `(-a|-s)`, and so do actions: `(stop|restart)`.
- */
-function usageText(spec: CommandSpec, line: UsageLine, actions: string): string {
-  const parts = [actions, ...line.positionals.map(formatPositional)];
-  for (const group of line.optionGroups) {
-    const flags = group.options.map((name) => typedFlag(spec.options.get(name)!)).join('|');
-    if (!group.required) parts.push(`[${flags}]`);
-    else parts.push(group.options.length > 1 ? `(${flags})` : flags);
-  }
-  return parts.join(' ');
-}
+const USAGE = 'Usage: ';
 
-/** One action as its word, alternatives as a required group: `start`, `(stop|restart)`. */
-function actionsText(actions: readonly string[]): string {
-  return actions.length === 1 ? actions[0]! : `(${actions.join('|')})`;
-}
-
-function typedFlag(option: OptionSpec): string {
-  const value = `<${option.valueName ?? 'value'}>`;
-  if (option.value === 'required') return `${primaryFlag(option)}=${value}`;
-  if (option.value === 'optional') return `${primaryFlag(option)}[=${value}]`;
-  return primaryFlag(option);
+/** One usage line wrapped to the page; the first of the page says `Usage:`, the others align under it. */
+function usageLines(
+  spec: CommandSpec,
+  line: UsageLine,
+  actions: readonly string[],
+  style: HelpStyle,
+  first: boolean,
+): string[] {
+  const words = usageWords(spec, line, actions);
+  const prefix = first ? USAGE : ' '.repeat(USAGE.length);
+  const lines = layoutUsage(prefix, `${spec.bin} ${words.action}`, words.items, style.width);
+  // painted after the layout measured it
+  if (first) lines[0] = `${style.colors.bold(USAGE)}${lines[0]!.slice(USAGE.length)}`;
+  return lines;
 }
