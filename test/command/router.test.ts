@@ -281,6 +281,64 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
       hint: 'logs',
     },
     { argv: ['start', 'a', '-n', '-d'], error: 'option -n needs a value: -n=<count>', hint: 'start' },
+    // A word that starts with '-' and is no option of the program, right after an option that
+    // needs a value, was most likely meant as that value: it is not taken, and the hint joins them.
+    {
+      argv: ['start', 'a', '--workers', '--inspect'],
+      error:
+        "option --workers needs a value; '--inspect' after it starts with '-', so it is not taken as one; if it is the value, join them with '=': deploy start a --workers=--inspect",
+      hint: 'start',
+    },
+    {
+      argv: ['start', '-n', '-x', 'a', 'b'],
+      error:
+        "option -n needs a value; '-x' after it starts with '-', so it is not taken as one; if it is the value, join them with '=': deploy start -n=-x a b",
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '-dn', '--no-warnings'],
+      error:
+        "option -n needs a value; '--no-warnings' after it starts with '-', so it is not taken as one; if it is the value, join them with '=': deploy start a -dn=--no-warnings",
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '--workers', '---x y'],
+      error:
+        "option --workers needs a value; '---x y' after it starts with '-', so it is not taken as one; if it is the value, join them with '=': deploy start a '--workers=---x y'",
+      hint: 'start',
+    },
+    // before the action, against every option of the program
+    {
+      argv: ['-n', '--inspect', 'start', 'a'],
+      error:
+        "option -n needs a value; '--inspect' after it starts with '-', so it is not taken as one; if it is the value, join them with '=': deploy -n=--inspect start a",
+    },
+    // not right after it: the word is an unknown option, with its own hint
+    {
+      argv: ['start', 'a', '-n', '2', '--inspect'],
+      error:
+        "unknown option --inspect; if it is meant as [args...], put it after '--', options before it: deploy start a -n 2 -- --inspect",
+      hint: 'start',
+    },
+    // an option whose value is optional takes one only after '='
+    {
+      argv: ['logs', 'web', '-o', '--lines', '--frob'],
+      error: 'unknown option --frob',
+      hint: 'logs',
+    },
+    // what the user typed reaches the terminal as text, in the message and in the hint
+    {
+      argv: ['start', 'a', '-n', '--x\u001b[31m'],
+      error:
+        "option -n needs a value; '--x\\x1b[31m' after it starts with '-', so it is not taken as one; if it is the value, join them with '=': deploy start a '-n=--x\\x1b[31m'",
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '--x\u001b[31m'],
+      error:
+        "unknown option --x\\x1b[31m; if it is meant as [args...], put it after '--', options before it: deploy start a -- '--x\\x1b[31m'",
+      hint: 'start',
+    },
     {
       argv: ['start', 'a', '--workers', '--', 'x'],
       error: 'option --workers needs a value: --workers=<count>',

@@ -68,9 +68,10 @@ export class UsageError extends CommandError {
   readonly action?: string;
 
   constructor(message: string, options: { action?: string; hint?: string } = {}) {
-    // Messages quote what the user typed: a word with a newline or an escape sequence must not
-    // break the one-line error or write to the terminal as anything but text.
-    super('EUSAGE', escapeControl(message), { hint: options.hint });
+    // Messages and hints quote what the user typed: a word with a newline or an escape sequence
+    // must not break the one-line error or write to the terminal as anything but text.
+    const hint = options.hint === undefined ? undefined : escapeControl(options.hint);
+    super('EUSAGE', escapeControl(message), { hint });
     this.name = 'UsageError';
     this.action = options.action;
   }

@@ -44,7 +44,13 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   const valueWords = new Set(
     tokens.options.flatMap((o) => (o.valueIndex === undefined ? [] : [o.valueIndex])),
   );
-  const line: CommandLine = { spec, argv, dashDashIndex: tokens.dashDashIndex, valueWords };
+  const line: CommandLine = {
+    spec,
+    argv,
+    options: tokens.options,
+    dashDashIndex: tokens.dashDashIndex,
+    valueWords,
+  };
 
   // Built-in commands win over everything else on the line, errors included, but for an
   // unknown action to show the help of.
@@ -74,7 +80,7 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   if (strayWord && (!strayOption || strayWord.index < strayOption.index)) {
     throw unknownOption(line, strayWord, undefined);
   }
-  if (strayOption?.negated) throw negatedOption(strayOption, undefined);
+  if (strayOption?.negated) throw negatedOption(line, strayOption, undefined);
   if (strayOption) throw unknownOption(line, strayOption, undefined);
   const tookAction = tokens.options.find(
     (o) =>
@@ -97,6 +103,7 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
 interface CommandLine {
   readonly spec: CommandSpec;
   readonly argv: readonly string[];
+  readonly options: readonly OptionToken[];
   readonly dashDashIndex: number | undefined;
   /** words taken as the value of the option before them (`-n 4`): options' parts, not arguments */
   readonly valueWords: ReadonlySet<number>;
@@ -132,7 +139,7 @@ function matchOptions(
   const allowed = new Set(line.optionGroups.flatMap((g) => g.options));
   const given = new Map<string, { token: OptionToken; option: OptionSpec }>();
   for (const token of tokens) {
-    if (token.negated) throw negatedOption(token, action);
+    if (token.negated) throw negatedOption(commandLine, token, action);
     const option = spec.byKey.get(token.key);
     if (!option) throw unknownOption(commandLine, token, action);
     if (!allowed.has(option.name)) {
@@ -245,7 +252,13 @@ function matchPositionals(action: ActionSpec, words: readonly string[], missingH
   return args;
 }
 
-function negatedOption(token: OptionToken, action: ActionSpec | undefined): UsageError {
+function negatedOption(
+  commandLine: CommandLine,
+  token: OptionToken,
+  action: ActionSpec | undefined,
+): UsageError {
+  const wanted = valueWanted(commandLine, token.index, action);
+  if (wanted) return wanted;
   return new UsageError(`unknown option ${token.flag}`, {
     action: action?.name,
     hint: `flags have no --no- form: leave ${token.flag.replace('--no-', '--')} out instead`,
@@ -257,6 +270,8 @@ function unknownOption(
   token: OptionToken | MalformedToken,
   action: ActionSpec | undefined,
 ): UsageError {
+  const wanted = valueWanted(commandLine, token.index, action);
+  if (wanted) return wanted;
   const { spec } = commandLine;
   const flag = 'flag' in token ? token.flag : token.word;
   const name = flag.replace(/^-+/, '').split('=')[0]!;
@@ -280,6 +295,35 @@ function unknownOption(
     action: action?.name,
     hint: guess ? undefined : positionalHint(commandLine, token.index, action),
   });
+}
+
+/**
+ * `--node-args --inspect`: a word that starts with '-' is never taken as the value of the option
+ * before it (getopt would take it; a misspelt flag would then pass silently as a value). When that
+ * word is no option of the program, it was most likely meant as the value: the error is the
+ * option's missing value, and the hint the line with both joined by '='.
+ */
+function valueWanted(
+  line: CommandLine,
+  index: number,
+  action: ActionSpec | undefined,
+): UsageError | undefined {
+  const before = line.options.filter((o) => o.index === index - 1).at(-1);
+  if (!before || before.value !== undefined) return undefined;
+  if (line.spec.byKey.get(before.key)?.value !== 'required') return undefined;
+  const word = line.argv[index]!;
+  const joined = [
+    ...line.argv.slice(0, index - 1),
+    `${line.argv[index - 1]}=${word}`,
+    ...line.argv.slice(index + 1),
+  ];
+  return new UsageError(
+    `option ${before.flag} needs a value; '${word}' after it starts with '-', so it is not taken as one`,
+    {
+      action: action?.name,
+      hint: `if it is the value, join them with '=': ${[line.spec.bin, ...joined].map(shellQuote).join(' ')}`,
+    },
+  );
 }
 
 /**
