@@ -18,6 +18,17 @@ describe('ManageOptions validation', () => {
     expect(c.restart.maxRestarts).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('takes durations with a unit for the timeouts', () => {
+    const c = resolveManageConfig({
+      baseTitle: 'm',
+      stopTimeout: '1.5s',
+      readyTimeout: '2m',
+      hangTimeout: '250ms',
+    });
+    expect([c.stopTimeout, c.readyTimeout, c.hangTimeout]).toEqual([1500, 120_000, 250]);
+    expect(resolveManageConfig({ baseTitle: 'm', readyTimeout: ' 1h ' }).readyTimeout).toBe(3_600_000);
+  });
+
   it.each([
     [
       {},
@@ -38,6 +49,23 @@ describe('ManageOptions validation', () => {
     [
       { baseTitle: 'm', maxWorkerNum: '4' },
       'drover: config \'maxWorkerNum\' is "4"; expected an integer from 0 to 1024',
+    ],
+    [
+      // Node's timers keep at most 2^31 - 1 ms: a longer one fires at once
+      { baseTitle: 'm', readyTimeout: 2 ** 31 },
+      "drover: config 'readyTimeout' is 2147483648; expected whole milliseconds from 1 to 2147483647, or a duration such as '500ms', '10s', '2m'",
+    ],
+    [
+      { baseTitle: 'm', stopTimeout: '25d' },
+      "drover: config 'stopTimeout' is \"25d\"; expected whole milliseconds from 0 to 2147483647, or a duration such as '500ms', '10s', '2m'",
+    ],
+    [
+      { baseTitle: 'm', limitSeconds: 30 * 86_400 },
+      "drover: config 'limitSeconds' is 2592000; expected a number from 0 to 2147483",
+    ],
+    [
+      { baseTitle: 'm', restart: { stableAfterMs: 1e12 } },
+      "drover: config 'restart.stableAfterMs' is 1000000000000; expected an integer from 0 to 2147483647",
     ],
     [
       { baseTitle: 'm', maxWorkers: 4 },

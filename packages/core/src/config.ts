@@ -2,6 +2,7 @@ import { closest } from './closest.js';
 import { ConfigError, describeValue } from './errors.js';
 import { type LogLevel, parseLogLevel } from './log/levels.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
+import { TIMER_MAX_MS } from './timerLimit.js';
 
 /** How a crashed worker is brought back. */
 export interface RestartPolicyOptions {
@@ -23,6 +24,12 @@ export interface RestartPolicyOptions {
    */
   maxRestarts?: number;
 }
+
+/**
+ * A delay: whole milliseconds, or a string with a unit: `'500ms'`, `'10s'`, `'1.5m'`, `'1h'`. At
+ * most 2^31 - 1 ms (about 24.8 days), the longest timer Node keeps.
+ */
+export type Duration = number | string;
 
 /** When a plain script's worker is ready (`ManageOptions.readyWhen`). */
 export type ReadyWhen = 'loaded' | 'listening' | 'message';
@@ -48,10 +55,10 @@ export interface ManageOptions {
   recycleJitter?: number;
   /** A worker that exits with this code has finished for good and is not respawned. Default 0. */
   normalExitCode?: number;
-  /** Time a stopping worker gets to finish before SIGKILL, in ms. Default 10000. */
-  stopTimeout?: number;
-  /** Time a starting worker gets to report ready, in ms. Default 30000. */
-  readyTimeout?: number;
+  /** Time a stopping worker gets to finish before SIGKILL: ms, or a Duration like '10s'. Default 10000. */
+  stopTimeout?: Duration;
+  /** Time a starting worker gets to report ready: ms, or a Duration like '30s'. Default 30000. */
+  readyTimeout?: Duration;
   /**
    * When a worker that runs a plain script (no `work` export) is ready: `'loaded'` once the
    * script has loaded (and its `init`, and the listens it started, settled); `'listening'` once a
@@ -64,8 +71,8 @@ export interface ManageOptions {
   restart?: RestartPolicyOptions;
   /** Recycle a worker whose RSS exceeds this many bytes (or a size like '512M'); 0 = off. Default 0. */
   maxMemory?: number | string;
-  /** Kill and replace a worker whose event loop has not answered a heartbeat for this many ms; 0 = off. Default 0. */
-  hangTimeout?: number;
+  /** Kill and replace a worker whose event loop has not answered a heartbeat for this long (ms, or a Duration like '5s'); 0 = off. Default 0. */
+  hangTimeout?: Duration;
   /**
    * Run workers as this user (name or uid), with its HOME, USER and LOGNAME; the master must be
    * root. Without `group`, the workers take the user's primary group (from /etc/passwd). Start
@@ -216,16 +223,16 @@ export function resolveManageConfig(options: unknown): ManageConfig {
     maxWorkerNum: integer(o, 'maxWorkerNum', 1, 0, 1024),
     checkWorkerInterval: integer(o, 'checkWorkerInterval', 1000, 50, 3_600_000),
     executeTimes: integer(o, 'executeTimes', 0, 0),
-    executeUSleep: integer(o, 'executeUSleep', 0, 0),
-    limitSeconds: number(o, 'limitSeconds', 0, 0),
+    executeUSleep: integer(o, 'executeUSleep', 0, 0, TIMER_MAX_MS * 1000),
+    limitSeconds: number(o, 'limitSeconds', 0, 0, Math.floor(TIMER_MAX_MS / 1000)),
     recycleJitter: number(o, 'recycleJitter', 0.1, 0, 1),
     normalExitCode: integer(o, 'normalExitCode', 0, 0, 255),
-    stopTimeout: integer(o, 'stopTimeout', 10_000, 0),
-    readyTimeout: integer(o, 'readyTimeout', 30_000, 1),
+    stopTimeout: duration(o, 'stopTimeout', 10_000, 0),
+    readyTimeout: duration(o, 'readyTimeout', 30_000, 1),
     readyWhen: oneOf(o, 'readyWhen', READY_WHEN, 'loaded'),
     restart: resolveRestart(o.restart),
     maxMemory: size(o, 'maxMemory'),
-    hangTimeout: integer(o, 'hangTimeout', 0, 0),
+    hangTimeout: duration(o, 'hangTimeout', 0, 0),
     user: principal(o, 'user'),
     group: principal(o, 'group'),
     env: stringRecord(o, 'env'),
@@ -250,8 +257,8 @@ function resolveRestart(value: unknown): ResolvedRestartPolicy {
       throw new ConfigError(`restart.${key}`, r[key], `a known key: ${[...RESTART_KEYS].join(', ')}`);
     }
   }
-  const initialDelayMs = integer(r, 'initialDelayMs', 100, 0, undefined, 'restart.');
-  const maxDelayMs = integer(r, 'maxDelayMs', 30_000, 0, undefined, 'restart.');
+  const initialDelayMs = integer(r, 'initialDelayMs', 100, 0, TIMER_MAX_MS, 'restart.');
+  const maxDelayMs = integer(r, 'maxDelayMs', 30_000, 0, TIMER_MAX_MS, 'restart.');
   if (maxDelayMs < initialDelayMs) {
     throw new ConfigError(
       'restart.maxDelayMs',
@@ -275,7 +282,7 @@ function resolveRestart(value: unknown): ResolvedRestartPolicy {
     initialDelayMs,
     maxDelayMs,
     factor: number(r, 'factor', 2, 1, 100, 'restart.'),
-    stableAfterMs: integer(r, 'stableAfterMs', 10_000, 0, undefined, 'restart.'),
+    stableAfterMs: integer(r, 'stableAfterMs', 10_000, 0, TIMER_MAX_MS, 'restart.'),
     maxRestarts,
   };
 }
@@ -357,6 +364,27 @@ export function parseSize(value: unknown, key: string): number {
     if (m) return Math.floor(Number(m[1]) * (SIZE_UNITS[m[2]!.toUpperCase()] ?? 1));
   }
   throw new ConfigError(key, value, "a number of bytes >= 0 or a size such as '512M', '1.5G'");
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/i;
+
+/**
+ * A delay: whole milliseconds, or a string with a unit ('500ms', '10s', '2m', '1h'), within
+ * `min` and Node's longest timer.
+ */
+function duration(o: Record<string, unknown>, key: string, fallback: number, min: number): number {
+  const v = optional(o, key, fallback);
+  const m = typeof v === 'string' ? DURATION.exec(v.trim()) : null;
+  const ms = m ? Math.round(Number(m[1]) * (DURATION_UNITS[m[2]!.toLowerCase()] ?? 1)) : v;
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < min || ms > TIMER_MAX_MS) {
+    throw new ConfigError(
+      key,
+      v,
+      `whole milliseconds from ${min} to ${TIMER_MAX_MS}, or a duration such as '500ms', '10s', '2m'`,
+    );
+  }
+  return ms;
 }
 
 function size(o: Record<string, unknown>, key: string): number {

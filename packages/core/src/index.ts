@@ -6,6 +6,7 @@
  * and `@drover/core/bullmq`.
  */
 export {
+  type Duration,
   type ManageConfig,
   type ManageOptions,
   parseSize,

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import { memoryBackend } from '../queue/memoryBackend.js';
 import { resolveBackendOptions } from '../queue/options.js';
 import type { BackendFactory, BackendOptions, Retention, RetryPolicy } from '../queue/QueueBackend.js';
+import { TIMER_MAX_MS } from '../timerLimit.js';
 import type { FailedTask } from './events.js';
 
 /** How long to wait before the next attempt of a task whose attempt failed. */
@@ -148,7 +149,7 @@ export function resolvePoolConfig<P>(options: PoolOptions<P>): PoolConfig<P> {
   const backend: BackendOptions = {
     queue: queueName,
     retry,
-    ...(o.leaseMs === undefined ? {} : { leaseMs: integer(o, 'leaseMs', 0, 100) }),
+    ...(o.leaseMs === undefined ? {} : { leaseMs: integer(o, 'leaseMs', 0, 100, TIMER_MAX_MS) }),
     ...(maxQueued === undefined ? {} : { maxQueued }),
     whenFull,
     ...(o.keepResults === undefined ? {} : { keepResults: o.keepResults as Retention }),

@@ -1,5 +1,6 @@
 import { abortedError, waitTimeoutError } from './errors.js';
 import type { WaitForResultOptions } from './QueueBackend.js';
+import { TIMER_MAX_MS } from '../timerLimit.js';
 
 interface Waiter {
   resolve(value: unknown): void;
@@ -50,7 +51,9 @@ export class ResultWaiters {
       const onAbort = () => waiter.reject(aborted());
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined)
-        timer = setTimeout(() => waiter.reject(waitTimeoutError(taskId, timeoutMs)), timeoutMs);
+        if (timeoutMs <= TIMER_MAX_MS)
+          // a wait past the longest timer is a wait without end, not one that ends at once
+          timer = setTimeout(() => waiter.reject(waitTimeoutError(taskId, timeoutMs)), timeoutMs);
       this.add(taskId, waiter);
     });
   }

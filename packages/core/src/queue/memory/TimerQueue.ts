@@ -1,3 +1,5 @@
+import { TIMER_MAX_MS } from '../../timerLimit.js';
+
 interface Entry<T> {
   dueAt: number;
   seq: number;
@@ -38,7 +40,8 @@ export class TimerQueue<T> {
     if (!next || next.dueAt >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = next.dueAt;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, next.dueAt - Date.now()));
+    // a due time past the longest timer wakes this early; fire() then arms again for the rest
+    this.timer = setTimeout(() => this.fire(), Math.min(TIMER_MAX_MS, Math.max(0, next.dueAt - Date.now())));
   }
 
   private fire(): void {
