@@ -58,13 +58,13 @@ describe('drover start: group options as flags, in the foreground', () => {
     }
   }, 60_000);
 
-  it('--ready-when=message and --ready-timeout: a script that never sends ready fails the start with exit 1', async () => {
+  it('--ready-when=message and --ready-timeout (1.5s): a script that never sends ready fails the start with exit 1', async () => {
     const box = openSandbox();
     const master = startForeground(box, [
       SCRIPT,
       '--name=sf-never',
       '--ready-when=message',
-      '--ready-timeout=1500',
+      '--ready-timeout=1.5s',
       '--',
       'ready-never',
     ]);
@@ -77,15 +77,9 @@ describe('drover start: group options as flags, in the foreground', () => {
     }
   }, 60_000);
 
-  it('--stop-timeout bounds the stop of a script that ignores SIGTERM', async () => {
+  it('--stop-timeout (1s) bounds the stop of a script that ignores SIGTERM', async () => {
     const box = openSandbox();
-    const master = startForeground(box, [
-      SCRIPT,
-      '--name=sf-stop',
-      '--stop-timeout=1000',
-      '--',
-      'ignore-term',
-    ]);
+    const master = startForeground(box, [SCRIPT, '--name=sf-stop', '--stop-timeout=1s', '--', 'ignore-term']);
     try {
       await box.waitWorkers('sf-stop', 1);
       // the default, 10 s, would outlast this deadline
@@ -178,13 +172,26 @@ describe('drover start: bad flag values are usage errors naming the flag', () =>
       '--max-memory is "300"; that is 300 bytes, less than any Node process uses: give a unit (--max-memory=300M), or 0 for no limit',
     ],
     ['--ready-when=ready', `--ready-when is "ready"; expected one of 'loaded', 'listening', 'message'`],
-    ['--ready-timeout=0', '--ready-timeout is "0"; expected an integer >= 1 (milliseconds)'],
     [
-      '--ready-timeout=10s',
-      '--ready-timeout is "10s"; expected an integer >= 1 (milliseconds): 10s is --ready-timeout=10000',
+      '--ready-timeout=0',
+      `--ready-timeout is "0"; expected whole milliseconds from 1 to 2147483647, or a duration such as '500ms', '10s', '2m'`,
     ],
-    ['--stop-timeout=1.5', '--stop-timeout is "1.5"; expected an integer >= 0 (milliseconds)'],
-    ['--hang-timeout=-5', '--hang-timeout is "-5"; expected an integer >= 0 (milliseconds)'],
+    [
+      '--ready-timeout=10 sec',
+      `--ready-timeout is "10 sec"; expected whole milliseconds from 1 to 2147483647, or a duration such as '500ms', '10s', '2m'`,
+    ],
+    [
+      '--stop-timeout=1.5',
+      `--stop-timeout is "1.5"; expected whole milliseconds from 0 to 2147483647, or a duration such as '500ms', '10s', '2m'`,
+    ],
+    [
+      '--hang-timeout=-5',
+      `--hang-timeout is "-5"; expected whole milliseconds from 0 to 2147483647, or a duration such as '500ms', '10s', '2m'`,
+    ],
+    [
+      '--stop-timeout=30d',
+      `--stop-timeout is "30d"; expected whole milliseconds from 0 to 2147483647, or a duration such as '500ms', '10s', '2m'`,
+    ],
     [
       '--node-args=max-old-space-size=512',
       `--node-args is "max-old-space-size=512"; expected Node options, starting with '-': --node-args='--max-old-space-size=512'`,
@@ -251,9 +258,9 @@ describe('drover start --help', () => {
     for (const row of [
       '--max-memory=<size>',
       '--ready-when=<when>',
-      '--ready-timeout=<ms>',
-      '--stop-timeout=<ms>',
-      '--hang-timeout=<ms>',
+      '--ready-timeout=<time>',
+      '--stop-timeout=<time>',
+      '--hang-timeout=<time>',
       '--node-args=<args>',
       '--log-dir=<dir>',
     ]) {

@@ -91,37 +91,37 @@ export class ReadyWhenOption implements CommandOption<GroupFlagOptions> {
 
 @Option({
   name: 'ready-timeout',
-  description: 'Time a starting worker gets to be ready, in ms; default 30000',
+  description: 'Time a starting worker gets to be ready: ms, or 30s, 2m; default 30s',
   value: 'required',
-  valueName: 'ms',
+  valueName: 'time',
 })
 export class ReadyTimeoutOption implements CommandOption<GroupFlagOptions> {
   impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
-    action.setParam('readyTimeout', parseMilliseconds('readyTimeout', value ?? ''));
+    action.setParam('readyTimeout', parseDuration('readyTimeout', value ?? ''));
   }
 }
 
 @Option({
   name: 'stop-timeout',
-  description: 'Time a stopping worker gets to finish before SIGKILL, in ms; default 10000',
+  description: 'Time a stopping worker gets to finish before SIGKILL: ms, or 10s, 1m; default 10s',
   value: 'required',
-  valueName: 'ms',
+  valueName: 'time',
 })
 export class StopTimeoutOption implements CommandOption<GroupFlagOptions> {
   impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
-    action.setParam('stopTimeout', parseMilliseconds('stopTimeout', value ?? ''));
+    action.setParam('stopTimeout', parseDuration('stopTimeout', value ?? ''));
   }
 }
 
 @Option({
   name: 'hang-timeout',
-  description: 'Replace a worker whose event loop has not answered for this long, in ms; default 0: off',
+  description: 'Replace a worker whose event loop has not answered for this long: ms, or 5s; default 0: off',
   value: 'required',
-  valueName: 'ms',
+  valueName: 'time',
 })
 export class HangTimeoutOption implements CommandOption<GroupFlagOptions> {
   impactAction(action: ParamTarget<GroupFlagOptions>, value: string | undefined): void {
-    action.setParam('hangTimeout', parseMilliseconds('hangTimeout', value ?? ''));
+    action.setParam('hangTimeout', parseDuration('hangTimeout', value ?? ''));
   }
 }
 
@@ -211,12 +211,12 @@ export function parseGroupName(what: string, value: string): string {
  * config file entry), and the group's config with it; otherwise a UsageError naming the flag, what
  * was typed and what is allowed.
  */
-function checkFlag(key: keyof GroupFlagOptions, typed: string, value: unknown, unit = ''): ManageConfig {
+function checkFlag(key: keyof GroupFlagOptions, typed: string, value: unknown): ManageConfig {
   try {
     return resolveManageConfig({ baseTitle: 'flag', [key]: value });
   } catch (error) {
     if (!(error instanceof ConfigError) || error.key !== key) throw error;
-    throw flagError(GROUP_OPTION_FLAGS[key], typed, `${error.hint ?? 'expected another value'}${unit}`);
+    throw flagError(GROUP_OPTION_FLAGS[key], typed, error.hint ?? 'expected another value');
   }
 }
 
@@ -255,20 +255,9 @@ function parseMaxMemory(typed: string): string {
   return typed;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/i;
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * Whole milliseconds, as the config keys take them. `10s` is refused with its value in ms, so
- * the flag and the config key read the same.
- */
-function parseMilliseconds(key: 'readyTimeout' | 'stopTimeout' | 'hangTimeout', typed: string): number {
-  const duration = DURATION.exec(typed);
-  const inMs = duration
-    ? `: ${typed} is ${GROUP_OPTION_FLAGS[key]}=${Math.round(Number(duration[1]) * (DURATION_MS[duration[2]!.toLowerCase()] ?? 1))}`
-    : '';
-  // anything but digits goes to core as the string it is, which core refuses
-  return checkFlag(key, typed, /^\d+$/.test(typed) ? Number(typed) : typed, ` (milliseconds)${inMs}`)[key];
+/** Milliseconds or a duration with a unit (`10s`), as the config keys take them; checked by core. */
+function parseDuration(key: 'readyTimeout' | 'stopTimeout' | 'hangTimeout', typed: string): number {
+  return checkFlag(key, typed, /^\d+$/.test(typed) ? Number(typed) : typed)[key];
 }
 
 /**
