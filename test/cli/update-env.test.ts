@@ -206,7 +206,12 @@ describe('Manage.reload({ env, configEnv }) from another process', () => {
     const first = await workerEnvs(box, dir, name, 1);
     const manage = new Manage({ baseTitle: name, runDir: box.runDir });
 
-    expect(await manage.reload({ configEnv: { FOO: 'own' } })).toEqual({ replaced: 1, aborted: false });
+    expect(await manage.reload({ configEnv: { FOO: 'own' } })).toEqual({
+      replaced: 1,
+      started: 0,
+      notStarted: [],
+      aborted: false,
+    });
     const second = await replacedWorkers(box, dir, name, 1, first.pids);
     expect(fooBar(second.envs)).toEqual([{ FOO: 'own', BAR: '1' }]);
 
@@ -221,7 +226,7 @@ describe('Manage.reload({ env, configEnv }) from another process', () => {
         DROVER_RUN_DIR: box.runDir,
       },
     });
-    expect(result).toEqual({ replaced: 1, aborted: false });
+    expect(result).toEqual({ replaced: 1, started: 0, notStarted: [], aborted: false });
     const third = await replacedWorkers(box, dir, name, 1, second.pids);
     // the group's env from the update before stays on top
     expect(fooBar(third.envs)).toEqual([{ FOO: 'own', BAR: 'api' }]);

@@ -202,7 +202,13 @@ describe('operations that meet a stopping group', () => {
       code: 'ESTOPPING',
       message: expect.stringContaining("drover: cannot scale 'loop': the group is stopping"),
     });
-    expect(await client.reload()).toEqual({ replaced: 0, aborted: true, error: 'the group is stopping' });
+    expect(await client.reload()).toEqual({
+      replaced: 0,
+      started: 0,
+      notStarted: [],
+      aborted: true,
+      error: 'the group is stopping',
+    });
     group.signal('SIGINT'); // a second signal ends the wait for the execution
     await stopping;
   });
@@ -361,7 +367,8 @@ describe('a PIN whose worker crashed', () => {
         expect(crashed!.state).toBe(state);
         expect(other!.state).not.toMatch(/failed|backoff|stopped/);
         rmSync(marker, { force: true });
-        expect(await client.reload()).toEqual({ replaced: 2, aborted: false });
+        // PIN 1 ran and is replaced; PIN 0 had no worker: it is started, not replaced
+        expect(await client.reload()).toEqual({ replaced: 1, started: 1, notStarted: [], aborted: false });
         expect(group.output).toContain(logged);
         for (const w of (await client.status()).workers) {
           expect(w.state).toMatch(/^(ready|idle|busy)$/);
@@ -373,6 +380,31 @@ describe('a PIN whose worker crashed', () => {
       }
     },
   );
+
+  it('in backoff, a reload that does not fix it says so: the PIN is not started, the others are replaced', async () => {
+    const marker = join(tmpdir(), `drover-crash-${process.pid}-${Date.now()}`);
+    current = startLoop(
+      { maxWorkerNum: 2, restart: { initialDelayMs: 30_000, maxDelayMs: 30_000 } },
+      // PIN 0 crashes in its work, and a new worker on it fails its init, while the file exists
+      { crashIfFile: marker, crashPin: 0, initFailIfFile: marker, initFailIfFilePin: 0 },
+    );
+    const { group, runDir } = current;
+    try {
+      await group.waitEvent(is('started'), 'started');
+      writeFileSync(marker, '');
+      await group.waitEvent(
+        is('workerBackoff', (e) => e.pin === 0),
+        'PIN 0: workerBackoff',
+      );
+      const client = new Manage({ baseTitle: 'loop', runDir });
+      const result = await client.reload();
+      expect(result).toMatchObject({ replaced: 1, started: 0, aborted: false });
+      expect(result.notStarted).toEqual([{ pin: 0, error: expect.stringContaining('marker file present') }]);
+      expect(group.alive).toBe(true);
+    } finally {
+      rmSync(marker, { force: true });
+    }
+  });
 });
 
 describe('operations that meet a recycle', () => {

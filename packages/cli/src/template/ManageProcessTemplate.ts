@@ -11,7 +11,7 @@ import {
 } from '@drover/command';
 import { colorWanted } from '@drover/core/control';
 import { Container, inject } from 'inversify';
-import { plainErrors, reloadStopped } from '../messages.js';
+import { plainErrors, reloadOutcome, reloadStopped } from '../messages.js';
 import { type ManagedGroups, type ProcessTarget, processTarget } from './ProcessTarget.js';
 
 const TARGET = Symbol.for('@drover/cli:ProcessTarget');
@@ -95,7 +95,9 @@ class ReloadAction extends CommandAction {
     const replaced = results.reduce((sum, r) => sum + r.replaced, 0);
     const failed = results.find((r) => r.aborted);
     if (failed) throw reloadStopped(this.target.label, replaced, failed.error);
-    this.io.stdout.write(`reloaded ${this.target.label}: ${replaced} worker(s) replaced\n`);
+    const outcome = reloadOutcome(this.target.label, results);
+    if (outcome.failure) throw outcome.failure;
+    this.io.stdout.write(`${outcome.line}\n`);
   }
 }
 

@@ -732,49 +732,68 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
    * A PIN that gave up (restart.maxRestarts) starts afresh, its crash streak forgotten: after a
    * fix, a reload brings it back. Failing again goes through crash handling as usual.
    */
-  private async startAgain(slot: WorkerSlot, env: WorkerEnv): Promise<boolean> {
+  /** Starts a PIN that gave up; resolves with null once it is ready, or with why it is not. */
+  private async startAgain(slot: WorkerSlot, env: WorkerEnv): Promise<string | null> {
     slot.failed = false;
     slot.crashStreak = 0;
     this.log.info(`starting again a worker that had given up`, { pin: slot.pin });
-    return this.whenReady(this.spawn(slot, false, env)).then(
-      () => true,
-      () => false,
-    );
+    return this.readyOrWhy(this.spawn(slot, false, env));
   }
 
-  private async startFromBackoff(slot: WorkerSlot, env: WorkerEnv): Promise<boolean> {
+  /** Starts a PIN in crash backoff now; resolves with null once it is ready, or with why it is not. */
+  private async startFromBackoff(slot: WorkerSlot, env: WorkerEnv): Promise<string | null> {
     slot.clearTimers();
     this.log.info(`reload starts a worker in backoff now`, { pin: slot.pin });
     slot.restarts++;
-    return this.whenReady(this.spawn(slot, false, env)).then(
-      () => true,
-      () => false,
+    return this.readyOrWhy(this.spawn(slot, false, env));
+  }
+
+  /** null once `handle` is ready, else why not: the error's first part, without prefix or hint. */
+  private readyOrWhy(handle: WorkerHandle): Promise<string | null> {
+    return this.whenReady(handle).then(
+      () => null,
+      (err: unknown) => {
+        if (!(err instanceof Error)) return String(err);
+        const hint = err instanceof DroverError ? err.hint : undefined;
+        const text =
+          hint && err.message.endsWith(`; ${hint}`) ? err.message.slice(0, -hint.length - 2) : err.message;
+        return text.replace(/^drover: /, '');
+      },
     );
   }
 
   private async rollingReload(change: EnvChange | null): Promise<ReloadResult> {
     if (this.stopping || !this.startPromise) {
       this.log.warning('reload skipped: the group is not running');
-      return { replaced: 0, aborted: true, error: this.stopping ? RELOAD_STOPPING : 'not started' };
+      return {
+        replaced: 0,
+        started: 0,
+        notStarted: [],
+        aborted: true,
+        error: this.stopping ? RELOAD_STOPPING : 'not started',
+      };
     }
     const env = change ? applyEnvChange(this.workerEnv, change) : this.workerEnv;
     this.state = 'reloading';
     this.log.info(change ? 'reload started, with an environment update' : 'reload started');
     let replaced = 0;
-    let result: ReloadResult = { replaced, aborted: false };
+    let started = 0;
+    const notStarted: ReloadResult['notStarted'] = [];
+    let stop: { error: string } | null = null;
     for (const slot of [...this.slots.values()]) {
       if (this.stopping) {
-        result = { replaced, aborted: true, error: RELOAD_STOPPING };
+        stop = { error: RELOAD_STOPPING };
         break;
       }
-      if (slot.failed && !slot.current && !slot.retired) {
-        if (await this.startAgain(slot, env)) replaced++;
-        continue;
-      }
-      if (slot.backoffTimer && !slot.current?.alive) {
-        // The reload brings what may be the fix: waiting out the backoff (up to maxDelayMs) would
-        // delay it for nothing. The crash streak stays, so new code that crashes backs off further.
-        if (await this.startFromBackoff(slot, env)) replaced++;
+      // A PIN with no running worker has nothing to keep: the reload starts it with what may be
+      // the fix (waiting out a backoff, up to maxDelayMs, would delay it for nothing) and goes on
+      // whatever becomes of it; the crash streak of one in backoff stays, so new code that
+      // crashes backs off further.
+      const idle = slot.failed && !slot.current && !slot.retired;
+      if (idle || (slot.backoffTimer && !slot.current?.alive)) {
+        const why = idle ? await this.startAgain(slot, env) : await this.startFromBackoff(slot, env);
+        if (why === null) started++;
+        else notStarted.push({ pin: slot.pin, error: why });
         continue;
       }
       if (slot.current?.state !== 'ready') continue;
@@ -782,23 +801,27 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       const ok = await this.replace(slot, 'reload', env);
       if (ok) replaced++;
       else if (slot.current === before && before.alive && !this.stopping) {
-        result = {
-          replaced,
-          aborted: true,
+        stop = {
           error:
             slot.replaceError ?? slot.lastExit?.error ?? `worker ${slot.pin}'s replacement failed to start`,
         };
         break;
       }
     }
-    if (!result.aborted) result = { replaced, aborted: false };
+    const result: ReloadResult = stop
+      ? { replaced, started, notStarted, aborted: true, error: stop.error }
+      : { replaced, started, notStarted, aborted: false };
     if (change && !result.aborted) this.commitEnv(env, 'reload');
     else if (change && !this.stopping)
       this.log.warning('environment update not kept: the reload did not complete', {
         hint: 'workers started from now on run with the environment the group had; fix the cause and reload with the update again',
       });
     if (!this.stopping) this.state = 'running';
-    this.log.info(result.aborted ? `reload aborted after ${replaced} workers` : `reload done`, { replaced });
+    this.log.info(result.aborted ? `reload aborted after ${replaced} workers` : `reload done`, {
+      replaced,
+      ...(started > 0 ? { started } : {}),
+      ...(notStarted.length > 0 ? { notStarted: notStarted.map((n) => n.pin).join(',') } : {}),
+    });
     this.emit('reload', result);
     return result;
   }

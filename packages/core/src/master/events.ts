@@ -19,9 +19,20 @@ export interface WorkerExitInfo extends WorkerInfo {
   error?: string;
 }
 
+/** What a rolling reload did. */
 export interface ReloadResult {
+  /** running workers replaced by a successor that became ready */
   replaced: number;
+  /** PINs without a running worker (in crash backoff, or given up) that the reload started, ready */
+  started: number;
+  /**
+   * PINs without a running worker whose new worker did not become ready (the reload went on with
+   * the others): they back off and are retried as after any crash
+   */
+  notStarted: { pin: number; error: string }[];
+  /** true when the reload stopped before the last PIN: the PINs not reached keep their workers */
   aborted: boolean;
+  /** why it stopped */
   error?: string;
 }
 

@@ -17,7 +17,7 @@ import {
   parseGroupSource,
   type RunningGroup,
 } from '@drover/core/control';
-import { reloadStopped, withoutPrefix } from '../../messages.js';
+import { reloadOutcome, reloadStopped, withoutPrefix } from '../../messages.js';
 import { describeFailure } from '../failure.js';
 import { ALL, findRunning } from '../groups.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
@@ -151,7 +151,9 @@ export class ReloadAction extends RenewAction {
     const result = await sent(group, () => manage.reload(plan?.options));
     if (result.aborted)
       throw reloadStopped(`'${group.baseTitle}'`, result.replaced, result.error, plan !== null);
-    return `reloaded '${group.baseTitle}': ${result.replaced} worker(s) replaced${plan ? `, ${plan.said}` : ''}`;
+    const outcome = reloadOutcome(`'${group.baseTitle}'`, [result], plan ? `, ${plan.said}` : '');
+    if (outcome.failure) throw outcome.failure;
+    return outcome.line;
   }
 }
 
