@@ -114,6 +114,20 @@ describe('scaling', () => {
     expect(group.count(is('workerExit'))).toBe(0);
   });
 
+  it('SIGTTOU on a group scaled to 0 keeps it at 0 and says so in the log', async () => {
+    current = startLoop({ maxWorkerNum: 1 });
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const client = new Manage({ baseTitle: 'loop', runDir });
+    expect(await client.scale(0)).toEqual({ from: 1, to: 0 });
+    group.signal('SIGTTOU');
+    await group.waitFor('the notice', () => group.output.includes("SIGTTOU: 'loop' has no worker to stop"));
+    // the scale the signal queued has run once the notice is out: nothing was started
+    expect((await client.status()).workers).toEqual([]);
+    expect(group.count(is('workerStart'))).toBe(1);
+    expect(group.alive).toBe(true);
+  });
+
   it('scale(n) through the control socket sets the exact count', async () => {
     current = startLoop({ maxWorkerNum: 1 });
     const { group, runDir } = current;

@@ -1079,13 +1079,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     void this.enqueue(() => {
       this.signalScaleQueued = false;
       const wanted = this.target + this.signalledDelta;
-      const workers = Math.min(1024, Math.max(1, wanted));
+      // SIGTTOU keeps the last worker, and a group scaled to 0 stays there
+      const workers = Math.min(1024, Math.max(Math.min(1, this.target), wanted));
       this.signalledDelta = 0;
       // a signal has no one to answer: say in the log why nothing changed
-      if (wanted < 1 && this.target <= 1)
+      if (wanted < 1 && this.target === 1)
         this.log.notice(
           `SIGTTOU: '${this.config.baseTitle}' keeps its last worker; 'drover scale ${this.config.baseTitle} 0' stops them all`,
         );
+      else if (wanted < 0)
+        this.log.notice(`SIGTTOU: '${this.config.baseTitle}' has no worker to stop (scaled to 0)`);
       else if (wanted > 1024 && this.target >= 1024)
         this.log.warning(`SIGTTIN: '${this.config.baseTitle}' stays at the limit of 1024 workers`);
       return this.applyScale(workers);
