@@ -209,7 +209,8 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
       return process.pid;
     }
     const side = await masterSide();
-    const logger = this.deps.logger ?? opts.logger ?? this.defaultLogger(side, opts.fileLog);
+    const ownLogger = this.deps.logger ?? opts.logger;
+    const logger = ownLogger ?? this.defaultLogger(side, opts.fileLog);
     const master = new side.Master({
       config: this.config,
       launch: this.deps.launch ?? selfLaunch(),
@@ -217,6 +218,7 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
       exitProcess: this.deps.exitProcess,
       setTitle: opts.ownTitle ?? true,
       source: this.deps.source,
+      ...(ownLogger === undefined && opts.fileLog ? { logFile: this.logFile() } : {}),
     });
     for (const name of MASTER_EVENT_NAMES) {
       master.on(name, (...args: unknown[]) =>

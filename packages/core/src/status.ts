@@ -1,4 +1,5 @@
 /** Data model of `status`, shared by the master, the control socket and the CLI. */
+import type { ReadyWhen } from './config.js';
 
 export type WorkerState =
   /** forked, init not finished */
@@ -95,6 +96,96 @@ export interface PinProcessStatus {
   uptimeSeconds: number;
 }
 
+/** What a group's workers run (`MasterStatus.run`). */
+export interface RunStatus {
+  /**
+   * The module each worker runs as its main module, absolute: the script of `drover start
+   * <script>` or of a config file entry (`mode: 'script'`), or the group's own entry script run
+   * again (`mode: 'entry'`: a script that calls `new Manage(...).start()` itself).
+   */
+  script: string;
+  mode: 'script' | 'entry';
+  /** the arguments the script gets (`process.argv.slice(2)` in a worker) */
+  args: string[];
+  /** the workers' working directory, absolute */
+  cwd: string;
+  /**
+   * Node options the workers get, drover's own left out (`--title`, its preload, its export
+   * condition): the master's own Node options, then the group's `execArgv` (`--node-args`).
+   */
+  execArgv: string[];
+  /**
+   * The config file entry the group was started from: the file (absolute) and the entry as it
+   * was validated at the start, without its `env` (JSON: `maxRestarts: Infinity` reads null).
+   */
+  source?: { file: string; entry: Record<string, unknown> };
+  /** the file the master writes the group's log to (background mode); absent on a terminal or a custom logger */
+  logFile?: string;
+}
+
+/** `ResolvedRestartPolicy` as JSON carries it (`MasterStatus.options.restart`). */
+export interface RestartPolicyStatus {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  stableAfterMs: number;
+  /** fast restarts in a row before a PIN gives up; null: never gives up (the default, Infinity) */
+  maxRestarts: number | null;
+}
+
+/** The group's options as the master resolved them (`MasterStatus.options`); times in ms. */
+export interface GroupOptionsStatus {
+  /** RSS in bytes past which a worker is recycled; 0: no limit */
+  maxMemory: number;
+  readyWhen: ReadyWhen;
+  readyTimeout: number;
+  stopTimeout: number;
+  /** silence after which a worker is killed and replaced; 0: off */
+  hangTimeout: number;
+  /** executions after which a worker is recycled; 0: no limit */
+  executeTimes: number;
+  /** age in seconds after which a worker is recycled; 0: no limit */
+  limitSeconds: number;
+  /** fraction by which executeTimes and limitSeconds are lowered at random per worker */
+  recycleJitter: number;
+  restart: RestartPolicyStatus;
+  /** the exit code of a worker that finished for good */
+  normalExitCode: number;
+  /** the account the workers run as, when it is not the master's */
+  user?: string | number;
+  group?: string | number;
+}
+
+/**
+ * The last environment update that was kept (`MasterStatus.envUpdate`): by a reload that
+ * completed, or a restart (`--update-env`, `reload({ env })`). Names only, never values.
+ */
+export interface EnvUpdateStatus {
+  by: 'reload' | 'restart';
+  /** the variables the workers' environment gained, had changed and lost, sorted */
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+/** What the last rolling reload did (`MasterStatus.lastReload`), see `ReloadResult`. */
+export interface ReloadStatus {
+  /** epoch ms when it ended */
+  at: number;
+  /** running workers replaced by a successor that became ready */
+  replaced: number;
+  /** PINs without a running worker (crash backoff, given up) that it started, ready */
+  started: number;
+  /** PINs without a running worker whose new worker did not become ready (their `lastExit` says why) */
+  notStarted: number[];
+  /** it stopped before the last PIN: the PINs not reached kept their workers */
+  aborted: boolean;
+  /** why it stopped */
+  error?: string;
+  /** it carried an environment update (kept only when it did not abort) */
+  envUpdate?: true;
+}
+
 export interface MasterStatus {
   pid: number;
   title: string;
@@ -110,6 +201,20 @@ export interface MasterStatus {
   /** present while the master's log cannot be written (its lines are dropped): what fails */
   logProblem?: string;
   version: string;
+  /*
+   * The fields below are sent by masters since `drover status <name>` describes a group; a
+   * reader of an older master's status finds them absent.
+   */
+  /** what the workers run, from where */
+  run?: RunStatus;
+  /** the options an operator checks, resolved */
+  options?: GroupOptionsStatus;
+  /** epoch ms of the last environment update that was kept; absent: none since the start */
+  envUpdatedAt?: number;
+  /** that update (at `envUpdatedAt`): by what, and the names of the variables it changed */
+  envUpdate?: EnvUpdateStatus;
+  /** the last rolling reload that ran; absent: none since the start */
+  lastReload?: ReloadStatus;
 }
 
 export interface GroupStatus {

@@ -20,7 +20,8 @@ export interface StatusIO {
 
 /**
  * `drover status [name] [--json]`: asks every running master (or the named one) for its status
- * and prints the table, or JSON (an array of `GroupStatus`, one per group). A group that stops
+ * and prints the table, or JSON (an array of `GroupStatus`, one per group). A group asked for by
+ * name gets the table and, under it, what it runs (StatusTableOptions.details). A group that stops
  * between discovery and the question is reported on stderr and makes the exit code 1.
  *
  * @throws NotRunningError when `name` is given and no group of that name runs.
@@ -45,7 +46,12 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
     io.stdout.write('no drover group is running\n');
   } else if (statuses.length > 0) {
     io.stdout.write(
-      renderStatusTable(statuses, { color: colorWanted(io.stdout, io.env), width: io.stdout.columns }),
+      renderStatusTable(statuses, {
+        color: colorWanted(io.stdout, io.env),
+        width: io.stdout.columns,
+        // one group asked for by name: what it runs and how its last reload went, under its table
+        details: request.name !== undefined,
+      }),
     );
   }
   return code;

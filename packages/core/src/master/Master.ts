@@ -24,9 +24,18 @@ import {
   writePidFile,
 } from '../runtime/PidFile.js';
 import { defaultRunDir, ensurePrivateDir, type GroupPaths, groupPaths } from '../runtime/RunDir.js';
-import type { ExitReason, GroupStatus, MasterStatus, PinProcessStatus, WorkerStatus } from '../status.js';
+import type {
+  EnvUpdateStatus,
+  ExitReason,
+  GroupStatus,
+  MasterStatus,
+  PinProcessStatus,
+  ReloadStatus,
+  WorkerStatus,
+} from '../status.js';
 import { formatTitle, setOwnTitle, withoutTitleOption } from '../title.js';
 import { VERSION } from '../version.js';
+import { optionsStatus, runStatus } from './describeGroup.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolveWorkerIdentity } from './privileges.js';
 import { type ReapTarget, Reaper } from './Reaper.js';
@@ -62,6 +71,8 @@ export interface MasterOptions {
   setTitle?: boolean;
   /** The config file entry the group was made from: `ping` names it, so `--update-env` can read it again. */
   source?: GroupSource;
+  /** The file `logger` writes to, when it is the group's log file (background mode): `status` names it. */
+  logFile?: string;
 }
 
 const STATUS_QUERY_TIMEOUT_MS = 300;
@@ -108,6 +119,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   /** what workers start with: the master's environment and `env` until an update replaces them */
   private workerEnv: WorkerEnv;
   private readonly source: GroupSource | undefined;
+  private readonly logFile: string | undefined;
+  /** the last environment update kept, for status */
+  private envUpdate: { at: number; names: EnvUpdateStatus } | null = null;
+  /** the last rolling reload that ran, for status */
+  private lastReload: ReloadStatus | null = null;
   private beforeStop: (() => Promise<void>) | null = null;
 
   constructor(options: MasterOptions) {
@@ -122,6 +138,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.title = formatTitle(this.config.titlePrefix, 'Master', this.config.baseTitle);
     this.workerEnv = { base: null, own: this.config.env };
     this.source = options.source;
+    this.logFile = options.logFile;
   }
 
   get stopping(): boolean {
@@ -719,6 +736,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private commitEnv(env: WorkerEnv, by: 'reload' | 'restart'): void {
     const { added, changed, removed } = changedNames(this.workerEnv, env);
     this.workerEnv = env;
+    this.envUpdate = { at: Date.now(), names: { by, added, changed, removed } };
     const names = (list: string[]) =>
       list.length > 20 ? `${list.slice(0, 20).join(' ')} …` : list.join(' ');
     this.log.info(`environment updated by the ${by}`, {
@@ -817,6 +835,15 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         hint: 'workers started from now on run with the environment the group had; fix the cause and reload with the update again',
       });
     if (!this.stopping) this.state = 'running';
+    this.lastReload = {
+      at: Date.now(),
+      replaced,
+      started,
+      notStarted: notStarted.map((n) => n.pin),
+      aborted: result.aborted,
+      ...(result.error !== undefined ? { error: result.error } : {}),
+      ...(change ? { envUpdate: true as const } : {}),
+    };
     this.log.info(result.aborted ? `reload aborted after ${replaced} workers` : `reload done`, {
       replaced,
       ...(started > 0 ? { started } : {}),
@@ -1300,6 +1327,13 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         targetWorkers: this.target,
         version: VERSION,
         ...(this.log.problem ? { logProblem: this.log.problem } : {}),
+        run: runStatus(this.launch, this.config, { source: this.source, logFile: this.logFile }),
+        options: optionsStatus(this.config),
+        // copies: a caller in this process must not change what the next status says
+        ...(this.envUpdate
+          ? { envUpdatedAt: this.envUpdate.at, envUpdate: structuredClone(this.envUpdate.names) }
+          : {}),
+        ...(this.lastReload ? { lastReload: structuredClone(this.lastReload) } : {}),
       },
       workers,
     };

@@ -8,6 +8,7 @@ import type {
   WorkerStatus,
 } from '../status.js';
 import { ansi, type Palette, plain } from './palette.js';
+import { renderStatusDetails } from './StatusDetails.js';
 import { type Cell, type Column, renderTable } from './table.js';
 import { formatBytes, formatClock, formatDuration, formatPercent } from './units.js';
 
@@ -18,6 +19,12 @@ export interface StatusTableOptions {
   now?: number;
   /** terminal width: titles and last exits are cut to fit; default: no limit */
   width?: number;
+  /**
+   * Under each group's tables, what it runs and how (`drover status <name>`): script and
+   * arguments, working directory, config file entry, log file, Node options, the options that
+   * differ from the defaults, the last environment update and the last reload. Default false.
+   */
+  details?: boolean;
 }
 
 const MASTER_COLUMNS: Column[] = [
@@ -162,7 +169,8 @@ export function renderStatusTable(groups: GroupStatus[], opts: StatusTableOption
             p,
             opts.width,
           );
-    return [...master, '', ...workers].join('\n');
+    const details = opts.details ? ['', ...renderStatusDetails(group.master, p, now, opts.width)] : [];
+    return [...master, '', ...workers, ...details].join('\n');
   });
   return `${blocks.join('\n\n')}\n`;
 }

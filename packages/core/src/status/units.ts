@@ -42,3 +42,13 @@ export function formatPercent(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '-';
   return value < 10 ? `${value.toFixed(1)}%` : `${Math.round(value)}%`;
 }
+
+/** A delay as `--stop-timeout` takes it: `500ms`, `5s`, `1.5s`, `2m`, `1h`; `0` for none. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms === 0) return '0';
+  if (ms < 1000) return `${ms}ms`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
