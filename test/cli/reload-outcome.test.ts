@@ -42,13 +42,15 @@ describe('drover reload of a group with a PIN in crash backoff', () => {
     expect(failed.stdout).toBe('');
     expect(failed.stderr).toBe(
       "drover: reload of 'half': 1 worker(s) replaced, but worker 0, which had no running worker (crash backoff or given up), did not start: " +
-        `worker 0 of 'half' failed to start: Error: PIN 0 refuses to start: the mark is present; it backs off and is tried again as after a crash\n`,
+        `worker 0 of 'half' failed to start: Error: PIN 0 refuses to start: the mark is present; it is retried with backoff as after a crash, up to restart.maxRestarts\n`,
     );
 
     rmSync(mark);
     const fixed = await box.drover(['reload', 'half'], { timeoutMs: 60_000 });
     expect(fixed.code, fixed.stderr).toBe(0);
-    expect(fixed.stdout).toBe("reloaded 'half': 1 worker(s) replaced, 1 started from crash backoff\n");
+    expect(fixed.stdout).toBe(
+      "reloaded 'half': 1 worker(s) replaced, 1 started again (crash backoff or given up)\n",
+    );
     await box.waitWorkers('half', 2);
   }, 90_000);
 });

@@ -1,7 +1,7 @@
 // `drover reload|restart <name|all> --update-env` (docs/cli.md): the new workers, and every later
 // one, run with the environment of the shell that ran the command, plus the group's entry's env
 // read again from the config file it was started from; without the flag nothing changes.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Manage } from '@drover/core';
@@ -111,8 +111,6 @@ describe('drover reload <name> --update-env', () => {
     const third = await workerEnvs(box, dir, name, 2);
     expect(third.pids.some((pid) => second.pids.includes(pid))).toBe(false);
     expect(fooBar(third.envs)).toEqual([{ FOO: '2' }, { FOO: '2' }]);
-    // drover's own variables are drover's, not the shell's: the envelope is the worker's own
-    expect(third.envs.every((e) => e.DROVER_RUN_DIR === box.runDir)).toBe(true);
 
     // a later reload without the flag keeps the updated environment
     ok(await run(box, ['reload', name], { FOO: '7', BAR: '7' }));
@@ -326,6 +324,54 @@ describe('--update-env for a group of a config file', () => {
     expect(restarted.envs[0]).toMatchObject({ FOO: 'file3', SHELL_B: 'b' });
     expect(restarted.envs[0]?.NEW).toBeUndefined();
   }, 120_000);
+
+  it('what a JS config file puts in process.env (dotenv) reaches the new workers as it reached the first', async () => {
+    const box = openSandbox();
+    const name = `ue-dotenv-${process.pid}`;
+    const dir = reportDir(box);
+    const app = join(box.dir, 'app');
+    mkdirSync(app, { recursive: true });
+    const file = join(app, 'drover.config.mjs');
+    const write = (secret: string) =>
+      writeFileSync(
+        file,
+        `process.env.FROM_DOTENV = ${JSON.stringify(secret)};\nexport default { groups: [${JSON.stringify({ baseTitle: name, script: REPORT, args: [dir] })}] };\n`,
+      );
+    write('one');
+    ok(await run(box, ['start', '-d'], {}, app));
+    const first = await workerEnvs(box, dir, name, 1);
+    expect(first.envs[0]?.FROM_DOTENV).toBe('one');
+    write('two');
+    ok(await run(box, ['reload', name, '--update-env']));
+    const after = await replacedWorkers(box, dir, name, 1, first.pids);
+    expect(after.envs[0]?.FROM_DOTENV).toBe('two');
+  }, 120_000);
+
+  // root reloading a group of another user's run directory would run the file that user names
+  it.skipIf(process.getuid?.() !== 0)(
+    'a run directory of another user: its config file is not run, exit 1, the workers untouched',
+    async () => {
+      const box = openSandbox();
+      const name = `ue-foreign-${process.pid}`;
+      const dir = reportDir(box);
+      const config = configFile(box, dir, name);
+      config.write({ env: { FOO: 'file1' } });
+      ok(await run(box, ['start', '-d'], {}, config.app));
+      const first = await workerEnvs(box, dir, name, 1);
+      chownSync(box.runDir, 65534, 0);
+      try {
+        const refused = await run(box, ['reload', name, '--update-env']);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(
+          `the run directory '${box.runDir}' belongs to uid 65534, not to this user (uid 0): its config file '${config.file}' is not run here`,
+        );
+      } finally {
+        chownSync(box.runDir, 0, 0);
+      }
+      expect((await box.waitWorkers(name, 1)).workers.map((w) => w.pid)).toEqual(first.pids);
+    },
+    120_000,
+  );
 
   it('an invalid config file fails with exit 1 naming file, entry, key and value; the old workers keep running untouched', async () => {
     const box = openSandbox();

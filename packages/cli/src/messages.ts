@@ -50,7 +50,7 @@ export function reloadStopped(
 
 /**
  * What a reload that went through all its PINs did, in one line (`reloaded 'web': 3 worker(s)
- * replaced, 1 started from crash backoff`), and the error that fails the command when a PIN that
+ * replaced, 1 started again (crash backoff or given up)`), and the error that fails the command when a PIN that
  * had no running worker did not start: the reload went on, but the group is not whole. A master
  * of an earlier version counts such PINs as replaced and sends neither `started` nor `notStarted`.
  */
@@ -62,14 +62,14 @@ export function reloadOutcome(
   const replaced = results.reduce((sum, r) => sum + (r.replaced ?? 0), 0);
   const started = results.reduce((sum, r) => sum + (r.started ?? 0), 0);
   const notStarted = results.flatMap((r) => r.notStarted ?? []);
-  const done = `${replaced} worker(s) replaced${started > 0 ? `, ${started} started from crash backoff` : ''}`;
+  const done = `${replaced} worker(s) replaced${started > 0 ? `, ${started} started again (crash backoff or given up)` : ''}`;
   const line = `reloaded ${label}: ${done}${suffix}`;
   if (notStarted.length === 0) return { line, failure: null };
   const pins = notStarted.map((n) => n.pin).join(', ');
   return {
     line,
     failure: new Error(
-      `reload of ${label}: ${done}${suffix}, but worker ${pins}, which had no running worker (crash backoff or given up), did not start: ${notStarted[0]!.error}; ${notStarted.length === 1 ? 'it backs' : 'they back'} off and ${notStarted.length === 1 ? 'is' : 'are'} tried again as after a crash`,
+      `reload of ${label}: ${done}${suffix}, but worker ${pins}, which had no running worker (crash backoff or given up), did not start: ${notStarted[0]!.error}; ${notStarted.length === 1 ? 'it is' : 'they are'} retried with backoff as after a crash, up to restart.maxRestarts`,
     ),
   };
 }

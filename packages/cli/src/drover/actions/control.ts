@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   Action,
   CommandAction,
@@ -173,13 +175,17 @@ interface EnvUpdatePlan {
  * config file (its master names the file) the env of its entry, read and validated again.
  */
 async function planEnvUpdate(group: RunningGroup): Promise<EnvUpdatePlan> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
   const source = await sourceOf(group);
   if (source === null)
-    return { options: { env }, said: 'with the environment of this shell', file: null, ignored: [] };
+    return {
+      options: { env: shellEnv() },
+      said: 'with the environment of this shell',
+      file: null,
+      ignored: [],
+    };
   let entry: GroupEntry;
   try {
+    refuseForeignRunDir(group, source.file);
     entry = await loadGroupEntry(source.file, group.baseTitle);
   } catch (error) {
     const message = (withoutPrefix(error) as Error).message;
@@ -189,11 +195,36 @@ async function planEnvUpdate(group: RunningGroup): Promise<EnvUpdatePlan> {
     );
   }
   return {
-    options: { env, configEnv: entry.env ?? {} },
+    // taken after the file ran: what a JS config file puts in process.env (dotenv,
+    // process.loadEnvFile) reached the workers at the start, and must again
+    options: { env: shellEnv(), configEnv: entry.env ?? {} },
     said: `with the environment of this shell and the env of its entry in ${source.file}`,
     file: source.file,
     ignored: changedEntryKeys(source.entry, entry),
   };
+}
+
+/** This process's environment, as a record of strings. */
+function shellEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+/**
+ * A config file is code, and the master names it: only a master of this user's own run directory
+ * (which nobody else can bind a socket in) gets its file run here. Root reloading another user's
+ * group would otherwise run whatever file that user's process names.
+ */
+function refuseForeignRunDir(group: RunningGroup, file: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const dir = dirname(group.socket);
+  const owner = statSync(dir).uid;
+  if (owner !== uid)
+    throw new Error(
+      `drover: the run directory '${dir}' belongs to uid ${owner}, not to this user (uid ${uid}): its config file '${file}' is not run here; run the command as that user (sudo -u <user> env DROVER_RUN_DIR=${dir} drover ...)`,
+    );
 }
 
 /** The config file entry the master of `group` was started from, or null (none, or an older master). */
