@@ -100,7 +100,10 @@ export class ServerTracker {
     void settled.then(() => this.pending.delete(settled));
 
     if (isHttpServer(server)) {
-      server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      // first of the 'request' listeners: a handler that answers at once (res.end() in the
+      // handler itself) would send its headers, keep-alive, before a later listener could say
+      // that the connection ends
+      server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
         // A request that arrives while draining is still served, and ends its connection.
         if (this.draining) res.shouldKeepAlive = false;
         inFlight.add(res);
