@@ -1,7 +1,7 @@
 // `drover reload|restart <name|all> --update-env` (docs/cli.md): the new workers, and every later
 // one, run with the environment of the shell that ran the command, plus the group's entry's env
 // read again from the config file it was started from; without the flag nothing changes.
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Manage } from '@drover/core';
@@ -194,6 +194,42 @@ describe('drover reload <name> --update-env', () => {
     const after = await workerEnvs(box, dir, name, 1);
     expect(after.pids).toEqual(before.pids);
   }, 60_000);
+});
+
+describe('a reload with --update-env that meets a crash', () => {
+  it('the worker respawned while the reload runs gets the update too', async () => {
+    const box = openSandbox();
+    const name = `ue-crash-${process.pid}`;
+    // each worker takes 1.5 s to be ready: a respawn can happen while the reload still runs
+    const dir = await startScriptGroup(box, name, 2, { FOO: '1', ENV_REPORT_DELAY_MS: '1500' });
+    const first = await workerEnvs(box, dir, name, 2);
+    const reload = run(box, ['reload', name, '--update-env'], { FOO: '2', ENV_REPORT_DELAY_MS: '1500' });
+    const reported = () =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => Number.parseInt(f, 10));
+    const fresh = () => reported().filter((pid) => !first.pids.includes(pid));
+    // PIN 0 replaced, and PIN 1's successor started: the reload has gone past PIN 0
+    const successor0 = await waitUntil(
+      "PIN 0 replaced, PIN 1's successor starting",
+      async () => {
+        const pin0 = (await box.status())[0]?.workers.find((w) => w.pin === 0)?.pid;
+        return pin0 && !first.pids.includes(pin0) && fresh().length >= 2 ? pin0 : undefined;
+      },
+      30_000,
+    );
+    process.kill(successor0!, 'SIGKILL');
+    expect((await reload).code).toBe(0);
+    const after = await waitUntil(
+      'two ready workers, none of them PIN 0 killed',
+      async () => {
+        const now = await workerEnvs(box, dir, name, 2);
+        return now.pids.includes(successor0!) ? undefined : now;
+      },
+      30_000,
+    );
+    expect(after.envs.map((e) => e.FOO)).toEqual(['2', '2']);
+  }, 90_000);
 });
 
 describe('Manage.reload({ env, configEnv }) from another process', () => {

@@ -118,6 +118,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private identityEnv: Record<string, string> = {};
   /** what workers start with: the master's environment and `env` until an update replaces them */
   private workerEnv: WorkerEnv;
+  /** the environment a reload with an update gives every process it starts, until it commits */
+  private pendingEnv: WorkerEnv | null = null;
+  /** the environment each process was started with */
+  private readonly envOf = new WeakMap<WorkerHandle, WorkerEnv>();
   private readonly source: GroupSource | undefined;
   private readonly logFile: string | undefined;
   /** the last environment update kept, for status */
@@ -259,7 +263,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   // ---- workers -------------------------------------------------------------------------
 
   /** Forks a process for `slot` (as its current process, or as its replacement), with `env`. */
-  private spawn(slot: WorkerSlot, asReplacement = false, env = this.workerEnv): WorkerHandle {
+  private spawn(
+    slot: WorkerSlot,
+    asReplacement = false,
+    env = this.pendingEnv ?? this.workerEnv,
+  ): WorkerHandle {
     const { config } = this;
     const title = formatTitle(config.titlePrefix, 'Worker', config.baseTitle, slot.pin);
     const envelope: WorkerEnvelope = {
@@ -291,6 +299,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       [ENVELOPE_VAR]: JSON.stringify(envelope),
     });
     const handle = new WorkerHandle(slot.pin, title, cw);
+    this.envOf.set(handle, env);
     if (asReplacement) slot.replacement = handle;
     else slot.current = handle;
 
@@ -569,7 +578,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private async replace(
     slot: WorkerSlot,
     reason: 'reload' | 'recycle',
-    env = this.workerEnv,
+    env = this.pendingEnv ?? this.workerEnv,
   ): Promise<boolean> {
     const old = slot.current;
     if (!old || slot.replacement || old.state === 'draining' || this.stopping) return false;
@@ -792,6 +801,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       };
     }
     const env = change ? applyEnvChange(this.workerEnv, change) : this.workerEnv;
+    // a respawn, a recycle or a temporary worker started while the reload runs gets the update too
+    if (change) this.pendingEnv = env;
     this.state = 'reloading';
     this.log.info(change ? 'reload started, with an environment update' : 'reload started');
     let replaced = 0;
@@ -814,7 +825,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         else notStarted.push({ pin: slot.pin, error: why });
         continue;
       }
-      if (slot.current?.state !== 'ready') continue;
+      if (slot.current?.state !== 'ready') {
+        // one still starting began before this reload: with an update it has the old
+        // environment, and is replaced once it is ready
+        const starting = slot.current;
+        if (!change || !starting?.alive || this.envOf.get(starting) === env) continue;
+        await this.whenReady(starting).catch(() => {});
+        if (slot.current !== starting || starting.state !== 'ready') continue;
+      }
       const before = slot.current;
       const ok = await this.replace(slot, 'reload', env);
       if (ok) replaced++;
@@ -829,6 +847,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     const result: ReloadResult = stop
       ? { replaced, started, notStarted, aborted: true, error: stop.error }
       : { replaced, started, notStarted, aborted: false };
+    this.pendingEnv = null;
     if (change && !result.aborted) this.commitEnv(env, 'reload');
     else if (change && !this.stopping)
       this.log.warning('environment update not kept: the reload did not complete', {
@@ -1114,7 +1133,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         this.log.notice(
           `SIGTTOU: '${this.config.baseTitle}' keeps its last worker; 'drover scale ${this.config.baseTitle} 0' stops them all`,
         );
-      else if (wanted < 0)
+      else if (wanted < 0 && this.target === 0)
         this.log.notice(`SIGTTOU: '${this.config.baseTitle}' has no worker to stop (scaled to 0)`);
       else if (wanted > 1024 && this.target >= 1024)
         this.log.warning(`SIGTTIN: '${this.config.baseTitle}' stays at the limit of 1024 workers`);
