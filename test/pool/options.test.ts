@@ -42,7 +42,11 @@ describe('pool options', () => {
     );
     expect(configError({ baseTitle: 'jobs', concurrencyPerWorker: 0 }).key).toBe('concurrencyPerWorker');
     expect(configError({ baseTitle: 'jobs', idleTimeout: -1 }).message).toMatch(
-      /'idleTimeout' is -1; expected an integer >= 0/,
+      /'idleTimeout' is -1; expected an integer from 0 to 2147483647/,
+    );
+    // past Node's longest timer an attempt would time out after 1 ms
+    expect(configError({ baseTitle: 'jobs', taskTimeout: 30 * 86_400_000 }).message).toMatch(
+      /'taskTimeout' is 2592000000; expected an integer from 0 to 2147483647/,
     );
     expect(configError({ baseTitle: 'jobs', whenFull: 'drop' }).message).toMatch(
       /'whenFull' is "drop"; expected 'reject' or 'wait'/,

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { DroverError } from '../errors.js';
 import { encodeRequest, MASTER_MAX_LINE_BYTES, parseResponse } from './protocol.js';
 import { SocketGoneError } from './SocketGoneError.js';
+import { TIMER_MAX_MS } from '../timerLimit.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 /** While a long request runs, the master is asked for a sign of life this often past the timeout. */
@@ -156,8 +157,11 @@ export class ControlClient {
   ): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const argTimeout = (args as { timeoutMs?: unknown } | undefined)?.timeoutMs;
-    const timeoutMs =
-      opts.timeoutMs ?? this.timeoutMs + (typeof argTimeout === 'number' && argTimeout > 0 ? argTimeout : 0);
+    // a wait past the longest Node timer is a wait without end, not one that ends at once
+    const timeoutMs = Math.min(
+      TIMER_MAX_MS,
+      opts.timeoutMs ?? this.timeoutMs + (typeof argTimeout === 'number' && argTimeout > 0 ? argTimeout : 0),
+    );
     const id = this.nextId++;
     let line: string;
     try {

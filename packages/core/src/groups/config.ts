@@ -96,8 +96,10 @@ export async function loadGroupsConfig(path: string): Promise<GroupEntry[]> {
 /**
  * The entry of group `baseTitle` in the config file at `path`, read again and validated as a
  * start validates the file (every entry, not only this one: a start would fail on any of them).
- * A JavaScript file is evaluated again, in this process's environment, even when this process
- * loaded it before. Throws as `loadGroupsConfig`, and `ENOENTRY` when the file has no such group.
+ * A JavaScript file that is an ES module is evaluated again, in this process's environment, even
+ * when this process loaded it before; a CommonJS one (`.cjs`, or `.js` in a CommonJS package) is
+ * read again only by a process that has not loaded it yet (the `drover` command is a new process
+ * each time). Throws as `loadGroupsConfig`, and `ENOENTRY` when the file has no such group.
  */
 export async function loadGroupEntry(path: string, baseTitle: string): Promise<GroupEntry> {
   if (typeof path !== 'string' || path === '') {
@@ -192,7 +194,8 @@ async function readConfigValue(file: string, opts: { fresh?: boolean } = {}): Pr
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
     let mod: { default?: unknown; groups?: unknown };
     try {
-      // Node keeps a module once imported: another URL (a query) evaluates the file again
+      // Node keeps a module once imported: another URL (a query) evaluates an ES module file
+      // again (each such copy stays loaded); a CommonJS one comes from require's cache
       const url = pathToFileURL(file);
       if (opts.fresh) url.search = `reread=${Date.now()}-${Math.random().toString(36).slice(2)}`;
       mod = (await import(url.href)) as typeof mod;
