@@ -160,11 +160,12 @@ describe('ControlClient', () => {
     },
   );
 
-  it('imports nothing but node:net, node:fs, the protocol and the error types', () => {
+  it('imports nothing but node:net, node:fs, the protocol, the error types and the timer bound', () => {
     const importsOf = (module: string) =>
       [...readFileSync(coreDist(module), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
     expect(importsOf('control/ControlClient').sort()).toEqual([
       '../errors.js',
+      '../timerLimit.js',
       './SocketGoneError.js',
       './protocol.js',
       'node:fs',
@@ -173,5 +174,6 @@ describe('ControlClient', () => {
     expect(importsOf('control/SocketGoneError')).toEqual(['../errors.js']);
     expect(importsOf('control/protocol')).toEqual(['../errors.js']);
     expect(importsOf('errors')).toEqual([]);
+    expect(importsOf('timerLimit')).toEqual([]);
   });
 });
