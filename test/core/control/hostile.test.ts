@@ -131,6 +131,53 @@ describe('ControlServer in its own process', () => {
   });
 });
 
+describe('ControlServer behind a long request', () => {
+  it('queues at most about one line limit of requests per connection, however long the lines', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const server = await ControlServer.listen(
+      path,
+      stubHandler({
+        reload: async () => {
+          await held;
+          return { replaced: 0 };
+        },
+      }),
+      { maxLineBytes: MiB },
+    );
+    const socket = connect(path);
+    socket.on('error', () => {});
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('{"id":0,"cmd":"reload"}\n');
+      // requests of 900 kB each (leading blanks are JSON), queued behind the reload
+      const line = Buffer.from(`${' '.repeat(900_000)}{"id":1,"cmd":"ping"}\n`);
+      let sent = 0;
+      for (let i = 0; i < 40; i++) {
+        sent += line.length;
+        if (socket.write(line)) continue;
+        const drained = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 1000);
+          socket.once('drain', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+        if (!drained) break;
+      }
+      // 32 queued lines would be 28 MB; the bytes bound stops reading after about 1 MiB, and the
+      // rest waits in the kernel's buffers and the client's
+      expect(sent).toBeLessThan(12 * MiB);
+    } finally {
+      release();
+      socket.destroy();
+      await server.close();
+    }
+  });
+});
+
 /** Writes one line of `size` bytes (no newline) until the server hangs up; returns what it answered. */
 function sendHugeLine(at: string, size: number): Promise<{ sent: number; answer: string }> {
   return new Promise((resolve, reject) => {

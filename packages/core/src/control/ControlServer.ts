@@ -51,7 +51,11 @@ const MAX_SOCKET_PATH_BYTES = 107;
 const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 const DEFAULT_MAX_CONNECTIONS = 64;
 const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
-/** Complete lines waiting on one connection before it stops reading: a flood waits in the kernel, not here. */
+/**
+ * Complete lines waiting on one connection before it stops reading: a flood waits in the kernel,
+ * not here. Their bytes count too (at most one line's limit): lines of a mebibyte each (an
+ * environment update) would otherwise hold 32 MiB per connection.
+ */
 const MAX_QUEUED_LINES = 32;
 /** How long a connection told to close may linger before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
@@ -315,6 +319,7 @@ class Connection {
   private partial: Buffer[] = [];
   private partialBytes = 0;
   private readonly queue: string[] = [];
+  private queuedBytes = 0;
   private running = false;
   /** no more requests are read: the peer ended, the line limit was hit, or the server is closing */
   private stopped = false;
@@ -393,7 +398,7 @@ class Connection {
       this.partial.push(chunk.subarray(start));
       this.partialBytes += rest;
     }
-    if (this.queue.length >= MAX_QUEUED_LINES) this.socket.pause();
+    if (this.full()) this.socket.pause();
     this.drive();
   }
 
@@ -419,7 +424,13 @@ class Connection {
 
   private enqueue(line: string): void {
     // blank lines (a bare Enter in `nc`) are not requests
-    if (line.trim() !== '') this.queue.push(line);
+    if (line.trim() === '') return;
+    this.queue.push(line);
+    this.queuedBytes += line.length;
+  }
+
+  private full(): boolean {
+    return this.queue.length >= MAX_QUEUED_LINES || this.queuedBytes >= this.server.maxLineBytes;
   }
 
   /** Answers queued lines one at a time; ends the connection once reading stopped and all is answered. */
@@ -434,11 +445,12 @@ class Connection {
     try {
       while (this.queue.length > 0 && !this.socket.destroyed) {
         const line = this.queue.shift() as string;
+        this.queuedBytes -= line.length;
         const response = await this.server.answer(line);
         answered = true;
         if (this.socket.destroyed || this.ended) break;
         if (!this.socket.write(response)) await this.drained();
-        if (!this.stopped && this.queue.length < MAX_QUEUED_LINES) this.socket.resume();
+        if (!this.stopped && !this.full()) this.socket.resume();
       }
       if (this.stopped && !this.ended && !this.socket.destroyed) this.finish();
     } finally {
