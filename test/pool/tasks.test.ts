@@ -29,6 +29,20 @@ describe('pool tasks', () => {
     expect(pids.size).toBe(2);
   });
 
+  it('a worker that exits by itself, even with 0, is lost, not finished: its task runs again on a worker in its place', async () => {
+    current = startPool({ minWorkers: 1, backoff: 0 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const [first] = group.events.filter(is('workerReady')).map((e) => e.pid);
+    const answer = await group.submit({ x: 3, exitZero: 1 });
+    expect(answer.value).toMatchObject({ doubled: 6, attempt: 2 });
+    expect((answer.value as { pid: number }).pid).not.toBe(first);
+    expect(group.events.find(is('workerExit', (e) => e.pid === first))).toMatchObject({
+      code: 0,
+      reason: 'crash',
+    });
+  });
+
   it('the bulk form enqueues all at once and resolves with every result in order', async () => {
     current = startPool({ minWorkers: 2, concurrencyPerWorker: 16 });
     const { group } = current;

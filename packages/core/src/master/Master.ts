@@ -448,8 +448,13 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (handle.channelClosed && handle.doneCode === null) return 'crash';
     // killed by someone else: whatever its exit code, the PIN must be served again
     if (handle.signalled !== null && handle.doneCode === null) return 'crash';
-    if (handle.doneCode !== null || (signal === null && code === this.config.normalExitCode)) return 'normal';
+    if (handle.doneCode !== null || (signal === null && this.finishesWith(code))) return 'normal';
     return 'crash';
+  }
+
+  /** Whether a worker that exits by itself with `code` has finished for good (normalExitCode). */
+  protected finishesWith(code: number | null): boolean {
+    return code === this.config.normalExitCode;
   }
 
   private onExit(

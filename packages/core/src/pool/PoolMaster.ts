@@ -27,6 +27,15 @@ export class PoolMaster extends Master {
     this.logger = options.logger;
   }
 
+  /**
+   * A pool's workers leave only when stopped, recycled or idle: one that exits by itself, even
+   * with 0 (a handler calling process.exit), is lost, its tasks are retried and its PIN is
+   * served again. As finished, it would hold a place of maxWorkers for good.
+   */
+  protected override finishesWith(): boolean {
+    return false;
+  }
+
   /** The group's status (here and through the control socket), without retired temporary PINs. */
   override async getAllStatus(): Promise<GroupStatus> {
     const status = await super.getAllStatus();
