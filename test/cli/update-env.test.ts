@@ -106,7 +106,7 @@ describe('drover reload <name> --update-env', () => {
 
     const updated = ok(await run(box, ['reload', name, '--update-env'], { FOO: '2' }));
     expect(updated.stdout).toBe(
-      `reloaded '${name}': 2 worker(s) replaced, with the environment of this shell\n`,
+      `reloaded '${name}': 2 worker(s) replaced, with the environment of this shell (changed FOO; removed BAR)\n`,
     );
     const third = await workerEnvs(box, dir, name, 2);
     expect(third.pids.some((pid) => second.pids.includes(pid))).toBe(false);
@@ -161,7 +161,7 @@ describe('drover reload <name> --update-env', () => {
     const result = ok(await run(box, ['reload', 'all', '--update-env'], { FOO: '3' }));
     for (const name of names) {
       expect(result.stdout).toContain(
-        `reloaded '${name}': 1 worker(s) replaced, with the environment of this shell\n`,
+        `reloaded '${name}': 1 worker(s) replaced, with the environment of this shell (changed FOO; removed BAR)\n`,
       );
     }
     for (const [i, name] of names.entries()) {
@@ -299,7 +299,7 @@ describe('drover restart <name> --update-env', () => {
     ]);
 
     const updated = ok(await run(box, ['restart', name, '--update-env'], { FOO: '2' }));
-    expect(updated.stdout).toBe(`restarted the workers of '${name}', with the environment of this shell\n`);
+    expect(updated.stdout).toBe(`restarted the workers of '${name}', with the environment of this shell (changed FOO; removed BAR)\n`);
     const third = await replacedWorkers(box, dir, name, 2, second.pids);
     expect(fooBar(third.envs)).toEqual([{ FOO: '2' }, { FOO: '2' }]);
 
@@ -343,7 +343,7 @@ describe('--update-env for a group of a config file', () => {
     // from another directory: the master knows the file it was started from
     const result = ok(await run(box, ['reload', name, '--update-env'], { SHELL_B: 'b', FOO: 'shell' }));
     expect(result.stdout).toBe(
-      `reloaded '${name}': 1 worker(s) replaced, with the environment of this shell and the env of its entry in ${config.file}\n`,
+      `reloaded '${name}': 1 worker(s) replaced, with the environment of this shell and the env of its entry in ${config.file} (added NEW SHELL_B; changed FOO; removed SHELL_A)\n`,
     );
     expect(result.stderr).toContain(
       `'${name}': its entry in ${config.file} also changed 'maxWorkerNum', 'stopTimeout'`,

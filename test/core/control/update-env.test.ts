@@ -122,9 +122,18 @@ describe('checkEnvUpdate (the API side: reload({ env, configEnv }))', () => {
   it('replaces the base, the own env, or both', () => {
     const current = { base: null, own: { A: 'own' } };
     expect(applyEnvChange(current, { own: { B: 'b' } })).toEqual({ base: null, own: { B: 'b' } });
-    const next = applyEnvChange(current, checkEnvUpdate({ env: { S: 's' } }, 'g') ?? {});
+    const next = applyEnvChange(current, checkEnvUpdate({ env: { S: 's' } }, 'g') ?? {}, {});
     expect({ ...next.base }).toEqual({ S: 's' });
     expect(next.own).toEqual({ A: 'own' });
+  });
+
+  it("keeps the group's PWD, OLDPWD and _: where the shell of the update stands is not the program's", () => {
+    const master = { PATH: '/bin', PWD: '/srv/app', _: '/usr/bin/drover' };
+    const shell = { PATH: '/usr/bin', PWD: '/', OLDPWD: '/tmp', _: '/usr/bin/env' };
+    const next = applyEnvChange({ base: null, own: {} }, checkEnvUpdate({ env: shell }, 'g') ?? {}, master);
+    expect({ ...next.base }).toEqual({ PATH: '/usr/bin', PWD: '/srv/app', _: '/usr/bin/drover' });
+    const again = applyEnvChange(next, checkEnvUpdate({ env: shell }, 'g') ?? {}, {});
+    expect({ ...again.base }).toEqual({ PATH: '/usr/bin', PWD: '/srv/app', _: '/usr/bin/drover' });
   });
 });
 

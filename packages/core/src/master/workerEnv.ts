@@ -74,9 +74,27 @@ export function checkEnvUpdate(update: EnvUpdate | undefined, group: string): En
   return change;
 }
 
+/**
+ * What a shell says of itself (its directory, its last command), not of the program: a new base
+ * keeps the values the group had, so a reload run from another directory changes nothing there.
+ */
+const SHELL_STATE = ['PWD', 'OLDPWD', '_'] as const;
+
 /** `current` with `change` applied. */
-export function applyEnvChange(current: WorkerEnv, change: EnvChange): WorkerEnv {
-  return { base: change.base ?? current.base, own: change.own ?? current.own };
+export function applyEnvChange(
+  current: WorkerEnv,
+  change: EnvChange,
+  masterEnv: NodeJS.ProcessEnv = process.env,
+): WorkerEnv {
+  if (!change.base) return { base: current.base, own: change.own ?? current.own };
+  const before = current.base ?? masterEnv;
+  const base: EnvRecord = Object.assign(Object.create(null), change.base);
+  for (const name of SHELL_STATE) {
+    const kept = before[name];
+    if (kept === undefined) delete base[name];
+    else base[name] = kept;
+  }
+  return { base, own: change.own ?? current.own };
 }
 
 function checked(group: string, key: 'env' | 'configEnv', value: unknown): EnvRecord {

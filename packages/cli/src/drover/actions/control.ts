@@ -137,7 +137,7 @@ export class RestartAction extends RenewAction {
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     const plan = await this.envUpdate(group);
     await sent(group, () => manage.restart(plan?.options));
-    return `restarted the workers of '${group.baseTitle}'${plan ? `, ${plan.said}` : ''}`;
+    return `restarted the workers of '${group.baseTitle}'${plan ? `, ${plan.said}${await changedVariables(manage)}` : ''}`;
   }
 }
 
@@ -153,10 +153,34 @@ export class ReloadAction extends RenewAction {
     const result = await sent(group, () => manage.reload(plan?.options));
     if (result.aborted)
       throw reloadStopped(`'${group.baseTitle}'`, result.replaced, result.error, plan !== null);
-    const outcome = reloadOutcome(`'${group.baseTitle}'`, [result], plan ? `, ${plan.said}` : '');
+    const said = plan ? `, ${plan.said}${await changedVariables(manage)}` : '';
+    const outcome = reloadOutcome(`'${group.baseTitle}'`, [result], said);
     if (outcome.failure) throw outcome.failure;
     return outcome.line;
   }
+}
+
+/**
+ * Which variables the update kept by the master added, changed and removed (names only, as it
+ * records them): a variable this shell lacks is gone from the workers, which the line must say.
+ * Empty for a master that does not record it.
+ */
+async function changedVariables(manage: Manage): Promise<string> {
+  const update = (await manage.status().catch(() => null))?.master.envUpdate;
+  if (!update) return '';
+  const parts = (
+    [
+      ['added', update.added],
+      ['changed', update.changed],
+      ['removed', update.removed],
+    ] as const
+  )
+    .filter(([, names]) => names.length > 0)
+    .map(
+      ([what, names]) =>
+        `${what} ${names.length > 12 ? `${names.slice(0, 12).join(' ')} …` : names.join(' ')}`,
+    );
+  return ` (${parts.length > 0 ? parts.join('; ') : 'no variable changed'})`;
 }
 
 /** What `--update-env` sends to one group, and what the output says of it. */
