@@ -1,9 +1,9 @@
 // What `drover reload` says of a PIN that had no running worker (crash backoff): started when the
 // new code comes up, and a failure (exit 1) naming it when it does not; the others are replaced.
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI_FIXTURES, waitUntil } from './support/bin.js';
+import { BIN, CLI_FIXTURES, spawnNode, waitUntil } from './support/bin.js';
 import { sandboxPerTest } from './support/sandbox.js';
 
 const openSandbox = sandboxPerTest();
@@ -52,5 +52,40 @@ describe('drover reload of a group with a PIN in crash backoff', () => {
       "reloaded 'half': 1 worker(s) replaced, 1 started again (crash backoff or given up)\n",
     );
     await box.waitWorkers('half', 2);
+  }, 90_000);
+});
+
+describe('drover reload interrupted while it waits', () => {
+  it('says the reload goes on in the master and exits 1; the master finishes it', async () => {
+    const box = openSandbox();
+    const reports = join(box.dir, 'reports');
+    mkdirSync(reports);
+    // each worker takes 3 s to be ready: the reload lasts at least that long
+    const started = await box.drover(
+      ['start', '-d', '--name=slow', join(CLI_FIXTURES, 'env-report.mjs'), reports],
+      { env: { ENV_REPORT_DELAY_MS: '3000' }, timeoutMs: 60_000 },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const [before] = (await box.waitWorkers('slow', 1)).workers.map((w) => w.pid);
+    const reload = spawnNode([BIN, 'reload', 'slow'], { env: box.env, cwd: box.dir });
+    box.track(reload.pid);
+    await waitUntil(
+      'the reload under way',
+      async () => ((await box.status())[0]?.master.state === 'reloading' ? true : undefined),
+      20_000,
+    );
+    reload.proc.kill('SIGTERM');
+    expect(await reload.waitExit()).toEqual({ code: 1, signal: null });
+    expect(reload.output).toBe(
+      "drover: stopped waiting (SIGTERM): the reload of 'slow' goes on in its master; 'drover status slow' shows how it does\n",
+    );
+    await waitUntil(
+      'the reload done by the master',
+      async () => {
+        const group = (await box.status())[0];
+        return group?.master.state === 'running' && group.workers[0]?.pid !== before ? group : undefined;
+      },
+      30_000,
+    );
   }, 90_000);
 });

@@ -59,6 +59,8 @@ abstract class GroupControlAction<P extends object = Record<never, never>> exten
    * restart did not happen, which a deploy script or systemd's `ExecReload=` must hear (exit 1).
    */
   protected readonly verbWhenNoneRuns: string | null = null;
+  /** what the request is called in a message: 'stop', 'reload', 'restart' */
+  protected abstract readonly request: string;
 
   async handler(): Promise<number> {
     const name = this.args.name;
@@ -83,7 +85,9 @@ abstract class GroupControlAction<P extends object = Record<never, never>> exten
       );
       return 1;
     }
-    const outcomes = await Promise.allSettled(groups.map((g) => this.apply(remote(g), g)));
+    const outcomes = await this.whileWaiting(groups, () =>
+      Promise.allSettled(groups.map((g) => this.apply(remote(g), g))),
+    );
     if (name !== ALL && outcomes[0]?.status === 'rejected') throw failure(groups[0]!, outcomes[0].reason);
     let code = 0;
     outcomes.forEach((outcome, i) => {
@@ -97,10 +101,32 @@ abstract class GroupControlAction<P extends object = Record<never, never>> exten
     });
     return code;
   }
+
+  /**
+   * Runs `wait`; Ctrl-C or SIGTERM (systemd's ExecReload timing out) ends the wait, not what the
+   * masters do: they go on, and the command says so before it exits 1 instead of vanishing.
+   */
+  private async whileWaiting<T>(groups: RunningGroup[], wait: () => Promise<T>): Promise<T> {
+    const names = groups.map((g) => `'${g.baseTitle}'`).join(', ');
+    const interrupted = (signal: NodeJS.Signals) => {
+      this.io.stderr.write(
+        `drover: stopped waiting (${signal}): the ${this.request} of ${names} goes on in ${groups.length > 1 ? 'their masters' : 'its master'}; 'drover status${groups.length > 1 ? '' : ` ${groups[0]!.baseTitle}`}' shows how it does\n`,
+      );
+      process.exit(1);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+    for (const signal of signals) process.once(signal, interrupted);
+    try {
+      return await wait();
+    } finally {
+      for (const signal of signals) process.off(signal, interrupted);
+    }
+  }
 }
 
 @Action({ name: 'stop', description: 'Stop a running group gracefully', args: NAME_ARG })
 export class StopAction extends GroupControlAction {
+  protected readonly request = 'stop';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     await manage.stop();
     return `stopped '${group.baseTitle}' (pid ${group.pid})`;
@@ -134,6 +160,7 @@ abstract class RenewAction extends GroupControlAction<UpdateEnvParams> {
 })
 export class RestartAction extends RenewAction {
   protected override readonly verbWhenNoneRuns = 'restarted';
+  protected readonly request = 'restart';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     const plan = await this.envUpdate(group);
     await sent(group, () => manage.restart(plan?.options));
@@ -148,6 +175,7 @@ export class RestartAction extends RenewAction {
 })
 export class ReloadAction extends RenewAction {
   protected override readonly verbWhenNoneRuns = 'reloaded';
+  protected readonly request = 'reload';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     const plan = await this.envUpdate(group);
     const result = await sent(group, () => manage.reload(plan?.options));
