@@ -32,6 +32,12 @@ describe('drover start: group options as flags, in the foreground', () => {
       await master.waitForOutput(/\[sf-memory:0 #\d+\] holding 160 MB/);
       // 100M as the master counts it: the flag's value parsed as the config key's
       await master.waitForOutput(/worker over maxMemory, recycling.*maxMemory=104857600/);
+      // over the limit as soon as it is ready: every successor will be, which is said once
+      await master.waitForOutput(
+        /maxMemory \(100\.0 MiB\) is below what a worker uses as soon as it is ready \(\d+\.\d MiB\): every worker will be recycled at once, again and again/,
+      );
+      await master.waitForOutput(/(worker over maxMemory, recycling[\s\S]*){2}/);
+      expect(master.output.match(/is below what a worker uses/g)).toHaveLength(1);
     } finally {
       await master.kill();
     }

@@ -249,7 +249,7 @@ function parseMaxMemory(typed: string): string {
     throw flagError(
       '--max-memory',
       typed,
-      `that is ${bytes} bytes, less than any Node process uses: give a unit (--max-memory=${/^[\d.]+$/.test(typed) ? `${typed}M` : '300M'}), or 0 for no limit`,
+      `that is ${bytes} bytes, less than any Node process uses: give a unit (--max-memory=${/^[\d.]+$/.test(typed) && Number(typed) <= 65_536 ? `${typed}M` : '300M'}), or 0 for no limit`,
     );
   }
   return typed;

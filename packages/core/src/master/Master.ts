@@ -122,6 +122,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private pendingEnv: WorkerEnv | null = null;
   /** the environment each process was started with */
   private readonly envOf = new WeakMap<WorkerHandle, WorkerEnv>();
+  /** the error that maxMemory is under a fresh worker's size was logged (once: it repeats each second) */
+  private maxMemoryTooLowSaid = false;
   private readonly source: GroupSource | undefined;
   private readonly logFile: string | undefined;
   /** the last environment update kept, for status */
@@ -667,6 +669,18 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
           rss,
           maxMemory: this.config.maxMemory,
         });
+        // over the limit at its first check: its successor will be too, and so on every second
+        if (
+          !this.maxMemoryTooLowSaid &&
+          Date.now() - (h.readyAt ?? 0) <= this.config.checkWorkerInterval * 2
+        ) {
+          this.maxMemoryTooLowSaid = true;
+          const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+          this.log.error(
+            `maxMemory (${mib(this.config.maxMemory)}) is below what a worker uses as soon as it is ready (${mib(rss)}): every worker will be recycled at once, again and again`,
+            { hint: `raise maxMemory (drover start --max-memory) well above ${mib(rss)}` },
+          );
+        }
         void this.replace(slot, 'recycle');
       }
     }
