@@ -299,7 +299,9 @@ describe('drover restart <name> --update-env', () => {
     ]);
 
     const updated = ok(await run(box, ['restart', name, '--update-env'], { FOO: '2' }));
-    expect(updated.stdout).toBe(`restarted the workers of '${name}', with the environment of this shell (changed FOO; removed BAR)\n`);
+    expect(updated.stdout).toBe(
+      `restarted the workers of '${name}', with the environment of this shell (changed FOO; removed BAR)\n`,
+    );
     const third = await replacedWorkers(box, dir, name, 2, second.pids);
     expect(fooBar(third.envs)).toEqual([{ FOO: '2' }, { FOO: '2' }]);
 
