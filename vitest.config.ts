@@ -9,6 +9,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/build-fresh.ts', 'test/support/environment.ts', 'test/support/leak-check.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Two test files at once: they mostly wait on the processes they start, and one at a time
+    // (the default on two CPUs) took 9 of the 10 minutes CI may take.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
