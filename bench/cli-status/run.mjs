@@ -140,8 +140,9 @@ if (write) {
     `Result: ${summary}.`,
     '',
     'How: the bin is bundled with rolldown. The plain forms of `status` (`status`, `status <name>`, with or ' +
-      'without `--json`) load the bin file and one chunk of about 55 kB (run-dir discovery, a one-request control ' +
-      'client, the table); every other command line also loads the router chunk (about 530 kB: inversify, ' +
+      'without `--json`) load the bin file and two chunks of about 105 kB together (run-dir discovery, a ' +
+      'one-request control client, the table and the block of `status <name>`); every other command line also ' +
+      'loads the router chunks (about 515 kB: inversify, ' +
       'reflect-metadata, the rest of core), as the `--help` row shows. One `status` is a `ping` per group found ' +
       'in the run directory (discovery, which also cleans what killed masters left), then one `status` request ' +
       'per group; the master asks each worker for its counters over IPC. So the answer needs the master and every ' +
