@@ -76,6 +76,37 @@ function start(config: Record<string, unknown>): StartedPool {
   return current;
 }
 
+/**
+ * A pool of one permanent worker (up to 3) whose PIN 0 is recycled (executeTimes 1) while its old
+ * process still runs a task of `longMs`: resolves once the successor is ready beside it.
+ */
+async function recycledWhileFinishing(longMs: number) {
+  const started = start({
+    minWorkers: 1,
+    maxWorkers: 3,
+    concurrencyPerWorker: 2,
+    executeTimes: 1,
+    recycleJitter: 0,
+    idleTimeout: 60_000,
+    scaleInterval: 50,
+  });
+  const { group } = started;
+  await group.waitEvent(is('started'), 'started');
+  const first = group.events.find(is('workerReady'))!.pid as number;
+  // PIN 0 takes both: the short one ends its share (executeTimes 1), the long one runs on
+  // while its successor, started beside it (there is room), takes over the PIN
+  const short = group.command('submit', { payload: { x: 1, sleepMs: 50 } });
+  const long = group.command('submit', { payload: { x: 2, sleepMs: longMs } });
+  await group.waitEvent(is('taskStart'), 'both on PIN 0', 2);
+  expect((await group.answer(short)).event).toBe('result');
+  const successor = await group.waitEvent(
+    is('workerReady', (e) => e.pin === 0 && e.pid !== first),
+    "PIN 0's successor",
+  );
+  expect(pidAlive(first)).toBe(true);
+  return { ...started, first, long, successor };
+}
+
 describe('maxWorkers bounds the worker processes', () => {
   it('a recycle at maxWorkers is not rolling: the worker finishes and exits, then its successor starts', async () => {
     const { group } = start({ minWorkers: 1, executeTimes: 2, recycleJitter: 0 });
@@ -94,28 +125,7 @@ describe('maxWorkers bounds the worker processes', () => {
   });
 
   it('a replaced worker still finishing its task holds its place: the autoscaler does not fill it', async () => {
-    const { group } = start({
-      minWorkers: 1,
-      maxWorkers: 3,
-      concurrencyPerWorker: 2,
-      executeTimes: 1,
-      recycleJitter: 0,
-      idleTimeout: 60_000,
-      scaleInterval: 50,
-    });
-    await group.waitEvent(is('started'), 'started');
-    const first = group.events.find(is('workerReady'))!.pid as number;
-    // PIN 0 takes both: the short one ends its share (executeTimes 1), the long one runs on
-    // while its successor, started beside it (there is room), takes over the PIN
-    const short = group.command('submit', { payload: { x: 1, sleepMs: 50 } });
-    const long = group.command('submit', { payload: { x: 2, sleepMs: 6000 } });
-    await group.waitEvent(is('taskStart'), 'both on PIN 0', 2);
-    expect((await group.answer(short)).event).toBe('result');
-    const successor = await group.waitEvent(
-      is('workerReady', (e) => e.pin === 0 && e.pid !== first),
-      "PIN 0's successor",
-    );
-    expect(pidAlive(first)).toBe(true);
+    const { group, first, long, successor } = await recycledWhileFinishing(6000);
     const during = await group.status();
     expect(statusProcesses(during)).toBe(2);
     // a backlog while the old process finishes: room for one temporary worker, not two
@@ -189,26 +199,7 @@ describe('maxWorkers bounds the worker processes', () => {
   }, 60_000);
 
   it('a scale up starts a PIN once a process still finishing leaves room', async () => {
-    const { group, runDir } = start({
-      minWorkers: 1,
-      maxWorkers: 3,
-      concurrencyPerWorker: 2,
-      executeTimes: 1,
-      recycleJitter: 0,
-      idleTimeout: 60_000,
-      scaleInterval: 50,
-    });
-    await group.waitEvent(is('started'), 'started');
-    const first = group.events.find(is('workerReady'))!.pid as number;
-    const short = group.command('submit', { payload: { x: 1, sleepMs: 50 } });
-    const long = group.command('submit', { payload: { x: 2, sleepMs: 5000 } });
-    await group.waitEvent(is('taskStart'), 'both on PIN 0', 2);
-    expect((await group.answer(short)).event).toBe('result');
-    await group.waitEvent(
-      is('workerReady', (e) => e.pin === 0 && e.pid !== first),
-      "PIN 0's successor",
-    );
-    expect(pidAlive(first)).toBe(true);
+    const { group, runDir, first, long } = await recycledWhileFinishing(5000);
     // two processes on PIN 0 now: PINs 1 and 2 make four, so one of them waits for the old one
     const scaled = new Manage({ baseTitle: 'pool', runDir }).scale(3);
     await group.waitEvent(

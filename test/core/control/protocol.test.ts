@@ -10,16 +10,7 @@ import {
   parseRequest,
   parseResponse,
 } from '../../../packages/core/src/control/protocol.js';
-
-function protocolError(line: string): ProtocolError {
-  try {
-    parseRequest(line);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtocolError);
-    return err as ProtocolError;
-  }
-  throw new Error(`expected ${line} to be refused`);
-}
+import { refusedRequest as protocolError } from './support.js';
 
 const requestId = fc.oneof(
   fc.integer(),

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { ControlHandler } from '../../../packages/core/src/control/ControlServer.js';
+import { ProtocolError, parseRequest } from '../../../packages/core/src/control/protocol.js';
 import type { GroupStatus } from '../../../packages/core/src/status.js';
 import { expect } from 'vitest';
 import { DroverError } from '../../../packages/core/src/errors.js';
@@ -125,4 +126,15 @@ export async function rejection(promise: Promise<unknown>): Promise<DroverError>
     return err as DroverError;
   }
   throw new Error('expected a rejection');
+}
+
+/** The ProtocolError that parsing `line` as a request throws; fails the test if it is accepted. */
+export function refusedRequest(line: string): ProtocolError {
+  try {
+    parseRequest(line);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ProtocolError);
+    return err as ProtocolError;
+  }
+  throw new Error(`expected ${line} to be refused`);
 }

@@ -3,11 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ProtocolError,
-  parseGroupSource,
-  parseRequest,
-} from '../../../packages/core/src/control/protocol.js';
+import { parseGroupSource, parseRequest } from '../../../packages/core/src/control/protocol.js';
 import { DroverError } from '../../../packages/core/src/errors.js';
 import {
   changedEntryKeys,
@@ -21,16 +17,7 @@ import {
   forkEnv,
 } from '../../../packages/core/src/master/workerEnv.js';
 import { tempDir } from '../../support/group.js';
-
-function refused(line: string): ProtocolError {
-  try {
-    parseRequest(line);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtocolError);
-    return err as ProtocolError;
-  }
-  throw new Error(`expected ${line} to be refused`);
-}
+import { refusedRequest as refused } from './support.js';
 
 describe('the env of a reload or restart request', () => {
   it('is accepted as a record of strings, for reload and restart, with or without timeoutMs', () => {
