@@ -80,10 +80,19 @@ try {
     }
     return ms;
   };
+  // Ctrl-C or SIGTERM ends the runs, and the finally below stops the group: the daemon would
+  // outlive this process. The runs are synchronous, so each round gives the handler a turn.
+  let interrupted = null;
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => (interrupted = signal));
+  const turn = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (interrupted) throw new Error(`bench: stopped by ${interrupted}`);
+  };
   for (const v of variants) for (let i = 0; i < WARMUP; i++) once(v);
   const samples = variants.map(() => []);
   // Interleaved: run i of every variant before run i+1 of any, so drift hits all alike.
   for (let i = 0; i < runs; i++) {
+    await turn();
     for (const [k, v] of variants.entries()) samples[k].push(once(v));
   }
 
