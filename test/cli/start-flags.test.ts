@@ -78,6 +78,8 @@ describe('drover start: group options as flags, in the foreground', () => {
       expect((await master.waitExit()).code).toBe(1);
       expect(master.output).toContain("worker 0 of 'sf-never' was not ready within 1500 ms");
       expect(master.output).toContain("never called process.send('ready')");
+      // the fix is said as the flag too, which is how this group got its value
+      expect(master.output).toContain('raise readyTimeout (drover start --ready-timeout=60s)');
     } finally {
       await master.kill();
     }

@@ -77,6 +77,9 @@ export interface MasterOptions {
 
 const STATUS_QUERY_TIMEOUT_MS = 300;
 
+/** The fix of a start that timed out, in the config key's name and the flag's. */
+const RAISE_READY_TIMEOUT = 'raise readyTimeout (drover start --ready-timeout=60s)';
+
 /**
  * The master's life cycle, in one place: single-instance lock, pid file, control socket, fork,
  * respawn with backoff, recycle, rolling reload, scale, status and stop. Everything is driven by
@@ -355,10 +358,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             {
               hint:
                 this.config.readyWhen === 'listening'
-                  ? "its init did not finish, or its script never listened (readyWhen: 'listening'): check its port and what it waits for, or raise readyTimeout"
+                  ? `its init did not finish, or its script never listened (readyWhen: 'listening'): check its port and what it waits for, or ${RAISE_READY_TIMEOUT}`
                   : this.config.readyWhen === 'message'
-                    ? "its init did not finish, or its script never called process.send('ready') (readyWhen: 'message'), or raise readyTimeout"
-                    : 'make init finish sooner, or raise readyTimeout',
+                    ? `its init did not finish, or its script never called process.send('ready') (readyWhen: 'message'), or ${RAISE_READY_TIMEOUT}`
+                    : `make its init (or its script's loading) finish sooner, or ${RAISE_READY_TIMEOUT}`,
             },
           ),
         );
