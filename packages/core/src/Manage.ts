@@ -322,10 +322,17 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
     return this.status();
   }
 
-  /** Writes this group's status to `out` (default stdout): the table, or JSON with `json`. */
-  async showStatus(out: NodeJS.WritableStream = process.stdout, opts: ShowStatusOptions = {}): Promise<void> {
+  /**
+   * Writes this group's status to `out` (default stdout): the table, or JSON with `json`; resolves
+   * with the status it wrote.
+   */
+  async showStatus(
+    out: NodeJS.WritableStream = process.stdout,
+    opts: ShowStatusOptions = {},
+  ): Promise<GroupStatus> {
     const status = await this.status();
     await writeStatus(out, [status], opts, status);
+    return status;
   }
 
   /**

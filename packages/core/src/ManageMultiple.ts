@@ -173,10 +173,17 @@ export class ManageMultiple {
     return found;
   }
 
-  /** Writes every running group's status to `out` (default stdout): the table, or a JSON array. */
-  async showStatus(out: NodeJS.WritableStream = process.stdout, opts: ShowStatusOptions = {}): Promise<void> {
+  /**
+   * Writes every running group's status to `out` (default stdout): the table, or a JSON array;
+   * resolves with the statuses it wrote.
+   */
+  async showStatus(
+    out: NodeJS.WritableStream = process.stdout,
+    opts: ShowStatusOptions = {},
+  ): Promise<GroupStatus[]> {
     const groups = await this.status();
     await writeStatus(out, groups, opts, groups);
+    return groups;
   }
 
   /** Runs `op` on every group at once; groups that are not running are skipped. */

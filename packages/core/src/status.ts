@@ -70,6 +70,12 @@ export interface WorkerStatus {
   /** epoch ms of the next respawn while in backoff */
   nextStartAt?: number;
   /**
+   * Present while the PIN crash-loops: its fast crashes in a row (2 or more) that its current
+   * worker has not yet outlived by `restart.stableAfter`. Between two crashes the PIN is
+   * `starting` or `ready`, so `state` alone does not tell a loop. Absent in an older master's status.
+   */
+  crashStreak?: number;
+  /**
    * Present when the worker did not answer this status query within 300 ms: its event loop runs
    * synchronous code, a long computation or a stuck one (`state` is then `busy`, `executions` the
    * last known). `hangTimeout` has a worker that stays silent that long replaced.

@@ -1,6 +1,6 @@
 import type { OutputStream } from '@drover/command';
 import type { GroupStatus } from '@drover/core';
-import { colorWanted, renderStatusTable } from '@drover/core/control';
+import { colorWanted, describeDegraded, renderStatusTable } from '@drover/core/control';
 import { findRunning, listRunning } from './groups.js';
 import { describeFailure } from './failure.js';
 import { requestStatus } from './statusRequest.js';
@@ -22,7 +22,9 @@ export interface StatusIO {
  * `drover status [name] [--json]`: asks every running master (or the named one) for its status
  * and prints the table, or JSON (an array of `GroupStatus`, one per group). A group asked for by
  * name gets the table and, under it, what it runs (StatusTableOptions.details). A group that stops
- * between discovery and the question is reported on stderr and makes the exit code 1.
+ * between discovery and the question is reported on stderr and makes the exit code 1. A group
+ * with a PIN that no worker serves (crash-looping, or given up on) is said on stderr and makes it
+ * 3, as `systemctl status` of a unit in auto-restart: monitors need no parsing to tell.
  *
  * @throws NotRunningError when `name` is given and no group of that name runs.
  */
@@ -54,5 +56,17 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
       }),
     );
   }
+  const now = Date.now();
+  for (const status of statuses) {
+    const degraded = describeDegraded(status, now);
+    if (degraded === null) continue;
+    // a foreground group has no log file: its lines went to its terminal
+    const why = status.master.run?.logFile ? `; 'drover logs ${status.master.baseTitle}' shows why` : '';
+    io.stderr.write(`drover: ${degraded}${why}\n`);
+    if (code === 0) code = DEGRADED_EXIT_CODE;
+  }
   return code;
 }
+
+/** `drover status`'s exit code when a group shown has a PIN no worker serves. */
+export const DEGRADED_EXIT_CODE = 3;

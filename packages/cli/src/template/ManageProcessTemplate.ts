@@ -9,12 +9,15 @@ import {
   runMain,
   Template,
 } from '@drover/command';
-import { colorWanted } from '@drover/core/control';
+import type { GroupStatus } from '@drover/core';
+import { colorWanted, describeDegraded } from '@drover/core/control';
 import { Container, inject } from 'inversify';
 import { plainErrors, reloadOutcome, reloadStopped } from '../messages.js';
 import { type ManagedGroups, type ProcessTarget, processTarget } from './ProcessTarget.js';
 
 const TARGET = Symbol.for('@drover/cli:ProcessTarget');
+/** The program name messages start with (`CommandRouter.spec.bin`). */
+const BIN = Symbol.for('@drover/cli:ProcessTemplateBin');
 
 @Option({
   name: 'd',
@@ -103,20 +106,35 @@ class ReloadAction extends CommandAction {
 
 @Action({ name: 'status', description: 'Show the master and every worker' })
 class StatusAction extends CommandAction<{ json: boolean }> {
-  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
+  constructor(
+    @inject(TARGET) private readonly target: ProcessTarget,
+    @inject(BIN) private readonly bin: string,
+  ) {
     super();
   }
 
-  async handler(): Promise<void> {
+  /** Exits 3 when a PIN has no worker (crash-looping or given up), as `drover status` does. */
+  async handler(): Promise<number> {
     const json = this.getParam('json', false);
-    await plainErrors(() =>
+    const groups: GroupStatus[] = await plainErrors(() =>
       this.target.showStatus(this.io.stdout, {
         json,
         color: !json && colorWanted(this.io.stdout, this.io.env),
       }),
     );
+    let code = 0;
+    for (const group of groups) {
+      const degraded = describeDegraded(group);
+      if (degraded === null) continue;
+      this.io.stderr.write(`${this.bin}: ${degraded}\n`);
+      code = DEGRADED_EXIT_CODE;
+    }
+    return code;
   }
 }
+
+/** `status`'s exit code when a group has a PIN that no worker serves. */
+const DEGRADED_EXIT_CODE = 3;
 
 @Template(
   `<start> -[d]
@@ -143,7 +161,8 @@ export interface ManageProcessTemplateOptions {
  * `start` runs the master here (`-d`: in the background, returning once it is ready); in the
  * worker processes the master starts from the same script, `start` runs the worker side. The
  * other actions reach the running master through its control socket. Exit codes: 0 success,
- * 1 failure (e.g. not running), 2 usage error.
+ * 1 failure (e.g. not running), 2 usage error, 3 `status` of a group with a PIN no worker serves
+ * (crash-looping or given up).
  */
 export class ManageProcessTemplate {
   readonly router: CommandRouter;
@@ -157,6 +176,7 @@ export class ManageProcessTemplate {
       options: [DaemonOption, JsonOption],
       bin: options.bin,
     });
+    container.bind<string>(BIN).toConstantValue(this.router.spec.bin);
   }
 
   /** Runs one command line; resolves with its exit code and never exits the process. */

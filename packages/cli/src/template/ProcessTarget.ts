@@ -1,5 +1,5 @@
 import type { OutputStream } from '@drover/command';
-import { Manage, type ManageMultiple, type ReloadResult } from '@drover/core';
+import { type GroupStatus, Manage, type ManageMultiple, type ReloadResult } from '@drover/core';
 
 /** What the process template drives: one `Manage`, or several groups in a `ManageMultiple`. */
 export type ManagedGroups = Manage | ManageMultiple;
@@ -17,7 +17,8 @@ export interface ProcessTarget {
   stop(): Promise<void>;
   restart(): Promise<void>;
   reload(): Promise<ReloadResult[]>;
-  showStatus(out: OutputStream, opts: { json: boolean; color: boolean }): Promise<void>;
+  /** Writes the status and resolves with what it showed. */
+  showStatus(out: OutputStream, opts: { json: boolean; color: boolean }): Promise<GroupStatus[]>;
 }
 
 export function processTarget(groups: ManagedGroups): ProcessTarget {
@@ -38,7 +39,7 @@ function single(manage: Manage): ProcessTarget {
     stop: () => manage.stop(),
     restart: () => manage.restart(),
     reload: async () => [await manage.reload()],
-    showStatus: (out, opts) => manage.showStatus(writable(out), opts),
+    showStatus: async (out, opts) => [await manage.showStatus(writable(out), opts)],
   };
 }
 

@@ -1319,6 +1319,18 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return this.slots.get(pin)?.current?.pid ?? null;
   }
 
+  /**
+   * `crashStreak` for a PIN that crashed fast twice or more in a row and whose current worker has
+   * not yet lived long enough to count as stable: between two crashes it is `starting` or even
+   * `ready`, and a status taken then must still tell a crash loop.
+   */
+  private crashLoop(slot: WorkerSlot, now: number): { crashStreak?: number } {
+    if (slot.crashStreak < 2) return {};
+    const h = slot.current;
+    if (h?.alive && now - h.startedAt >= this.policy.options.stableAfterMs) return {};
+    return { crashStreak: slot.crashStreak };
+  }
+
   async getAllStatus(): Promise<GroupStatus> {
     const now = Date.now();
     const workers = await Promise.all(
@@ -1350,6 +1362,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             restarts: slot.restarts,
             lastExit: slot.lastExit,
             ...(slot.nextStartAt ? { nextStartAt: slot.nextStartAt } : {}),
+            ...this.crashLoop(slot, now),
             ...(silent ? { unresponsive: true as const } : {}),
             ...this.otherProcesses(slot, now),
           };

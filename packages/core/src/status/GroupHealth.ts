@@ -1,0 +1,58 @@
+import { escapeControl } from '../log/format.js';
+import type { GroupStatus, WorkerStatus } from '../status.js';
+import { describeExit } from './StatusTable.js';
+import { formatDuration } from './units.js';
+
+/**
+ * A PIN that a running group cannot count on: its worker crash-loops (`backoff`, or respawned
+ * and not yet stable after fast crashes in a row: `crashStreak`) or the restart policy gave up
+ * on it (`failed`). A worker that finished normally, a group scaled down, a single crash that
+ * was respawned at once and a reload's successor still starting are not problems.
+ */
+export interface PinProblem {
+  pin: number;
+  /** `crash-loop`: in backoff, or respawned after fast crashes and not yet stable */
+  kind: 'crash-loop' | 'given-up';
+  worker: WorkerStatus;
+}
+
+/** The PINs of `group` that no worker serves against the group's will, lowest first. */
+export function pinProblems(group: GroupStatus): PinProblem[] {
+  const problems: PinProblem[] = [];
+  for (const worker of group.workers) {
+    if (worker.state === 'failed') problems.push({ pin: worker.pin, kind: 'given-up', worker });
+    else if (worker.state === 'backoff' || (worker.crashStreak ?? 0) >= 2) {
+      problems.push({ pin: worker.pin, kind: 'crash-loop', worker });
+    }
+  }
+  return problems.sort((a, b) => a.pin - b.pin);
+}
+
+/**
+ * One line on what a degraded group lacks, for stderr and monitors; null when every PIN is
+ * served. `drover status` exits 3 when it prints one.
+ */
+export function describeDegraded(group: GroupStatus, now = Date.now()): string | null {
+  const problems = pinProblems(group);
+  if (problems.length === 0) return null;
+  const name = escapeControl(group.master.baseTitle);
+  const parts = problems.slice(0, 4).map((p) => describePin(p, now));
+  if (problems.length > 4) parts.push(`${problems.length - 4} more`);
+  return `'${name}' is degraded: ${parts.join('; ')}`;
+}
+
+function describePin(p: PinProblem, now: number): string {
+  const w = p.worker;
+  const exit = w.lastExit ? `, last exit ${describeExit(w.lastExit, now)}` : '';
+  if (p.kind === 'given-up') {
+    return `worker ${p.pin} given up after ${w.restarts} restart(s) (restart.maxRestarts)${exit}`;
+  }
+  const streak = w.crashStreak !== undefined ? `, ${w.crashStreak} fast crashes in a row` : '';
+  const phase =
+    w.state === 'backoff'
+      ? w.nextStartAt !== undefined
+        ? `, next start in ${formatDuration(Math.max(0, Math.ceil((w.nextStartAt - now) / 1000)))}`
+        : ''
+      : `, ${w.state} again`;
+  return `worker ${p.pin} crash-looping (${w.restarts} restart(s)${streak}${phase})${exit}`;
+}
