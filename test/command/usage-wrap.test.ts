@@ -68,8 +68,8 @@ function router() {
   });
 }
 
-async function help(argv: string[], columns?: number): Promise<string> {
-  const out = capture({ columns });
+async function help(argv: string[], columns?: number, env?: Record<string, string>): Promise<string> {
+  const out = capture({ columns, env });
   expect(await router().run(argv, out.io)).toBe(0);
   return out.stdout();
 }
@@ -116,6 +116,18 @@ describe('usage lines wrapped to the terminal', () => {
   it('off a TTY the width is 80, as for descriptions', async () => {
     expect(await help(['--help'])).toBe(await help(['--help'], 80));
     expect(await help(['launch', '--help'])).toBe(await help(['launch', '--help'], 80));
+  });
+
+  it('off a TTY, COLUMNS sets the width; the width of a terminal wins over it; a bad one is ignored', async () => {
+    const at200 = await help(['--help'], 200);
+    expect(await help(['--help'], undefined, { COLUMNS: '200' })).toBe(at200);
+    expect(await help(['--help'], undefined, { COLUMNS: ' 200\n' })).toBe(at200);
+    expect(await help(['--help'], 80, { COLUMNS: '200' })).toBe(await help(['--help'], 80));
+    for (const bad of ['', 'wide', '-5', '0', '1e3', '120px']) {
+      expect(await help(['--help'], undefined, { COLUMNS: bad }), bad).toBe(await help(['--help'], 80));
+    }
+    // the floor of 40 holds for COLUMNS too
+    expect(await help(['--help'], undefined, { COLUMNS: '10' })).toBe(await help(['--help'], 40));
   });
 
   it('200 columns: every usage line on one line', async () => {

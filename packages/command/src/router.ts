@@ -162,14 +162,18 @@ export class CommandRouter {
 
   /**
    * The help text `--help` prints (for one action when `action` is given). Coloured only when
-   * `stream` is a TTY, per `NO_COLOR`/`FORCE_COLOR` in `env`; wrapped to `stream.columns`.
+   * `stream` is a TTY, per `NO_COLOR`/`FORCE_COLOR` in `env`; wrapped to `stream.columns`, or off a
+   * terminal to `COLUMNS` in `env` (what a pager or `watch` passes on), else 80.
    */
   help(
     action?: string,
     target: { stream?: OutputStream; env?: Readonly<Record<string, string | undefined>> } = {},
   ): string {
     const stream = target.stream ?? { write: () => true };
-    const style = { width: clampWidth(stream.columns), colors: colorsFor(stream, target.env ?? {}) };
+    const style = {
+      width: clampWidth(stream.columns ?? columnsFromEnv(target.env)),
+      colors: colorsFor(stream, target.env ?? {}),
+    };
     const spec = action === undefined ? undefined : this.spec.actions.get(action);
     if (action !== undefined && !spec) {
       throw new UsageError(
@@ -264,6 +268,12 @@ function describeResult(value: unknown): string {
   if (typeof value === 'string') return `the string ${escapeControl(JSON.stringify(value.slice(0, 40)))}`;
   if (value === null) return 'null';
   return describeType(value);
+}
+
+/** `COLUMNS` when it is a whole number of columns, as shells export it; otherwise undefined. */
+function columnsFromEnv(env: Readonly<Record<string, string | undefined>> | undefined): number | undefined {
+  const value = env?.COLUMNS?.trim();
+  return value && /^[1-9]\d{0,4}$/.test(value) ? Number(value) : undefined;
 }
 
 function clampWidth(columns: number | undefined): number {
