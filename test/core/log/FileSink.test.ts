@@ -277,7 +277,7 @@ describe('FileSink', () => {
     expect(error).toMatchObject({ code: 'ELOGDIR' });
     expect((error as Error).message).toBe(
       `drover: log directory '${join(file, 'logs')}' cannot be written (ENOTDIR); ` +
-        'part of the path is a file, not a directory; set logDir to a directory',
+        'part of the path is a file, not a directory; set logDir (--log-dir) to a directory',
     );
   });
 
@@ -292,7 +292,7 @@ describe('FileSink', () => {
     expect(error).toMatchObject({ code: 'EUNSAFE_LOGDIR' });
     expect((error as Error).message).toBe(
       `drover: log directory '${open}' can be written by every user (mode 777); another user could put a link ` +
-        `there for this process to write through; run 'chmod o-w ${open}', or set logDir to a directory of your own`,
+        `there for this process to write through; run 'chmod o-w ${open}', or set logDir (--log-dir) to a directory of your own`,
     );
     expect(await readFile(target, 'utf8')).toBe('precious\n');
   });
@@ -313,7 +313,7 @@ describe('FileSink', () => {
       for (const [path, problem] of cases) {
         const error = thrown(() => FileSink.open({ dir: path, baseTitle: 'mailer' }));
         expect((error as Error).message).toBe(
-          `drover: log directory '${path}' ${problem}; another user could put a link there for this process to write through; set logDir to a directory of your own`,
+          `drover: log directory '${path}' ${problem}; another user could put a link there for this process to write through; set logDir (--log-dir) to a directory of your own`,
         );
       }
     },
@@ -374,7 +374,7 @@ describe('FileSink', () => {
         code: 'ELOGDIR',
         message:
           `drover: log directory '${join(parent, 'logs')}' cannot be written (EACCES); ` +
-          'give the user running drover write access to it, or set logDir to a writable directory',
+          'give the user running drover write access to it, or set logDir (--log-dir) to a writable directory',
       });
     });
 

@@ -11,13 +11,13 @@ export interface PrepareLogOptions {
 }
 
 const LOGDIR_HINTS: Readonly<Record<string, string>> = {
-  EACCES: 'give the user running drover write access to it, or set logDir to a writable directory',
-  EPERM: 'give the user running drover write access to it, or set logDir to a writable directory',
-  EROFS: 'its file system is read-only; set logDir to a directory on a writable file system',
-  ENOSPC: 'the disk is full; free some space or set logDir to another disk',
-  EDQUOT: 'the disk quota is used up; free some space or set logDir to another disk',
-  ENOTDIR: 'part of the path is a file, not a directory; set logDir to a directory',
-  EEXIST: 'the path exists and is not a directory; set logDir to a directory',
+  EACCES: 'give the user running drover write access to it, or set logDir (--log-dir) to a writable directory',
+  EPERM: 'give the user running drover write access to it, or set logDir (--log-dir) to a writable directory',
+  EROFS: 'its file system is read-only; set logDir (--log-dir) to a directory on a writable file system',
+  ENOSPC: 'the disk is full; free some space or set logDir (--log-dir) to another disk',
+  EDQUOT: 'the disk quota is used up; free some space or set logDir (--log-dir) to another disk',
+  ENOTDIR: 'part of the path is a file, not a directory; set logDir (--log-dir) to a directory',
+  EEXIST: 'the path exists and is not a directory; set logDir (--log-dir) to a directory',
   EISDIR: 'a directory stands where the log file should be; remove or rename it',
 };
 const LINK_HINT = 'drover never follows a symbolic link inside its run directory; remove the link';
@@ -49,7 +49,7 @@ function logError(what: string, path: string, code: string, cause: unknown, inRu
   return new DroverError('ELOGDIR', `drover: ${what} '${path}' ${problem}`, {
     hint:
       (inRunDir ? RUNDIR_HINTS : LOGDIR_HINTS)[code] ??
-      (inRunDir ? 'set DROVER_RUN_DIR to a directory you own' : 'set logDir to a writable directory'),
+      (inRunDir ? 'set DROVER_RUN_DIR to a directory you own' : 'set logDir (--log-dir) to a writable directory'),
     cause,
   });
 }
@@ -75,8 +75,8 @@ function checkNoOneElseWrites(dir: string, stats: Stats, inRunDir: boolean): voi
   const fix = inRunDir
     ? 'remove it: drover makes its own, or set DROVER_RUN_DIR to a directory you own'
     : owner && !shared
-      ? `run 'chmod o-w ${dir}', or set logDir to a directory of your own`
-      : 'set logDir to a directory of your own';
+      ? `run 'chmod o-w ${dir}', or set logDir (--log-dir) to a directory of your own`
+      : 'set logDir (--log-dir) to a directory of your own';
   throw new DroverError('EUNSAFE_LOGDIR', `drover: log directory '${dir}' ${problem}`, {
     hint: `another user could put a link there for this process to write through; ${fix}`,
   });
