@@ -1,5 +1,6 @@
 // ManageProcessTemplate: a script's own `<start|stop|restart|reload|status> -[d]`, in process for
 // its command line, and spawned as a user's script runs it.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manage, ManageMultiple } from '@drover/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,16 @@ const app = join(CLI_FIXTURES, 'app.mjs');
 const multiApp = join(CLI_FIXTURES, 'multi-app.mjs');
 
 let sandbox: Sandbox | undefined;
+
+/** The environment process `pid` was started with. */
+function workerEnv(pid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
 
 /** The test's sandbox, cleaned up after it. */
 function openSandbox(env?: Record<string, string>): Sandbox {
@@ -80,7 +91,7 @@ describe('ManageProcessTemplate in process', () => {
     expect(out.stderr()).toBe("multi: none of the groups 'a', 'b' is running; start them first ('start')\n");
   });
 
-  it('help lists the five actions and the two options', async () => {
+  it('help lists the five actions and the three options', async () => {
     const out = capture();
     expect(
       await new ManageProcessTemplate(new Manage({ baseTitle: 'tpl' }), { bin: 'app' }).run(
@@ -89,8 +100,9 @@ describe('ManageProcessTemplate in process', () => {
       ),
     ).toBe(0);
     expect(out.stdout()).toMatch(
-      /^Usage: app start \[-d\]\n +app \(stop\|restart\|reload\)\n +app status \[--json\]\n/,
+      /^Usage: app start \[-d\]\n +app stop\n +app \(restart\|reload\) \[--update-env\]\n +app status \[--json\]\n/,
     );
+    expect(out.stdout()).toContain('--update-env');
     expect(out.stdout()).toContain('-d, --daemon');
     expect(out.stdout()).toContain('--json');
   });
@@ -162,6 +174,58 @@ describe('ManageProcessTemplate in a script', () => {
       await master.kill();
     }
   }, 120_000);
+
+  it('reload and restart --update-env: the shell environment and the script’s own env as it is now', async () => {
+    const box = openSandbox({ APP_NAME: 'tplenv' });
+    expect((await box.node([app, 'start', '-d'])).code).toBe(0);
+    let workers = await box.waitWorkers('tplenv', 2);
+    const envOf = (pid: number) => workerEnv(box.track(pid));
+    expect(envOf(workers.workers[0]!.pid!).TPL_FOO).toBeUndefined();
+
+    expect(
+      await box.node([app, 'reload', '--update-env'], { env: { TPL_FOO: 'one', APP_OWN: 'mine' } }),
+    ).toMatchObject({
+      code: 0,
+      stdout:
+        "reloaded 'tplenv': 2 worker(s) replaced, with the environment of this shell and the script's own env (added APP_OWN OWN TPL_FOO)\n",
+    });
+    workers = await box.waitWorkers('tplenv', 2);
+    for (const w of workers.workers) expect(envOf(w.pid!)).toMatchObject({ TPL_FOO: 'one', OWN: 'mine' });
+
+    // without the flag the update stays; a shell without TPL_FOO and APP_OWN takes them away
+    expect((await box.node([app, 'reload'], { env: { TPL_FOO: 'ignored' } })).code).toBe(0);
+    workers = await box.waitWorkers('tplenv', 2);
+    expect(envOf(workers.workers[1]!.pid!).TPL_FOO).toBe('one');
+    expect(await box.node([app, 'restart', '--update-env'])).toMatchObject({
+      code: 0,
+      stdout:
+        "restarted the workers of 'tplenv', with the environment of this shell and the script's own env (removed APP_OWN OWN TPL_FOO)\n",
+    });
+    workers = await box.waitWorkers('tplenv', 2);
+    for (const w of workers.workers) {
+      const env = envOf(w.pid!);
+      expect(env.TPL_FOO).toBeUndefined();
+      expect(env.OWN).toBeUndefined();
+    }
+    expect((await box.node([app, 'stop'])).code).toBe(0);
+  }, 180_000);
+
+  it('reload --update-env over a ManageMultiple: each group its own env, the line names both', async () => {
+    const box = openSandbox({ APP_NAME: 'pairenv' });
+    expect((await box.node([multiApp, 'start', '-d'])).code).toBe(0);
+    await box.waitWorkers('pairenv-b', 2);
+    const reloaded = await box.node([multiApp, 'reload', '--update-env'], { env: { APP_OWN: 'two' } });
+    expect(reloaded).toMatchObject({
+      code: 0,
+      stdout:
+        "reloaded 'pairenv-a', 'pairenv-b': 3 worker(s) replaced, with the environment of this shell and the script's own env: 'pairenv-a' (added APP_OWN; changed OWN_A), 'pairenv-b' (added APP_OWN)\n",
+    });
+    const a = await box.waitWorkers('pairenv-a', 1);
+    expect(workerEnv(box.track(a.workers[0]!.pid!))).toMatchObject({ APP_OWN: 'two', OWN_A: 'two' });
+    const b = await box.waitWorkers('pairenv-b', 2);
+    expect(workerEnv(box.track(b.workers[0]!.pid!)).OWN_A).toBeUndefined();
+    expect((await box.node([multiApp, 'stop'])).code).toBe(0);
+  }, 180_000);
 
   it('over a ManageMultiple: one daemon for both groups, status of both, stop of both', async () => {
     const box = openSandbox({ APP_NAME: 'pair' });

@@ -1,4 +1,4 @@
-import type { ReloadResult } from '@drover/core';
+import type { EnvUpdateStatus, ReloadResult } from '@drover/core';
 import { RELOAD_STOPPING } from '@drover/core/control';
 
 /**
@@ -72,4 +72,32 @@ export function reloadOutcome(
       `reload of ${label}: ${done}${suffix}, but worker ${pins}, which had no running worker (crash backoff or given up), did not start: ${notStarted[0]!.error}; ${notStarted.length === 1 ? 'it is' : 'they are'} retried with backoff as after a crash, up to restart.maxRestarts`,
     ),
   };
+}
+
+/**
+ * ` (changed FOO; removed BAR)`: the names of the variables an environment update kept by a
+ * master added, changed and removed; empty for a master that does not record them.
+ */
+export function describeEnvChange(update: EnvUpdateStatus | undefined): string {
+  if (!update) return '';
+  const parts = (
+    [
+      ['added', update.added],
+      ['changed', update.changed],
+      ['removed', update.removed],
+    ] as const
+  )
+    .filter(([, names]) => names.length > 0)
+    .map(
+      ([what, names]) =>
+        `${what} ${names.length > 12 ? `${names.slice(0, 12).join(' ')} …` : names.join(' ')}`,
+    );
+  return ` (${parts.length > 0 ? parts.join('; ') : 'no variable changed'})`;
+}
+
+/** This process's environment, as a record of strings: what `--update-env` hands the workers. */
+export function shellEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  return env;
 }

@@ -23,6 +23,12 @@ export interface ManageMultipleOptions {
  */
 export interface MultipleReloadOptions {
   env?: EnvUpdate['env'];
+  /**
+   * Each group's own `env` as this process configured it (its `ManageOptions.env`) replaces the
+   * one its master has, as a config file's entry read again does: a script run again with a
+   * changed `env` passes it on. Default false: the masters keep their groups' own `env`.
+   */
+  ownEnv?: boolean;
 }
 
 /** A reload result, with the group it belongs to. */
@@ -143,7 +149,7 @@ export class ManageMultiple {
 
   /** Stops every running group's workers, then starts them again (with `env`, see MultipleReloadOptions). */
   async restart(opts: MultipleReloadOptions = {}): Promise<void> {
-    await this.eachRunning((m) => m.restart(envOnly(opts)));
+    await this.eachRunning((m) => m.restart(envUpdateFor(m, opts)));
   }
 
   /** Rolling reload of every running group, one group after another (with `env`, see MultipleReloadOptions). */
@@ -152,7 +158,7 @@ export class ManageMultiple {
     let running = 0;
     for (const m of this.list()) {
       try {
-        results.push({ baseTitle: m.baseTitle, ...(await m.reload(envOnly(opts))) });
+        results.push({ baseTitle: m.baseTitle, ...(await m.reload(envUpdateFor(m, opts))) });
         running++;
       } catch (err) {
         if (!isNotRunning(err)) throw err;
@@ -209,8 +215,12 @@ export class ManageMultiple {
   }
 }
 
-function envOnly(opts: MultipleReloadOptions): MultipleReloadOptions {
-  return opts?.env === undefined ? {} : { env: opts.env };
+/** The update of one group: nothing but the environment, which `ownEnv` completes with its own `env`. */
+function envUpdateFor(m: Manage, opts: MultipleReloadOptions): EnvUpdate {
+  return {
+    ...(opts?.env !== undefined ? { env: opts.env } : {}),
+    ...(opts?.ownEnv ? { configEnv: m.config.env } : {}),
+  };
 }
 
 function isNotRunning(err: unknown): boolean {

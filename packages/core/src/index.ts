@@ -45,11 +45,16 @@ export { type LaunchSpec, scriptLaunch, selfLaunch } from './master/launch.js';
 export { RestartPolicy } from './master/RestartPolicy.js';
 export { CpuSampler, Process, type ProcStat } from './process/Process.js';
 export type {
+  EnvUpdateStatus,
   ExitReason,
   ExitRecord,
+  GroupOptionsStatus,
   GroupStatus,
   MasterStatus,
   PinProcessStatus,
+  ReloadStatus,
+  RestartPolicyStatus,
+  RunStatus,
   WorkerState,
   WorkerStatus,
 } from './status.js';

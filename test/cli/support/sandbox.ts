@@ -33,9 +33,16 @@ export class Sandbox {
     });
   }
 
-  /** Runs `node ...argv` here. */
-  node(argv: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
-    return runNode(argv, { env: this.env, cwd: opts.cwd ?? this.dir, timeoutMs: opts.timeoutMs });
+  /** Runs `node ...argv` here (`env` on top of the sandbox's). */
+  node(
+    argv: readonly string[],
+    opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  ): Promise<Result> {
+    return runNode(argv, {
+      env: { ...this.env, ...opts.env },
+      cwd: opts.cwd ?? this.dir,
+      timeoutMs: opts.timeoutMs,
+    });
   }
 
   /** Remembers a process to kill in `cleanup()` if it is still alive then. */

@@ -12,7 +12,7 @@ import {
 import type { GroupStatus } from '@drover/core';
 import { colorWanted, describeDegraded } from '@drover/core/control';
 import { Container, inject } from 'inversify';
-import { plainErrors, reloadOutcome, reloadStopped } from '../messages.js';
+import { describeEnvChange, plainErrors, reloadOutcome, reloadStopped, shellEnv } from '../messages.js';
 import { type ManagedGroups, type ProcessTarget, processTarget } from './ProcessTarget.js';
 
 const TARGET = Symbol.for('@drover/cli:ProcessTarget');
@@ -75,30 +75,66 @@ class StopAction extends CommandAction {
   }
 }
 
-@Action({ name: 'restart', description: 'Stop every worker, then start them all again' })
-class RestartAction extends CommandAction {
-  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
+interface UpdateEnvParams {
+  updateEnv: boolean;
+}
+
+@Option({
+  name: 'update-env',
+  description:
+    "New workers get this shell's environment and the script's own env option as it is now, in place of the ones the group has",
+  value: 'none',
+})
+class UpdateEnvOption implements CommandOption<UpdateEnvParams> {
+  impactAction(action: ParamTarget<UpdateEnvParams>): void {
+    action.setParam('updateEnv', true);
+  }
+}
+
+/** `restart` and `reload`, with `--update-env` (as `drover reload <name> --update-env`). */
+abstract class RenewAction extends CommandAction<UpdateEnvParams> {
+  constructor(@inject(TARGET) protected readonly target: ProcessTarget) {
     super();
   }
 
+  /** The environment `--update-env` hands the new workers; undefined without it. */
+  protected newEnv(): Record<string, string> | undefined {
+    return this.getParam('updateEnv', false) ? shellEnv() : undefined;
+  }
+
+  /** `, with the environment of this shell (changed FOO)`: what the masters kept of the update. */
+  protected async saidOfEnv(): Promise<string> {
+    const groups = await this.target.statuses().catch(() => []);
+    const changes = groups.map((g) => describeEnvChange(g.master.envUpdate));
+    const names =
+      groups.length === 1
+        ? changes[0]!
+        : groups.length > 1
+          ? `: ${groups.map((g, i) => `'${g.master.baseTitle}'${changes[i]}`).join(', ')}`
+          : '';
+    return `, with the environment of this shell and the script's own env${names}`;
+  }
+}
+
+@Action({ name: 'restart', description: 'Stop every worker, then start them all again' })
+class RestartAction extends RenewAction {
   async handler(): Promise<void> {
-    await plainErrors(() => this.target.restart());
-    this.io.stdout.write(`restarted the workers of ${this.target.label}\n`);
+    const env = this.newEnv();
+    await plainErrors(() => this.target.restart(env));
+    const said = env ? await this.saidOfEnv() : '';
+    this.io.stdout.write(`restarted the workers of ${this.target.label}${said}\n`);
   }
 }
 
 @Action({ name: 'reload', description: 'Replace the workers one by one, each once its successor is ready' })
-class ReloadAction extends CommandAction {
-  constructor(@inject(TARGET) private readonly target: ProcessTarget) {
-    super();
-  }
-
+class ReloadAction extends RenewAction {
   async handler(): Promise<void> {
-    const results = await plainErrors(() => this.target.reload());
+    const env = this.newEnv();
+    const results = await plainErrors(() => this.target.reload(env));
     const replaced = results.reduce((sum, r) => sum + r.replaced, 0);
     const failed = results.find((r) => r.aborted);
-    if (failed) throw reloadStopped(this.target.label, replaced, failed.error);
-    const outcome = reloadOutcome(this.target.label, results);
+    if (failed) throw reloadStopped(this.target.label, replaced, failed.error, env !== undefined);
+    const outcome = reloadOutcome(this.target.label, results, env ? await this.saidOfEnv() : '');
     if (outcome.failure) throw outcome.failure;
     this.io.stdout.write(`${outcome.line}\n`);
   }
@@ -138,7 +174,8 @@ const DEGRADED_EXIT_CODE = 3;
 
 @Template(
   `<start> -[d]
-   <stop|restart|reload>
+   <stop>
+   <restart|reload> -[update-env]
    <status> -[json]`,
   { description: 'Controls this script as a supervised group of workers.' },
 )
@@ -151,7 +188,7 @@ export interface ManageProcessTemplateOptions {
 
 /**
  * A ready command line for a script that runs its own group:
- * `node app.mjs <start|stop|restart|reload|status> [-d] [--json]`.
+ * `node app.mjs <start|stop|restart|reload|status> [-d] [--update-env] [--json]`.
  *
  * ```js
  * const manage = new Manage({ baseTitle: 'mailer', maxWorkerNum: 4 }).setWork(sendOne);
@@ -173,7 +210,7 @@ export class ManageProcessTemplate {
     this.router = new CommandRouter(container, {
       template: ProcessTemplate,
       actions: [StartAction, StopAction, RestartAction, ReloadAction, StatusAction],
-      options: [DaemonOption, JsonOption],
+      options: [DaemonOption, JsonOption, UpdateEnvOption],
       bin: options.bin,
     });
     container.bind<string>(BIN).toConstantValue(this.router.spec.bin);

@@ -15,8 +15,11 @@ export interface ProcessTarget {
   /** Resolves with the pid of the process that runs the masters: this one, or the daemon. */
   start(background: boolean): Promise<number>;
   stop(): Promise<void>;
-  restart(): Promise<void>;
-  reload(): Promise<ReloadResult[]>;
+  /** With `env`: the new workers, and every later one, start from it and the groups' own `env` as this script has it now. */
+  restart(env?: Record<string, string>): Promise<void>;
+  reload(env?: Record<string, string>): Promise<ReloadResult[]>;
+  /** The status of each running group, without writing it. */
+  statuses(): Promise<GroupStatus[]>;
   /** Writes the status and resolves with what it showed. */
   showStatus(out: OutputStream, opts: { json: boolean; color: boolean }): Promise<GroupStatus[]>;
 }
@@ -37,8 +40,9 @@ function single(manage: Manage): ProcessTarget {
       return manage.start();
     },
     stop: () => manage.stop(),
-    restart: () => manage.restart(),
-    reload: async () => [await manage.reload()],
+    restart: (env) => manage.restart(env ? { env, configEnv: manage.config.env } : {}),
+    reload: async (env) => [await manage.reload(env ? { env, configEnv: manage.config.env } : {})],
+    statuses: async () => [await manage.status()],
     showStatus: async (out, opts) => [await manage.showStatus(writable(out), opts)],
   };
 }
@@ -63,8 +67,9 @@ function multiple(multi: ManageMultiple): ProcessTarget {
       return multi.start();
     },
     stop: () => multi.stop(),
-    restart: () => multi.restart(),
-    reload: () => multi.reload(),
+    restart: (env) => multi.restart(env ? { env, ownEnv: true } : {}),
+    reload: (env) => multi.reload(env ? { env, ownEnv: true } : {}),
+    statuses: () => multi.status(),
     showStatus: (out, opts) => multi.showStatus(writable(out), opts),
   };
 }

@@ -11,7 +11,8 @@ export interface PrepareLogOptions {
 }
 
 const LOGDIR_HINTS: Readonly<Record<string, string>> = {
-  EACCES: 'give the user running drover write access to it, or set logDir (--log-dir) to a writable directory',
+  EACCES:
+    'give the user running drover write access to it, or set logDir (--log-dir) to a writable directory',
   EPERM: 'give the user running drover write access to it, or set logDir (--log-dir) to a writable directory',
   EROFS: 'its file system is read-only; set logDir (--log-dir) to a directory on a writable file system',
   ENOSPC: 'the disk is full; free some space or set logDir (--log-dir) to another disk',
@@ -49,7 +50,9 @@ function logError(what: string, path: string, code: string, cause: unknown, inRu
   return new DroverError('ELOGDIR', `drover: ${what} '${path}' ${problem}`, {
     hint:
       (inRunDir ? RUNDIR_HINTS : LOGDIR_HINTS)[code] ??
-      (inRunDir ? 'set DROVER_RUN_DIR to a directory you own' : 'set logDir (--log-dir) to a writable directory'),
+      (inRunDir
+        ? 'set DROVER_RUN_DIR to a directory you own'
+        : 'set logDir (--log-dir) to a writable directory'),
     cause,
   });
 }

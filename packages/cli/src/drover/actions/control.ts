@@ -19,7 +19,7 @@ import {
   parseGroupSource,
   type RunningGroup,
 } from '@drover/core/control';
-import { reloadOutcome, reloadStopped, withoutPrefix } from '../../messages.js';
+import { describeEnvChange, reloadOutcome, reloadStopped, shellEnv, withoutPrefix } from '../../messages.js';
 import { describeFailure } from '../failure.js';
 import { ALL, findRunning } from '../groups.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
@@ -194,21 +194,7 @@ export class ReloadAction extends RenewAction {
  * Empty for a master that does not record it.
  */
 async function changedVariables(manage: Manage): Promise<string> {
-  const update = (await manage.status().catch(() => null))?.master.envUpdate;
-  if (!update) return '';
-  const parts = (
-    [
-      ['added', update.added],
-      ['changed', update.changed],
-      ['removed', update.removed],
-    ] as const
-  )
-    .filter(([, names]) => names.length > 0)
-    .map(
-      ([what, names]) =>
-        `${what} ${names.length > 12 ? `${names.slice(0, 12).join(' ')} …` : names.join(' ')}`,
-    );
-  return ` (${parts.length > 0 ? parts.join('; ') : 'no variable changed'})`;
+  return describeEnvChange((await manage.status().catch(() => null))?.master.envUpdate);
 }
 
 /** What `--update-env` sends to one group, and what the output says of it. */
@@ -254,13 +240,6 @@ async function planEnvUpdate(group: RunningGroup): Promise<EnvUpdatePlan> {
     file: source.file,
     ignored: changedEntryKeys(source.entry, entry),
   };
-}
-
-/** This process's environment, as a record of strings. */
-function shellEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
-  return env;
 }
 
 /**
