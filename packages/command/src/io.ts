@@ -32,13 +32,30 @@ export function resolveIO(io: CommandIO = {}): ResolvedIO {
 
 /**
  * Writes one of the router's own messages. A stream that throws or rejects (a closed pipe) loses
- * the message; the exit code still reaches the caller, as `run()` promises.
+ * the message; the exit code still reaches the caller, as `run()` promises. A Node stream reports
+ * a failed write (`EPIPE`: the reader is gone) with an 'error' event after `write()` returned,
+ * and an 'error' event nobody listens to ends the process: one listener takes it, removed again
+ * once the write went through.
  */
 export function writeQuietly(stream: OutputStream, text: string): void {
+  const events = stream as Partial<Pick<NodeJS.EventEmitter, 'once' | 'removeListener'>>;
+  const listens = typeof events.once === 'function' && typeof events.removeListener === 'function';
+  const onError = () => {
+    // The message is lost; the exit code is not.
+  };
   try {
-    const result = stream.write(text);
+    if (listens) events.once!('error', onError);
+    const written = (error?: unknown) => {
+      // After a failed write the listener stays: it takes the 'error' event that follows.
+      if (!error && listens) events.removeListener!('error', onError);
+    };
+    const result = (stream.write as (text: string, done: (error?: unknown) => void) => unknown)(
+      text,
+      written,
+    );
     if (isThenable(result)) result.then(undefined, () => {});
   } catch {
+    if (listens) events.removeListener!('error', onError);
     // The message is lost; the exit code is not.
   }
 }

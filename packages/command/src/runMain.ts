@@ -1,18 +1,50 @@
-import type { CommandIO } from './io.js';
+import { escapeControl } from './errors.js';
+import { type CommandIO, writeQuietly } from './io.js';
 import type { CommandRouter } from './router.js';
 
 /**
  * Entry helper for bins: runs `argv` (default: `process.argv` without `node script`) and sets
  * `process.exitCode`, so Node exits once pending output is flushed instead of cutting it off
  * with `process.exit()`. Resolves to the exit code.
+ *
+ * It also listens for write errors on `process.stdout` and `process.stderr`, which would
+ * otherwise end the program with a stack trace: `EPIPE` (the reader closed the pipe, as
+ * `tool --help | head` does) loses the rest of the output and keeps the exit code; any other
+ * (`ENOSPC` on `tool > /dev/full`) is said on stderr and makes a successful exit code 1.
  */
 export async function runMain(
   router: CommandRouter,
   argv: readonly string[] = process.argv.slice(2),
   io?: CommandIO,
 ): Promise<number> {
+  watchProcessStreams(router.spec.bin);
   // run() reports its own errors and resolves even when its streams fail.
   const code = await router.run(argv, io);
-  process.exitCode = code;
-  return code;
+  const exitCode = writeFailed && code === 0 ? 1 : code;
+  process.exitCode = exitCode;
+  return exitCode;
+}
+
+let writeFailed = false;
+let watching: string | undefined;
+
+function watchProcessStreams(bin: string): void {
+  if (watching !== undefined) return;
+  watching = bin;
+  for (const [name, stream] of [
+    ['stdout', process.stdout],
+    ['stderr', process.stderr],
+  ] as const) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') return;
+      writeFailed = true;
+      if (!process.exitCode) process.exitCode = 1;
+      if (name === 'stdout') {
+        writeQuietly(
+          process.stderr,
+          `${watching}: cannot write to stdout: ${escapeControl(error.message)}\n`,
+        );
+      }
+    });
+  }
 }
