@@ -52,7 +52,7 @@ describe('CommandRouter: classes that do not fit the template are refused when t
     {
       name: 'template class without @Template',
       definition: () => ({ template: class Bare {}, actions: [] }),
-      message: /router template class Bare has no @Template decorator; decorate it/,
+      message: /template class Bare given to the router has no @Template decorator; decorate it/,
     },
     {
       name: 'action class without @Action',
@@ -64,13 +64,54 @@ describe('CommandRouter: classes that do not fit the template are refused when t
           },
         ],
       }),
-      message: /router action class Go has no @Action decorator/,
+      message: /action class Go given to the router has no @Action decorator/,
     },
     {
       name: 'action the template does not list',
       definition: () => ({ template: template('<start>'), actions: [action('start'), action('strat')] }),
       message:
         /action class Act is named 'strat', which the template does not list; add it to an action group of "<start>" \(or did you mean 'start'\?\)/,
+    },
+    {
+      name: 'one class given twice',
+      definition: () => {
+        const Start = action('start');
+        return { template: template('<start>'), actions: [Start, Start] };
+      },
+      message: /^action class Act \('start'\) is given twice in actions; list each class once$/,
+    },
+    {
+      name: 'one option class given twice',
+      definition: () => {
+        const Detach = option('d');
+        return { template: template('<go> -[d]'), actions: [action('go')], options: [Detach, Detach] };
+      },
+      message: /^option class Opt \('d'\) is given twice in options; list each class once$/,
+    },
+    {
+      name: 'an anonymous class without @Action',
+      definition: () => ({
+        template: template('<go>'),
+        actions: [
+          class extends CommandAction {
+            handler() {}
+          },
+        ],
+      }),
+      message: /^an anonymous action class given to the router has no @Action decorator/,
+    },
+    {
+      name: 'an anonymous action class the template does not list',
+      definition: () => {
+        const Anonymous = [
+          class extends CommandAction {
+            handler() {}
+          },
+        ][0]!;
+        Action({ name: 'stop', description: 'Stop' })(Anonymous);
+        return { template: template('<start>'), actions: [Anonymous] };
+      },
+      message: /^an anonymous action class is named 'stop', which the template does not list/,
     },
     {
       name: 'template action without a class',
@@ -81,7 +122,8 @@ describe('CommandRouter: classes that do not fit the template are refused when t
     {
       name: 'two classes for one action',
       definition: () => ({ template: template('<start>'), actions: [action('start'), action('start')] }),
-      message: /action 'start' is defined by both Act and Act/,
+      message:
+        /action 'start' is defined by both class Act and another class named Act; give the router one class per action/,
     },
     {
       name: 'template option without a class',
@@ -109,7 +151,7 @@ describe('CommandRouter: classes that do not fit the template are refused when t
         actions: [action('go')],
         options: [option('d', 'detach'), option('detach')],
       }),
-      message: /options Opt and Opt both claim the flag '--detach'/,
+      message: /option class Opt and another class named Opt both claim the flag '--detach'/,
     },
     {
       name: 'argument description for an undeclared argument',
@@ -228,6 +270,66 @@ describe('decorators refuse bad definitions when the class is defined', () => {
     expect(
       await router.run(['go'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} }),
     ).toBe(0);
+  });
+
+  it('refuses @Action on a class that does not extend CommandAction, naming the class and the fix', () => {
+    expect(() => {
+      // @ts-expect-error: refused by the type too; the check at run time is for JavaScript and casts
+      @Action({ name: 'go', description: 'Go' })
+      class PlainGo {
+        handler(): void {}
+      }
+      return PlainGo;
+    }).toThrow(
+      new CommandDefinitionError(
+        "@Action({ name: 'go' }) is on class PlainGo, which does not extend CommandAction",
+        'declare it as class PlainGo extends CommandAction { handler() { … } }; the router hands an action its parameters, arguments and streams through CommandAction',
+      ),
+    );
+  });
+
+  it('refuses @Action on a class without handler(), @Option on one without impactAction()', () => {
+    abstract class NoHandler extends CommandAction {}
+    expect(() => Action({ name: 'go', description: 'Go' })(NoHandler)).toThrow(
+      "@Action({ name: 'go' }) is on class NoHandler, which has no handler() method; implement handler()",
+    );
+    // Casts: the decorators' types refuse these classes too; the checks at run time are for JavaScript.
+    class NoImpact {}
+    expect(() => Option({ name: 'd', description: 'D', value: 'none' })(NoImpact as never)).toThrow(
+      "@Option({ name: 'd' }) is on class NoImpact, which has no impactAction() method; implement CommandOption",
+    );
+    expect(() => Option({ name: 'd', description: 'D', value: 'none' })(class {} as never)).toThrow(
+      /is on an anonymous class, which has no impactAction\(\) method/,
+    );
+  });
+
+  it('refuses one class carrying both @Action and @Option', () => {
+    const both = () => {
+      @Action({ name: 'go', description: 'Go' })
+      @Option({ name: 'd', description: 'D', value: 'none' })
+      class Both extends CommandAction {
+        handler(): void {}
+        impactAction(): void {}
+      }
+      return Both;
+    };
+    expect(both).toThrow(CommandDefinitionError);
+    expect(both).toThrow('class Both has both @Action and @Option; split it in two');
+    expect(() => {
+      @Option({ name: 'd', description: 'D', value: 'none' })
+      @Action({ name: 'go', description: 'Go' })
+      class Both extends CommandAction {
+        handler(): void {}
+        impactAction(): void {}
+      }
+      return Both;
+    }).toThrow('class Both has both @Action and @Option');
+  });
+
+  it("refuses the reserved action name 'help' in @Action, before any template", () => {
+    expect(() => Action({ name: 'help', description: 'Help' })).toThrow(
+      "@Action: name 'help' is reserved for the built-in 'help <action>'; choose another name for the action",
+    );
   });
 
   it('refuses a second decorator of the same kind', () => {

@@ -1,3 +1,4 @@
+import { describeClass } from './classes.js';
 import { CommandDefinitionError, CommandError } from './errors.js';
 
 // inversify explains its errors over several lines, in its own terms. The router turns the ones
@@ -47,7 +48,7 @@ export function explainBindingError(
 ): unknown {
   const message = inversifyMessage(error);
   if (message === undefined) return error;
-  const name = `${role} class ${cls.name || '(anonymous)'}`;
+  const name = describeClass(cls, role);
   const count = message.match(MISSING_COUNT);
   const at = message.match(MISSING_AT);
   if (!count && !at) return error;

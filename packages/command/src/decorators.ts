@@ -1,7 +1,10 @@
+import { CommandAction } from './action.js';
+import { describeClass } from './classes.js';
 import { CommandDefinitionError } from './errors.js';
 import { define } from './metadata.js';
 import type { OptionValueKind } from './option.js';
-import { parseTemplate } from './template/parse.js';
+import type { ActionClass, OptionClass } from './spec.js';
+import { RESERVED_ACTIONS, parseTemplate } from './template/parse.js';
 
 const ACTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const OPTION_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
@@ -17,7 +20,7 @@ export interface ActionDefinition {
 }
 
 /** Marks a `CommandAction` subclass as the action `name`. */
-export function Action(definition: ActionDefinition): ClassDecorator {
+export function Action(definition: ActionDefinition): (target: ActionClass) => void {
   const where = '@Action';
   requireObject(where, definition, "{ name: 'start', description: 'Start the service' }");
   requireText(
@@ -27,8 +30,27 @@ export function Action(definition: ActionDefinition): ClassDecorator {
     ACTION_NAME,
     "ASCII letters, digits, '_', '.', '-'; e.g. 'start'",
   );
+  if (RESERVED_ACTIONS.includes(definition.name)) {
+    throw new CommandDefinitionError(
+      `${where}: name '${definition.name}' is reserved for the built-in '${definition.name} <action>'`,
+      'choose another name for the action',
+    );
+  }
   requireText(where, 'description', definition.description);
   return (target) => {
+    const named = `${where}({ name: '${definition.name}' })`;
+    if (!(target.prototype instanceof CommandAction)) {
+      throw new CommandDefinitionError(
+        `${named} is on ${describeClass(target)}, which does not extend CommandAction`,
+        `declare it as class ${target.name || 'MyAction'} extends CommandAction { handler() { … } }; the router hands an action its parameters, arguments and streams through CommandAction`,
+      );
+    }
+    if (typeof target.prototype.handler !== 'function') {
+      throw new CommandDefinitionError(
+        `${named} is on ${describeClass(target)}, which has no handler() method`,
+        'implement handler(), the method the router runs for the action',
+      );
+    }
     define('action', target, {
       name: definition.name,
       description: definition.description,
@@ -50,7 +72,7 @@ export interface OptionDefinition {
 }
 
 /** Marks a `CommandOption` class as the option `name`. */
-export function Option(definition: OptionDefinition): ClassDecorator {
+export function Option(definition: OptionDefinition): (target: OptionClass) => void {
   const where = '@Option';
   requireObject(where, definition, "{ name: 'd', long: 'detach', description: '…', value: 'none' }");
   requireText(
@@ -113,6 +135,12 @@ export function Option(definition: OptionDefinition): ClassDecorator {
       "no spaces, '<', '>', '=', '[' or ']'",
     );
   return (target) => {
+    if (typeof target.prototype?.impactAction !== 'function') {
+      throw new CommandDefinitionError(
+        `${where}({ name: '${definition.name}' }) is on ${describeClass(target)}, which has no impactAction() method`,
+        'implement CommandOption: impactAction(action, value) sets the parameters the option stands for',
+      );
+    }
     define('option', target, { ...definition });
   };
 }

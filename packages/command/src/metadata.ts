@@ -1,4 +1,5 @@
 import { injectable, injectFromBase } from 'inversify';
+import { describeClass, nameOfClass } from './classes.js';
 import { CommandDefinitionError } from './errors.js';
 import type { OptionValueKind } from './option.js';
 import type { TemplateAst } from './template/ast.js';
@@ -41,8 +42,16 @@ const KEYS: Record<Kind, symbol> = { action: ACTION, option: OPTION, template: T
 export function define(kind: Kind, target: Function, metadata: object): void {
   if (Reflect.hasOwnMetadata(KEYS[kind], target)) {
     throw new CommandDefinitionError(
-      `class ${target.name} has @${title(kind)} twice`,
+      `${describeClass(target)} has @${title(kind)} twice`,
       `keep one @${title(kind)} decorator`,
+    );
+  }
+  // An action is run, an option impacts the action being run: one class cannot be both.
+  const other = kind === 'action' ? 'option' : kind === 'option' ? 'action' : undefined;
+  if (other && Reflect.hasOwnMetadata(KEYS[other], target)) {
+    throw new CommandDefinitionError(
+      `${describeClass(target)} has both @Action and @Option`,
+      'split it in two: an action class (extends CommandAction) and an option class (implements CommandOption)',
     );
   }
   Reflect.defineMetadata(KEYS[kind], metadata, target);
@@ -72,8 +81,8 @@ function inheritConstructorInjection(target: Function): void {
     }
     if (base.length > 0) {
       throw new CommandDefinitionError(
-        `class ${target.name} inherits a constructor with ${base.length} parameter(s) from ${base.name}, whose parameter types are unknown`,
-        `decorate ${base.name} with @injectable() from inversify, or give ${target.name} its own constructor`,
+        `${describeClass(target)} inherits a constructor with ${base.length} parameter(s) from ${nameOfClass(base)}, whose parameter types are unknown`,
+        `decorate ${nameOfClass(base)} with @injectable() from inversify, or give ${target.name || 'it'} its own constructor`,
       );
     }
     base = Object.getPrototypeOf(base);

@@ -220,9 +220,10 @@ const running = new WeakSet<CommandAction<object, object>>();
 
 function alreadyRunning(action: Invocation['action']): CommandError {
   const cls = action.cls.name || 'its class';
+  const instance = action.cls.name ? `${action.cls.name} instance` : 'instance of an anonymous class';
   return new CommandError(
     'EBUSY',
-    `action '${action.name}' is already running: the container gave this run the same ${cls} instance (singleton scope)`,
+    `action '${action.name}' is already running: the container gave this run the same ${instance} (singleton scope)`,
     { hint: `bind ${cls} in transient scope, the default, to run it concurrently` },
   );
 }

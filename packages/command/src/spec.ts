@@ -1,4 +1,5 @@
 import type { CommandAction } from './action.js';
+import { describeClass } from './classes.js';
 import { CommandDefinitionError } from './errors.js';
 import { type ActionMetadata, type OptionMetadata, read, type TemplateMetadata } from './metadata.js';
 import type { CommandOption } from './option.js';
@@ -51,7 +52,7 @@ export function buildSpec(
   const meta = read('template', template as Function) as TemplateMetadata | undefined;
   if (!meta) {
     throw new CommandDefinitionError(
-      `router template ${describeClass(template)} has no @Template decorator`,
+      `${describeClass(template, 'template')} given to the router has no @Template decorator`,
       "decorate it: @Template('<start|stop> -[d]')",
     );
   }
@@ -64,13 +65,13 @@ export function buildSpec(
     const m = read('action', cls as Function);
     if (!m) {
       throw new CommandDefinitionError(
-        `router action ${describeClass(cls)} has no @Action decorator`,
+        `${describeClass(cls, 'action')} given to the router has no @Action decorator`,
         "decorate it: @Action({ name: 'start', description: '…' }) and extend CommandAction",
       );
     }
     if (typeof cls.prototype?.handler !== 'function') {
       throw new CommandDefinitionError(
-        `action class ${cls.name} ('${m.name}') has no handler() method`,
+        `${describeClass(cls, 'action')} ('${m.name}') has no handler() method`,
         'extend CommandAction and implement handler()',
       );
     }
@@ -78,14 +79,20 @@ export function buildSpec(
     if (!line) {
       const guess = closest(m.name, lineOf.keys());
       throw new CommandDefinitionError(
-        `action class ${cls.name} is named '${m.name}', which the template does not list`,
+        `${describeClass(cls, 'action')} is named '${m.name}', which the template does not list`,
         `add it to an action group of ${JSON.stringify(ast.source)}${guess ? ` (or did you mean '${guess}'?)` : ''}`,
       );
     }
     const other = actionSpecs.get(m.name);
+    if (other?.cls === cls) {
+      throw new CommandDefinitionError(
+        `${describeClass(cls, 'action')} ('${m.name}') is given twice in actions`,
+        'list each class once',
+      );
+    }
     if (other) {
       throw new CommandDefinitionError(
-        `action '${m.name}' is defined by both ${other.cls.name} and ${cls.name}`,
+        `action '${m.name}' is defined by both ${describeClass(other.cls)} and ${sameName(other.cls, cls)}`,
         'give the router one class per action',
       );
     }
@@ -114,13 +121,13 @@ export function buildSpec(
     const m = read('option', cls as Function);
     if (!m) {
       throw new CommandDefinitionError(
-        `router option ${describeClass(cls)} has no @Option decorator`,
+        `${describeClass(cls, 'option')} given to the router has no @Option decorator`,
         "decorate it: @Option({ name: 'd', description: '…', value: 'none' })",
       );
     }
     if (typeof cls.prototype?.impactAction !== 'function') {
       throw new CommandDefinitionError(
-        `option class ${cls.name} ('${m.name}') has no impactAction() method`,
+        `${describeClass(cls, 'option')} ('${m.name}') has no impactAction() method`,
         'implement CommandOption.impactAction(action, value)',
       );
     }
@@ -130,12 +137,18 @@ export function buildSpec(
       shortFlag: m.name.length === 1 ? `-${m.name}` : undefined,
       longFlag: m.name.length > 1 ? `--${m.name}` : m.long ? `--${m.long}` : undefined,
     };
+    if ([...optionSpecs.values()].some((o) => o.cls === cls)) {
+      throw new CommandDefinitionError(
+        `${describeClass(cls, 'option')} ('${m.name}') is given twice in options`,
+        'list each class once',
+      );
+    }
     for (const key of [m.name, m.long]) {
       if (key === undefined) continue;
       const taken = byKey.get(key);
       if (taken) {
         throw new CommandDefinitionError(
-          `options ${taken.cls.name} and ${cls.name} both claim the flag '${key.length === 1 ? '-' : '--'}${key}'`,
+          `${describeClass(taken.cls, 'option')} and ${sameName(taken.cls, cls)} both claim the flag '${key.length === 1 ? '-' : '--'}${key}'`,
           'give each option its own name and long name',
         );
       }
@@ -162,7 +175,7 @@ export function buildSpec(
   for (const spec of optionSpecs.values()) {
     if (!inTemplate.has(spec.name)) {
       throw new CommandDefinitionError(
-        `option class ${spec.cls.name} ('${spec.name}') is not used by the template`,
+        `${describeClass(spec.cls, 'option')} ('${spec.name}') is not used by the template`,
         `add -[${spec.name}] to a line of ${JSON.stringify(ast.source)}, or leave the class out of the router`,
       );
     }
@@ -179,8 +192,11 @@ export function buildSpec(
   };
 }
 
-function describeClass(value: unknown): string {
-  return typeof value === 'function' ? `class ${value.name || '(anonymous)'}` : `value ${String(value)}`;
+/** The second of two classes in one message: `another class named Act` when both are named Act. */
+function sameName(first: Function, second: Function): string {
+  return first.name && first.name === second.name
+    ? `another class named ${second.name}`
+    : describeClass(second);
 }
 
 function defaultBin(): string {
