@@ -148,19 +148,19 @@ describe('parseTemplate: rejected templates name the column and what was expecte
       {
         template: '<démarrer>',
         column: 3,
-        expected: /^an action name of ASCII letters, digits, '_', '\.' and '-'$/,
+        expected: /^an action name: an ASCII letter or digit, then ASCII letters, digits, '_', '\.' and '-'$/,
         found: "'é' (not ASCII)",
       },
       {
         template: '<éteindre>',
         column: 2,
-        expected: /^an action name of ASCII letters, digits, '_', '\.' and '-'$/,
+        expected: /^an action name: an ASCII letter or digit, then ASCII letters, digits, '_', '\.' and '-'$/,
         found: "'é' (not ASCII)",
       },
       {
         template: '<start> -[dé]',
         column: 12,
-        expected: /^an option name of ASCII letters, digits and '-'$/,
+        expected: /^an option name: an ASCII letter or digit, then ASCII letters, digits and '-'$/,
         found: "'é' (not ASCII)",
       },
       {
@@ -178,6 +178,19 @@ describe('parseTemplate: rejected templates name the column and what was expecte
       { template: '<start> -[version]', column: 11, expected: /reserved/ },
       { template: '<start> -[no-color]', column: 11, expected: /'no-'/ },
       { template: '<start> -[_x]', column: 11, expected: /an option name/ },
+      // A name holds '-' but does not start with one: the message says what it starts with.
+      {
+        template: '<a> -[-x]',
+        column: 7,
+        expected: /^an option name: an ASCII letter or digit, then /,
+        found: "'-'",
+      },
+      {
+        template: '<-a>',
+        column: 2,
+        expected: /^an action name: an ASCII letter or digit, then /,
+        found: "'-'",
+      },
       {
         template: '<start> <a|b>',
         column: 11,

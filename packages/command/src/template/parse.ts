@@ -10,8 +10,11 @@ const ACTION_NAME = /[A-Za-z0-9][A-Za-z0-9_.-]*/y;
 const OPTION_NAME = /[A-Za-z0-9][A-Za-z0-9-]*/y;
 const POSITIONAL_NAME = /[A-Za-z][A-Za-z0-9_-]*/y;
 
-const ACTION_EXPECTED = "an action name of ASCII letters, digits, '_', '.' and '-'";
-const OPTION_EXPECTED = "an option name of ASCII letters, digits and '-'";
+// Each says what a name starts with: `-[-x]` and `<-a>` are refused at the '-', which a name may
+// hold but not start with.
+const ACTION_EXPECTED =
+  "an action name: an ASCII letter or digit, then ASCII letters, digits, '_', '.' and '-'";
+const OPTION_EXPECTED = "an option name: an ASCII letter or digit, then ASCII letters, digits and '-'";
 const POSITIONAL_EXPECTED = "an argument name of an ASCII letter, then ASCII letters, digits, '_' and '-'";
 
 /**
