@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Process, type ProcStat } from '../../../packages/core/src/process/Process.js';
 import { isStillRunning } from '../../../packages/core/src/process/tree.js';
@@ -201,6 +202,68 @@ describe('exits that bypass the runtime', () => {
       );
     },
   );
+});
+
+describe('a worker killed outright', () => {
+  it('SIGKILL from outside: the master ends the tree the worker left behind, and the respawn keeps its own', async () => {
+    const mark = newMark();
+    const group = startScript(mark, { maxWorkerNum: 1, stopTimeout: 5000 });
+    await group.waitEvent(is('started'), 'started');
+    const trees = new Trees(group);
+    await trees.capture(1);
+    const [worker] = trees.workers as [number];
+    expect(trees.running([worker])).toHaveLength(TREE_SIZE);
+    process.kill(worker, 'SIGKILL');
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.pid === worker),
+      'the killed worker to exit',
+    );
+    expect([exit.reason, exit.signal]).toEqual(['crash', 'SIGKILL']);
+    // the shell ignores SIGTERM: it and its child go at the SIGKILL after the 2 s grace
+    await waitFor('the left-behind tree to end', () => trees.running([worker]).length === 0, 10_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}; still running: ${trees.running([worker]).map((m) => m.pid)}`);
+      },
+    );
+    expect(group.output).toMatch(
+      new RegExp(`processes the worker started outlived it: ending them .*pid=${worker}`),
+    );
+    // the respawned worker's tree is its own, and is left alone
+    await trees.capture(2);
+    const fresh = trees.workers.filter((w) => w !== worker);
+    expect(trees.running(fresh)).toHaveLength(TREE_SIZE);
+  });
+
+  it('a process the worker only claims as its own (not its child) is left alone', async () => {
+    const { dir, cleanup } = tempDir();
+    const foreign = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    cleanups.push(() => {
+      foreign.kill('SIGKILL');
+    });
+    const group = startFixture('core/script-master.mjs', {
+      env: {
+        SCRIPT: new URL('../../fixtures/scripts/claims-child.mjs', import.meta.url).pathname,
+        GROUP_CONFIG: JSON.stringify({ runDir: dir, maxWorkerNum: 1, restart: { initialDelayMs: 5000 } }),
+        FOREIGN_PID: String(foreign.pid),
+      },
+      execArgv: ['--title=drover:Master:plain'],
+    });
+    cleanups.unshift(async () => {
+      await group.kill();
+      cleanup();
+    });
+    const claimed = await group.waitEvent(is('claimed'), 'the claim');
+    // the claims were sent before the event line was written
+    process.kill(claimed.pid as number, 'SIGKILL');
+    await group.waitEvent(
+      is('workerExit', (e) => e.pid === claimed.pid),
+      'the killed worker to exit',
+    );
+    await group.waitEvent(is('workerStart'), 'the respawn', 2);
+    expect(pidAlive(foreign.pid as number)).toBe(true);
+    expect(pidAlive(group.proc.pid as number)).toBe(true);
+    expect(group.output).not.toMatch(/outlived it/);
+  });
 });
 
 describe('master SIGKILLed: workers and their trees are gone', () => {

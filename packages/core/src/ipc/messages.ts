@@ -52,7 +52,12 @@ export type WorkerMessage =
   | { $drover: 'sync'; seq: number }
   | { $drover: 'msg'; data: unknown }
   /** task pool: outcomes of dispatched tasks */
-  | { $drover: 'results'; results: TaskOutcome[] };
+  | { $drover: 'results'; results: TaskOutcome[] }
+  /**
+   * it started process `pid`: should the worker be killed outright (SIGKILL from outside, the OOM
+   * killer, a V8 abort), the master ends what it left behind
+   */
+  | { $drover: 'child'; pid: number };
 
 /**
  * One task handed to a pool worker: `[dispatch number, task id, attempt, payload]`. A tuple,
@@ -197,6 +202,8 @@ export function checkWorkerMessage(m: {
         : 'code is not an exit code (an integer 0-255)';
     case 'signalled':
       return typeof r.signal === 'string' ? (m as WorkerMessage) : 'signal is not a string';
+    case 'child':
+      return Number.isSafeInteger(r.pid) && (r.pid as number) > 1 ? (m as WorkerMessage) : 'pid is not a pid';
     case 'results': {
       const results = r.results;
       if (!Array.isArray(results)) return 'results is not an array';

@@ -15,6 +15,7 @@ import {
 import type { Logger } from '../log/Logger.js';
 import { OutputCapture } from '../log/OutputCapture.js';
 import { CpuSampler, Process } from '../process/Process.js';
+import { endProcesses } from '../process/tree.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
 import {
   checkPidFilePath,
@@ -76,6 +77,8 @@ export interface MasterOptions {
 }
 
 const STATUS_QUERY_TIMEOUT_MS = 300;
+/** What the processes a killed worker left behind get between SIGTERM and SIGKILL (stopTimeout, if shorter). */
+const LEFT_BEHIND_GRACE_MS = 2000;
 
 /** The fix of a start that timed out, in the config key's name and the flag's. */
 const RAISE_READY_TIMEOUT = 'raise readyTimeout (drover start --ready-timeout=60s)';
@@ -125,6 +128,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private pendingEnv: WorkerEnv | null = null;
   /** the environment each process was started with */
   private readonly envOf = new WeakMap<WorkerHandle, WorkerEnv>();
+  /** endings of processes that workers killed outright left behind: a stop waits for them */
+  private readonly leftBehindEndings = new Set<Promise<void>>();
   /** the error that maxMemory is under a fresh worker's size was logged (once: it repeats each second) */
   private maxMemoryTooLowSaid = false;
   private readonly source: GroupSource | undefined;
@@ -462,6 +467,25 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return code === this.config.normalExitCode;
   }
 
+  /**
+   * Ends the processes a worker started that outlived it: a worker killed outright (SIGKILL from
+   * outside, the OOM killer, a V8 abort) could not end them, and each crash would leave more.
+   */
+  private endLeftBehind(slot: WorkerSlot, handle: WorkerHandle): void {
+    const left = handle.leftBehind();
+    if (left.length === 0) return;
+    this.log.warning(`processes the worker started outlived it: ending them`, {
+      pin: slot.pin,
+      pid: handle.pid,
+      pids: left.map((ref) => ref.pid).join(' '),
+    });
+    const ending: Promise<void> = endProcesses(
+      left,
+      Math.min(LEFT_BEHIND_GRACE_MS, this.config.stopTimeout),
+    ).finally(() => this.leftBehindEndings.delete(ending));
+    this.leftBehindEndings.add(ending);
+  }
+
   private onExit(
     slot: WorkerSlot,
     handle: WorkerHandle,
@@ -488,6 +512,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       reason,
       ...(error ? { error } : {}),
     });
+    this.endLeftBehind(slot, handle);
     this.updateReaper();
     // status samples CPU per pid: forget the pid, or recycled workers pile up in the sampler
     this.cpu.forget(handle.pid);
@@ -1046,6 +1071,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
           all.push(this.stopWorker(slot, h, reason === 'normal' ? 'stop' : reason));
       }
       await Promise.all(all);
+      await Promise.all(this.leftBehindEndings);
       await this.release();
       if (!opts.quiet) this.log.info(`stopped`);
       await this.log.flush();
@@ -1103,7 +1129,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
           });
         else
           this.log.warning(
-            `run files were removed while the group ran: put back the ${repaired.join(', ')}`,
+            `run files were removed or changed while the group ran: put back the ${repaired.join(', ')}`,
             {
               runDir,
             },

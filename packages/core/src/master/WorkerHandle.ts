@@ -7,8 +7,8 @@ import {
   type SerializedError,
   type WorkerMessage,
 } from '../ipc/messages.js';
-import { Process } from '../process/Process.js';
-import { signalQuietly } from '../process/tree.js';
+import { isDeadState, Process } from '../process/Process.js';
+import { isStillRunning, type ProcessRef, signalQuietly } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
 
 export interface WorkerReport {
@@ -29,6 +29,9 @@ export interface HandleEvents {
  * The master's view of one worker process: its state, the messages it sends, and how to stop it.
  * A PIN's WorkerSlot owns one handle at a time, two during a rolling replacement.
  */
+/** The record of a worker's child processes is pruned of ended ones when it reaches this size. */
+const CHILDREN_PRUNE_MIN = 64;
+
 export class WorkerHandle extends EventEmitter<HandleEvents> {
   readonly pid: number;
   /** its start time in `/proc` (clock ticks since boot), null when unknown */
@@ -56,6 +59,9 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   signalled: string | null = null;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
+  /** processes the worker said it started (pid → start time), pruned as they end */
+  private readonly children = new Map<number, number>();
+  private pruneChildrenAt = CHILDREN_PRUNE_MIN;
   private seq = 0;
   /** messages for a worker that is not ready yet: its listener may not exist before then */
   private early: MasterMessage[] = [];
@@ -171,8 +177,41 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       case 'recycle':
         this.executions = m.executions;
         break;
+      case 'child':
+        this.recordChild(m.pid);
+        return;
     }
     this.emit('message', m);
+  }
+
+  /**
+   * Remembers a process the worker started, by its start time. Only a live child of this worker
+   * is taken: a message must not lead the master to signal some other process.
+   */
+  private recordChild(pid: number): void {
+    if (!this.alive) return;
+    const stat = Process.stat(pid);
+    if (!stat || stat.ppid !== this.pid || isDeadState(stat.state)) return;
+    this.children.set(pid, stat.startTime);
+    if (this.children.size < this.pruneChildrenAt) return;
+    for (const [child, startTime] of this.children)
+      if (!isStillRunning({ pid: child, startTime })) this.children.delete(child);
+    this.pruneChildrenAt = Math.max(CHILDREN_PRUNE_MIN, this.children.size * 2);
+  }
+
+  /**
+   * After the exit: the processes this worker started that outlived it, with everything they
+   * started in turn. A worker that ended by itself has ended them already (WorkerRuntime); one
+   * killed outright could not. Asked once: the list is emptied.
+   */
+  leftBehind(): ProcessRef[] {
+    const found: ProcessRef[] = [];
+    for (const [pid, startTime] of this.children) {
+      const ref = { pid, startTime };
+      if (isStillRunning(ref)) found.push(ref, ...Process.descendants(pid));
+    }
+    this.children.clear();
+    return found;
   }
 
   send(message: MasterMessage): boolean {

@@ -64,6 +64,25 @@ export async function endDescendants(
   }
 }
 
+/**
+ * Ends processes whose parent is gone (a worker killed outright): SIGTERM, up to `graceMs` for
+ * them to exit, then SIGKILL for those left and for what they started meanwhile. Each is known by
+ * pid and start time, so a pid taken by another process is never signalled.
+ */
+export async function endProcesses(found: readonly ProcessRef[], graceMs: number): Promise<void> {
+  if (found.length === 0) return;
+  signalEach(found, 'SIGTERM');
+  const deadline = Date.now() + Math.max(0, graceMs);
+  let left = found.filter(isStillRunning);
+  while (left.length > 0 && Date.now() < deadline) {
+    await delay(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
+    left = left.filter(isStillRunning);
+  }
+  const known = new Set(found.map((ref) => ref.pid));
+  const late = left.flatMap((ref) => Process.descendants(ref.pid)).filter((ref) => !known.has(ref.pid));
+  signalEach([...left, ...late], 'SIGKILL');
+}
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**

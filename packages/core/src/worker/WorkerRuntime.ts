@@ -1,3 +1,4 @@
+import { subscribe } from 'node:diagnostics_channel';
 import { constants } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -192,6 +193,15 @@ export class WorkerRuntime {
         disconnect();
       };
     }
+    // The master hears of every process this worker starts: a worker killed outright (SIGKILL
+    // from outside, the OOM killer, a V8 abort at its heap limit) cannot end them itself. The
+    // channel publishes before the spawn, when the pid is not known yet.
+    subscribe('child_process', (event) => {
+      const child = (event as { process?: { pid?: number } }).process;
+      process.nextTick(() => {
+        if (child?.pid) this.send({ $drover: 'child', pid: child.pid });
+      });
+    });
     // Exits that bypass exit() (an uncaught exception, the script's own process.exit, its event
     // loop emptying): only synchronous work is possible here, so the children get SIGTERM, a
     // short wait, and SIGKILL.
