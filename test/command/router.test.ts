@@ -536,7 +536,83 @@ describe('CommandRouter.run: failures of the action exit 1', () => {
     const router = new CommandRouter(new Container(), { template: BoomTemplate, actions: [BoomAction] });
     const out = capture();
     expect(await router.run(['boom'], out.io)).toBe(1);
-    expect(out.stderr()).toBe('b: plain string\n');
+    expect(out.stderr()).toBe("b: action 'boom' failed: handler() threw a non-Error value: 'plain string'\n");
+  });
+});
+
+describe('CommandRouter.run: what a part of an action threw, said on one line', () => {
+  class DeployError extends Error {}
+  const thrown: Record<string, () => unknown> = {
+    object: () => ({ code: 42 }),
+    undefined: () => undefined,
+    null: () => null,
+    'null prototype': () => Object.create(null),
+    symbol: () => Symbol('boom'),
+    'control characters': () => 'a\x1b[2Jb\nc',
+    long: () => 'x'.repeat(1000),
+    'empty message': () => new Error(''),
+    'empty TypeError': () => new TypeError(''),
+    'empty subclass': () => new DeployError(''),
+    'escape sequence in a message': () => new Error('moved\x1b[2J\rover\nsecond line\tend'),
+  };
+
+  @Template('<deploy> [what] -[n]', { bin: 'tool' })
+  class ThrowTemplate {}
+  @Option({ name: 'n', description: 'Throws what it is given', value: 'required' })
+  class ThrowOption implements CommandOption<object> {
+    impactAction(_action: ParamTarget<object>, value: string | undefined): void {
+      throw thrown[value!]!();
+    }
+  }
+  @Action({ name: 'deploy', description: 'Throws what it is given' })
+  class DeployAction extends CommandAction<object, { what?: string }> {
+    handler(): Promise<void> {
+      return Promise.reject(thrown[this.args.what!]!());
+    }
+  }
+  const router = () =>
+    new CommandRouter(new Container(), {
+      template: ThrowTemplate,
+      actions: [DeployAction],
+      options: [ThrowOption],
+    });
+
+  it.each([
+    ['object', "action 'deploy' failed: handler() threw a non-Error value: { code: 42 }"],
+    ['undefined', "action 'deploy' failed: handler() threw a non-Error value: undefined"],
+    ['null', "action 'deploy' failed: handler() threw a non-Error value: null"],
+    [
+      'null prototype',
+      "action 'deploy' failed: handler() threw a non-Error value: [Object: null prototype] {}",
+    ],
+    ['symbol', "action 'deploy' failed: handler() threw a non-Error value: Symbol(boom)"],
+    ['control characters', "action 'deploy' failed: handler() threw a non-Error value: 'a\\x1B[2Jb\\nc'"],
+    ['long', `action 'deploy' failed: handler() threw a non-Error value: '${'x'.repeat(199)}…`],
+    ['empty message', "action 'deploy' failed: handler() threw Error with no message"],
+    ['empty TypeError', "action 'deploy' failed: handler() threw TypeError with no message"],
+    ['empty subclass', "action 'deploy' failed: handler() threw DeployError with no message"],
+    // the message's own lines stay; what would move the cursor or rewrite the line is escaped
+    ['escape sequence in a message', 'moved\\x1b[2J\\rover\nsecond line\tend'],
+  ])('the handler threw %s', async (what, line) => {
+    const out = capture();
+    expect(await router().run(['deploy', what], out.io)).toBe(1);
+    expect(out.stderr()).toBe(`tool: ${line}\n`);
+  });
+
+  it('names the option that threw', async () => {
+    const out = capture();
+    expect(await router().run(['deploy', '-n', 'object'], out.io)).toBe(1);
+    expect(out.stderr()).toBe(
+      "tool: action 'deploy' failed: option -n threw a non-Error value: { code: 42 }\n",
+    );
+  });
+
+  it('keeps the thrown value as the cause, shown after the stack when DEBUG is set', async () => {
+    const out = capture({ env: { DEBUG: '1' } });
+    expect(await router().run(['deploy', 'object'], out.io)).toBe(1);
+    expect(out.stderr()).toMatch(
+      /^tool: action 'deploy' failed: handler\(\) threw a non-Error value: \{ code: 42 \}\nCommandError: .*\n\s+at [\s\S]*\nCaused by: \{ code: 42 \}\n$/,
+    );
   });
 });
 

@@ -81,9 +81,14 @@ export class UsageError extends CommandError {
 const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** Control characters as visible escapes (`\n`, `\x1b`, `\u2028`). */
-export function escapeControl(text: string): string {
+/**
+ * Control characters as visible escapes (`\n`, `\x1b`, `\u2028`). With `keepLines`, line feeds
+ * and tabs stay: a multi-line error message is legitimate, an escape sequence that moves the
+ * cursor or recolours the terminal is not.
+ */
+export function escapeControl(text: string, keepLines = false): string {
   return text.replace(CONTROL, (ch) => {
+    if (keepLines && (ch === '\n' || ch === '\t')) return ch;
     const code = ch.charCodeAt(0);
     return (
       NAMED[ch] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`)

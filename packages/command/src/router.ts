@@ -12,9 +12,11 @@ import {
   buildSpec,
   type CommandSpec,
   type OptionClass,
+  primaryFlag,
   type TemplateClass,
 } from './spec.js';
 import type { TemplateAst } from './template/ast.js';
+import { explainThrown, failureMessage, showThrown } from './thrown.js';
 
 /** Exit codes of `run()`. */
 export const ExitCode = {
@@ -195,16 +197,13 @@ export class CommandRouter {
 
   #failure(error: unknown, io: ResolvedIO): number {
     const c = colorsFor(io.stderr, io.env);
-    const message = error instanceof Error ? error.message : String(error);
-    writeQuietly(io.stderr, `${c.red(`${this.spec.bin}:`)} ${message}\n`);
+    writeQuietly(io.stderr, `${c.red(`${this.spec.bin}:`)} ${failureMessage(error)}\n`);
     if (io.env.DEBUG && error instanceof Error && error.stack) {
-      writeQuietly(io.stderr, `${error.stack}\n`);
+      writeQuietly(io.stderr, `${escapeControl(error.stack, true)}\n`);
       const cause = error.cause;
       if (cause !== undefined) {
-        writeQuietly(
-          io.stderr,
-          `Caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`,
-        );
+        const told = cause instanceof Error ? (cause.stack ?? cause.message) : showThrown(cause);
+        writeQuietly(io.stderr, `Caused by: ${escapeControl(String(told), true)}\n`);
       }
     }
     return ExitCode.Failure;
@@ -236,19 +235,31 @@ async function invoke(
   streams: ResolvedIO,
   container: Container,
 ): Promise<number> {
+  const name = request.action.name;
   attachRun(action, { params: new Map(), args: request.args, io: streams });
   for (const { option, value } of request.options) {
     const instance = (await container.getAsync(option.cls as new () => unknown)) as CommandOption<object>;
-    await instance.impactAction(action, value);
+    await blame(name, `option ${primaryFlag(option)}`, () => instance.impactAction(action, value));
   }
   if (typeof template.beforeHandler === 'function') {
-    await template.beforeHandler(action, {
-      action: request.action.name,
-      options: request.options.map(({ option, value }) => ({ name: option.name, value })),
-      args: request.args,
-    });
+    await blame(name, "the template's beforeHandler()", () =>
+      template.beforeHandler!(action, {
+        action: name,
+        options: request.options.map(({ option, value }) => ({ name: option.name, value })),
+        args: request.args,
+      }),
+    );
   }
-  return toExitCode(request.action.name, await action.handler());
+  return toExitCode(name, await blame(name, 'handler()', () => action.handler()));
+}
+
+/** Runs one part of an action; what it throws other than an Error with a message says who threw. */
+async function blame<T>(action: string, who: string, part: () => T | Promise<T>): Promise<T> {
+  try {
+    return await part();
+  } catch (error) {
+    throw explainThrown(error, action, who);
+  }
 }
 
 /** `handler()`'s result as an exit code: nothing is 0; anything but an integer 0-255 is refused. */
