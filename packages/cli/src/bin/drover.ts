@@ -6,12 +6,12 @@
 import { plainStatusRequest } from '../drover/quickStatus.js';
 import { statusMain } from '../drover/statusMain.js';
 
-// A reader that closes the pipe early (`drover logs app | head`) has all it wants: a write after
-// that is not a failure of the command, and must not end it with a stack trace.
+// A reader that closes the pipe early (`drover logs app | head`) has all it wants, and a terminal
+// that hung up (an ssh session dropped: EIO) has no one to read: a write failing after that is
+// not a failure of the command, and must not end it, nor a master running in the foreground, whose
+// group goes on with its output dropped. There is nowhere left to report such an error anyway.
 for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
+  stream.on('error', () => {});
 }
 
 const argv = process.argv.slice(2);

@@ -1189,6 +1189,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     }).catch(() => {});
   }
 
+  refuseSignal(signal: NodeJS.Signals, why: string): void {
+    this.log.warning(`${signal} ignored: ${why}`);
+  }
+
   logStatus(): void {
     void this.getAllStatus().then((s) => {
       for (const w of s.workers)

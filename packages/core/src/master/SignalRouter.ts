@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 /**
  * Signals reach a process, not a group: this routes them to every master living in the process
  * (one per `Manage`, several under `ManageMultiple`) and ends the process once all are done.
@@ -7,7 +8,9 @@
  *   SIGTTIN / SIGTTOU         one worker more / less (signals sent in a burst coalesce: the
  *                             control socket's `scale` is the exact path)
  *   SIGUSR2                   write the status table to the log
- * SIGUSR1 stays Node's inspector switch.
+ *   SIGUSR1                   refused, with a warning: Node would open its inspector on
+ *                             127.0.0.1:9229, where any local user can run code in the master,
+ *                             which often runs as root (`--inspect` at the start still works)
  */
 export interface SignalTarget {
   stopBySignal(signal: NodeJS.Signals): Promise<void>;
@@ -15,9 +18,13 @@ export interface SignalTarget {
   reloadBySignal(): void;
   scaleBySignal(delta: 1 | -1): void;
   logStatus(): void;
+  /** A signal that does nothing here, said in the log with what to do instead. */
+  refuseSignal(signal: NodeJS.Signals, why: string): void;
 }
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+const INSPECTOR_REFUSED =
+  "Node's inspector is not opened on a signal: on 127.0.0.1:9229 any local user could run code in the master; start the master with --inspect to debug it (a worker still opens its own on SIGUSR1)";
 const ROUTER_KEY = Symbol.for('drover.signalRouter');
 
 export class SignalRouter {
@@ -49,7 +56,7 @@ export class SignalRouter {
     // A process about to exit keeps its handlers: with the default actions back, a late SIGHUP
     // would kill it and a late SIGTTIN/SIGTTOU would stop it for good.
     if (!this.exitProcess) this.uninstall();
-    else if (!this.stopping) setImmediate(() => process.exit(this.exitCode));
+    else if (!this.stopping) setImmediate(() => exitProcess(this.exitCode));
   }
 
   private install(): void {
@@ -70,6 +77,10 @@ export class SignalRouter {
     on('SIGUSR2', () => {
       for (const t of this.targets) t.logStatus();
     });
+    // Handled, so that Node does not open its inspector; one opened by --inspect is not touched.
+    on('SIGUSR1', () => {
+      for (const t of this.targets) t.refuseSignal('SIGUSR1', INSPECTOR_REFUSED);
+    });
   }
 
   private uninstall(): void {
@@ -86,8 +97,37 @@ export class SignalRouter {
     }
     const targets = [...this.targets];
     this.stopping = Promise.all(targets.map((t) => t.stopBySignal(signal))).then(() => {
-      if (this.exitProcess) process.exit(this.forced ? 130 : 0);
+      if (this.exitProcess) exitProcess(this.forced ? 130 : 0);
       this.uninstall();
     });
   }
+}
+
+/**
+ * Exits the process. One whose terminal hung up (an ssh session dropped under a foreground
+ * master) ends with SIGKILL instead, once every 'exit' listener has run: Node 20 crashes (SIGSEGV,
+ * then SIGABRT) restoring a terminal that is gone (nodejs/node#51519), and the core dump and the
+ * kernel's segfault line would say that drover crashed after a clean stop.
+ */
+function exitProcess(code: number): void {
+  // registered last, so it runs after every other listener
+  process.once('exit', () => {
+    if (terminalHungUp()) process.kill(process.pid, 'SIGKILL');
+  });
+  process.exit(code);
+}
+
+/**
+ * True when one of the standard descriptors is a terminal that hung up: an empty write fails with
+ * EIO (isatty() is false by then: the terminal answers no question any more).
+ */
+function terminalHungUp(): boolean {
+  for (const fd of [0, 1, 2]) {
+    try {
+      writeSync(fd, '');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EIO') return true;
+    }
+  }
+  return false;
 }
