@@ -635,6 +635,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         this.log.info(`${reason} of worker ${slot.pin} cancelled: the group is stopping or restarting`);
         return false;
       }
+      // the PIN left while its successor started (a task pool's idle temporary worker, a scale
+      // down): both processes were stopped on purpose, and nothing failed
+      if (slot.retired || next.exitReason === 'idle' || next.exitReason === 'scale') {
+        this.log.info(`${reason} of worker ${slot.pin} ended: the PIN left meanwhile`, {
+          reason: next.exitReason ?? 'idle',
+        });
+        return false;
+      }
       if (reason === 'reload') {
         slot.replaceError = (err as Error).message.replace(/^drover: /, '');
         this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
