@@ -274,9 +274,23 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
       hint: 'start',
     },
     { argv: ['start', 'a', '-n'], error: 'option -n needs a value: -n=<count>', hint: 'start' },
-    // An optional value is only ever after '=': the next word stays an argument.
+    // An optional value is only ever after '=': the next word stays an argument, and when it is
+    // one too many, the error says how to give it as the value.
     {
       argv: ['logs', 'web', '-o', '--lines', '20'],
+      error:
+        "unexpected argument '20' for 'logs' (it takes <name>); option --lines takes its value only after '=': --lines=20",
+      hint: 'logs',
+    },
+    {
+      argv: ['logs', 'web', '--lines', 'a b', '-o'],
+      error:
+        "unexpected argument 'a b' for 'logs' (it takes <name>); option --lines takes its value only after '=': '--lines=a b'",
+      hint: 'logs',
+    },
+    // not right after it: no such hint
+    {
+      argv: ['logs', 'web', '--lines', '-o', '20'],
       error: "unexpected argument '20' for 'logs' (it takes <name>)",
       hint: 'logs',
     },
@@ -372,6 +386,77 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
     // Raised by the handler.
     { argv: ['logs', 'bad', '-o'], error: "group 'bad' has no logs; pick a group that ran", hint: 'logs' },
     { argv: ['start', 'a\0b'], error: 'argument 2 contains a NUL character' },
+    // Built-in commands: a value on their flags is refused as on other flags, a word after
+    // `help <action>` too, and their misspellings get a suggestion.
+    {
+      argv: ['--help=yes'],
+      error: 'option --help does not take a value (got --help=yes); write --help alone',
+    },
+    { argv: ['start', '-h=1'], error: 'option -h does not take a value (got -h=1); write -h alone' },
+    {
+      argv: ['--version=1'],
+      error: 'option --version does not take a value (got --version=1); write --version alone',
+    },
+    { argv: ['help', 'start', 'more'], error: "unexpected argument 'more' for 'help' (it takes [action])" },
+    {
+      argv: ['hepl'],
+      error: "unknown action 'hepl' (did you mean 'help'?); expected one of start, restart, stop, logs",
+    },
+    { argv: ['--hlep'], error: 'unknown option --hlep (did you mean --help?)' },
+    { argv: ['--verison'], error: 'unknown option --verison (did you mean --version?)' },
+    // rather than the line that would pass it to the script
+    {
+      argv: ['start', 'a', '--verison'],
+      error: 'unknown option --verison (did you mean --version?)',
+      hint: 'start',
+    },
+    // an option of other actions is not suggested as such: which actions take it is said
+    {
+      argv: ['stop', 'web', '--lnes'],
+      error: 'unknown option --lnes (--lines is an option of: logs)',
+      hint: 'stop',
+    },
+    {
+      argv: ['logs', 'web', '-o', '--lnes'],
+      error: 'unknown option --lnes (did you mean --lines?)',
+      hint: 'logs',
+    },
+    // --no-x is refused with "leave --x out" only when --x exists
+    { argv: ['stop', '--no-such'], error: 'unknown option --no-such', hint: 'stop' },
+    // A long option written with one dash, refused as typed, with the long form.
+    {
+      argv: ['start', 'a', '-workers', '4'],
+      error: 'unknown option -workers; a long option takes two dashes: --workers',
+      hint: 'start',
+    },
+    {
+      argv: ['start', 'a', '-workers=4'],
+      error: 'unknown option -workers=4; a long option takes two dashes: --workers=4',
+      hint: 'start',
+    },
+    {
+      argv: ['stop', '-force'],
+      error: 'unknown option -force; a long option takes two dashes: --force',
+      hint: 'stop',
+    },
+    {
+      argv: ['stop', '-all'],
+      error: 'unknown option -all; a long option takes two dashes: --all',
+      hint: 'stop',
+    },
+    { argv: ['-version'], error: 'unknown option -version; a long option takes two dashes: --version' },
+    { argv: ['stop', '-forse'], error: 'unknown option -forse (did you mean --force?)', hint: 'stop' },
+    {
+      argv: ['start', 'a', '-forse'],
+      error: 'unknown option -forse (--force is an option of: stop)',
+      hint: 'start',
+    },
+    { argv: ['-verison'], error: 'unknown option -verison (did you mean --version?)' },
+    {
+      argv: ['start', 'a', '-force'],
+      error: 'unknown option -force; a long option takes two dashes: --force (an option of: stop)',
+      hint: 'start',
+    },
   ];
 
   it.each(cases)('$argv', async ({ argv, error, hint }) => {
@@ -405,9 +490,12 @@ describe('CommandRouter.run: built-in commands win over everything', () => {
     ['-h'],
     ['help'],
     ['--no-detach', '--help'],
-    ['--help=yes'],
     ['-dh'],
     ['help', 'help'],
+    // help about help: the whole help lists `help <action>`
+    ['help', '--help'],
+    ['help', '-h'],
+    ['-help'],
   ];
   it.each(general)('%j prints the whole help, exit 0', async (...argv) => {
     const { router, recorder } = deployRouter();
@@ -424,7 +512,7 @@ describe('CommandRouter.run: built-in commands win over everything', () => {
     ['help', 'start'],
     ['start', '-a', '-s', '-h'],
     ['start', '-x', '--bogus', '-h'],
-    ['help', 'start', 'more'],
+    ['help', 'start', '--help'],
   ];
   it.each(single)("%j prints the action's help, exit 0", async (...argv) => {
     const { router } = deployRouter();

@@ -167,6 +167,22 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
     expect(tokens.firstPositionalIndex).toBe(2);
   });
 
+  it('refuses, before mri reads them, option names over 100 characters and the words the caller says are long options with one dash', () => {
+    const cluster = `-${'x'.repeat(100)}`;
+    const tokens = tokenize(
+      [cluster, `${cluster}y`, `--${'y'.repeat(101)}=v`, '-tag', '-n1', `-n${'z'.repeat(500)}`],
+      (key) => key === 'n',
+      (word) => word === '-tag',
+    );
+    expect(tokens.malformed).toEqual([
+      { word: `${cluster}y`, index: 1, reason: 'too-long' },
+      { word: `--${'y'.repeat(101)}=v`, index: 2, reason: 'too-long' },
+      { word: '-tag', index: 3, reason: 'one-dash' },
+    ]);
+    expect(tokens.options.filter((o) => o.key === 'x')).toHaveLength(100);
+    expect(tokens.options.filter((o) => o.key === 'n').map((o) => o.value?.length)).toEqual([1, 500]);
+  });
+
   it('gives each option and stray word its place in argv, in argv order', () => {
     const tokens = tokenize(['-d', '--xy=1', 'start', '-=', '-ab', '--', '-n', 'help']);
     expect(tokens.options.map((o) => [o.flag, o.index])).toEqual([
@@ -177,6 +193,7 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
     ]);
     expect(tokens.malformed).toEqual([{ word: '-=', index: 3 }]);
     expect(tokens.positionals).toEqual(['start', '-n', 'help']);
+    expect(tokens.positionalIndexes).toEqual([2, 6, 7]);
     expect(tokens.firstPositionalIndex).toBe(2);
     expect(tokens.dashDashIndex).toBe(5);
     expect(tokenize(['--', 'help'])).toMatchObject({ firstPositionalIndex: 1, dashDashIndex: 0 });

@@ -30,7 +30,9 @@ export function closest(input: string, candidates: Iterable<string>, maxDistance
   let best: string | undefined;
   let bestDistance = Math.min(maxDistance, input.length < 6 ? 1 : maxDistance) + 1;
   for (const candidate of candidates) {
-    if (candidate.length < 2) continue;
+    // The distance is at least the difference in length: a word far longer than any name
+    // (a pasted blob) costs nothing.
+    if (candidate.length < 2 || Math.abs(candidate.length - input.length) >= bestDistance) continue;
     const distance = editDistance(input, candidate);
     if (distance < bestDistance) {
       best = candidate;

@@ -2,7 +2,7 @@ import { describeType, escapeControl, UsageError } from '../errors.js';
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
 import { closest } from '../suggest.js';
 import { formatPositional, type UsageLine } from '../template/ast.js';
-import { type MalformedToken, type OptionToken, tokenize } from './tokenize.js';
+import { type MalformedToken, NEGATIVE_NUMBER, type OptionToken, tokenize } from './tokenize.js';
 
 /** Positional arguments as an action receives them: `string`, `string | undefined` or `string[]`. */
 export type ArgValues = Record<string, string | string[] | undefined>;
@@ -39,7 +39,11 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
       throw new UsageError(`argument ${index + 1} is ${describeType(arg)}, not a string`);
     if (arg.includes('\0')) throw new UsageError(`argument ${index + 1} contains a NUL character`);
   });
-  const tokens = tokenize(argv, (key) => spec.byKey.get(key)?.value === 'required');
+  const tokens = tokenize(
+    argv,
+    (key) => spec.byKey.get(key)?.value === 'required',
+    (word) => oneDashLong(spec, word) !== undefined,
+  );
   const first = tokens.positionals[0];
   const valueWords = new Set(
     tokens.options.flatMap((o) => (o.valueIndex === undefined ? [] : [o.valueIndex])),
@@ -53,22 +57,28 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   };
 
   // Built-in commands win over everything else on the line, errors included, but for an
-  // unknown action to show the help of.
-  if (tokens.options.some((o) => !o.negated && (o.key === 'h' || o.key === 'help'))) {
-    return { kind: 'help', action: first === undefined ? undefined : findAction(spec, first) };
-  }
-  if (spec.version !== undefined && tokens.options.some((o) => !o.negated && o.key === 'version')) {
-    return { kind: 'version' };
+  // unknown action to show the help of, a value given to their flags, and a word after
+  // `help <action>`.
+  const helpFlag = tokens.options.find((o) => !o.negated && (o.key === 'h' || o.key === 'help'));
+  const versionFlag =
+    spec.version === undefined ? undefined : tokens.options.find((o) => !o.negated && o.key === 'version');
+  for (const flag of [helpFlag, versionFlag]) {
+    if (flag?.value !== undefined) throw flagWithValue(flag, undefined);
   }
   // After '--', 'help' is an ordinary word.
   if (first === 'help' && tokens.firstPositionalIndex! < (tokens.dashDashIndex ?? argv.length)) {
-    const topic = tokens.positionals[1];
-    // `help help` asks about help itself: the whole help says how to use it
+    const [, topic, extra] = tokens.positionals;
+    if (extra !== undefined) {
+      throw new UsageError(`unexpected argument ${quote(extra)} for 'help' (it takes [action])`);
+    }
+    // `help help`, `help --help`: help itself is described in the whole help
     return {
       kind: 'help',
       action: topic === undefined || topic === 'help' ? undefined : findAction(spec, topic),
     };
   }
+  if (helpFlag) return { kind: 'help', action: first === undefined ? undefined : findAction(spec, first) };
+  if (versionFlag) return { kind: 'version' };
 
   // The first problem on the line is the one reported: options before the action word are
   // checked before the action, against every option of the program.
@@ -95,8 +105,22 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   const malformed = tokens.malformed[0];
   if (malformed !== undefined) throw unknownOption(line, malformed, action);
   const options = matchOptions(line, action, tokens.options);
-  const args = matchPositionals(action, tokens.positionals.slice(1), tookValue(spec, tokens.options));
+  const args = matchPositionals(action, tokens.positionals.slice(1), {
+    missing: tookValue(spec, tokens.options),
+    unexpected: (at) => optionalValueHint(line, tokens.positionalIndexes[at + 1]!),
+  });
   return { kind: 'action', action, options, args };
+}
+
+/**
+ * `--lines 3` where `--lines` takes an optional value, which is only ever read after '=': the
+ * word after it is an argument, and when it is one too many, the way to give it as the value.
+ */
+function optionalValueHint(line: CommandLine, index: number): string | undefined {
+  const before = line.options.filter((o) => o.index === index - 1).at(-1);
+  if (!before || before.value !== undefined || before.negated) return undefined;
+  if (line.spec.byKey.get(before.key)?.value !== 'optional') return undefined;
+  return `option ${before.flag} takes its value only after '=': ${shellQuote(`${before.flag}=${line.argv[index]!}`)}`;
 }
 
 /** What messages about one word need to know of the whole line. */
@@ -123,10 +147,33 @@ function actionTakenAsValue(spec: CommandSpec, token: OptionToken): UsageError {
 function findAction(spec: CommandSpec, name: string): ActionSpec {
   const action = spec.actions.get(name);
   if (action) return action;
-  const guess = closest(name, spec.actions.keys());
+  // `help` after `--` is an ordinary word, and no action of that name exists
+  const guess = closest(name, name === 'help' ? spec.actions.keys() : [...spec.actions.keys(), 'help']);
   throw new UsageError(
-    `unknown action '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}; expected one of ${[...spec.actions.keys()].join(', ')}`,
+    `unknown action ${quote(name)}${guess ? ` (did you mean '${guess}'?)` : ''}; expected one of ${[...spec.actions.keys()].join(', ')}`,
   );
+}
+
+/** `--help=x`, `--version=1`, `-d=yes`: a flag given a value. */
+function flagWithValue(token: OptionToken, action: ActionSpec | undefined): UsageError {
+  return new UsageError(
+    `option ${token.flag} does not take a value (got ${token.flag}=${shorten(token.value ?? '')})`,
+    { action: action?.name, hint: `write ${token.flag} alone` },
+  );
+}
+
+const SHOWN_WORD = 40;
+
+/** A word of the command line in quotes, cut when long: `'xxxx…' (1048576 characters)`. */
+function quote(word: string): string {
+  return word.length <= SHOWN_WORD * 2 ? `'${word}'` : `'${shorten(word)}' (${word.length} characters)`;
+}
+
+function shorten(word: string): string {
+  if (word.length <= SHOWN_WORD * 2) return word;
+  // never split a surrogate pair
+  const end = /[\ud800-\udbff]/.test(word[SHOWN_WORD - 1]!) ? SHOWN_WORD - 1 : SHOWN_WORD;
+  return `${word.slice(0, end)}…`;
 }
 
 function matchOptions(
@@ -161,12 +208,7 @@ function matchOptions(
   }
 
   for (const { token, option } of given.values()) {
-    if (option.value === 'none' && token.value !== undefined) {
-      throw new UsageError(`option ${token.flag} does not take a value (got ${token.flag}=${token.value})`, {
-        action: action.name,
-        hint: `write ${token.flag} alone`,
-      });
-    }
+    if (option.value === 'none' && token.value !== undefined) throw flagWithValue(token, action);
     if (option.value === 'required' && (token.value === undefined || token.value === '')) {
       throw new UsageError(
         `option ${token.flag} needs a value: ${token.flag}=<${option.valueName ?? 'value'}>`,
@@ -217,7 +259,12 @@ function tookValue(spec: CommandSpec, options: readonly OptionToken[]): string |
   return `option ${token.flag} took '${escapeControl(token.value ?? '')}' as its value; if that was the argument, give the option its own value (${token.flag} ${name}) or write ${token.flag}=${name}`;
 }
 
-function matchPositionals(action: ActionSpec, words: readonly string[], missingHint?: string): ArgValues {
+function matchPositionals(
+  action: ActionSpec,
+  words: readonly string[],
+  hints: { missing?: string; unexpected?: (at: number) => string | undefined } = {},
+): ArgValues {
+  const missingHint = hints.missing;
   const line: UsageLine = action.line;
   const args: ArgValues = Object.create(null);
   let next = 0;
@@ -245,8 +292,8 @@ function matchPositionals(action: ActionSpec, words: readonly string[], missingH
   if (next < words.length) {
     const takes = line.positionals.map(formatPositional).join(' ');
     throw new UsageError(
-      `unexpected argument '${words[next]}' for '${action.name}' (${takes ? `it takes ${takes}` : 'it takes no arguments'})`,
-      { action: action.name },
+      `unexpected argument ${quote(words[next]!)} for '${action.name}' (${takes ? `it takes ${takes}` : 'it takes no arguments'})`,
+      { action: action.name, hint: hints.unexpected?.(next) },
     );
   }
   return args;
@@ -259,6 +306,8 @@ function negatedOption(
 ): UsageError {
   const wanted = valueWanted(commandLine, token.index, action);
   if (wanted) return wanted;
+  // `--no-such` for an option that does not exist is just unknown
+  if (!commandLine.spec.byKey.has(token.key)) return unknownOption(commandLine, token, action);
   return new UsageError(`unknown option ${token.flag}`, {
     action: action?.name,
     hint: `flags have no --no- form: leave ${token.flag.replace('--no-', '--')} out instead`,
@@ -270,30 +319,132 @@ function unknownOption(
   token: OptionToken | MalformedToken,
   action: ActionSpec | undefined,
 ): UsageError {
+  const { spec } = commandLine;
+  if ('reason' in token && token.reason === 'too-long') {
+    return new UsageError(`unknown option ${quote(token.word)}: no option has a name that long`, {
+      action: action?.name,
+    });
+  }
   const wanted = valueWanted(commandLine, token.index, action);
   if (wanted) return wanted;
-  const { spec } = commandLine;
+  if ('reason' in token && token.reason === 'one-dash') return oneDashError(spec, token, action);
   const flag = 'flag' in token ? token.flag : token.word;
   const name = flag.replace(/^-+/, '').split('=')[0]!;
   let guess: string | undefined;
+  let elsewhere: string | undefined;
   if (flag.startsWith('--')) {
     const shortForm = spec.byKey.get(name);
     if (name.length === 1 && shortForm?.shortFlag) guess = shortForm.shortFlag;
     else {
-      const scope = action ? action.line.optionGroups.flatMap((g) => g.options) : [...spec.options.keys()];
-      const longs = scope.map((n) => spec.options.get(n)?.longFlag?.slice(2)).filter((n): n is string => !!n);
-      const hit =
-        closest(name, longs) ??
-        closest(
-          name,
-          [...spec.options.values()].map((o) => o.longFlag?.slice(2) ?? ''),
-        );
-      if (hit) guess = `--${hit}`;
+      const near = nearestLong(spec, name, action);
+      if (near?.actions) elsewhere = `--${near.long} is an option of: ${near.actions.join(', ')}`;
+      else if (near) guess = `--${near.long}`;
     }
   }
-  return new UsageError(`unknown option ${flag}${guess ? ` (did you mean ${guess}?)` : ''}`, {
+  const shown = flag.length > SHOWN_WORD * 2 ? quote(flag) : flag;
+  const told = guess ? ` (did you mean ${guess}?)` : elsewhere ? ` (${elsewhere})` : '';
+  return new UsageError(`unknown option ${shown}${told}`, {
     action: action?.name,
     hint: guess ? undefined : positionalHint(commandLine, token.index, action),
+  });
+}
+
+/**
+ * The long option a misspelt name is closest to (as `closest` measures it): among the action's
+ * own options and the built-in `--help` and `--version` first; else among the other actions'
+ * options, with the actions that accept it, since suggesting it as such would only lead to
+ * "does not apply".
+ */
+function nearestLong(
+  spec: CommandSpec,
+  name: string,
+  action: ActionSpec | undefined,
+): { long: string; actions?: string[] } | undefined {
+  const builtIn = spec.version === undefined ? ['help'] : ['help', 'version'];
+  const scope = action ? action.line.optionGroups.flatMap((g) => g.options) : [...spec.options.keys()];
+  const own = closest(name, [...longsOf(spec, scope), ...builtIn]);
+  if (own) return { long: own };
+  if (!action) return undefined;
+  const other = closest(name, longsOf(spec, [...spec.options.keys()]));
+  if (!other) return undefined;
+  return { long: other, actions: acceptingLong(spec, other) };
+}
+
+/** The actions that accept the option whose long name is `long`. */
+function acceptingLong(spec: CommandSpec, long: string): string[] {
+  const option = [...spec.options.values()].find((o) => o.longFlag === `--${long}`);
+  if (!option) return [];
+  return [...spec.actions.values()]
+    .filter((a) => a.line.optionGroups.some((g) => g.options.includes(option.name)))
+    .map((a) => a.name);
+}
+
+/** The long names (without `--`) of the named options. */
+function longsOf(spec: CommandSpec, names: readonly string[]): string[] {
+  return names.map((n) => spec.options.get(n)?.longFlag?.slice(2)).filter((n): n is string => !!n);
+}
+
+/**
+ * A single-dash word (before any `=`) that spells a long option's name (`-tag`, `-version`), or,
+ * when its letters are not short options of the program, is close to one (`-forse`): the long
+ * option written with one dash, which mri would read as the letters `-t -a -g`. Returns the long
+ * name meant, or undefined for a word that is no such thing.
+ */
+function oneDashLong(spec: CommandSpec, word: string): { long: string; exact: boolean } | undefined {
+  if (word.startsWith('--') || NEGATIVE_NUMBER.test(word)) return undefined;
+  const name = word.slice(1).split('=')[0]!;
+  if (name.length < 2 || !/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(name)) return undefined;
+  // `-help` asks for help, as `-h` in any cluster does: it is left out
+  const longs = [
+    ...longsOf(spec, [...spec.options.keys()]),
+    ...(spec.version === undefined ? [] : ['version']),
+  ];
+  if (longs.includes(name)) return { long: name, exact: true };
+  if (name.length < 3 || shortReading(spec, word) !== undefined) return undefined;
+  const near = closest(name, longs);
+  return near === undefined ? undefined : { long: near, exact: false };
+}
+
+/**
+ * How `-abc` (or `-tvalue`) reads as short options of the program: each letter a short option,
+ * none twice, up to one that takes a value, which gets the rest of the word. The words to type
+ * for that reading, e.g. `-a -b -c` or `-t=value`; undefined when it does not read so.
+ */
+function shortReading(spec: CommandSpec, word: string): string | undefined {
+  const flags: string[] = [];
+  for (let at = 1; at < word.length; at++) {
+    const letter = word[at]!;
+    const option = spec.byKey.get(letter);
+    if (!option || option.name !== letter || flags.includes(`-${letter}`)) return undefined;
+    if (option.value === 'required') {
+      const rest = word.slice(at + 1);
+      return [...flags, `-${letter}${rest === '' ? '' : `=${rest.replace(/^=/, '')}`}`]
+        .map(shellQuote)
+        .join(' ');
+    }
+    flags.push(`-${letter}`);
+  }
+  return flags.join(' ');
+}
+
+/** `-tag`: a long option written with one dash, with the reading as short options if there is one. */
+function oneDashError(spec: CommandSpec, token: MalformedToken, action: ActionSpec | undefined): UsageError {
+  const meant = oneDashLong(spec, token.word)!;
+  const eq = token.word.indexOf('=');
+  const value = eq === -1 ? '' : token.word.slice(eq);
+  const asShort = shortReading(spec, token.word);
+  const takers = acceptingLong(spec, meant.long);
+  const elsewhere =
+    action && takers.length > 0 && !takers.includes(action.name) ? takers.join(', ') : undefined;
+  const name = meant.exact ? undefined : nearestLong(spec, token.word.slice(1).split('=')[0]!, action);
+  const message = meant.exact
+    ? `unknown option ${token.word}; a long option takes two dashes: ${shellQuote(`--${meant.long}${value}`)}${elsewhere ? ` (an option of: ${elsewhere})` : ''}`
+    : name?.actions
+      ? `unknown option ${token.word} (--${name.long} is an option of: ${name.actions.join(', ')})`
+      : `unknown option ${token.word} (did you mean --${name?.long ?? meant.long}?)`;
+  return new UsageError(message, {
+    action: action?.name,
+    hint: asShort === undefined ? undefined : `if it is meant as short options, write ${asShort}`,
   });
 }
 

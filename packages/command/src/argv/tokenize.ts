@@ -19,15 +19,33 @@ export interface OptionToken {
   readonly index: number;
 }
 
-/** A word that looks like an option but is not `-abc`, `-a=v`, `--name` or `--name=v`. */
+/**
+ * A word that looks like an option but is not `-abc`, `-a=v`, `--name` or `--name=v`; or one
+ * that is, but is refused before mri reads it (`reason`).
+ */
 export interface MalformedToken {
   readonly word: string;
   readonly index: number;
+  /**
+   * `too-long`: its option names are longer than `MAX_OPTION_NAME`, more than any option has.
+   * `one-dash`: a long option's name after a single dash (`-tag`), as `isOneDashLong` said.
+   */
+  readonly reason?: 'too-long' | 'one-dash';
 }
+
+/**
+ * The most characters the option names of one word may have: the name after `--`, or the
+ * letters of a `-abc` cluster before a value. mri reads a cluster one letter at a time and
+ * merges repeats by copying, so a word of many thousand letters would take minutes; no option's
+ * name comes near this.
+ */
+export const MAX_OPTION_NAME = 100;
 
 export interface Tokens {
   /** Non-option words in order, including everything after `--`. */
   readonly positionals: readonly string[];
+  /** Where in argv each of `positionals` is. */
+  readonly positionalIndexes: readonly number[];
   /** Option occurrences in argv order. */
   readonly options: readonly OptionToken[];
   readonly malformed: readonly MalformedToken[];
@@ -64,14 +82,20 @@ const LONG = /^--([A-Za-z0-9][A-Za-z0-9-]+)(=|$)/;
 export function tokenize(
   argv: readonly string[],
   takesValue: (key: string) => boolean = () => false,
+  isOneDashLong: (word: string) => boolean = () => false,
 ): Tokens {
   const positionals: string[] = [];
+  const positionalIndexes: number[] = [];
   const options: OptionToken[] = [];
+  const add = (tokens: readonly OptionToken[]) => {
+    for (const token of tokens) options.push(token);
+  };
   const malformed: MalformedToken[] = [];
   let firstPositionalIndex: number | undefined;
   let dashDashIndex: number | undefined;
   const positional = (word: string, index: number) => {
     positionals.push(word);
+    positionalIndexes.push(index);
     firstPositionalIndex ??= index;
   };
   let consumed = -1;
@@ -88,20 +112,35 @@ export function tokenize(
     if (dashDashIndex !== undefined) positional(arg, index);
     else if (arg === '--') dashDashIndex = index;
     else if (arg === '-' || !arg.startsWith('-')) positional(arg, index);
-    else if (arg.startsWith('--no-') && LONG.test(arg))
-      options.push(...readOption(arg.split('=')[0]!, index));
+    else if (optionNames(arg, takesValue).length > MAX_OPTION_NAME)
+      malformed.push({ word: arg, index, reason: 'too-long' });
+    else if (!arg.startsWith('--') && isOneDashLong(arg))
+      malformed.push({ word: arg, index, reason: 'one-dash' });
+    else if (arg.startsWith('--no-') && LONG.test(arg)) add(readOption(arg.split('=')[0]!, index));
     else if (valuedLetterAt(arg, takesValue) !== -1)
-      options.push(...readShortValued(arg, index, valuedLetterAt(arg, takesValue), nextValue));
+      add(readShortValued(arg, index, valuedLetterAt(arg, takesValue), nextValue));
     else if (SHORT.test(arg) || LONG.test(arg)) {
       const eq = arg.indexOf('=');
-      if (eq === -1) options.push(...readUnvalued(arg, index, takesValue, nextValue));
-      else options.push(...readOption(`${arg.slice(0, eq)}=${VALUE}${arg.slice(eq + 1)}`, index));
+      if (eq === -1) add(readUnvalued(arg, index, takesValue, nextValue));
+      else add(readOption(`${arg.slice(0, eq)}=${VALUE}${arg.slice(eq + 1)}`, index));
     } else malformed.push({ word: arg, index });
   });
-  return { positionals, options, malformed, firstPositionalIndex, dashDashIndex };
+  return { positionals, positionalIndexes, options, malformed, firstPositionalIndex, dashDashIndex };
 }
 
-const NEGATIVE_NUMBER = /^-([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?$/i;
+/**
+ * The part of an option word mri reads as names: after `--`, up to any `=`; after one `-`, the
+ * letters up to a valued letter (its value, the rest of the word, is no name) or `=`.
+ */
+function optionNames(word: string, takesValue: (key: string) => boolean): string {
+  const dashes = word.startsWith('--') ? 2 : 1;
+  const valued = dashes === 1 ? valuedLetterAt(word, takesValue) : -1;
+  if (valued !== -1) return word.slice(1, valued + 1);
+  const eq = word.indexOf('=');
+  return word.slice(dashes, eq === -1 ? undefined : eq);
+}
+
+export const NEGATIVE_NUMBER = /^-([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?$/i;
 
 function isOptionLike(word: string): boolean {
   return word.length > 1 && word.startsWith('-');
