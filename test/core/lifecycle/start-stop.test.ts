@@ -86,6 +86,29 @@ describe('start and stop', () => {
     expect(await group.waitExit()).toEqual({ code: 0, signal: null });
   });
 
+  it('SIGHUP, SIGTTIN and SIGTTOU during a stop are said in the log to come too late; the stop goes on', async () => {
+    current = startLoop({ maxWorkerNum: 1, executeUSleep: 0 }, { workMs: 1500 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    group.signal('SIGTERM');
+    await group.waitFor('stop to begin', () => group.output.includes('graceful stop'));
+    group.signal('SIGHUP');
+    await group.waitFor('the reload refused', () =>
+      group.output.includes('reload skipped: the group is stopping'),
+    );
+    group.signal('SIGTTIN');
+    await group.waitFor('SIGTTIN refused', () =>
+      group.output.includes('SIGTTIN ignored: the group is stopping'),
+    );
+    group.signal('SIGTTOU');
+    await group.waitFor('SIGTTOU refused', () =>
+      group.output.includes('SIGTTOU ignored: the group is stopping'),
+    );
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.output).not.toContain('the group is not running');
+    expect(group.events.filter(is('workerStart'))).toHaveLength(1);
+  });
+
   it('SIGKILLs workers still busy after stopTimeout', async () => {
     current = startLoop({ maxWorkerNum: 1, stopTimeout: 300 }, { workMs: 60_000 });
     const { group } = current;

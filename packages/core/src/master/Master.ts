@@ -846,7 +846,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   private async rollingReload(change: EnvChange | null): Promise<ReloadResult> {
     if (this.stopping || !this.startPromise) {
-      this.log.warning('reload skipped: the group is not running');
+      this.log.warning(
+        this.stopping ? 'reload skipped: the group is stopping' : 'reload skipped: the group is not running',
+      );
       return {
         replaced: 0,
         started: 0,
@@ -1173,6 +1175,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   }
 
   scaleBySignal(delta: 1 | -1): void {
+    if (this.stopping) {
+      // a signal has no one to answer: say in the log that it came too late
+      this.log.notice(`${delta > 0 ? 'SIGTTIN' : 'SIGTTOU'} ignored: the group is stopping`);
+      return;
+    }
     this.signalledDelta += delta;
     if (this.signalScaleQueued) return;
     this.signalScaleQueued = true;
