@@ -3,7 +3,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { deployRouter } from './support/deploy-cli.js';
 
 const TOOL = join(import.meta.dirname, 'fixtures/pipe-tool.mjs');
 
@@ -73,4 +75,35 @@ describe('runMain: a closed stdout or stderr loses the output, not the exit code
       );
     },
   );
+});
+
+describe('CommandRouter.run on Node streams, in process', () => {
+  it("takes the 'error' event of a stream whose write fails: the run resolves to its exit code", async () => {
+    const broken = new Writable({
+      write(_chunk, _encoding, callback) {
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const { router } = deployRouter();
+    expect(await router.run(['--help'], { stdout: broken, stderr: broken, env: {} })).toBe(0);
+    expect(await router.run(['bogus'], { stdout: broken, stderr: broken, env: {} })).toBe(2);
+    // events.once would reject on the 'error' event: only 'close' is awaited
+    if (!broken.closed) await new Promise((resolve) => broken.once('close', resolve));
+    expect(broken.errored).toMatchObject({ code: 'EPIPE' });
+  });
+
+  it('leaves no listener behind on a stream that works, however many runs write to it', async () => {
+    const stream = new PassThrough();
+    stream.resume();
+    const { router } = deployRouter();
+    const io = { stdout: stream, stderr: stream, env: {} };
+    const counts: number[] = [];
+    for (let run = 0; run < 30; run++) {
+      expect(await router.run(['--version'], io)).toBe(0);
+      counts.push(stream.listenerCount('error'));
+    }
+    expect(Math.max(...counts)).toBeLessThanOrEqual(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stream.listenerCount('error')).toBe(0);
+  });
 });

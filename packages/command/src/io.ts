@@ -34,30 +34,56 @@ export function resolveIO(io: CommandIO = {}): ResolvedIO {
  * Writes one of the router's own messages. A stream that throws or rejects (a closed pipe) loses
  * the message; the exit code still reaches the caller, as `run()` promises. A Node stream reports
  * a failed write (`EPIPE`: the reader is gone) with an 'error' event after `write()` returned,
- * and an 'error' event nobody listens to ends the process: one listener takes it, removed again
- * once the write went through.
+ * and an 'error' event nobody listens to ends the process: while writes are pending, one
+ * listener per stream takes it.
  */
 export function writeQuietly(stream: OutputStream, text: string): void {
-  const events = stream as Partial<Pick<NodeJS.EventEmitter, 'once' | 'removeListener'>>;
-  const listens = typeof events.once === 'function' && typeof events.removeListener === 'function';
-  const onError = () => {
-    // The message is lost; the exit code is not.
-  };
+  const done = watchWrite(stream);
   try {
-    if (listens) events.once!('error', onError);
-    const written = (error?: unknown) => {
-      // After a failed write the listener stays: it takes the 'error' event that follows.
-      if (!error && listens) events.removeListener!('error', onError);
-    };
-    const result = (stream.write as (text: string, done: (error?: unknown) => void) => unknown)(
+    const result = (stream.write as (text: string, written: (error?: unknown) => void) => unknown)(
       text,
-      written,
+      done,
     );
     if (isThenable(result)) result.then(undefined, () => {});
-  } catch {
-    if (listens) events.removeListener!('error', onError);
+  } catch (error) {
     // The message is lost; the exit code is not.
+    done(error);
   }
+}
+
+interface PendingWrites {
+  count: number;
+  readonly listener: () => void;
+}
+
+const pending = new WeakMap<object, PendingWrites>();
+
+/**
+ * Listens for 'error' on an event-emitting stream until its pending writes went through; after
+ * a failed write the listener stays, for the 'error' event that follows the write's callback.
+ * Returns the callback for one write.
+ */
+function watchWrite(stream: OutputStream): (error?: unknown) => void {
+  const events = stream as Partial<Pick<NodeJS.EventEmitter, 'on' | 'removeListener'>>;
+  if (typeof events.on !== 'function' || typeof events.removeListener !== 'function') return () => {};
+  let writes = pending.get(stream);
+  if (!writes) {
+    writes = { count: 0, listener: () => {} };
+    pending.set(stream, writes);
+    events.on('error', writes.listener);
+  }
+  writes.count++;
+  let called = false;
+  return (error) => {
+    if (called) return;
+    called = true;
+    if (error) return;
+    writes.count--;
+    if (writes.count === 0) {
+      events.removeListener!('error', writes.listener);
+      pending.delete(stream);
+    }
+  };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
