@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ManageConfig, type ManageOptions, resolveManageConfig } from './config.js';
@@ -400,19 +401,61 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
         whileAlive: LONG_COMMANDS.has(cmd),
       });
     } catch (err) {
-      // A stop already under way (a signal) ends the master before it answers this one: a master
-      // that then exits has done what was asked.
-      if (
-        cmd === 'stop' &&
-        (err as { code?: string }).code === 'ECONNCLOSED' &&
-        masterPid !== null &&
-        (await exitsWithin(masterPid, opts.timeoutMs ?? MASTER_EXIT_MS))
-      )
-        return undefined as T;
-      throw err;
+      if ((err as { code?: string }).code !== 'ECONNCLOSED' || masterPid === null) throw err;
+      // taken at once, before another command's discovery removes what a dead master left
+      const socketLeft = isSocket(paths.socket);
+      await this.afterClosedConnection(cmd, err as Error, masterPid, opts.timeoutMs, () => {
+        if (socketLeft) return true;
+        try {
+          return side.readPidFile(paths.pidFile)?.pid === masterPid;
+        } catch {
+          return false;
+        }
+      });
+      return undefined as T;
     } finally {
       client.close();
     }
+  }
+
+  /**
+   * The master of process `pid` closed the connection of `cmd` without an answer. A stop already
+   * under way (a signal) ends the master before it answers this one: a master that then exits
+   * having removed its socket and pid file (`runFilesLeft()` false) has done what was asked, and
+   * this resolves. A master that dies (SIGKILL, a crash) leaves them: that is said, as is any
+   * master gone before it answered another command. A master still alive throws `err`.
+   */
+  private async afterClosedConnection(
+    cmd: string,
+    err: Error,
+    pid: number,
+    timeoutMs: number | undefined,
+    runFilesLeft: () => boolean,
+  ): Promise<void> {
+    // a master that closes its connections once its stop is done exits right after; a killed one is gone already
+    if (!(await exitsWithin(pid, cmd === 'stop' ? (timeoutMs ?? MASTER_EXIT_MS) : DEATH_CHECK_MS))) throw err;
+    const name = this.config.baseTitle;
+    const request = LONG_COMMANDS.has(cmd) ? `finished the ${cmd}` : `answered the ${cmd} request`;
+    if (runFilesLeft()) {
+      const what =
+        cmd === 'stop'
+          ? 'ended before it finished the stop (killed?), so its workers did not stop gracefully'
+          : `ended before it ${request} (killed?), and its workers with it`;
+      throw new DroverError(
+        'EMASTERENDED',
+        `drover: the master of '${name}' (pid ${pid}) ${what}: a worker whose master is gone ends within a second, its execution done or not`,
+        {
+          hint: `'drover logs ${name}' shows how far it got; the group no longer runs ('drover start' starts it again)`,
+          cause: err,
+        },
+      );
+    }
+    if (cmd === 'stop') return;
+    throw new DroverError(
+      'EMASTERENDED',
+      `drover: the master of '${name}' (pid ${pid}) stopped before it ${request}: a stop came first`,
+      { hint: `the group no longer runs ('drover start' starts it again)`, cause: err },
+    );
   }
 }
 
@@ -448,6 +491,20 @@ async function exitsWithin(pid: number, ms: number): Promise<boolean> {
  * connections last, once its workers are gone, so only its release is left.
  */
 const MASTER_EXIT_MS = 10_000;
+/**
+ * How long another command whose connection the master closed looks for its death: a killed
+ * master is gone at once, and a live one closes a connection only after answering what it read.
+ */
+const DEATH_CHECK_MS = 500;
+
+/** Whether `path` is a socket file now (not followed if a symlink). */
+function isSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
 
 /** Commands that wait for workers to stop or start: worth waiting for while the master is alive. */
 const LONG_COMMANDS: ReadonlySet<string> = new Set(['stop', 'restart', 'reload', 'scale']);
