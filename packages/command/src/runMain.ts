@@ -8,9 +8,10 @@ import type { CommandRouter } from './router.js';
  * with `process.exit()`. Resolves to the exit code.
  *
  * It also listens for write errors on `process.stdout` and `process.stderr`, which would
- * otherwise end the program with a stack trace: `EPIPE` (the reader closed the pipe, as
- * `tool --help | head` does) loses the rest of the output and keeps the exit code; any other
- * (`ENOSPC` on `tool > /dev/full`) is said on stderr and makes a successful exit code 1.
+ * otherwise end the program with a stack trace. A reader that is gone (`EPIPE`: the pipe was
+ * closed, as `tool --help | head` does; `EIO`: the terminal hung up) loses the rest of the output
+ * and keeps the exit code; any other error (`ENOSPC` on `tool > /dev/full`) is said on stderr and
+ * makes a successful exit code 1.
  */
 export async function runMain(
   router: CommandRouter,
@@ -25,6 +26,9 @@ export async function runMain(
   return exitCode;
 }
 
+/** Write errors that mean no one reads any more: nothing is lost that anyone would see. */
+const READER_GONE = new Set(['EPIPE', 'EIO', 'ECONNRESET']);
+
 let writeFailed = false;
 let watching: string | undefined;
 
@@ -36,7 +40,7 @@ function watchProcessStreams(bin: string): void {
     ['stderr', process.stderr],
   ] as const) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') return;
+      if (error.code !== undefined && READER_GONE.has(error.code)) return;
       writeFailed = true;
       if (!process.exitCode) process.exitCode = 1;
       if (name === 'stdout') {
