@@ -29,6 +29,15 @@ class PrivateRedis {
     }
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, leases run out. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async kill(): Promise<void> {
     const child = this.child;
     this.child = null;
@@ -102,6 +111,34 @@ describe.skipIf(!hasRedis)('pool on BullMQ: Redis gone, workers lost', () => {
     expect((second.t as number) - killedAt).toBeLessThan(2_500);
     expect((await group.answer(ref, 20_000)).value).toMatchObject({ x: 1, attempt: 2 });
   }, 40_000);
+
+  it('an outcome that comes after its lease ran out (Redis frozen) is no taskDone; one warning says it', async () => {
+    const server = await redis();
+    const { group } = master(server, { minWorkers: 1, leaseMs: 1_000 });
+    await group.waitEvent(is('started'), 'started');
+    const ref = group.command('submit', {
+      payload: { x: 1, sleepMs: 1_500, sleepAttempts: 1 },
+      opts: { id: 'frozen' },
+    });
+    await group.waitEvent(is('taskStart'), 'attempt 1 running');
+    server.pause();
+    // the handler ends meanwhile; its lease (1 s) runs out before Redis answers again
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    server.resume();
+    const answer = await group.answer(ref, 20_000);
+    expect(answer.value).toMatchObject({ x: 1, attempt: 2 });
+    // the answer travels through the events stream, taskDone through the worker's own connection
+    await group.waitEvent(
+      is('taskDone', (e) => e.attempt === 2),
+      'taskDone of attempt 2',
+    );
+    // before: a taskDone for attempt 1 too (two for one task, no taskRetry between) and two warnings
+    expect(group.events.filter(is('taskDone')).map((e) => e.attempt)).toEqual([2]);
+    expect(group.count(is('taskRetry'))).toBe(0);
+    const late = group.output.split('\n').filter((line) => line.includes('came after its lease was lost'));
+    expect(late).toHaveLength(1);
+    expect(late[0]).toContain("the outcome of task 'frozen' in queue 'outage'");
+  }, 60_000);
 
   it('a start that fails (the name is taken) closes the connection it opened: the process ends', async () => {
     const server = await redis();

@@ -58,6 +58,8 @@ interface ChildLine {
   attempt?: number;
   ackRefused?: boolean;
   signalAborted?: boolean;
+  refusals?: number;
+  acknowledged?: boolean;
 }
 
 /** Starts a fixture consumer; `next(event)` resolves with its next line of that event. */
@@ -138,7 +140,12 @@ const harness: ContractHarness = {
       async finish() {
         const outcome = await next('outcome');
         await killAndWait(child);
-        return { ackRefused: outcome.ackRefused!, signalAborted: outcome.signalAborted! };
+        return {
+          ackRefused: outcome.ackRefused!,
+          signalAborted: outcome.signalAborted!,
+          refusals: outcome.refusals!,
+          acknowledged: outcome.acknowledged!,
+        };
       },
     };
   },

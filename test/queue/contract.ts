@@ -25,7 +25,14 @@ export interface TakenTask {
 
 export interface StalledConsumer extends TakenTask {
   /** Lets the stalled consumer finish its attempt (or waits until it does) and says what happened. */
-  finish(): Promise<{ ackRefused: boolean; signalAborted: boolean }>;
+  finish(): Promise<{
+    ackRefused: boolean;
+    signalAborted: boolean;
+    /** ELATEACK reports its consumer made for the late outcome */
+    refusals: number;
+    /** its onAcknowledged was called */
+    acknowledged: boolean;
+  }>;
 }
 
 export interface ContractHarness {
@@ -149,6 +156,7 @@ export function queueContract(harness: ContractHarness): void {
       const q = await backend('retry');
       const seen: { attempt: number; at: number }[] = [];
       const finalFailures: string[] = [];
+      const recorded: string[] = [];
       q.consume(
         async (d) => {
           seen.push({ attempt: d.attempt, at: Date.now() });
@@ -156,11 +164,18 @@ export function queueContract(harness: ContractHarness): void {
           if (d.attempt < 3) throw new Error(`boom ${d.attempt}`);
           return 'ok';
         },
-        { concurrency: 1, onFinalFailure: (d) => finalFailures.push(d.taskId) },
+        {
+          concurrency: 1,
+          onFinalFailure: (d) => finalFailures.push(d.taskId),
+          onRetry: (d, error) => recorded.push(`retry ${d.attempt}: ${error.message}`),
+          onAcknowledged: (d) => recorded.push(`acknowledged ${d.attempt}`),
+        },
       );
       const [id] = await q.enqueue([{ payload: 'x' }]);
       expect(await within(q.waitForResult(id!), 15_000, 'retried result')).toBe('ok');
       expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3]);
+      await waitFor('the acknowledgement', () => recorded.length === 3);
+      expect(recorded).toEqual(['retry 1: boom 1', 'retry 2: boom 2', 'acknowledged 3']);
       expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(RETRY.backoffMs(1, new Error()) - EARLY_MS);
       expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(RETRY.backoffMs(2, new Error()) - EARLY_MS);
       expect(finalFailures).toEqual([]);
@@ -269,7 +284,8 @@ export function queueContract(harness: ContractHarness): void {
       expect(await within(redelivered.promise, 20_000, 'redelivery')).toBe(2);
       expect(await within(q.waitForResult(id!), 15_000, 'result')).toBe('on time');
       const outcome = await within(stalled.finish(), 20_000, 'the stalled consumer');
-      expect(outcome).toEqual({ ackRefused: true, signalAborted: true });
+      // one report for the one late outcome; the stalled consumer acknowledged nothing
+      expect(outcome).toEqual({ ackRefused: true, signalAborted: true, refusals: 1, acknowledged: false });
       expect(await q.waitForResult(id!)).toBe('on time');
     });
 

@@ -49,13 +49,20 @@ const harness: ContractHarness = {
     const taken = deferred<Delivery>();
     const release = deferred();
     const errors: Error[] = [];
+    let acknowledged = false;
     const consumer = backendOf(queue).consume(
       async (d) => {
         taken.resolve(d);
         await release.promise;
         return late;
       },
-      { concurrency: 1, onError: (error) => errors.push(error) },
+      {
+        concurrency: 1,
+        onError: (error) => errors.push(error),
+        onAcknowledged: () => {
+          acknowledged = true;
+        },
+      },
     );
     const d = await taken.promise;
     // In one process a consumer only loses its lease by being given up; it keeps running.
@@ -66,10 +73,8 @@ const harness: ContractHarness = {
       async finish() {
         release.resolve();
         await new Promise((resolve) => setImmediate(resolve));
-        return {
-          ackRefused: errors.some((e) => (e as { code?: string }).code === 'ELATEACK'),
-          signalAborted: d.signal.aborted,
-        };
+        const refusals = errors.filter((e) => (e as { code?: string }).code === 'ELATEACK').length;
+        return { ackRefused: refusals > 0, signalAborted: d.signal.aborted, refusals, acknowledged };
       },
     };
   },

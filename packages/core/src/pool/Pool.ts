@@ -83,6 +83,13 @@ export interface SubmitBulkOptions extends Omit<SubmitOptions, 'id'> {
 
 export type PoolDeps = ManageDeps;
 
+/** An attempt's outcome as it came back from its worker, before the queue recorded it. */
+interface SettledAttempt {
+  readonly attempt: TaskAttempt;
+  readonly ms: number;
+  readonly result: unknown;
+}
+
 /**
  * A task pool: workers that take tasks from a queue. The same script runs as master and as
  * worker: in a worker of this pool `start()` runs the task handler for the tasks the master
@@ -118,6 +125,11 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   private startCalled = false;
   private log: Logger | null = null;
   private readonly deps: PoolDeps;
+  /**
+   * Attempts whose outcome came back from a worker, until the queue records it: the task events
+   * report only outcomes the queue accepted (one that came after its lease was lost is not).
+   */
+  private readonly outcomes = new WeakMap<Delivery, SettledAttempt>();
 
   constructor(options: PoolOptions<P>, deps: PoolDeps = {}) {
     super();
@@ -259,6 +271,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     const consumeOptions: MemoryConsumeOptions<P> = {
       concurrency: dispatcher.capacity,
       onFinalFailure: (delivery, error) => this.onFinalFailure(delivery, error),
+      onAcknowledged: (delivery) => this.onAcknowledged(delivery),
+      onRetry: (delivery, error) => this.onRetry(delivery, error),
       onError: (error) => log.warning(`queue: ${error.message}`),
       // the dispatcher only serialises payloads to workers, and its results are fresh from IPC
       passThrough: true,
@@ -506,20 +520,29 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     };
   }
 
+  /** An attempt's outcome came back from its worker; its event waits for the queue to record it. */
   private onSettled(job: Job, lane: Lane, error: Error | undefined, value: unknown): void {
-    if (error === undefined) {
-      if (this.listenerCount('taskDone') > 0)
-        this.emit('taskDone', {
-          ...this.attemptInfo(job, lane),
-          ms: Date.now() - job.sentAt,
-          result: value as R,
-        });
-      return;
-    }
-    const { delivery } = job;
+    if (this.listenerCount(error === undefined ? 'taskDone' : 'taskRetry') === 0) return;
+    this.outcomes.set(job.delivery, {
+      attempt: this.attemptInfo(job, lane),
+      ms: Date.now() - job.sentAt,
+      result: value,
+    });
+  }
+
+  private onAcknowledged(delivery: Delivery): void {
+    const settled = this.outcomes.get(delivery);
+    if (!settled) return;
+    this.outcomes.delete(delivery);
+    this.emit('taskDone', { ...settled.attempt, ms: settled.ms, result: settled.result as R });
+  }
+
+  private onRetry(delivery: Delivery, error: Error): void {
+    const settled = this.outcomes.get(delivery);
+    if (!settled) return;
+    this.outcomes.delete(delivery);
     // once a stop has closed the consumer, what still settles is no longer this pool's to retry
-    if (delivery.attempt < delivery.maxAttempts && this.consumer !== null)
-      this.emit('taskRetry', { ...this.attemptInfo(job, lane), error });
+    if (this.consumer !== null) this.emit('taskRetry', { ...settled.attempt, error });
   }
 
   private onFinalFailure(delivery: Delivery<P>, error: Error): void {

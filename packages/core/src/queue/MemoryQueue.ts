@@ -446,7 +446,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
         carried = false;
         this.failAttempt(task, lease, toError(encodeError));
       }
-      if (carried) this.complete(task, result);
+      if (carried) this.complete(task, lease, result);
     }
     this.pump();
   }
@@ -458,9 +458,16 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     lease.consumer.released();
   }
 
-  private complete(task: TaskRecord, result: unknown): void {
+  private complete(task: TaskRecord, lease: Lease, result: unknown): void {
     this.leaveFlight(task);
     this.tasks.delete(task.id);
+    const { consumer } = lease;
+    if (consumer.options.onAcknowledged)
+      try {
+        consumer.options.onAcknowledged(lease.delivery);
+      } catch (callbackError) {
+        consumer.reportError(toError(callbackError));
+      }
     // the result is the queue's own copy, and no one else can ask for it: handed over as it is
     if (task.unlisted) this.waiters.resolve(task.id, result);
     else {
@@ -475,9 +482,16 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       this.finalFailure(task, lease.consumer, lease.delivery, error);
       return;
     }
-    const delay = this.backoff(task.attempts, error, lease.consumer);
+    const { consumer } = lease;
+    const delay = this.backoff(task.attempts, error, consumer);
     if (delay > 0) this.delayed.add(task, Date.now() + delay);
     else this.ready.push(task, task.priority);
+    if (consumer.options.onRetry)
+      try {
+        consumer.options.onRetry(lease.delivery, error);
+      } catch (callbackError) {
+        consumer.reportError(toError(callbackError));
+      }
   }
 
   private backoff(attempt: number, error: Error, consumer: MemoryConsumer): number {

@@ -90,6 +90,18 @@ export interface ConsumeOptions<P = unknown> {
    */
   onFinalFailure?(delivery: Delivery<P>, error: Error): void;
   /**
+   * Called once the queue has stored the result of `delivery` (its handler resolved and the
+   * delivery still owned the task). Not called for an outcome the queue refused (ELATEACK,
+   * ETASKLOST): the task's result is then another delivery's.
+   */
+  onAcknowledged?(delivery: Delivery<P>): void;
+  /**
+   * Called once the queue has recorded a failed attempt of `delivery` that will be delivered again
+   * (after its backoff). Not called for a refused outcome, nor for the last attempt (see
+   * `onFinalFailure`).
+   */
+  onRetry?(delivery: Delivery<P>, error: Error): void;
+  /**
    * Problems that belong to no handler: a lost connection, a late acknowledgement refused
    * because the lease had moved on, an `onFinalFailure` that threw. Default: ignored.
    */

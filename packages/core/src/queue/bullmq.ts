@@ -97,7 +97,22 @@ const HINT_FIELD = 'droverHint';
 /** BullMQ's reason for a task picked up after its last allowed attempt lost its lease. */
 const STARTED_LIMIT_REASON = 'job started more than allowable limit';
 const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
-const LATE_ACK = /^(Missing lock for job|Lock mismatch for job|Job \S+ is not in the active state)/;
+/** An outcome BullMQ refused because the delivery no longer held the job's lock. */
+const REFUSED: readonly RegExp[] = [
+  /^Missing lock for job (\S+)\. \S+$/,
+  /^Lock mismatch for job (\S+)\. Cmd /,
+  /^Job (\S+) is not in the active state\. /,
+];
+
+/** The job id of an outcome BullMQ refused, if `error` is such a refusal. */
+function refusedJob(error: Error): string | undefined {
+  const message = error.message.trim();
+  for (const pattern of REFUSED) {
+    const match = pattern.exec(message);
+    if (match) return match[1]!;
+  }
+  return undefined;
+}
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
@@ -540,6 +555,13 @@ class BullMQConsumer implements Consumer {
   private held: Held[] = [];
   /** jobs whose outcome BullMQ was handed and has not recorded yet (see lowerWhenRecorded) */
   private readonly unrecorded = new Set<string>();
+  /** jobs whose result BullMQ was handed and has not stored yet */
+  private readonly completing = new Set<string>();
+  /**
+   * jobs whose result BullMQ refused: it then tries to fail the attempt, which the same lost lease
+   * refuses too; that second refusal is the same outcome, not said again
+   */
+  private readonly refusedResults = new Set<string>();
   private lowerTimer: NodeJS.Timeout | undefined;
   private limit: number;
   private paused = false;
@@ -577,9 +599,16 @@ class BullMQConsumer implements Consumer {
     this.worker.on('error', (error) => this.onWorkerError(error));
     this.worker.on('failed', (job, error) => {
       this.recorded(job?.id);
+      if (job?.id !== undefined) this.refusedResults.delete(job.id);
       this.onFailed(job, error);
     });
-    this.worker.on('completed', (job) => this.recorded(job.id));
+    this.worker.on('completed', (job) => {
+      this.recorded(job.id);
+      this.completing.delete(job.id!);
+      const delivery = this.deliveries.get(job);
+      if (delivery && this.options.onAcknowledged)
+        this.callback(() => this.options.onAcknowledged!(delivery));
+    });
     this.worker.on('lockRenewalFailed', (jobIds) => {
       for (const jobId of jobIds) {
         const running = this.runningByJob.get(jobId);
@@ -791,6 +820,7 @@ class BullMQConsumer implements Consumer {
           settled();
           if (abandoned) return;
           encodeJson(value, `the result of task '${jobId}'`);
+          this.completing.add(jobId);
           resolve(value === undefined ? null : value);
         },
         (error) => {
@@ -839,7 +869,12 @@ class BullMQConsumer implements Consumer {
 
   private onFailed(job: Job | undefined, error: Error): void {
     // finishedOn is set only when the job moved to the failed set: retries leave it unset.
-    if (!job?.finishedOn) return;
+    if (job && !job.finishedOn) {
+      const delivery = this.deliveries.get(job);
+      if (delivery && this.options.onRetry) this.callback(() => this.options.onRetry!(delivery, error));
+      return;
+    }
+    if (!job) return;
     const taskId = job.id!;
     const attempt = this.backend.attemptsOf(job);
     const lastError =
@@ -866,18 +901,33 @@ class BullMQConsumer implements Consumer {
   }
 
   private onWorkerError(error: Error): void {
-    if (LATE_ACK.test(error.message))
-      this.report(
-        new DroverError(
-          'ELATEACK',
-          `drover: an outcome of queue '${this.backend.queue}' came after its lease was lost; ignored (${error.message.trim()})`,
-          {
-            hint: 'stop work when delivery.signal aborts; raise leaseMs if the event loop stalls',
-            cause: error,
-          },
-        ),
-      );
-    else this.report(error);
+    const jobId = refusedJob(error);
+    if (jobId === undefined) {
+      this.report(error);
+      return;
+    }
+    // BullMQ fails an attempt whose result it refused; the same lease refuses that too
+    if (this.refusedResults.delete(jobId)) return;
+    if (this.completing.delete(jobId)) this.refusedResults.add(jobId);
+    this.report(
+      new DroverError(
+        'ELATEACK',
+        `drover: the outcome of task '${jobId}' in queue '${this.backend.queue}' came after its lease was lost; ignored (${error.message.trim()})`,
+        {
+          hint: 'stop work when delivery.signal aborts; raise leaseMs if the event loop stalls',
+          cause: error,
+        },
+      ),
+    );
+  }
+
+  /** Runs a caller's callback; one that throws is reported, not thrown into BullMQ. */
+  private callback(call: () => void): void {
+    try {
+      call();
+    } catch (callbackError) {
+      this.report(toError(callbackError));
+    }
   }
 
   private report(error: Error): void {
