@@ -112,6 +112,43 @@ describe.skipIf(!hasRedis)('pool on BullMQ: Redis gone, workers lost', () => {
     expect((await group.answer(ref, 20_000)).value).toMatchObject({ x: 1, attempt: 2 });
   }, 40_000);
 
+  it('submits whose jobs Redis lost (restarted without persistence) reject with ETASKLOST; the log says it once', async () => {
+    const server = await redis();
+    const { group } = master(server, { minWorkers: 1 });
+    await group.waitEvent(is('started'), 'started');
+    const refs = [0, 1, 2, 3].map((x) =>
+      group.command('submit', { payload: { x, sleepMs: 1_500 }, opts: { id: `keep-${x}` } }),
+    );
+    await group.waitEvent(is('taskStart'), 'the first task running');
+    // what `redis-cli shutdown NOSAVE` and a start without appendonly do: the same socket, no keys
+    await server.kill();
+    await server.start();
+    const answers = await Promise.all(refs.map((ref) => group.answer(ref, 20_000)));
+    // before: no answer, for good, and one raw "Missing key for job ..." line per command
+    for (const [x, answer] of answers.entries()) {
+      expect(answer).toMatchObject({ event: 'rejected', code: 'ETASKLOST' });
+      expect(answer.message).toContain(`task 'keep-${x}' is lost`);
+      expect(answer.message).toContain(`submit it again with the same id ({ id: 'keep-${x}' })`);
+    }
+    const said = () =>
+      group.output
+        .split('\n')
+        .filter(
+          (line) => !line.includes('EVENT ') && (line.includes(' lost ') || line.includes('ETASKLOST')),
+        );
+    await group.waitFor('the log line on the lost tasks', () => said().length > 0);
+    // the pool goes on with the new server; one worker with one slot: this task runs once the
+    // lost one's handler ended and BullMQ refused its outcome, so the log is complete then
+    expect((await group.submit({ x: 9 }, {}, 20_000)).value).toMatchObject({ x: 9, doubled: 18 });
+    expect(group.output).not.toContain('Missing key');
+    expect(said()).toHaveLength(1);
+    expect(said()[0]).toMatch(
+      /queue 'outage' lost 4 task\(s\) \('keep-\d', 'keep-\d', 'keep-\d', 'keep-\d'\)/,
+    );
+    expect(said()[0]).toContain("keep the queue's data with 'appendonly yes'");
+    expect(group.events.filter(is('taskDone')).map((e) => e.taskId)).not.toContain('keep-0');
+  }, 60_000);
+
   it('an outcome that comes after its lease ran out (Redis frozen) is no taskDone; one warning says it', async () => {
     const server = await redis();
     const { group } = master(server, { minWorkers: 1, leaseMs: 1_000 });

@@ -6,7 +6,10 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { DroverError } from '../../packages/core/src/errors.js';
 import { bullmqBackend, createBullMQBackend } from '../../packages/core/src/queue/bullmq.js';
+import { resolveRedisConnection } from '../../packages/core/src/queue/redisConnection.js';
 import { dropKeysAndStop, redisOrFailInCI, redisUnavailableReason } from '../support/redis.js';
 import {
   type ContractHarness,
@@ -15,6 +18,8 @@ import {
   RETRY,
   type StalledConsumer,
   type TakenTask,
+  uniqueQueue,
+  waitFor,
   within,
 } from './contract.js';
 
@@ -51,6 +56,41 @@ async function assertFreshBuild(): Promise<void> {
 }
 
 const children = new Set<ChildProcess>();
+
+/** Deletes every key of `queue`, as a Redis restarted without persistence (or flushed) would have. */
+async function dropQueueKeys(queue: string): Promise<number> {
+  const client = new Redis(resolveRedisConnection(redis!.url) as RedisOptions);
+  let dropped = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:${queue}:*`, 'COUNT', 1000);
+      if (keys.length > 0) dropped += await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  return dropped;
+}
+
+/**
+ * Waits until `backend` has registered `n` waits and read their jobs' state once (a read after
+ * them on the same connection answers after them).
+ */
+async function waitsRegistered(backend: { stats(): Promise<unknown> }, n: number): Promise<void> {
+  const waiters = (backend as unknown as { waiters: { size: number } }).waiters;
+  await waitFor(`${n} waits registered`, () => waiters.size === n);
+  await backend.stats();
+}
+
+/** What a promise settled with: its value, or the error it rejected with. */
+function outcomeOf<T>(promise: Promise<T>): Promise<T | DroverError> {
+  return promise.then(
+    (value) => value,
+    (error: DroverError) => error,
+  );
+}
 
 interface ChildLine {
   event: string;
@@ -189,6 +229,95 @@ if (redis) {
       ).rejects.toThrow(
         `drover: queue 'unreachable' cannot reach Redis at unix socket ${missing} within 1000 ms; check that redis-server runs`,
       );
+    });
+
+    it('a wait whose job is gone from Redis (a restart without persistence, a flush) rejects with ETASKLOST, said once', async () => {
+      const errors: Error[] = [];
+      const queue = uniqueQueue('lost');
+      const backend = await createBullMQBackend({
+        connection: redis.url,
+        prefix,
+        queue,
+        retry: RETRY,
+        leaseMs: LEASE_MS,
+        stalledIntervalMs: STALLED_INTERVAL_MS,
+        onError: (error) => errors.push(error),
+      });
+      try {
+        const ids = await backend.enqueue([{ id: 'order-1', payload: 1 }, { payload: 2 }]);
+        // nothing consumes them: before, these waits never settled
+        const waits = ids.map((id) => outcomeOf(backend.waitForResult(id)));
+        await waitsRegistered(backend, 2);
+        expect(await dropQueueKeys(queue)).toBeGreaterThan(0);
+        const [own, generated] = (await within(
+          Promise.all(waits),
+          15_000,
+          'the lost waits',
+        )) as DroverError[];
+        expect(own).toMatchObject({ code: 'ETASKLOST' });
+        expect(own!.message).toContain(
+          `task 'order-1' is lost: its job is gone from queue '${queue}' on Redis`,
+        );
+        expect(own!.hint).toContain(
+          "Redis restarted without persistence or was flushed: keep the queue's data with 'appendonly yes'",
+        );
+        expect(own!.hint).toContain("submit it again with the same id ({ id: 'order-1' })");
+        expect(generated).toMatchObject({ code: 'ETASKLOST' });
+        expect(generated!.message).toContain(`task '${ids[1]}' is lost`);
+        expect(generated!.hint).toContain('submit it again to run it');
+        expect(errors.map((e) => (e as DroverError).code)).toEqual(['ETASKLOST']);
+        expect(errors[0]!.message).toContain(`queue '${queue}' lost 2 task(s) ('order-1', '${ids[1]}')`);
+      } finally {
+        await backend.close();
+      }
+    });
+
+    it('a consumer whose running job vanished acknowledges nothing and says it once, in drover words', async () => {
+      const errors: Error[] = [];
+      const acknowledged: string[] = [];
+      const queue = uniqueQueue('vanished');
+      const backend = await createBullMQBackend({
+        connection: redis.url,
+        prefix,
+        queue,
+        retry: RETRY,
+        leaseMs: LEASE_MS,
+        stalledIntervalMs: STALLED_INTERVAL_MS,
+      });
+      try {
+        const gate = deferred();
+        const running = deferred<string>();
+        const consumer = backend.consume(
+          async (d) => {
+            if (d.payload === 'gated') {
+              running.resolve(d.taskId);
+              await gate.promise;
+            }
+            return `${d.payload} done`;
+          },
+          {
+            concurrency: 1,
+            onError: (error) => errors.push(error),
+            onAcknowledged: (d) => acknowledged.push(d.taskId),
+          },
+        );
+        const [gone] = await backend.enqueue([{ id: 'vanishing', payload: 'gated' }]);
+        await within(running.promise, 15_000, 'the gated task running');
+        await dropQueueKeys(queue);
+        gate.resolve();
+        await waitFor('the lost task reported', () => errors.length > 0);
+        // one consumer, one slot: once a later task is done, BullMQ is through with the lost one
+        const [next] = await backend.enqueue([{ payload: 'next' }]);
+        expect(await within(backend.waitForResult(next!), 15_000, 'the next result')).toBe('next done');
+        // before: "Missing key for job vanishing. moveToFinished", then the same for moveToDelayed
+        expect(errors.map((e) => e.message).filter((m) => m.includes('Missing key'))).toEqual([]);
+        expect(errors.map((e) => (e as DroverError).code)).toEqual(['ETASKLOST']);
+        expect(errors[0]!.message).toContain(`queue '${queue}' lost 1 task(s) ('${gone}')`);
+        expect(acknowledged).toEqual([next]);
+        await consumer.close();
+      } finally {
+        await backend.close();
+      }
     });
 
     it('rejects connection strings it cannot read', async () => {

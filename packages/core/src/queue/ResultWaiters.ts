@@ -80,6 +80,16 @@ export class ResultWaiters {
     for (const taskId of [...this.byTask.keys()]) this.reject(taskId, error);
   }
 
+  /** The ids waited for, the longest waiting first; at most `limit`. */
+  ids(limit = Number.POSITIVE_INFINITY): string[] {
+    const ids: string[] = [];
+    for (const taskId of this.byTask.keys()) {
+      if (ids.length >= limit) break;
+      ids.push(taskId);
+    }
+    return ids;
+  }
+
   private add(taskId: string, waiter: Waiter): void {
     const entry = this.byTask.get(taskId);
     if (entry === undefined) this.byTask.set(taskId, waiter);

@@ -57,6 +57,7 @@ import {
   resolveRedisConnection,
 } from './redisConnection.js';
 import { LazyAbort } from './LazyAbort.js';
+import { LostTasks } from './LostTasks.js';
 import { ResultWaiters } from './ResultWaiters.js';
 
 export type { RedisConnection, RedisConnectionOptions } from './redisConnection.js';
@@ -97,19 +98,36 @@ const HINT_FIELD = 'droverHint';
 /** BullMQ's reason for a task picked up after its last allowed attempt lost its lease. */
 const STARTED_LIMIT_REASON = 'job started more than allowable limit';
 const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
-/** An outcome BullMQ refused because the delivery no longer held the job's lock. */
-const REFUSED: readonly RegExp[] = [
-  /^Missing lock for job (\S+)\. \S+$/,
-  /^Lock mismatch for job (\S+)\. Cmd /,
-  /^Job (\S+) is not in the active state\. /,
+/** How long a job found missing is looked for again before its task counts as lost. */
+const LOST_GRACE_MS = 1_000;
+/** Writes of a few fields to a job hash that exists: a job gone from Redis must not come back as a stub. */
+const HSET_IF_EXISTS = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[1], unpack(ARGV, 1, 2))
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1`;
+const HINCRBY_IF_EXISTS = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+/** An outcome BullMQ refused: the delivery no longer held the job's lock, or the job is gone. */
+interface RefusedOutcome {
+  readonly jobId: string;
+  /** 'gone': the job's hash is missing (Redis lost the queue's keys); 'late': the lease had moved on */
+  readonly kind: 'gone' | 'late';
+}
+
+const REFUSED: readonly [RegExp, RefusedOutcome['kind']][] = [
+  [/^Missing key for job (\S+)\. \S+$/, 'gone'],
+  [/^Missing lock for job (\S+)\. \S+$/, 'late'],
+  [/^Lock mismatch for job (\S+)\. Cmd /, 'late'],
+  [/^Job (\S+) is not in the active state\. /, 'late'],
 ];
 
-/** The job id of an outcome BullMQ refused, if `error` is such a refusal. */
-function refusedJob(error: Error): string | undefined {
+function refusedOutcome(error: Error): RefusedOutcome | undefined {
   const message = error.message.trim();
-  for (const pattern of REFUSED) {
+  for (const [pattern, kind] of REFUSED) {
     const match = pattern.exec(message);
-    if (match) return match[1]!;
+    if (match) return { jobId: match[1]!, kind };
   }
   return undefined;
 }
@@ -211,6 +229,10 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   private eventsReader: QueueEvents | undefined;
   private admin: Redis | undefined;
   private closing: Promise<void> | undefined;
+  /** waits whose job is gone from Redis (a restart without persistence, a flush) */
+  private readonly lost: LostTasks;
+  /** looks for the oldest waits' jobs while there are waits (a flush without a reconnect) */
+  private probeTimer: NodeJS.Timeout | undefined;
   /** settles when this process's last bounded enqueue is added (see enqueue) */
   private admitting: Promise<void> = Promise.resolve();
 
@@ -226,6 +248,17 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       prefix: this.prefix,
     });
     this.producer.on('error', (error) => this.reportError(error));
+    this.lost = new LostTasks(
+      {
+        queue: this.queue,
+        where: describeRedisConnection(this.redis),
+        waited: (limit) => this.waiters.ids(limit),
+        missing: (ids) => this.missingJobs(ids),
+        reject: (taskId, error) => this.waiters.reject(taskId, error),
+        report: (error) => this.reportLost(error),
+      },
+      LOST_GRACE_MS,
+    );
   }
 
   /** Waits for Redis to answer; on timeout closes everything and throws EREDIS. */
@@ -324,6 +357,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     await this.startEvents();
     const result = this.waiters.wait<R>(taskId, options);
     this.checkFinished(taskId).catch((error) => this.waiters.reject(taskId, error));
+    this.probeLost();
     return result;
   }
 
@@ -342,6 +376,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
 
   /** Ends every connection now, Redis reachable or not; pending waits reject with ECLOSED. */
   terminate(): void {
+    this.stopProbe();
     for (const consumer of this.consumers) consumer.terminate();
     endClients([
       ...clientsOf(this.producer),
@@ -352,6 +387,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   }
 
   close(): Promise<void> {
+    this.stopProbe();
     this.closing ??= (async () => {
       await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: false })));
       const events = this.events;
@@ -382,6 +418,11 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   /** @internal */
   detach(consumer: BullMQConsumer): void {
     this.consumers.delete(consumer);
+  }
+
+  /** @internal A consumer found the job of `taskId` gone from Redis (BullMQ's "Missing key"). */
+  jobGone(taskId: string): void {
+    if (!this.closing) this.lost.jobGone(taskId);
   }
 
   /** @internal Deliveries made: stalls count, the pickup that only reports a lost last lease does not. */
@@ -417,6 +458,44 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     if (this.closing) throw backendClosedError(this.kind, this.queue);
   }
 
+  /** Those of `ids` whose job hash is missing. */
+  private async missingJobs(ids: readonly string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (let from = 0; from < ids.length; from += 1_000) {
+      const slice = ids.slice(from, from + 1_000);
+      const pipeline = this.adminClient().pipeline();
+      for (const id of slice) pipeline.exists(this.jobKey(id));
+      const replies = (await pipeline.exec()) ?? [];
+      replies.forEach(([error, exists], i) => {
+        if (error) throw error;
+        if (exists === 0) missing.push(slice[i]!);
+      });
+    }
+    return missing;
+  }
+
+  /** Starts the probe for lost jobs, once per run of waits. */
+  private probeLost(): void {
+    if (this.probeTimer || this.closing) return;
+    this.probeTimer = setInterval(() => {
+      if (this.waiters.size === 0) this.stopProbe();
+      else void this.lost.probe();
+    }, this.stalledIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** A batch of lost tasks, said once: to the backend's onError and to every consumer's. */
+  private reportLost(error: Error): void {
+    if (this.closing) return;
+    this.reportError(error);
+    for (const consumer of this.consumers) consumer.report(error);
+  }
+
   private jobOptions(spec: TaskSpec<P>): JobsOptions {
     return {
       ...(spec.id === undefined ? {} : { jobId: spec.id }),
@@ -432,8 +511,15 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   /** @internal A plain connection for reads and small writes outside BullMQ's scripts. */
   adminClient(): Redis {
     if (!this.admin) {
-      this.admin = new Redis(this.connectionFor('admin') as RedisOptions);
-      this.admin.on('error', (error) => this.reportError(error));
+      const admin = new Redis(this.connectionFor('admin') as RedisOptions);
+      admin.on('error', (error) => this.reportError(error));
+      // Redis back after an outage: a restart without persistence took every job with it
+      let readyBefore = false;
+      admin.on('ready', () => {
+        if (readyBefore && !this.closing && this.waiters.size > 0) void this.lost.check();
+        readyBefore = true;
+      });
+      this.admin = admin;
     }
     return this.admin;
   }
@@ -497,7 +583,10 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   private async checkFinished(taskId: string): Promise<void> {
     const state = await this.producer.getJobState(taskId);
     if (state === 'unknown') {
-      this.waiters.reject(taskId, unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
+      // the queue's meta hash, written when this backend started, gone too: Redis lost the queue's keys
+      const keysGone = (await this.producer.getVersion().catch(() => 'unread')) === null;
+      if (keysGone) this.lost.jobGone(taskId);
+      else this.waiters.reject(taskId, unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
       return;
     }
     if (state !== 'completed' && state !== 'failed') return;
@@ -769,7 +858,7 @@ class BullMQConsumer implements Consumer {
    */
   private async giveBack(job: Job): Promise<void> {
     if (job.attemptsStarted > 0) {
-      await this.backend.adminClient().hincrby(this.backend.jobKey(job.id!), 'ats', -1);
+      await this.backend.adminClient().eval(HINCRBY_IF_EXISTS, 1, this.backend.jobKey(job.id!), 'ats', -1);
       job.attemptsStarted--;
     }
   }
@@ -837,19 +926,12 @@ class BullMQConsumer implements Consumer {
    */
   private fail(jobId: string, error: Error, reject: (error: Error) => void): void {
     const { code, hint } = error as Error & { code?: unknown; hint?: unknown };
-    const admin = this.backend.adminClient();
-    const key = this.backend.jobKey(jobId);
     const fields: string[] = [];
     if (typeof code === 'string' && code.length > 0) fields.push(CODE_FIELD, code);
     if (typeof hint === 'string' && hint.length > 0) fields.push(HINT_FIELD, hint);
-    const stored =
-      fields.length > 0
-        ? admin
-            .multi()
-            .hdel(key, CODE_FIELD, HINT_FIELD)
-            .hset(key, ...fields)
-            .exec()
-        : admin.hdel(key, CODE_FIELD, HINT_FIELD);
+    const stored = this.backend
+      .adminClient()
+      .eval(HSET_IF_EXISTS, 1, this.backend.jobKey(jobId), CODE_FIELD, HINT_FIELD, ...fields);
     stored.then(
       () => reject(error),
       () => reject(error),
@@ -901,14 +983,20 @@ class BullMQConsumer implements Consumer {
   }
 
   private onWorkerError(error: Error): void {
-    const jobId = refusedJob(error);
-    if (jobId === undefined) {
+    const refused = refusedOutcome(error);
+    if (!refused) {
       this.report(error);
       return;
     }
+    const { jobId, kind } = refused;
     // BullMQ fails an attempt whose result it refused; the same lease refuses that too
     if (this.refusedResults.delete(jobId)) return;
     if (this.completing.delete(jobId)) this.refusedResults.add(jobId);
+    if (kind === 'gone') {
+      // said once for the whole batch, by the backend
+      this.backend.jobGone(jobId);
+      return;
+    }
     this.report(
       new DroverError(
         'ELATEACK',
@@ -930,7 +1018,8 @@ class BullMQConsumer implements Consumer {
     }
   }
 
-  private report(error: Error): void {
+  /** @internal */
+  report(error: Error): void {
     try {
       this.options.onError?.(error);
     } catch {

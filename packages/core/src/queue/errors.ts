@@ -117,6 +117,11 @@ export function backendClosedError(kind: string, queue: string): DroverError {
   });
 }
 
+/** A task id drover generated (an integer): a caller's own ids never are. */
+function isGeneratedId(taskId: string): boolean {
+  return /^\d+$/.test(taskId);
+}
+
 /**
  * A wait for a result cut short by the close of a shared queue: the task itself is still queued
  * there (durable), so the fix is to wait again from a running process, not to submit it again.
@@ -128,6 +133,37 @@ export function waitClosedError(kind: string, queue: string): DroverError {
     {
       hint: 'do not submit it again (that would run it twice): wait for it with waitForResult(taskId) from a running pool or backend',
     },
+  );
+}
+
+/** What to do about a lost task: submit it again, under the same id when it had one of its own. */
+function resubmitHint(taskIds: readonly string[]): string {
+  const own = taskIds.filter((id) => !isGeneratedId(id));
+  if (own.length === 0) return 'submit it again';
+  if (taskIds.length === 1) return `submit it again with the same id ({ id: '${taskIds[0]}' })`;
+  return 'submit them again with the same ids';
+}
+
+const KEEP_DATA =
+  "Redis restarted without persistence or was flushed: keep the queue's data with 'appendonly yes' (or 'save' snapshots) in redis.conf";
+
+/** A task whose job is gone from Redis: no consumer will run it and no result will come. */
+export function taskLostError(queue: string, taskId: string, where: string): DroverError {
+  return new DroverError(
+    'ETASKLOST',
+    `drover: task '${taskId}' is lost: its job is gone from queue '${queue}' on Redis (${where}), with the queue's keys, so no result will come`,
+    { hint: `${KEEP_DATA}; ${resubmitHint([taskId])} to run it` },
+  );
+}
+
+/** The log line for a batch of lost tasks: said once, not once per job. */
+export function tasksLostError(queue: string, taskIds: readonly string[], where: string): DroverError {
+  const shown = taskIds.slice(0, 5).map((id) => `'${id}'`);
+  const more = taskIds.length > shown.length ? ` and ${taskIds.length - shown.length} more` : '';
+  return new DroverError(
+    'ETASKLOST',
+    `drover: queue '${queue}' lost ${taskIds.length} task(s) (${shown.join(', ')}${more}): their jobs are gone from Redis (${where}), with the queue's keys; their waits reject with ETASKLOST`,
+    { hint: `${KEEP_DATA}; ${resubmitHint(taskIds)} to run them` },
   );
 }
 
