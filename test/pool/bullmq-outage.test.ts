@@ -2,7 +2,9 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RunningGroup, tempDir } from '../support/group.js';
 import { is, type StartedPool, startPool } from './helpers.js';
 
 /** A redis-server of this test's own, which a test may kill and start again on the same socket. */
@@ -57,8 +59,10 @@ class PrivateRedis {
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const started: StartedPool[] = [];
 const servers: PrivateRedis[] = [];
+const others: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.cleanup()));
+  await Promise.all(others.splice(0).map((cleanup) => cleanup()));
   await Promise.all(servers.splice(0).map((r) => r.dispose()));
 });
 
@@ -175,6 +179,46 @@ describe.skipIf(!hasRedis)('pool on BullMQ: Redis gone, workers lost', () => {
     const late = group.output.split('\n').filter((line) => line.includes('came after its lease was lost'));
     expect(late).toHaveLength(1);
     expect(late[0]).toContain("the outcome of task 'frozen' in queue 'outage'");
+  }, 60_000);
+
+  it('status() during and after a stop with Redis down rejects with ECLOSED, in drover words', async () => {
+    const server = await redis();
+    const { dir, cleanup } = tempDir('drover-pool-');
+    const proc = spawn(
+      process.execPath,
+      [
+        '--title=drover:Master:stopstatus',
+        fileURLToPath(new URL('./fixtures/stop-status.mjs', import.meta.url)),
+      ],
+      {
+        env: { ...process.env, NO_COLOR: '1', RUN_DIR: dir, QUEUE_URL: server.url },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    const group = new RunningGroup(proc);
+    others.push(async () => {
+      await group.kill();
+      cleanup();
+    });
+    await group.waitEvent(is('started'), 'started');
+    await server.kill();
+    proc.stdin?.write('stop\n');
+    const { during, after } = (await group.waitEvent(
+      is('status'),
+      'the status answers',
+      1,
+      30_000,
+    )) as unknown as {
+      during: { code?: string; message?: string };
+      after: { code?: string; message?: string };
+    };
+    // before: ioredis's "Connection is closed.", without a code
+    for (const answer of [during, after]) {
+      expect(answer.code).toBe('ECLOSED');
+      expect(answer.message).toContain(
+        "drover: cannot read the stats of the bullmq queue 'stopstatus': it was closed in this process",
+      );
+    }
   }, 60_000);
 
   it('a start that fails (the name is taken) closes the connection it opened: the process ends', async () => {

@@ -1,6 +1,8 @@
 import { bullmqBackend } from '@drover/core/bullmq';
 import { Pool } from '@drover/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { DroverError } from '../../packages/core/src/errors.js';
+import { waitFor } from '../queue/contract.js';
 import { is, type StartedPool, startPool } from './helpers.js';
 import { poolRedis, redisUnavailableReason } from './redis.js';
 
@@ -81,6 +83,27 @@ describe.skipIf(!shared)('pool on a shared BullMQ queue', () => {
       expect(value).toMatchObject({ x, doubled: 2 * x, attempt: 1 });
     });
     expect(b.group.count(is('taskStart'))).toBe(4);
+  });
+
+  it('a submit cut short by close names the way back: the same id again waits for the task, it does not run twice', async () => {
+    const first = producer('shared-4');
+    const pending = first.submit({ x: 4 }, { id: 'resubmit-4' }).then(
+      () => null,
+      (error: DroverError) => error,
+    );
+    await waitFor('the task queued', async () => (await first.stats()).ready === 1);
+    await first.close();
+    const error = await pending;
+    expect(error?.code).toBe('ECLOSED');
+    // before: "wait for it with waitForResult(taskId) from a running pool", which Pool does not have
+    expect(error?.hint).toBe(
+      "submit it again with the same id ({ id: 'resubmit-4' }) from a running pool or a producer: the id makes that submit wait for this task instead of running it twice",
+    );
+    const again = producer('shared-4').submit({ x: 4 }, { id: 'resubmit-4' });
+    const a = master('pool-f', 'shared-4', { minWorkers: 1 });
+    await a.group.waitEvent(is('started'), 'a started');
+    expect(await again).toMatchObject({ x: 4, doubled: 8, taskId: 'resubmit-4', attempt: 1 });
+    expect(a.group.count(is('taskStart'))).toBe(1);
   });
 
   it('the autoscaler reads the shared backlog: tasks enqueued elsewhere start temporary workers', async () => {

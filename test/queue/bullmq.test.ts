@@ -320,6 +320,40 @@ if (redis) {
       }
     });
 
+    it('a wait cut short by close says how to get the result: the same id again, or waitForResult of a backend', async () => {
+      const queue = uniqueQueue('closed-wait');
+      const backend = await createBullMQBackend({ connection: redis.url, prefix, queue, retry: RETRY });
+      const [own, generated] = await backend.enqueue([{ id: 'invoice-9', payload: 1 }, { payload: 2 }]);
+      const waits = [own!, generated!].map((id) => outcomeOf(backend.waitForResult(id)));
+      await waitsRegistered(backend, 2);
+      await backend.close();
+      const [ownError, generatedError] = (await within(
+        Promise.all(waits),
+        15_000,
+        'the closed waits',
+      )) as DroverError[];
+      expect(ownError).toMatchObject({ code: 'ECLOSED' });
+      expect(ownError!.message).toContain(
+        `stopped waiting for the result of task 'invoice-9': the bullmq queue '${queue}' was closed in this process`,
+      );
+      expect(ownError!.hint).toBe(
+        "submit it again with the same id ({ id: 'invoice-9' }) from a running pool or a producer: the id makes that submit wait for this task instead of running it twice",
+      );
+      expect(generatedError!.hint).toContain(
+        `read its result with waitForResult('${generated}') of a backend on queue '${queue}' (createBullMQBackend() from '@drover/core/bullmq')`,
+      );
+      // what the hint says works: another backend gets the result by that id
+      const other = await createBullMQBackend({ connection: redis.url, prefix, queue, retry: RETRY });
+      try {
+        const consumer = other.consume(async (d) => (d.payload as number) * 10, { concurrency: 1 });
+        expect(await within(other.waitForResult(generated!), 15_000, 'the result by id')).toBe(20);
+        await consumer.close();
+      } finally {
+        await other.close();
+      }
+      await expect(backend.stats()).rejects.toMatchObject({ code: 'ECLOSED' });
+    });
+
     it('rejects connection strings it cannot read', async () => {
       await expect(
         createBullMQBackend({ connection: 'http://localhost', queue: 'q', retry: RETRY }),

@@ -80,6 +80,11 @@ export class ResultWaiters {
     for (const taskId of [...this.byTask.keys()]) this.reject(taskId, error);
   }
 
+  /** Rejects every wait with an error of its own task. */
+  rejectEach(errorFor: (taskId: string) => unknown): void {
+    for (const taskId of [...this.byTask.keys()]) this.reject(taskId, errorFor(taskId));
+  }
+
   /** The ids waited for, the longest waiting first; at most `limit`. */
   ids(limit = Number.POSITIVE_INFINITY): string[] {
     const ids: string[] = [];

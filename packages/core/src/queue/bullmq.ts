@@ -23,6 +23,7 @@ import {
   consumerClosedError,
   leaseLostError,
   queueFullError,
+  readClosedError,
   TaskFailedError,
   unknownTaskError,
 } from './errors.js';
@@ -229,6 +230,8 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   private eventsReader: QueueEvents | undefined;
   private admin: Redis | undefined;
   private closing: Promise<void> | undefined;
+  /** terminate() ended the connections */
+  private ended = false;
   /** waits whose job is gone from Redis (a restart without persistence, a flush) */
   private readonly lost: LostTasks;
   /** looks for the oldest waits' jobs while there are waits (a flush without a reconnect) */
@@ -342,7 +345,10 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   }
 
   async stats(): Promise<QueueStats> {
-    const counts = await this.producer.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed');
+    this.assertReadable('stats');
+    const counts = await this.producer
+      .getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed')
+      .catch((error: unknown) => this.readFailed(error, 'stats'));
     return {
       ready: (counts.wait ?? 0) + (counts.prioritized ?? 0),
       delayed: counts.delayed ?? 0,
@@ -354,17 +360,31 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   async waitForResult(taskId: string, options: WaitForResultOptions = {}): Promise<R> {
     this.assertOpen();
     // Events first, then the stored state: a task that finishes in between is seen by one of them.
-    await this.startEvents();
+    await this.startEvents().catch((error: unknown) => {
+      throw this.closedWait(taskId) ?? error;
+    });
+    const closed = this.closedWait(taskId);
+    if (closed) throw closed;
     const result = this.waiters.wait<R>(taskId, options);
-    this.checkFinished(taskId).catch((error) => this.waiters.reject(taskId, error));
+    this.checkFinished(taskId).catch((error) =>
+      this.waiters.reject(taskId, this.closedWait(taskId) ?? error),
+    );
     this.probeLost();
     return result;
+  }
+
+  /** The ECLOSED of a wait, once this process has closed the queue. */
+  private closedWait(taskId: string): DroverError | undefined {
+    return this.closing || this.ended ? waitClosedError(this.kind, this.queue, taskId) : undefined;
   }
 
   async deadLetters(options: { limit?: number } = {}): Promise<DeadLetter<P>[]> {
     const limit = options.limit ?? 100;
     if (limit <= 0) return [];
-    const jobs = (await this.producer.getFailed(0, limit - 1)) as Job[];
+    this.assertReadable('dead letters');
+    const jobs = (await this.producer
+      .getFailed(0, limit - 1)
+      .catch((error: unknown) => this.readFailed(error, 'dead letters'))) as Job[];
     return jobs.map((job) => ({
       taskId: job.id!,
       payload: job.data as P,
@@ -376,6 +396,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
 
   /** Ends every connection now, Redis reachable or not; pending waits reject with ECLOSED. */
   terminate(): void {
+    this.ended = true;
     this.stopProbe();
     for (const consumer of this.consumers) consumer.terminate();
     endClients([
@@ -383,7 +404,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       ...clientsOf(this.eventsReader),
       ...(this.admin ? [this.admin] : []),
     ]);
-    this.waiters.rejectAll(waitClosedError(this.kind, this.queue));
+    this.waiters.rejectEach((taskId) => waitClosedError(this.kind, this.queue, taskId));
   }
 
   close(): Promise<void> {
@@ -396,7 +417,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
         this.producer.close(),
         this.admin?.quit().catch(() => this.admin?.disconnect()),
       ]);
-      this.waiters.rejectAll(waitClosedError(this.kind, this.queue));
+      this.waiters.rejectEach((taskId) => waitClosedError(this.kind, this.queue, taskId));
     })();
     return this.closing;
   }
@@ -456,6 +477,16 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
 
   private assertOpen(): void {
     if (this.closing) throw backendClosedError(this.kind, this.queue);
+  }
+
+  private assertReadable(what: string): void {
+    if (this.closing || this.ended) throw readClosedError(this.kind, this.queue, what);
+  }
+
+  /** A read that failed because this process closed the queue meanwhile says so (not ioredis's "Connection is closed."). */
+  private readFailed(error: unknown, what: string): never {
+    if (this.closing || this.ended) throw readClosedError(this.kind, this.queue, what);
+    throw error;
   }
 
   /** Those of `ids` whose job hash is missing. */

@@ -124,14 +124,17 @@ function isGeneratedId(taskId: string): boolean {
 
 /**
  * A wait for a result cut short by the close of a shared queue: the task itself is still queued
- * there (durable), so the fix is to wait again from a running process, not to submit it again.
+ * there (durable). A submit with the same id waits for it again without running it twice; a
+ * generated id can only be waited for through a backend.
  */
-export function waitClosedError(kind: string, queue: string): DroverError {
+export function waitClosedError(kind: string, queue: string, taskId: string): DroverError {
   return new DroverError(
     'ECLOSED',
-    `drover: stopped waiting for a result: the ${kind} queue '${queue}' was closed in this process; the task stays queued for the next consumer`,
+    `drover: stopped waiting for the result of task '${taskId}': the ${kind} queue '${queue}' was closed in this process; the task stays queued for the next consumer`,
     {
-      hint: 'do not submit it again (that would run it twice): wait for it with waitForResult(taskId) from a running pool or backend',
+      hint: isGeneratedId(taskId)
+        ? `its id was generated, so a new submit would run it twice: read its result with waitForResult('${taskId}') of a backend on queue '${queue}' (createBullMQBackend() from '@drover/core/bullmq'); submit with an id ({ id }) to make a submit idempotent`
+        : `submit it again with the same id ({ id: '${taskId}' }) from a running pool or a producer: the id makes that submit wait for this task instead of running it twice`,
     },
   );
 }
@@ -164,6 +167,17 @@ export function tasksLostError(queue: string, taskIds: readonly string[], where:
     'ETASKLOST',
     `drover: queue '${queue}' lost ${taskIds.length} task(s) (${shown.join(', ')}${more}): their jobs are gone from Redis (${where}), with the queue's keys; their waits reject with ETASKLOST`,
     { hint: `${KEEP_DATA}; ${resubmitHint(taskIds)} to run them` },
+  );
+}
+
+/** A read (stats, dead letters) of a queue this process has closed. */
+export function readClosedError(kind: string, queue: string, what: string): DroverError {
+  return new DroverError(
+    'ECLOSED',
+    `drover: cannot read the ${what} of the ${kind} queue '${queue}': it was closed in this process (its pool stopped, or close() was called)`,
+    {
+      hint: 'read them from a process whose pool is running (its status() or stats()), or from a producer Pool on the same queue',
+    },
   );
 }
 
