@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Action, CommandAction, type OutputStream, UsageError } from '@drover/command';
 import { escapeControl, type TailOptions, tailLog } from '@drover/core/control';
-import { plainErrors } from '../../messages.js';
+import { plainErrors, withoutPrefix } from '../../messages.js';
 import { checkLogFile, configuredLogFile, ROTATION_GAP_MS } from '../logFile.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
 
@@ -48,7 +48,7 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
         out.write(`${shown(line.endsWith('\n') ? line.slice(0, -1) : line)}\n`);
       }
     } catch (error) {
-      if (!stop.signal.aborted) throw error;
+      if (!stop.signal.aborted) throw withoutPrefix(error);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
