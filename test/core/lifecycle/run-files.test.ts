@@ -25,8 +25,12 @@ describe('run files removed while the group runs', () => {
       () => existsSync(pidFile(runDir)) && existsSync(socketFile(runDir)),
     );
     // (in one line, or two when the removals reached the master apart)
-    expect(group.output).toMatch(/run files were removed or changed while the group ran: put back the .*pid file/);
-    expect(group.output).toMatch(/run files were removed or changed while the group ran: put back the .*control socket/);
+    expect(group.output).toMatch(
+      /run files were removed or changed while the group ran: put back the .*pid file/,
+    );
+    expect(group.output).toMatch(
+      /run files were removed or changed while the group ran: put back the .*control socket/,
+    );
     const status = await new Manage({ baseTitle: 'loop', runDir }).status();
     expect(status.master.pid).toBe(group.pid);
     expect(status.workers.map((w) => w.pid).sort()).toEqual(pids);
