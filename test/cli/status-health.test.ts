@@ -1,14 +1,16 @@
 // `drover status` exits 3 while a group has a PIN that no worker serves (docs/cli.md): a worker
 // crash-looping, between its crashes too, or given up on; 0 again once the PIN is stable. A script's
 // own `status` (ManageProcessTemplate) does the same.
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GroupStatus } from '@drover/core';
 import { Manage } from '@drover/core';
 import { describe, expect, it } from 'vitest';
 import { ManageProcessTemplate } from '../../packages/cli/src/index.js';
 import { capture } from '../command/support/capture.js';
-import { CLI_FIXTURES, type Result, waitUntil } from './support/bin.js';
+import { BIN, CLI_FIXTURES, type Result, waitUntil } from './support/bin.js';
 import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
 
 const openSandbox = sandboxPerTest();
@@ -111,5 +113,29 @@ describe('drover status exit code', () => {
       30_000,
     );
     healthy(recovered);
+
+    // a reload of the recovered PIN is no crash loop: its successor is young, the PIN is stable
+    expect((await box.drover(['reload', 'loop'])).code).toBe(0);
+    healthy(await box.drover(['status', 'loop']));
   }, 90_000);
+
+  it('is 1, saying why, when the status cannot be written (a full disk)', async () => {
+    const box = openSandbox();
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [BIN, 'status'], {
+        env: box.env,
+        stdio: ['ignore', full, 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code, stderr).toBe(1);
+      expect(stderr).toMatch(/^drover: cannot write the status to stdout: ENOSPC/);
+    } finally {
+      closeSync(full);
+    }
+  }, 30_000);
 });

@@ -477,7 +477,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.log.warning(`processes the worker started outlived it: ending them`, {
       pin: slot.pin,
       pid: handle.pid,
-      pids: left.map((ref) => ref.pid).join(' '),
+      count: left.length,
+      pids:
+        left.length > 10
+          ? `${left
+              .slice(0, 10)
+              .map((ref) => ref.pid)
+              .join(' ')} …`
+          : left.map((ref) => ref.pid).join(' '),
     });
     const ending: Promise<void> = endProcesses(
       left,
@@ -551,6 +558,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.scheduleRespawn(slot, handle);
       return;
     }
+    this.endStreakIfStable(slot, handle);
     this.respawn(slot);
   }
 
@@ -658,6 +666,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     slot.replacement = null;
     slot.current = next;
     slot.restarts++;
+    this.endStreakIfStable(slot, old);
     this.armAgeLimit(slot, next);
     this.emit('workerStop', { pin: slot.pin, pid: old.pid, title: old.title, reason });
     if (old.alive) slot.retiring.add(old);
@@ -893,7 +902,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       const before = slot.current;
       const ok = await this.replace(slot, 'reload', env);
       if (ok) replaced++;
-      else if (slot.current === before && before.alive && !this.stopping) {
+      // a PIN that left meanwhile (an idle temporary worker, a scale down) stops no reload
+      else if (slot.current === before && before.alive && !this.stopping && !slot.retired) {
         stop = {
           error:
             slot.replaceError ?? slot.lastExit?.error ?? `worker ${slot.pin}'s replacement failed to start`,
@@ -1187,6 +1197,13 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     // per signal, each to a target computed before the previous ones ran.
     void this.enqueue(() => {
       this.signalScaleQueued = false;
+      if (this.stopping) {
+        // queued before the stop began: said as a signal during the stop is
+        const net = this.signalledDelta;
+        this.signalledDelta = 0;
+        if (net !== 0) this.log.notice(`${net > 0 ? 'SIGTTIN' : 'SIGTTOU'} ignored: the group is stopping`);
+        return Promise.resolve({ from: this.target, to: this.target });
+      }
       const wanted = this.target + this.signalledDelta;
       // SIGTTOU keeps the last worker, and a group scaled to 0 stays there
       const workers = Math.min(1024, Math.max(Math.min(1, this.target), wanted));
@@ -1370,10 +1387,19 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
    * `ready`, and a status taken then must still tell a crash loop.
    */
   private crashLoop(slot: WorkerSlot, now: number): { crashStreak?: number } {
-    if (slot.crashStreak < 2) return {};
+    if (slot.crashStreak < 2 || slot.finished || slot.failed || slot.retired || this.stopping) return {};
     const h = slot.current;
     if (h?.alive && now - h.startedAt >= this.policy.options.stableAfterMs) return {};
     return { crashStreak: slot.crashStreak };
+  }
+
+  /**
+   * A process that lived `restart.stableAfterMs` and left as planned (replaced by a reload or a
+   * recycle) ends its PIN's crash streak, as one that crashed after that long would: its young
+   * successor is no sign of a crash loop.
+   */
+  private endStreakIfStable(slot: WorkerSlot, handle: WorkerHandle): void {
+    if (Date.now() - handle.startedAt >= this.policy.options.stableAfterMs) slot.crashStreak = 0;
   }
 
   async getAllStatus(): Promise<GroupStatus> {
