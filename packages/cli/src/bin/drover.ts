@@ -6,10 +6,10 @@
 import { plainStatusRequest } from '../drover/quickStatus.js';
 import { statusMain } from '../drover/statusMain.js';
 
-// A reader that closes the pipe early (`drover logs app | head`) has all it wants, and a terminal
-// that hung up (an ssh session dropped: EIO) has no one to read: a write failing after that is
-// not a failure of the command, and must not end it, nor a master running in the foreground, whose
-// group goes on with its output dropped. There is nowhere left to report such an error anyway.
+// A write error on the process's own output must not end it with a stack trace, nor end a master
+// running in the foreground, whose group goes on with its output dropped (a terminal that hung up
+// answers EIO). A reader that went away (`drover logs app | head`) had all it wanted; any other
+// error (a full disk) fails the command, which runMain and statusMain say.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', () => {});
 }
