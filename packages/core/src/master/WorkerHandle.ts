@@ -205,13 +205,14 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
    * killed outright could not. Asked once: the list is emptied.
    */
   leftBehind(): ProcessRef[] {
-    const found: ProcessRef[] = [];
+    const live: ProcessRef[] = [];
     for (const [pid, startTime] of this.children) {
       const ref = { pid, startTime };
-      if (isStillRunning(ref)) found.push(ref, ...Process.descendants(pid));
+      if (isStillRunning(ref)) live.push(ref);
     }
     this.children.clear();
-    return found;
+    // one scan of /proc for all of them: a worker may leave hundreds
+    return live.length === 0 ? live : [...live, ...Process.descendantsOfAll(live.map((ref) => ref.pid))];
   }
 
   send(message: MasterMessage): boolean {

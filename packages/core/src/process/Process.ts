@@ -221,7 +221,15 @@ export class Process {
    */
   static descendants(pid: number): ProcStat[] {
     assertPid(pid, 'Process.descendants()');
-    if (!hasProcFs()) return [];
+    return Process.descendantsOfAll([pid]);
+  }
+
+  /**
+   * `descendants()` of several processes from one scan of `/proc`, each found once (a list of
+   * roots whose descendants are wanted together costs one scan, not one per root).
+   */
+  static descendantsOfAll(pids: readonly number[]): ProcStat[] {
+    if (pids.length === 0 || !hasProcFs()) return [];
     const byParent = new Map<number, ProcStat[]>();
     for (const entry of readdirSync('/proc')) {
       const other = Number(entry);
@@ -235,13 +243,14 @@ export class Process {
       else byParent.set(stat.ppid, [stat]);
     }
     const found: ProcStat[] = [];
-    const seen = new Set<number>([pid]);
-    for (let at = -1; at < found.length; at++) {
-      const parent = at < 0 ? pid : (found[at] as ProcStat).pid;
-      for (const child of byParent.get(parent) ?? []) {
+    const seen = new Set<number>(pids);
+    const parents = [...pids];
+    for (let at = 0; at < parents.length; at++) {
+      for (const child of byParent.get(parents[at] as number) ?? []) {
         if (seen.has(child.pid)) continue;
         seen.add(child.pid);
         found.push(child);
+        parents.push(child.pid);
       }
     }
     return found;

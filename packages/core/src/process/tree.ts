@@ -79,7 +79,7 @@ export async function endProcesses(found: readonly ProcessRef[], graceMs: number
     left = left.filter(isStillRunning);
   }
   const known = new Set(found.map((ref) => ref.pid));
-  const late = left.flatMap((ref) => Process.descendants(ref.pid)).filter((ref) => !known.has(ref.pid));
+  const late = Process.descendantsOfAll(left.map((ref) => ref.pid)).filter((ref) => !known.has(ref.pid));
   signalEach([...left, ...late], 'SIGKILL');
 }
 
