@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 /**
  * Signals reach a process, not a group: this routes them to every master living in the process
  * (one per `Manage`, several under `ManageMultiple`) and ends the process once all are done.
@@ -79,6 +79,8 @@ export class SignalRouter {
     });
     // Handled, so that Node does not open its inspector; one opened by --inspect is not touched.
     on('SIGUSR1', () => {
+      // the script's own handler (a log reopen) took it: nothing was refused
+      if (process.listenerCount('SIGUSR1') > 1) return;
       for (const t of this.targets) t.refuseSignal('SIGUSR1', INSPECTOR_REFUSED);
     });
   }
@@ -118,12 +120,15 @@ function exitProcess(code: number): void {
 }
 
 /**
- * True when one of the standard descriptors is a terminal that hung up: an empty write fails with
- * EIO (isatty() is false by then: the terminal answers no question any more).
+ * True when one of the standard descriptors is a terminal that hung up: a character device an
+ * empty write to which fails with EIO (isatty() is false by then: the terminal answers no
+ * question any more).
  */
 function terminalHungUp(): boolean {
   for (const fd of [0, 1, 2]) {
     try {
+      // a file on a failing disk answers EIO too: only a terminal (a character device) is meant
+      if (!fstatSync(fd).isCharacterDevice()) continue;
       writeSync(fd, '');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EIO') return true;
