@@ -43,17 +43,7 @@ export async function endDescendants(
   found: readonly ProcessRef[] = Process.descendants(pid),
 ): Promise<void> {
   if (found.length === 0) return;
-  signalEach(found, 'SIGTERM');
-  const deadline = Date.now() + Math.max(0, graceMs);
-  let left = found.filter(isStillRunning);
-  while (left.length > 0 && Date.now() < deadline) {
-    await delay(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
-    left = left.filter(isStillRunning);
-  }
-  const known = new Set(found.map((ref) => ref.pid));
-  const late = Process.descendants(pid).filter((ref) => !known.has(ref.pid));
-  let killed = [...left, ...late];
-  signalEach(killed, 'SIGKILL');
+  let killed = await termThenKill(found, graceMs, () => Process.descendants(pid));
   // SIGKILL takes effect once the process is scheduled: wait that moment, so they are gone
   // before the caller (their parent) is.
   const killDeadline = Date.now() + KILL_WAIT_MS;
@@ -71,6 +61,18 @@ export async function endDescendants(
  */
 export async function endProcesses(found: readonly ProcessRef[], graceMs: number): Promise<void> {
   if (found.length === 0) return;
+  await termThenKill(found, graceMs, (left) => Process.descendantsOfAll(left.map((ref) => ref.pid)));
+}
+
+/**
+ * SIGTERM to `found`, up to `graceMs` for them to exit, then SIGKILL to those left and to what
+ * `startedSince(left)` finds that the first list did not have; resolves with those SIGKILLed.
+ */
+async function termThenKill(
+  found: readonly ProcessRef[],
+  graceMs: number,
+  startedSince: (left: readonly ProcessRef[]) => ProcessRef[],
+): Promise<ProcessRef[]> {
   signalEach(found, 'SIGTERM');
   const deadline = Date.now() + Math.max(0, graceMs);
   let left = found.filter(isStillRunning);
@@ -79,8 +81,9 @@ export async function endProcesses(found: readonly ProcessRef[], graceMs: number
     left = left.filter(isStillRunning);
   }
   const known = new Set(found.map((ref) => ref.pid));
-  const late = Process.descendantsOfAll(left.map((ref) => ref.pid)).filter((ref) => !known.has(ref.pid));
-  signalEach([...left, ...late], 'SIGKILL');
+  const killed = [...left, ...startedSince(left).filter((ref) => !known.has(ref.pid))];
+  signalEach(killed, 'SIGKILL');
+  return killed;
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
