@@ -128,7 +128,7 @@ describe('drover status exit code', () => {
         stdio: ['ignore', full, 'pipe'],
       });
       let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
       });
       const [code] = (await once(child, 'exit')) as [number | null];
