@@ -119,6 +119,41 @@ describe('drover status exit code', () => {
     healthy(await box.drover(['status', 'loop']));
   }, 90_000);
 
+  it('is 3 while a worker is stopped by a signal (SIGSTOP), and 0 again after SIGCONT', async () => {
+    const box = openSandbox();
+    const started = await box.drover([
+      'start',
+      '-d',
+      '-w',
+      '2',
+      '--name',
+      'frozen',
+      join(CLI_FIXTURES, 'loop.mjs'),
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    const group = await box.waitWorkers('frozen', 2);
+    const pid = group.workers[1]!.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const frozen = await box.drover(['status', 'frozen']);
+      expect(frozen.code, frozen.stderr).toBe(3);
+      expect(frozen.stdout).toMatch(
+        new RegExp(`\\n +1 +${pid} +drover:Worker:frozen:1 +suspended \\(SIGSTOP\\) `),
+      );
+      expect(frozen.stderr).toContain(
+        `worker 1 (pid ${pid}) suspended: stopped by a signal, it runs nothing until 'kill -CONT ${pid}'`,
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    healthy(
+      await waitUntil('the worker to answer again', async () => {
+        const r = await box.drover(['status', 'frozen']);
+        return r.code === 0 ? r : undefined;
+      }),
+    );
+  }, 60_000);
+
   it('is 1, saying why, when the status cannot be written (a full disk)', async () => {
     const box = openSandbox();
     const full = openSync('/dev/full', 'w');

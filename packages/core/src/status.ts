@@ -82,6 +82,11 @@ export interface WorkerStatus {
    */
   unresponsive?: true;
   /**
+   * Present when the process is stopped (SIGSTOP, SIGTSTP, or a debugger holds it): it runs
+   * nothing until it gets SIGCONT. Always with `unresponsive`.
+   */
+  suspended?: true;
+  /**
    * The PIN's other live processes, present only while there are some: the successor starting
    * during a reload or a recycle, and replaced processes still finishing their last execution.
    */

@@ -62,6 +62,17 @@ describe('pinProblems', () => {
     ]);
   });
 
+  it('a process stopped by a signal is a problem, a busy one that does not answer is not', () => {
+    const g = group([
+      worker(0, { state: 'busy', unresponsive: true }),
+      worker(1, { state: 'busy', unresponsive: true, suspended: true }),
+    ]);
+    expect(pinProblems(g).map((p) => [p.pin, p.kind])).toEqual([[1, 'suspended']]);
+    expect(describeDegraded(g, NOW)).toBe(
+      "'web' is degraded: worker 1 (pid 1001) suspended: stopped by a signal, it runs nothing until 'kill -CONT 1001'",
+    );
+  });
+
   it('a healthy group has no line', () => {
     expect(describeDegraded(group([worker(0, {}), worker(1, { state: 'busy' })]), NOW)).toBeNull();
   });

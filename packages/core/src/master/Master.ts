@@ -14,7 +14,7 @@ import {
 } from '../ipc/messages.js';
 import type { Logger } from '../log/Logger.js';
 import { OutputCapture } from '../log/OutputCapture.js';
-import { CpuSampler, Process } from '../process/Process.js';
+import { CpuSampler, isStoppedState, Process } from '../process/Process.js';
 import { endProcesses } from '../process/tree.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
 import {
@@ -1435,6 +1435,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             ...(slot.nextStartAt ? { nextStartAt: slot.nextStartAt } : {}),
             ...this.crashLoop(slot, now),
             ...(silent ? { unresponsive: true as const } : {}),
+            // stopped by a signal, not busy: it runs nothing until SIGCONT
+            ...(silent && isStoppedState(Process.stat(h.pid)?.state) ? { suspended: true as const } : {}),
             ...this.otherProcesses(slot, now),
           };
         }),

@@ -108,6 +108,11 @@ export function parseProcStat(text: string, bytesPerPage: number = pageSize()): 
 }
 
 /** True for the states of a process that has ended and only waits to be reaped. */
+/** `T` (stopped by a signal) or `t` (stopped by a tracer): the process runs nothing until SIGCONT. */
+export function isStoppedState(state: string | undefined): boolean {
+  return state === 'T' || state === 't';
+}
+
 export function isDeadState(state: string): boolean {
   return state === 'Z' || state === 'X' || state === 'x';
 }

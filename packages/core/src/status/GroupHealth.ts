@@ -5,14 +5,18 @@ import { formatDuration } from './units.js';
 
 /**
  * A PIN that a running group cannot count on: its worker crash-loops (`backoff`, or respawned
- * and not yet stable after fast crashes in a row: `crashStreak`) or the restart policy gave up
- * on it (`failed`). A worker that finished normally, a group scaled down, a single crash that
- * was respawned at once and a reload's successor still starting are not problems.
+ * and not yet stable after fast crashes in a row: `crashStreak`), the restart policy gave up
+ * on it (`failed`), or its process is stopped by a signal (`suspended`). A worker that finished
+ * normally, a group scaled down, a single crash that was respawned at once and a reload's
+ * successor still starting are not problems.
  */
 export interface PinProblem {
   pin: number;
-  /** `crash-loop`: in backoff, or respawned after fast crashes and not yet stable */
-  kind: 'crash-loop' | 'given-up';
+  /**
+   * `crash-loop`: in backoff, or respawned after fast crashes and not yet stable; `suspended`:
+   * its process is stopped by a signal and runs nothing until SIGCONT
+   */
+  kind: 'crash-loop' | 'given-up' | 'suspended';
   worker: WorkerStatus;
 }
 
@@ -21,6 +25,7 @@ export function pinProblems(group: GroupStatus): PinProblem[] {
   const problems: PinProblem[] = [];
   for (const worker of group.workers) {
     if (worker.state === 'failed') problems.push({ pin: worker.pin, kind: 'given-up', worker });
+    else if (worker.suspended) problems.push({ pin: worker.pin, kind: 'suspended', worker });
     else if (worker.state === 'backoff' || (worker.crashStreak ?? 0) >= 2) {
       problems.push({ pin: worker.pin, kind: 'crash-loop', worker });
     }
@@ -44,6 +49,9 @@ export function describeDegraded(group: GroupStatus, now = Date.now()): string |
 function describePin(p: PinProblem, now: number): string {
   const w = p.worker;
   const exit = w.lastExit ? `, last exit ${describeExit(w.lastExit, now)}` : '';
+  if (p.kind === 'suspended') {
+    return `worker ${p.pin} (pid ${w.pid}) suspended: stopped by a signal, it runs nothing until 'kill -CONT ${w.pid}'`;
+  }
   if (p.kind === 'given-up') {
     return `worker ${p.pin} given up after ${w.restarts} restart(s) (restart.maxRestarts)${exit}`;
   }

@@ -82,6 +82,7 @@ export function describeExit(exit: ExitRecord | null, now: number): string {
 }
 
 function workerState(w: WorkerStatus, now: number): string {
+  if (w.suspended) return 'suspended (SIGSTOP)';
   if (w.unresponsive) return `${w.state}, not answering`;
   if (w.state === 'backoff' && w.nextStartAt) {
     return `backoff ${formatDuration(Math.max(0, Math.ceil((w.nextStartAt - now) / 1000)))}`;
