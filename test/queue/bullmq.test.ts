@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -267,6 +268,63 @@ if (redis) {
         expect(generated!.hint).toContain('submit it again to run it');
         expect(errors.map((e) => (e as DroverError).code)).toEqual(['ETASKLOST']);
         expect(errors[0]!.message).toContain(`queue '${queue}' lost 2 task(s) ('order-1', '${ids[1]}')`);
+      } finally {
+        await backend.close();
+      }
+    });
+
+    it('a job hash missing while the queue keeps its keys is no loss: a result removed once stored still comes', async () => {
+      const errors: Error[] = [];
+      const queue = uniqueQueue('kept');
+      const backend = await createBullMQBackend({
+        connection: redis.url,
+        prefix,
+        queue,
+        retry: RETRY,
+        leaseMs: LEASE_MS,
+        stalledIntervalMs: STALLED_INTERVAL_MS,
+        onError: (error) => errors.push(error),
+      });
+      const client = new Redis(resolveRedisConnection(redis!.url) as RedisOptions);
+      try {
+        const [id] = await backend.enqueue([{ id: 'removed-on-completion', payload: 1 }]);
+        const wait = outcomeOf(backend.waitForResult(id!));
+        await waitsRegistered(backend, 1);
+        // as removeOnComplete does, before the events reader has passed the result on
+        expect(await client.del(backend.jobKey(id!))).toBe(1);
+        // what a reconnect of Redis runs: before, this rejected the wait with ETASKLOST
+        await (backend as unknown as { lost: { check(): Promise<void> } }).lost.check();
+        expect(await Promise.race([wait, delay(200).then(() => 'still waiting')])).toBe('still waiting');
+        expect(errors).toEqual([]);
+      } finally {
+        client.disconnect();
+        await backend.close();
+      }
+    });
+
+    it('after a loss was said, an id the queue never had is unknown again, not lost', async () => {
+      const errors: Error[] = [];
+      const queue = uniqueQueue('after-loss');
+      const backend = await createBullMQBackend({
+        connection: redis.url,
+        prefix,
+        queue,
+        retry: RETRY,
+        leaseMs: LEASE_MS,
+        stalledIntervalMs: STALLED_INTERVAL_MS,
+        onError: (error) => errors.push(error),
+      });
+      try {
+        const [id] = await backend.enqueue([{ payload: 1 }]);
+        const wait = outcomeOf(backend.waitForResult(id!));
+        await waitsRegistered(backend, 1);
+        await dropQueueKeys(queue);
+        expect(await within(wait, 15_000, 'the lost wait')).toMatchObject({ code: 'ETASKLOST' });
+        await waitFor('the loss said', () => errors.length === 1);
+        // before: the queue's meta hash stayed missing, and every unknown id was 'lost' for good
+        const unknown = await within(outcomeOf(backend.waitForResult('never-was')), 15_000, 'the unknown id');
+        expect(unknown).toMatchObject({ code: 'ETASKUNKNOWN' });
+        expect(errors.map((e) => (e as DroverError).code)).toEqual(['ETASKLOST']);
       } finally {
         await backend.close();
       }

@@ -234,6 +234,9 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   private ended = false;
   /** waits whose job is gone from Redis (a restart without persistence, a flush) */
   private readonly lost: LostTasks;
+  /** the epoch of the queue's keys this backend saw last (keysGone); null until it looked */
+  private epoch: string | null = null;
+  private adopting: Promise<void> | null = null;
   /** looks for the oldest waits' jobs while there are waits (a flush without a reconnect) */
   private probeTimer: NodeJS.Timeout | undefined;
   /** settles when this process's last bounded enqueue is added (see enqueue) */
@@ -276,7 +279,11 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       (error: unknown) => toError(error),
     );
     const outcome = await Promise.race([ready, timeout]).finally(() => clearTimeout(timer));
-    if (outcome === 'ready') return;
+    if (outcome === 'ready') {
+      // the epoch of the queue's keys as this backend found them: a later loss is told from it
+      await this.adoptEpoch().catch(() => {});
+      return;
+    }
     await this.close().catch(() => undefined);
     const where = describeRedisConnection(this.redis);
     throw new DroverError(
@@ -489,8 +496,13 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     throw error;
   }
 
-  /** Those of `ids` whose job hash is missing. */
+  /**
+   * Those of `ids` whose job hash is missing, when Redis lost the queue's keys; none otherwise: a
+   * job removed once its result was stored (`keepResults`) is no loss, its result reaches its wait
+   * through the events stream, however late that reader catches up.
+   */
   private async missingJobs(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0 || !(await this.keysGone())) return [];
     const missing: string[] = [];
     for (let from = 0; from < ids.length; from += 1_000) {
       const slice = ids.slice(from, from + 1_000);
@@ -525,6 +537,39 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     if (this.closing) return;
     this.reportError(error);
     for (const consumer of this.consumers) consumer.report(error);
+    // the loss was said: from now on an unknown id is an unknown id again
+    void this.adoptEpoch().catch(() => {});
+  }
+
+  /** Drover's own key beside the queue's, holding the epoch of its keys (see keysGone). */
+  private get epochKey(): string {
+    return `${this.producer.toKey('')}drover-epoch`;
+  }
+
+  /** Takes the queue's current epoch, writing one if there is none (a new queue, or keys lost). */
+  private adoptEpoch(): Promise<void> {
+    this.adopting ??= (async () => {
+      const admin = this.adminClient();
+      await admin.set(this.epochKey, `${process.pid}.${Date.now()}.${Math.random()}`, 'NX');
+      this.epoch = await admin.get(this.epochKey);
+    })().finally(() => {
+      this.adopting = null;
+    });
+    return this.adopting;
+  }
+
+  /**
+   * Whether Redis lost the queue's keys since this backend last looked: the epoch key is gone, or
+   * another process wrote a new one after it found them gone. A missing job hash alone is no proof.
+   */
+  private async keysGone(): Promise<boolean> {
+    // a loss just said is being put behind: compare with the epoch taken after it
+    if (this.adopting) await this.adopting.catch(() => {});
+    if (this.epoch === null) {
+      await this.adoptEpoch();
+      return false;
+    }
+    return (await this.adminClient().get(this.epochKey)) !== this.epoch;
   }
 
   private jobOptions(spec: TaskSpec<P>): JobsOptions {
@@ -614,8 +659,8 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   private async checkFinished(taskId: string): Promise<void> {
     const state = await this.producer.getJobState(taskId);
     if (state === 'unknown') {
-      // the queue's meta hash, written when this backend started, gone too: Redis lost the queue's keys
-      const keysGone = (await this.producer.getVersion().catch(() => 'unread')) === null;
+      // the queue's epoch key gone or replaced too: Redis lost the queue's keys
+      const keysGone = await this.keysGone().catch(() => false);
       if (keysGone) this.lost.jobGone(taskId);
       else this.waiters.reject(taskId, unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
       return;
