@@ -253,7 +253,8 @@ describe('a worker killed outright', () => {
       cleanup();
     });
     const claimed = await group.waitEvent(is('claimed'), 'the claim');
-    // the claims were sent before the event line was written
+    // ready once loaded: its claims went through the channel before its ready message did
+    await group.waitEvent(is('started'), 'started');
     process.kill(claimed.pid as number, 'SIGKILL');
     await group.waitEvent(
       is('workerExit', (e) => e.pid === claimed.pid),
