@@ -102,26 +102,40 @@ async function usageError(argv: string[]): Promise<string> {
   return out.stderr();
 }
 
+/** The hint that passes the word on to the action's arguments instead. */
+const ARG = "; if it is meant as [extra...], put it after '--', options before it: ship deploy prod -- ";
+
 describe('a long option written with one dash', () => {
   it.each([
     [
       ['deploy', 'prod', '-tag', 'v1'],
-      'unknown option -tag; a long option takes two dashes: --tag; if it is meant as short options, write -t=ag',
+      `unknown option -tag; a long option takes two dashes: --tag; if it is meant as short options, write -t=ag${ARG}-tag v1`,
     ],
     [
       ['deploy', 'prod', '-tag=v1'],
-      'unknown option -tag=v1; a long option takes two dashes: --tag=v1; if it is meant as short options, write -t=ag=v1',
+      `unknown option -tag=v1; a long option takes two dashes: --tag=v1; if it is meant as short options, write -t=ag=v1${ARG}-tag=v1`,
     ],
-    [['deploy', 'prod', '-force'], 'unknown option -force; a long option takes two dashes: --force'],
-    [['deploy', 'prod', '-all'], 'unknown option -all; a long option takes two dashes: --all'],
-    [['deploy', 'prod', '-verbose'], 'unknown option -verbose; a long option takes two dashes: --verbose'],
+    [
+      ['deploy', 'prod', '-force'],
+      `unknown option -force; a long option takes two dashes: --force${ARG}-force`,
+    ],
+    [['deploy', 'prod', '-all'], `unknown option -all; a long option takes two dashes: --all${ARG}-all`],
+    [
+      ['deploy', 'prod', '-verbose'],
+      `unknown option -verbose; a long option takes two dashes: --verbose${ARG}-verbose`,
+    ],
+    // a short reading the action would refuse is not offered
+    [
+      ['scale', 'web', '1', '-tag'],
+      'unknown option -tag; a long option takes two dashes: --tag (an option of: deploy)',
+    ],
     [['scale', 'web', '1', '-lines=3'], 'unknown option -lines=3; a long option takes two dashes: --lines=3'],
     [
       ['-tag', 'v1', 'deploy', 'prod'],
       'unknown option -tag; a long option takes two dashes: --tag; if it is meant as short options, write -t=ag',
     ],
     // close to one, and not short options of the program
-    [['deploy', 'prod', '-forec'], 'unknown option -forec (did you mean --force?)'],
+    [['deploy', 'prod', '-forec'], `unknown option -forec (did you mean --force?)${ARG}-forec`],
     [['scale', 'web', '1', '-lnes'], 'unknown option -lnes (did you mean --lines?)'],
   ])('%j is refused as typed, with the long form', async (argv, message) => {
     const action = argv[0] === '-tag' ? '' : ` ${argv[0]}`;

@@ -426,12 +426,14 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
     // A long option written with one dash, refused as typed, with the long form.
     {
       argv: ['start', 'a', '-workers', '4'],
-      error: 'unknown option -workers; a long option takes two dashes: --workers',
+      error:
+        "unknown option -workers; a long option takes two dashes: --workers; if it is meant as [args...], put it after '--', options before it: deploy start a -- -workers 4",
       hint: 'start',
     },
     {
       argv: ['start', 'a', '-workers=4'],
-      error: 'unknown option -workers=4; a long option takes two dashes: --workers=4',
+      error:
+        "unknown option -workers=4; a long option takes two dashes: --workers=4; if it is meant as [args...], put it after '--', options before it: deploy start a -- -workers=4",
       hint: 'start',
     },
     {
@@ -448,13 +450,15 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
     { argv: ['stop', '-forse'], error: 'unknown option -forse (did you mean --force?)', hint: 'stop' },
     {
       argv: ['start', 'a', '-forse'],
-      error: 'unknown option -forse (--force is an option of: stop)',
+      error:
+        "unknown option -forse (--force is an option of: stop); if it is meant as [args...], put it after '--', options before it: deploy start a -- -forse",
       hint: 'start',
     },
     { argv: ['-verison'], error: 'unknown option -verison (did you mean --version?)' },
     {
       argv: ['start', 'a', '-force'],
-      error: 'unknown option -force; a long option takes two dashes: --force (an option of: stop)',
+      error:
+        "unknown option -force; a long option takes two dashes: --force (an option of: stop); if it is meant as [args...], put it after '--', options before it: deploy start a -- -force",
       hint: 'start',
     },
   ];

@@ -67,12 +67,15 @@ export function oneDashLong(spec: CommandSpec, word: string): { long: string; ex
  * none twice, up to one that takes a value, which gets the rest of the word. The words to type
  * for that reading, e.g. `-a -b -c` or `-t=value`; undefined when it does not read so.
  */
-function shortReading(spec: CommandSpec, word: string): string | undefined {
+function shortReading(spec: CommandSpec, word: string, action?: ActionSpec): string | undefined {
+  const accepted = action ? new Set(action.line.optionGroups.flatMap((g) => g.options)) : undefined;
   const flags: string[] = [];
   for (let at = 1; at < word.length; at++) {
     const letter = word[at]!;
     const option = spec.byKey.get(letter);
     if (!option || option.name !== letter || flags.includes(`-${letter}`)) return undefined;
+    // a reading the action would refuse ("does not apply") is no fix to suggest
+    if (accepted && !accepted.has(option.name)) return undefined;
     if (option.value === 'required') {
       const rest = word.slice(at + 1);
       return [...flags, `-${letter}${rest === '' ? '' : `=${rest.replace(/^=/, '')}`}`]
@@ -89,11 +92,13 @@ export function oneDashError(
   spec: CommandSpec,
   token: MalformedToken,
   action: ActionSpec | undefined,
+  /** how to pass the word on as an argument (`put it after '--'`), when the action takes some */
+  asArgument?: string,
 ): UsageError {
   const meant = oneDashLong(spec, token.word)!;
   const eq = token.word.indexOf('=');
   const value = eq === -1 ? '' : token.word.slice(eq);
-  const asShort = shortReading(spec, token.word);
+  const asShort = shortReading(spec, token.word, action);
   const takers = acceptingLong(spec, meant.long);
   const elsewhere =
     action && takers.length > 0 && !takers.includes(action.name) ? takers.join(', ') : undefined;
@@ -105,6 +110,10 @@ export function oneDashError(
       : `unknown option ${token.word} (did you mean --${name?.long ?? meant.long}?)`;
   return new UsageError(message, {
     action: action?.name,
-    hint: asShort === undefined ? undefined : `if it is meant as short options, write ${asShort}`,
+    // a script's own `-name foo` is as likely as drover's `--name`: both ways are said
+    hint:
+      [asShort === undefined ? undefined : `if it is meant as short options, write ${asShort}`, asArgument]
+        .filter(Boolean)
+        .join('; ') || undefined,
   });
 }

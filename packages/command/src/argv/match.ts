@@ -315,7 +315,8 @@ function unknownOption(
   }
   const wanted = valueWanted(commandLine, token.index, action);
   if (wanted) return wanted;
-  if ('reason' in token && token.reason === 'one-dash') return oneDashError(spec, token, action);
+  if ('reason' in token && token.reason === 'one-dash')
+    return oneDashError(spec, token, action, positionalHint(commandLine, token.index, action));
   const flag = 'flag' in token ? token.flag : token.word;
   const name = flag.replace(/^-+/, '').split('=')[0]!;
   let guess: string | undefined;
