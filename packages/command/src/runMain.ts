@@ -21,7 +21,10 @@ export async function runMain(
   watchProcessStreams(router.spec.bin);
   // run() reports its own errors and resolves even when its streams fail.
   const code = await router.run(argv, io);
-  const exitCode = writeFailed && code === 0 ? 1 : code;
+  // a failed process stream stays failed (Node destroys it); a run on streams of its own is not touched
+  const onProcessStreams =
+    (io?.stdout ?? process.stdout) === process.stdout || (io?.stderr ?? process.stderr) === process.stderr;
+  const exitCode = writeFailed && onProcessStreams && code === 0 ? 1 : code;
   process.exitCode = exitCode;
   return exitCode;
 }
@@ -33,8 +36,10 @@ let writeFailed = false;
 let watching: string | undefined;
 
 function watchProcessStreams(bin: string): void {
-  if (watching !== undefined) return;
+  // the message names the program of the latest run
+  const first = watching === undefined;
   watching = bin;
+  if (!first) return;
   for (const [name, stream] of [
     ['stdout', process.stdout],
     ['stderr', process.stderr],
