@@ -85,6 +85,19 @@ async function waitsRegistered(backend: { stats(): Promise<unknown> }, n: number
   await backend.stats();
 }
 
+/** A backend on `queue` with the short lease of these tests, its errors collected in `errors`. */
+function leasedBackend(queue: string, errors: Error[]) {
+  return createBullMQBackend({
+    connection: redis!.url,
+    prefix,
+    queue,
+    retry: RETRY,
+    leaseMs: LEASE_MS,
+    stalledIntervalMs: STALLED_INTERVAL_MS,
+    onError: (error) => errors.push(error),
+  });
+}
+
 /** What a promise settled with: its value, or the error it rejected with. */
 function outcomeOf<T>(promise: Promise<T>): Promise<T | DroverError> {
   return promise.then(
@@ -235,15 +248,7 @@ if (redis) {
     it('a wait whose job is gone from Redis (a restart without persistence, a flush) rejects with ETASKLOST, said once', async () => {
       const errors: Error[] = [];
       const queue = uniqueQueue('lost');
-      const backend = await createBullMQBackend({
-        connection: redis.url,
-        prefix,
-        queue,
-        retry: RETRY,
-        leaseMs: LEASE_MS,
-        stalledIntervalMs: STALLED_INTERVAL_MS,
-        onError: (error) => errors.push(error),
-      });
+      const backend = await leasedBackend(queue, errors);
       try {
         const ids = await backend.enqueue([{ id: 'order-1', payload: 1 }, { payload: 2 }]);
         // nothing consumes them: before, these waits never settled
@@ -276,15 +281,7 @@ if (redis) {
     it('a job hash missing while the queue keeps its keys is no loss: a result removed once stored still comes', async () => {
       const errors: Error[] = [];
       const queue = uniqueQueue('kept');
-      const backend = await createBullMQBackend({
-        connection: redis.url,
-        prefix,
-        queue,
-        retry: RETRY,
-        leaseMs: LEASE_MS,
-        stalledIntervalMs: STALLED_INTERVAL_MS,
-        onError: (error) => errors.push(error),
-      });
+      const backend = await leasedBackend(queue, errors);
       const client = new Redis(resolveRedisConnection(redis!.url) as RedisOptions);
       try {
         const [id] = await backend.enqueue([{ id: 'removed-on-completion', payload: 1 }]);
@@ -305,15 +302,7 @@ if (redis) {
     it('after a loss was said, an id the queue never had is unknown again, not lost', async () => {
       const errors: Error[] = [];
       const queue = uniqueQueue('after-loss');
-      const backend = await createBullMQBackend({
-        connection: redis.url,
-        prefix,
-        queue,
-        retry: RETRY,
-        leaseMs: LEASE_MS,
-        stalledIntervalMs: STALLED_INTERVAL_MS,
-        onError: (error) => errors.push(error),
-      });
+      const backend = await leasedBackend(queue, errors);
       try {
         const [id] = await backend.enqueue([{ payload: 1 }]);
         const wait = outcomeOf(backend.waitForResult(id!));
