@@ -265,7 +265,9 @@ describe('drover: help and version exit 0', () => {
     for (const action of ['start', 'stop', 'restart', 'reload', 'status', 'scale', 'logs']) {
       expect(result.stdout).toContain(action);
     }
-    expect(result.stdout.replace(/\s+/g, ' ')).toContain('Exit codes: 0 success, 1 failure, 2 usage error.');
+    expect(result.stdout.replace(/\s+/g, ' ')).toContain(
+      "Exit codes: 0 success, 1 failure, 2 usage error, 3 'status' of a degraded group (a PIN crash-loops, was given up or is stopped by a signal).",
+    );
   });
 
   it('status --help goes through the router, not the quick path', async () => {

@@ -34,7 +34,8 @@ import {
       'Runs a Node.js script as a supervised group of workers, and controls running groups from any shell. ' +
       "Without a script, 'start' starts every group of ./drover.config.js, .mjs or .json. " +
       'Groups are found in DROVER_RUN_DIR (default: $XDG_RUNTIME_DIR/drover, else <tmpdir>/drover-<uid>): ' +
-      'give every command the same one. Exit codes: 0 success, 1 failure, 2 usage error.',
+      'give every command the same one. Exit codes: 0 success, 1 failure, 2 usage error, ' +
+      "3 'status' of a degraded group (a PIN crash-loops, was given up or is stopped by a signal).",
     version: CLI_VERSION,
   },
 )

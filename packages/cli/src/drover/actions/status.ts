@@ -5,7 +5,9 @@ import { printStatus } from '../status.js';
 
 @Action({
   name: 'status',
-  description: 'Show the master and workers of every running group, or of one',
+  description:
+    'Show the master and workers of every running group, or of one. ' +
+    'Exits 3 when a group shown is degraded: a PIN crash-loops, was given up, or its worker is stopped by a signal',
   args: { name: 'Group name; default: every running group' },
 })
 export class StatusAction extends CommandAction<{ json: boolean }, { name?: string }> {
