@@ -84,12 +84,14 @@ describe('describeDegraded', () => {
       worker(0, { state: 'ready', restarts: 3, lastExit: CRASH, crashStreak: 3 }),
       worker(1, { state: 'backoff', pid: null, restarts: 5, lastExit: CRASH, nextStartAt: NOW + 3500 }),
       worker(2, { state: 'failed', pid: null, restarts: 16, lastExit: CRASH }),
+      worker(3, { state: 'backoff', pid: null, restarts: 1, lastExit: CRASH, nextStartAt: NOW + 180 }),
     ]);
     expect(describeDegraded(g, NOW)).toBe(
       "'web' is degraded: " +
         'worker 0 crash-looping (3 restart(s), 3 fast crashes in a row, ready again), last exit code 1, crash, 2s ago: Error: boom; ' +
         'worker 1 crash-looping (5 restart(s), next start in 4s), last exit code 1, crash, 2s ago: Error: boom; ' +
-        'worker 2 given up after 16 restart(s) (restart.maxRestarts), last exit code 1, crash, 2s ago: Error: boom',
+        'worker 2 given up after 16 restart(s) (restart.maxRestarts), last exit code 1, crash, 2s ago: Error: boom; ' +
+        'worker 3 crash-looping (1 restart(s), next start in 0.2s), last exit code 1, crash, 2s ago: Error: boom',
     );
   });
 

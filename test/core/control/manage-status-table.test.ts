@@ -6,6 +6,7 @@ import {
   formatClock,
   formatDuration,
   formatPercent,
+  formatWait,
 } from '../../../packages/core/src/status/units.js';
 
 const NOW = new Date(2026, 10, 23, 17, 30, 0).getTime();
@@ -156,6 +157,15 @@ describe('status units', () => {
       '2h 05m',
       '4d 04h',
     ]);
+    // a wait under a second keeps its tenths: a 200 ms backoff is not '1s'
+    expect([formatWait(40), formatWait(200), formatWait(999), formatWait(1000), formatWait(1001)]).toEqual([
+      '0.1s',
+      '0.2s',
+      '1.0s',
+      '1s',
+      '2s',
+    ]);
+    expect([formatWait(0), formatWait(-300), formatWait(Number.NaN)]).toEqual(['0s', '0s', '-']);
     expect(formatClock(NOW - 60_000, NOW)).toBe('17:29:00');
     expect(formatClock(new Date(2026, 0, 2, 3, 4, 5).getTime(), NOW)).toBe('2026-01-02 03:04');
     expect(formatClock(null, NOW)).toBe('-');

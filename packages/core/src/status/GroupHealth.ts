@@ -1,7 +1,7 @@
 import { escapeControl } from '../log/format.js';
 import type { GroupStatus, WorkerStatus } from '../status.js';
 import { describeExit } from './StatusTable.js';
-import { formatDuration } from './units.js';
+import { formatWait } from './units.js';
 
 /**
  * A PIN that a running group cannot count on: its worker crash-loops (`backoff`, or respawned
@@ -59,7 +59,7 @@ function describePin(p: PinProblem, now: number): string {
   const phase =
     w.state === 'backoff'
       ? w.nextStartAt !== undefined
-        ? `, next start in ${formatDuration(Math.max(0, Math.ceil((w.nextStartAt - now) / 1000)))}`
+        ? `, next start in ${formatWait(w.nextStartAt - now)}`
         : ''
       : `, ${w.state} again`;
   return `worker ${p.pin} crash-looping (${w.restarts} restart(s)${streak}${phase})${exit}`;

@@ -10,7 +10,7 @@ import type {
 import { ansi, type Palette, plain } from './palette.js';
 import { renderStatusDetails } from './StatusDetails.js';
 import { type Cell, type Column, renderTable } from './table.js';
-import { formatBytes, formatClock, formatDuration, formatPercent } from './units.js';
+import { formatBytes, formatClock, formatDuration, formatPercent, formatWait } from './units.js';
 
 export interface StatusTableOptions {
   /** ANSI colours; default false */
@@ -85,7 +85,7 @@ function workerState(w: WorkerStatus, now: number): string {
   if (w.suspended) return 'suspended (SIGSTOP)';
   if (w.unresponsive) return `${w.state}, not answering`;
   if (w.state === 'backoff' && w.nextStartAt) {
-    return `backoff ${formatDuration(Math.max(0, Math.ceil((w.nextStartAt - now) / 1000)))}`;
+    return `backoff ${formatWait(w.nextStartAt - now)}`;
   }
   return w.state;
 }

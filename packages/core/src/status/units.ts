@@ -26,6 +26,17 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 86_400)}d ${pad(Math.floor((s % 86_400) / 3600))}h`;
 }
 
+/**
+ * A wait still to come, as `0.2s` under a second (a first backoff is 50-100 ms, which rounded up
+ * to whole seconds read `1s`), else as formatDuration rounds it up.
+ */
+export function formatWait(ms: number): string {
+  if (!Number.isFinite(ms)) return '-';
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return `${(Math.ceil(ms / 100) / 10).toFixed(1)}s`;
+  return formatDuration(Math.ceil(ms / 1000));
+}
+
 /** Local time: `17:30:05` on the day of `now`, `2026-11-23 17:30` on another day; `-` when unknown. */
 export function formatClock(epochMs: number | null | undefined, now: number): string {
   if (epochMs === null || epochMs === undefined || !Number.isFinite(epochMs) || epochMs <= 0) return '-';
