@@ -61,6 +61,16 @@ describe('rolling reload', () => {
       await group.waitFor('the abort logged', () =>
         group.output.includes('reload of worker 0 aborted, old worker kept'),
       );
+      // the kept workers never exited: the successor that crashed is the reload's outcome, not a
+      // last exit of the PIN's worker
+      const status = await new Manage({ baseTitle: 'loop', runDir: current.runDir }).status();
+      expect(status.workers.map((w) => [w.pin, w.pid, w.lastExit])).toEqual(
+        [...before].sort((a, b) => a[0] - b[0]).map(([pin, pid]) => [pin, pid, null]),
+      );
+      expect(status.master.lastReload).toMatchObject({
+        aborted: true,
+        error: expect.stringContaining('failed to start'),
+      });
     } finally {
       rmSync(marker, { force: true });
     }

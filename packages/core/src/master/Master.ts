@@ -310,8 +310,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     });
     const handle = new WorkerHandle(slot.pin, title, cw);
     this.envOf.set(handle, env);
-    if (asReplacement) slot.replacement = handle;
-    else slot.current = handle;
+    if (asReplacement) {
+      slot.replacement = handle;
+      handle.successor = true;
+    } else slot.current = handle;
 
     // Output goes line by line to the log; a congested log file pauses the worker's pipe.
     const out = this.log.worker(slot.pin, handle.pid);
@@ -506,7 +508,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       : reason === 'crash' && handle.signalled
         ? `Error: received ${handle.signalled} directly, not through the master; stop a group with 'drover stop' or the master's signals`
         : undefined;
-    slot.lastExit = { code, signal, reason, at: Date.now(), ...(error ? { error } : {}) };
+    // A successor that never took over leaves the PIN's last exit as it was: the worker serving
+    // the PIN did not exit, and the reload's outcome (or the log) says why the successor failed.
+    if (!handle.successor)
+      slot.lastExit = { code, signal, reason, at: Date.now(), ...(error ? { error } : {}) };
     const fields = { pin: slot.pin, pid: handle.pid, code, signal, reason, ...(error ? { error } : {}) };
     if (reason === 'crash' || reason === 'hang') this.log.error(`worker exited`, fields);
     else this.log.info(`worker exited`, fields);
@@ -665,6 +670,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (this.stopping || slot.restarting) return false; // stop() or restart() stops both
     slot.replacement = null;
     slot.current = next;
+    next.successor = false;
     slot.restarts++;
     this.endStreakIfStable(slot, old);
     this.armAgeLimit(slot, next);
@@ -905,8 +911,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       // a PIN that left meanwhile (an idle temporary worker, a scale down) stops no reload
       else if (slot.current === before && before.alive && !this.stopping && !slot.retired) {
         stop = {
-          error:
-            slot.replaceError ?? slot.lastExit?.error ?? `worker ${slot.pin}'s replacement failed to start`,
+          error: slot.replaceError ?? `worker ${slot.pin}'s replacement failed to start`,
         };
         break;
       }

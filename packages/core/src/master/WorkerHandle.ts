@@ -47,6 +47,11 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   error: SerializedError | null = null;
   /** the worker reported done(code) */
   doneCode: number | null = null;
+  /**
+   * Started to replace its PIN's worker (a reload, a recycle) and not yet in its place: its exit
+   * is that replacement's outcome, not an exit of the worker serving the PIN.
+   */
+  successor = false;
   lastPong = Date.now();
   executions = 0;
   /** it runs the execution loop (reported with ready) */
