@@ -29,6 +29,22 @@ describe('pool tasks', () => {
     expect(pids.size).toBe(2);
   });
 
+  it("a worker recycled after each task (executeTimes 1) delivers its last task's large result before it exits", async () => {
+    current = startPool({ minWorkers: 2, maxWorkers: 2, executeTimes: 1, recycleJitter: 0, maxAttempts: 3 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const refs = Array.from({ length: 6 }, (_, x) =>
+      group.command('submit', { payload: { x, padResult: 500_000 } }),
+    );
+    for (const [x, ref] of refs.entries()) {
+      const answer = await group.answer(ref, 60_000);
+      expect(answer.event, JSON.stringify(answer)).toBe('result');
+      // the first attempt's result, whole: not lost with the recycled worker and run again
+      expect(answer.value).toEqual({ x, attempt: 1, pad: 500_000 });
+    }
+    expect(group.events.filter(is('taskRetry'))).toEqual([]);
+  }, 90_000);
+
   it('a worker that exits by itself, even with 0, is lost, not finished: its task runs again on a worker in its place', async () => {
     current = startPool({ minWorkers: 1, backoff: 0 });
     const { group } = current;

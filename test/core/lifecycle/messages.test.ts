@@ -24,6 +24,27 @@ describe('master and worker messages', () => {
     }
   });
 
+  // 40 messages of 20 kB are more than the channel's pipe holds: most still wait in the worker
+  // when it ends, and process.exit() would drop them
+  it.each([
+    ['worker.done()', 'done'],
+    ['a throw in work', 'throw'],
+    ['a throw in init', 'failInit'],
+  ])('worker -> master: what a worker sent right before %s arrives whole', async (_, then) => {
+    current = startLoop({ maxWorkerNum: 2 }, { lastSends: { count: 40, size: 20_000, then } });
+    const { group } = current;
+    const ends = await group.waitFor('both first workers ended', () => {
+      const seen = new Map<number, number>();
+      for (const e of group.events.filter(is('lastReceived')))
+        if (!seen.has(e.pin as number)) seen.set(e.pin as number, e.count as number);
+      return seen.size === 2 ? seen : undefined;
+    });
+    expect([...ends].sort((a, b) => a[0] - b[0])).toEqual([
+      [0, 40],
+      [1, 40],
+    ]);
+  });
+
   it('master -> worker: broadcast reaches every worker, in order', async () => {
     current = startLoop({ maxWorkerNum: 2 }, { broadcastSeq: 300 });
     const { group } = current;

@@ -309,7 +309,7 @@ export class WorkerRuntime {
   failInit(err: unknown): void {
     this.send({ $drover: 'init-failed', error: serializeError(err) });
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    this.exit(1);
+    this.endAfterFailure();
   }
 
   async announceReady(loop = false): Promise<void> {
@@ -351,7 +351,16 @@ export class WorkerRuntime {
   private crash(err: unknown): void {
     this.send({ $drover: 'fatal', error: serializeError(err) });
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    this.exit(1);
+    this.endAfterFailure();
+  }
+
+  /**
+   * Exits 1 once the master has what this worker sent before the failure (see wrapUp). A stop
+   * asked for meanwhile changes nothing: the process ends as the crash it is.
+   */
+  private endAfterFailure(): void {
+    this.ending ??= { reason: 'crash', code: 1 };
+    void this.syncWithMaster().then(() => this.exit(1));
   }
 
   /** worker.done(code): finish for good once the current execution returns. */
@@ -427,12 +436,14 @@ export class WorkerRuntime {
     this.wrapping = true;
     await this.extension?.drain();
     await this.servers.drain();
+    // process.exit() drops what the channel to the master still queues: the last messages the
+    // script sent, a pool task's result. A round trip returns once the master has read them.
+    await this.syncWithMaster();
     if (this.servers.used) {
       // node:cluster's master may have handed this worker a connection just before it learned
       // that the server closed. The worker answers "not accepted" and the master gives it to
       // another worker, but only while this one lives: exited, the connection would hang in the
-      // master. A round trip brings every such handoff in; a second carries the answers back.
-      await this.syncWithMaster();
+      // master. The round trip above brought every such handoff in; a second carries the answers back.
       await this.syncWithMaster();
     }
     this.exit(this.ending.code);
