@@ -45,6 +45,7 @@ import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
 import { WorkerSlot } from './WorkerSlot.js';
+import { workerDirectoryProblem } from './workerDirectory.js';
 import {
   applyEnvChange,
   changedNames,
@@ -199,6 +200,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       ControlServer.checkPath(paths.socket);
       checkPidFilePath(paths.pidFile);
+      const directory = workerDirectoryProblem(config.cwd);
+      if (directory) {
+        throw new DroverError(
+          'ECWD',
+          `drover: ${directory}: no worker of '${config.baseTitle}' can start there`,
+          {
+            hint: 'create it, or set cwd to an existing directory',
+          },
+        );
+      }
       this.router.exitProcess = this.exitProcess;
       this.router.register(this);
 
@@ -308,7 +319,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       ...forkEnv(env, this.identityEnv),
       [ENVELOPE_VAR]: JSON.stringify(envelope),
     });
-    const handle = new WorkerHandle(slot.pin, title, cw);
+    const handle = new WorkerHandle(slot.pin, title, cw, config.cwd);
     this.envOf.set(handle, env);
     if (asReplacement) {
       slot.replacement = handle;
@@ -405,7 +416,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
               hint:
                 handle.pid > 0
                   ? "the worker's own output (on the terminal, or in the group's log in the background) says why; fix it, then try again"
-                  : 'the process could not be created: check the limits on open files and processes (ulimit -n, ulimit -u) and free memory',
+                  : workerDirectoryProblem(this.config.cwd)
+                    ? 'restore the directory, or start the group again with cwd set to an existing one'
+                    : 'the process could not be created: check the limits on open files and processes (ulimit -n, ulimit -u) and free memory',
             },
           ),
         );

@@ -10,6 +10,7 @@ import {
 import { isDeadState, Process } from '../process/Process.js';
 import { isStillRunning, type ProcessRef, signalQuietly } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
+import { workerDirectoryProblem } from './workerDirectory.js';
 
 export interface WorkerReport {
   executions: number;
@@ -77,6 +78,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     readonly pin: number,
     readonly title: string,
     private readonly cw: ClusterWorker,
+    /** the workers' directory, to tell a fork that failed for want of it */
+    cwd?: string,
   ) {
     super();
     this.pid = cw.process.pid ?? -1;
@@ -97,7 +100,9 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       // so the master handles it as a crash.
       cw.process.on('error', (err) => {
         if (this.pid > 0) return;
-        this.error ??= { name: err.name, message: err.message };
+        const directory =
+          (err as NodeJS.ErrnoException).code === 'ENOENT' ? workerDirectoryProblem(cwd) : null;
+        this.error ??= { name: err.name, message: directory ? `${directory} (${err.message})` : err.message };
         // node:cluster forgets a worker only on its 'exit', which a failed fork never emits.
         delete cluster.workers?.[cw.id];
         onExit(null, null);
