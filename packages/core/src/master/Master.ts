@@ -379,7 +379,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
                   ? `its init did not finish, or its script never listened (readyWhen: 'listening'): check its port and what it waits for, or ${RAISE_READY_TIMEOUT}`
                   : this.config.readyWhen === 'message'
                     ? `its init did not finish, or its script never called process.send('ready') (readyWhen: 'message'), or ${RAISE_READY_TIMEOUT}`
-                    : `make its init (or its script's loading) finish sooner, or ${RAISE_READY_TIMEOUT}`,
+                    : this.launch.script
+                      ? `make its init (or its script's loading) finish sooner, or ${RAISE_READY_TIMEOUT}`
+                      : // a worker of a script that re-executes itself is ready once start() ran in it
+                        `make its init (or its script's loading) finish sooner, or ${RAISE_READY_TIMEOUT}; a worker whose script never calls start() of '${this.config.baseTitle}' never gets ready: call it in the worker too (not only under cluster.isPrimary or !manage.isWorker), with the same baseTitle`,
             },
           ),
         );
