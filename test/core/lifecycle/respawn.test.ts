@@ -140,3 +140,23 @@ describe('hang detection', () => {
     expect(group.count(is('workerExit', (e) => e.reason === 'hang'))).toBe(0);
   });
 });
+
+describe('a master event listener that throws', () => {
+  it('is logged, and the master goes on: the crashed worker is respawned, the group stops cleanly', async () => {
+    current = startLoop({ maxWorkerNum: 2 }, { listenerThrows: 'workerExit' });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const [[pin, victim]] = [...readyPids(group)];
+    process.kill(victim!, 'SIGKILL');
+    await group.waitEvent(
+      is('workerReady', (e) => e.pin === pin && e.pid !== victim),
+      'the replacement ready',
+    );
+    await group.waitFor('the throw logged', () =>
+      group.output.includes("a 'workerExit' listener threw; the group goes on"),
+    );
+    expect(group.output).toContain('a bug in a workerExit listener');
+    group.signal('SIGTERM');
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+  });
+});

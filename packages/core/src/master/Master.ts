@@ -160,6 +160,22 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return this.stopPromise !== null;
   }
 
+  /**
+   * A listener that throws (a bug in a `workerExit` handler, say) is logged, and the group goes
+   * on. Thrown here, it would cut short the step of the life cycle that emitted the event (a
+   * respawn not made), or end the master and, through the reaper, every worker without a stop.
+   */
+  override emit<K extends keyof MasterEvents>(event: K, ...args: MasterEvents[K]): boolean {
+    try {
+      return (super.emit as (event: K, ...args: MasterEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error(`a '${String(event)}' listener threw; the group goes on`, {
+        error: err instanceof Error ? (err.stack ?? err.message) : describeValue(err),
+      });
+      return true;
+    }
+  }
+
   get pid(): number {
     return process.pid;
   }
