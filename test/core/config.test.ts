@@ -76,6 +76,14 @@ describe('ManageOptions validation', () => {
       "drover: config 'maxMemory' is \"12 parsecs\"; expected a number of bytes >= 0 or a size such as '512M', '1.5G'",
     ],
     [
+      { baseTitle: 'm', maxMemory: 300 },
+      "drover: config 'maxMemory' is 300; expected a size of at least 1M (a bare number is bytes: '300M'?), or 0 for no limit",
+    ],
+    [
+      { baseTitle: 'm', maxMemory: '512K' },
+      "drover: config 'maxMemory' is \"512K\"; expected a size of at least 1M (a bare number is bytes: '300M'?), or 0 for no limit",
+    ],
+    [
       { baseTitle: 'm', restart: { maxDelayMs: 10, initialDelayMs: 100 } },
       "drover: config 'restart.maxDelayMs' is 10; expected a number >= restart.initialDelayMs (100)",
     ],
@@ -122,7 +130,7 @@ describe('ManageOptions validation', () => {
   it('accepts sizes in bytes and with units', () => {
     expect(resolveManageConfig({ baseTitle: 'm', maxMemory: '512M' }).maxMemory).toBe(512 * 1024 ** 2);
     expect(resolveManageConfig({ baseTitle: 'm', maxMemory: '1.5G' }).maxMemory).toBe(1.5 * 1024 ** 3);
-    expect(resolveManageConfig({ baseTitle: 'm', maxMemory: 4096 }).maxMemory).toBe(4096);
+    expect(resolveManageConfig({ baseTitle: 'm', maxMemory: 64 * 1024 ** 2 }).maxMemory).toBe(64 * 1024 ** 2);
   });
 
   it('reads a log level in any case, and warn as warning', () => {

@@ -231,7 +231,7 @@ export function resolveManageConfig(options: unknown): ManageConfig {
     readyTimeout: duration(o, 'readyTimeout', 30_000, 1),
     readyWhen: oneOf(o, 'readyWhen', READY_WHEN, 'loaded'),
     restart: resolveRestart(o.restart),
-    maxMemory: size(o, 'maxMemory'),
+    maxMemory: memoryLimit(o),
     hangTimeout: duration(o, 'hangTimeout', 0, 0),
     user: principal(o, 'user'),
     group: principal(o, 'group'),
@@ -389,6 +389,24 @@ function duration(o: Record<string, unknown>, key: string, fallback: number, min
 
 function size(o: Record<string, unknown>, key: string): number {
   return o[key] === undefined ? 0 : parseSize(o[key], key);
+}
+
+/**
+ * No Node process fits in less than 1M: a bare `300` (bytes) is PM2's 300M typed without its
+ * unit, and every worker would be recycled as soon as it is ready, for good.
+ */
+function memoryLimit(o: Record<string, unknown>): number {
+  const bytes = size(o, 'maxMemory');
+  if (bytes > 0 && bytes < 1024 ** 2) {
+    const typed = o.maxMemory;
+    const suggestion = typeof typed === 'number' && typed <= 65_536 ? `'${typed}M'` : "'300M'";
+    throw new ConfigError(
+      'maxMemory',
+      typed,
+      `a size of at least 1M (a bare number is bytes: ${suggestion}?), or 0 for no limit`,
+    );
+  }
+  return bytes;
 }
 
 function principal(o: Record<string, unknown>, key: string): string | number | undefined {
