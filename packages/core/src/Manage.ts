@@ -338,7 +338,8 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
 
   /**
    * Sends a structured value to every worker serving a PIN (master side); see `sendTo` for what
-   * happens to it.
+   * happens to it. Throws a DroverError `EPAYLOAD`, sending it to none, for a value JSON cannot
+   * carry (a BigInt, a cycle, a function).
    */
   broadcast(data: unknown): void {
     this.requireMaster('broadcast').broadcast(data);
@@ -346,10 +347,13 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
 
   /**
    * Sends a structured value to the process serving `pin` (master side): during a reload, the old
-   * one until its successor is ready. False when the PIN has no process (none, in backoff, failed).
-   * True means handed over, not read: a process still starting gets it once ready, and one that
-   * dies first (a crash, a failed init) loses it, as any IPC message; `workerExit` says so.
-   * Messages to one worker arrive in the order sent.
+   * one until its successor is ready. True once the message is queued for a live process, however
+   * full the channel is (it is not Node's back-pressure hint: do not send it again); false only
+   * when the PIN has no process (none, in backoff, failed). True means handed over, not read: a
+   * process still starting gets it once ready, and one that dies first (a crash, a failed init)
+   * loses it, as any IPC message; `workerExit` says so. Messages to one worker arrive in the order
+   * sent. Throws a DroverError: `EINVAL` for a PIN that is not an integer >= 0 (such as the string
+   * `'0'`), `EPAYLOAD` for a value JSON cannot carry (a BigInt, a cycle, a function).
    */
   sendTo(pin: number, data: unknown): boolean {
     return this.requireMaster('sendTo').sendTo(pin, data);

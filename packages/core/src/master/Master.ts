@@ -44,6 +44,7 @@ import { RestartPolicy } from './RestartPolicy.js';
 import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
 import { WorkerHandle } from './WorkerHandle.js';
+import { checkPin, checkUserMessage } from './userMessage.js';
 import { WorkerSlot } from './WorkerSlot.js';
 import { workerDirectoryProblem } from './workerDirectory.js';
 import {
@@ -1403,13 +1404,20 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   // ---- messages and status -------------------------------------------------------------
 
-  /** Sends a structured value to every live worker. */
+  /** Sends a structured value to every live worker; throws EPAYLOAD, sending none, for one JSON cannot carry. */
   broadcast(data: unknown): void {
+    checkUserMessage(data, `the broadcast message of '${this.config.baseTitle}'`);
     for (const slot of this.slots.values()) slot.current?.send({ $drover: 'msg', data });
   }
 
-  /** Sends a structured value to the process serving `pin`; false if there is none (see Manage.sendTo). */
+  /**
+   * Sends a structured value to the process serving `pin`: true once queued for it, false if there
+   * is none (see Manage.sendTo). Throws EINVAL for a PIN that is no integer >= 0, EPAYLOAD for a
+   * value JSON cannot carry.
+   */
   sendTo(pin: number, data: unknown): boolean {
+    checkPin(pin, this.config.baseTitle);
+    checkUserMessage(data, `the message to worker ${pin} of '${this.config.baseTitle}'`);
     return this.slots.get(pin)?.current?.send({ $drover: 'msg', data }) ?? false;
   }
 

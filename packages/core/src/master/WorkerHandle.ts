@@ -225,6 +225,12 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     return live.length === 0 ? live : [...live, ...Process.descendantsOfAll(live.map((ref) => ref.pid))];
   }
 
+  /**
+   * Queues `message` for the worker: true once it is queued (on the channel, or until the worker is
+   * ready), false when the worker has no channel any more. Not Node's back-pressure hint: the
+   * channel queues what the pipe does not take at once, and delivers it in order. The caller checks
+   * that a user's message can be serialised (Master.sendTo): what the channel cannot write is lost.
+   */
   send(message: MasterMessage): boolean {
     if (!this.alive || !this.cw.isConnected()) return false;
     if (this.state === 'starting' && message.$drover === 'msg') {
@@ -232,7 +238,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       return true;
     }
     try {
-      return this.cw.send(message);
+      this.cw.send(message);
+      return true;
     } catch {
       return false;
     }
