@@ -84,7 +84,11 @@ describe('manage.sendTo(pin, data)', () => {
 
     // no such PIN
     expect(await group.sendTo(7, { token: 'nowhere' })).toBe(false);
-    expect(await group.sendTo(-1, { token: 'nowhere' })).toBe(false);
+    // not a PIN at all: refused, not false (docs/manage.md)
+    expect(await group.command('sendTo', { pin: -1, data: { token: 'nowhere' } })).toMatchObject({
+      event: 'rejected',
+      code: 'EINVAL',
+    });
     // a PIN a scale down emptied
     expect((await group.command('scale', { workers: 2 })).event).toBe('scaled');
     expect(pidAlive(pids.get(2)!)).toBe(false);
