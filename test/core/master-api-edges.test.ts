@@ -75,3 +75,17 @@ describe('sendTo and broadcast', () => {
     expect(await event(group, 'absentPin')).toMatchObject({ returned: false });
   });
 });
+
+describe('start() called twice at once', () => {
+  it('the second call shares the first: one master, its pid file kept, stop() stops it and the process ends', async () => {
+    const group = run('twice', 'api-edges-twice');
+    const started = await event(group, 'started', 30_000);
+    expect(started.results).toEqual([{ pid: group.pid }, { pid: group.pid }]);
+    expect(started.pidFile).toBe(true);
+    const stopped = await event(group, 'stopped', 30_000);
+    expect(stopped.pidFile).toBe(false);
+    // nothing is left to keep it alive (no keeper writing the pid file back, no second master)
+    expect((await group.waitExit(15_000)).code).toBe(0);
+    expect(group.output).not.toMatch(/run files were removed|already running/);
+  });
+});

@@ -94,6 +94,10 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   private init?: WorkInit<R>;
   private work?: Work<R>;
   private master: Master | null = null;
+  /** a start() under way in this process: a second call while it runs shares it */
+  private starting: Promise<number> | null = null;
+  /** the same for startMaster(), which ManageMultiple calls */
+  private startingMaster: Promise<number> | null = null;
   private readonly deps: ManageDeps;
   private background = false;
   private backgroundOptions: BackgroundOptions = {};
@@ -168,6 +172,7 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
    * the master and `start()` resolves when every worker is ready; with `setBackground()` a daemon
    * becomes the master (see there). In a worker of this group it runs the worker side and never
    * resolves; in a worker of another group, or in a daemon started for other groups, it does nothing.
+   * A second call while one is under way shares it, as one after it resolved does.
    */
   async start(): Promise<number> {
     const runtime = currentRuntime();
@@ -183,6 +188,15 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
       await this.master.start();
       return process.pid;
     }
+    // set before the first await: a second call must not build a second master (or daemon), whose
+    // failure would remove the running group's run files
+    this.starting ??= this.startOnce().finally(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<number> {
     const role = daemonRole();
     if (role.isDaemon) {
       // A daemon runs the groups it was started for; the others run elsewhere.
@@ -209,6 +223,13 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
       await this.master.start();
       return process.pid;
     }
+    this.startingMaster ??= this.runMaster(opts).finally(() => {
+      this.startingMaster = null;
+    });
+    return this.startingMaster;
+  }
+
+  private async runMaster(opts: MasterRunOptions): Promise<number> {
     const side = await masterSide();
     const ownLogger = this.deps.logger ?? opts.logger;
     const logger = ownLogger ?? this.defaultLogger(side, opts.fileLog);
