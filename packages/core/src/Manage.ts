@@ -6,7 +6,7 @@ import { type ManageConfig, type ManageOptions, resolveManageConfig } from './co
 import type { GroupSource } from './control/protocol.js';
 import { type BackgroundOptions, type DaemonGroup, validateBackgroundOptions } from './daemon/options.js';
 import { daemonRole } from './daemon/role.js';
-import { DroverError, NotRunningError } from './errors.js';
+import { ConfigError, DroverError, NotRunningError } from './errors.js';
 import type { Logger } from './log/Logger.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
@@ -115,6 +115,8 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
    * execution (and typed so: `setWork`'s second parameter is what `init` resolves to).
    */
   setWorkInit<T>(init: WorkInit<T>): Manage<T> {
+    if (typeof init !== 'function')
+      throw new ConfigError('setWorkInit()', init, 'a function (worker) => resources, run once per worker');
     const typed = this as unknown as Manage<T>;
     typed.init = init;
     return typed;
@@ -122,6 +124,8 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
 
   /** One execution. Repeated until a stop, a recycle or `worker.done()`. */
   setWork(work: Work<R>): this {
+    if (typeof work !== 'function')
+      throw new ConfigError('setWork()', work, 'a function (worker, resources) => void, one execution');
     this.work = work;
     return this;
   }

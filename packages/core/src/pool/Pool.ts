@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { DroverError } from '../errors.js';
+import { ConfigError, DroverError } from '../errors.js';
 import type { Logger } from '../log/Logger.js';
 import { Manage, type ManageDeps } from '../Manage.js';
 import { masterSide } from '../masterSide.js';
@@ -139,6 +139,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** Runs once per worker process before its first task; the result is `ctx.resources` (and typed so). */
   setWorkInit<T>(init: WorkInit<T>): Pool<P, R, T> {
+    if (typeof init !== 'function')
+      throw new ConfigError('setWorkInit()', init, 'a function (worker) => resources, run once per worker');
     const typed = this as unknown as Pool<P, R, T>;
     typed.init = init;
     return typed;
@@ -146,6 +148,12 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** Runs one task in a worker; the value it returns (JSON) is the task's result. */
   setTaskHandler(handler: TaskHandler<P, R, C>): this {
+    if (typeof handler !== 'function')
+      throw new ConfigError(
+        'setTaskHandler()',
+        handler,
+        'a function (payload, ctx) => result, run in a worker',
+      );
     this.handler = handler;
     return this;
   }
