@@ -146,16 +146,20 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     return typed;
   }
 
-  /** Runs one task in a worker; the value it returns (JSON) is the task's result. */
-  setTaskHandler(handler: TaskHandler<P, R, C>): this {
+  /**
+   * Runs one task in a worker; the value it returns (JSON) is the task's result, and typed so:
+   * `await submit()` resolves to what the handler returns (within `R`, when the pool declares it).
+   */
+  setTaskHandler<R2 extends R = R>(handler: TaskHandler<P, R2, C>): Pool<P, R2, C> {
     if (typeof handler !== 'function')
       throw new ConfigError(
         'setTaskHandler()',
         handler,
         'a function (payload, ctx) => result, run in a worker',
       );
-    this.handler = handler;
-    return this;
+    const typed = this as unknown as Pool<P, R2, C>;
+    typed.handler = handler;
+    return typed;
   }
 
   get baseTitle(): string {
