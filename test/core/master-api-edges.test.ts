@@ -89,3 +89,19 @@ describe('start() called twice at once', () => {
     expect(group.output).not.toMatch(/run files were removed|already running/);
   });
 });
+
+describe('ManageMultiple with a group whose workers all finished', () => {
+  it('reload() and restart() leave the finished group out instead of failing it as "stopping"', async () => {
+    const group = run('multi', 'api-edges-mm');
+    await event(group, 'finished', 30_000);
+    const reloaded = await event(group, 'reloaded', 30_000);
+    const results = reloaded.results as Array<{ baseTitle: string; aborted: boolean }>;
+    expect(results.map((r) => r.baseTitle)).toEqual(['api-edges-mm-on']);
+    expect(results[0]?.aborted).toBe(false);
+    expect(await event(group, 'restarted', 30_000)).toBeTruthy();
+    await event(group, 'stopped', 30_000);
+    expect(group.output).not.toMatch(/the group is stopping/);
+    expect(group.count((e) => e.event === 'reloadFailed' || e.event === 'restartFailed')).toBe(0);
+    expect((await group.waitExit(15_000)).code).toBe(0);
+  });
+});

@@ -98,6 +98,8 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   private starting: Promise<number> | null = null;
   /** the same for startMaster(), which ManageMultiple calls */
   private startingMaster: Promise<number> | null = null;
+  /** this process's master of the group has stopped: every worker finished, or a stop */
+  private masterStopped = false;
   private readonly deps: ManageDeps;
   private background = false;
   private backgroundOptions: BackgroundOptions = {};
@@ -142,6 +144,15 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   /** True in the process that runs this group's master. */
   get isMaster(): boolean {
     return this.master !== null;
+  }
+
+  /**
+   * The group's master ran in this process and has stopped (its `stop` event): every worker
+   * finished, or a stop. ManageMultiple skips such a group as not running.
+   * @internal
+   */
+  get stoppedHere(): boolean {
+    return this.masterStopped;
   }
 
   /**
@@ -245,6 +256,9 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
       setTitle: opts.ownTitle ?? true,
       source: this.deps.source,
       ...(ownLogger === undefined && opts.fileLog ? { logFile: this.logFile() } : {}),
+    });
+    master.once('stop', () => {
+      this.masterStopped = true;
     });
     for (const name of MASTER_EVENT_NAMES) {
       master.on(name, (...args: unknown[]) =>

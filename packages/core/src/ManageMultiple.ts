@@ -39,7 +39,9 @@ export type GroupReloadResult = ReloadResult & { baseTitle: string };
  * log file; in the foreground all masters run in this process, with `setBackground()` in one
  * daemon. `start()` is all or nothing: if one group fails to start, the others are stopped.
  * `stop()`, `restart()`, `reload()` and `status()` reach each group here or through its socket,
- * and skip groups that are not running (rejecting only when none is).
+ * and skip groups that are not running (rejecting only when none is). A group whose master ran
+ * here and stopped (every worker finished, say) is not running: `reload()` and `restart()` leave
+ * it out.
  */
 export class ManageMultiple {
   private readonly groups = new Map<string, Manage>();
@@ -149,7 +151,7 @@ export class ManageMultiple {
 
   /** Stops every running group's workers, then starts them again (with `env`, see MultipleReloadOptions). */
   async restart(opts: MultipleReloadOptions = {}): Promise<void> {
-    await this.eachRunning((m) => m.restart(envUpdateFor(m, opts)));
+    await this.eachRunning((m) => (m.stoppedHere ? notRunning(m) : m.restart(envUpdateFor(m, opts))));
   }
 
   /** Rolling reload of every running group, one group after another (with `env`, see MultipleReloadOptions). */
@@ -157,6 +159,8 @@ export class ManageMultiple {
     const results: GroupReloadResult[] = [];
     let running = 0;
     for (const m of this.list()) {
+      // its master ran here and has stopped: no reload to report, nor to fail
+      if (m.stoppedHere) continue;
       try {
         results.push({ baseTitle: m.baseTitle, ...(await m.reload(envUpdateFor(m, opts))) });
         running++;
@@ -221,6 +225,11 @@ function envUpdateFor(m: Manage, opts: MultipleReloadOptions): EnvUpdate {
     ...(opts?.env !== undefined ? { env: opts.env } : {}),
     ...(opts?.ownEnv ? { configEnv: m.config.env } : {}),
   };
+}
+
+/** What a group that is not running answers; eachRunning skips it. */
+function notRunning(m: Manage): Promise<never> {
+  return Promise.reject(new NotRunningError(m.baseTitle));
 }
 
 function isNotRunning(err: unknown): boolean {
