@@ -195,7 +195,7 @@ describe('background mode (setBackground)', () => {
     });
     expect(code).toBe(1);
     expect(output).toMatch(
-      /^FAILED EDAEMON drover: 'bg' did not start in the background: not ready within 1500 ms \('bg' is starting, workers 0:starting\)/m,
+      /^FAILED EDAEMON drover: 'bg' did not start in the background: not ready within 1500 ms \(when last asked, 'bg' was starting, workers 0:starting\)/m,
     );
     await waitAllDead(world.processes(), 15_000);
   });

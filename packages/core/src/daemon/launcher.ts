@@ -79,7 +79,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
     }
     const why =
       err instanceof StartFailure ? err : new StartFailure(String((err as Error).message ?? err), true);
-    if (why.stillRunning) await stopDaemon(child);
+    const stopped = why.stillRunning ? await stopDaemon(child) : null;
     // a daemon killed before it cleaned up leaves its socket and pid file: remove them now
     await Promise.all(spec.groups.map((g) => probeGroup(dirname(g.socket), g.baseTitle).catch(() => null)));
     const tail = await logTail(spec.groups, offsets);
@@ -95,8 +95,10 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
       );
     }
     const reason = keyLine(tail) ?? (tail.length === 0 ? fullDisk(spec.groups) : null);
+    // what the last probe saw is past: the daemon it saw is gone now, and the message says how
+    const gone = stopped ? `; its daemon (pid ${child.pid}) was ${stopped} and no longer runs` : '';
     throw new DaemonStartError(
-      `drover: ${names} did not start in the background: ${why.message}${reason ? `: ${reason}` : ''}`,
+      `drover: ${names} did not start in the background: ${why.message}${reason ? `: ${reason}` : ''}${gone}`,
       child.pid ?? null,
       tail,
       `see ${spec.groups.map((g) => g.logFile).join(', ')}`,
@@ -227,7 +229,8 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
       const states = status.workers.map((w) => `${w.pin}:${w.state}`).join(' ');
       return {
         ok: false,
-        why: `'${group.baseTitle}' is ${status.master.state}, workers ${states || 'none'}`,
+        // a state seen, which a stop of the daemon that follows a failure ends
+        why: `when last asked, '${group.baseTitle}' was ${status.master.state}, workers ${states || 'none'}`,
         crashes,
       };
     }
@@ -336,10 +339,13 @@ function waitUntilSettled(
   });
 }
 
-/** Stops a daemon that missed its deadline: SIGTERM to its process group, SIGKILL after a grace. */
-async function stopDaemon(child: ChildProcess): Promise<void> {
+/**
+ * Stops a daemon that missed its deadline: SIGTERM to its process group, SIGKILL after a grace.
+ * Resolves with how it was stopped, or null when it had exited already.
+ */
+async function stopDaemon(child: ChildProcess): Promise<'stopped' | 'killed' | null> {
   const pid = child.pid;
-  if (!pid || child.exitCode !== null || child.signalCode !== null) return;
+  if (!pid || child.exitCode !== null || child.signalCode !== null) return null;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -355,10 +361,10 @@ async function stopDaemon(child: ChildProcess): Promise<void> {
   });
   const onTime = await Promise.race([exited.then(() => true), grace]);
   clearTimeout(timer);
-  if (!onTime) {
-    signalGroup('SIGKILL');
-    await exited;
-  }
+  if (onTime) return 'stopped';
+  signalGroup('SIGKILL');
+  await exited;
+  return 'killed';
 }
 
 async function logTail(groups: readonly DaemonGroup[], offsets: Map<string, number>): Promise<string[]> {
