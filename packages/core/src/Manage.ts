@@ -96,7 +96,7 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   private master: Master | null = null;
   /** a start() under way in this process: a second call while it runs shares it */
   private starting: Promise<number> | null = null;
-  /** the same for startMaster(), which ManageMultiple calls */
+  /** the same for the master a ManageMultiple starts here */
   private startingMaster: Promise<number> | null = null;
   /** this process's master of the group has stopped: every worker finished, or a stop */
   private masterStopped = false;
