@@ -18,9 +18,11 @@ export {
   findConfigFile,
   type GroupEntry,
   GroupsConfigError,
+  isConfigFileName,
   loadGroupEntry,
   loadGroupsConfig,
   manageFromEntry,
+  noSuchGroupError,
 } from '../groups/config.js';
 export { type RunningGroup, runningGroups } from '../groups/discovery.js';
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { closest } from '../closest.js';
 import { MANAGE_OPTION_KEYS, type ManageOptions, resolveManageConfig } from '../config.js';
@@ -8,6 +9,7 @@ import { ConfigError, DroverError, describeValue } from '../errors.js';
 import { type RotationOptions, resolveRotation } from '../log/rotation.js';
 import { Manage, type ManageDeps } from '../Manage.js';
 import { scriptLaunch } from '../master/launch.js';
+import { resolvePrincipal } from '../master/privileges.js';
 
 /** One group of a config file: a Manage's options plus what its workers run. */
 export interface GroupEntry extends ManageOptions {
@@ -23,6 +25,50 @@ export interface GroupEntry extends ManageOptions {
 
 /** The names looked for, in this order. */
 export const CONFIG_FILE_NAMES = ['drover.config.js', 'drover.config.mjs', 'drover.config.json'] as const;
+
+/**
+ * True when `path` names a config file by its name: `drover.config.js`, `.mjs`, `.cjs` or `.json`
+ * (`drover start <file>` starts its groups instead of running it as a script).
+ */
+export function isConfigFileName(path: string): boolean {
+  return /^drover\.config\.(js|mjs|cjs|json)$/.test(basename(path));
+}
+
+/**
+ * The error for a group name the config file at `file` does not have: its groups, and the
+ * nearest name when there is one. `notScript`: the path looked for as a script too; `start`: the
+ * command that starts one group by name (default `drover start`).
+ */
+export function noSuchGroupError(
+  file: string,
+  entries: readonly GroupEntry[],
+  name: string,
+  opts: { notScript?: string; start?: string } = {},
+): DroverError {
+  const names = entries.map((e) => e.baseTitle);
+  // the name sharing the longest start first: 'web-2' is nearer 'web-22' than 'web-1' is
+  const shared = (n: string) => {
+    let i = 0;
+    while (i < n.length && i < name.length && n[i] === name[i]) i++;
+    return i;
+  };
+  const near = closest(
+    name,
+    [...names].sort((a, b) => shared(b) - shared(a)),
+  );
+  const start = opts.start ?? 'drover start';
+  const script =
+    opts.notScript === undefined ? '' : `, and no script of that name exists (${opts.notScript})`;
+  return new DroverError(
+    'ENOENTRY',
+    `drover: config file '${file}' has no group named '${name}' (its groups: ${names.map((n) => `'${n}'`).join(', ')})${script}`,
+    {
+      hint: near
+        ? `did you mean '${near}'? (${start} ${near})`
+        : `give one of its groups (${start} ${names[0]}), or none to start them all`,
+    },
+  );
+}
 
 /** Option keys holding paths: relative ones are taken from the config file's directory. */
 const PATH_KEYS = ['cwd', 'runDir', 'pidRoot', 'logDir'] as const;
@@ -125,10 +171,21 @@ export async function loadGroupEntry(path: string, baseTitle: string): Promise<G
  * it: JSON, without `env`), `env` aside: what a reload that takes only the entry's `env` leaves
  * as it was. Sorted.
  */
-export function changedEntryKeys(before: Readonly<Record<string, unknown>>, after: GroupEntry): string[] {
+export function changedEntryKeys(
+  before: Readonly<Record<string, unknown>>,
+  after: GroupEntry,
+  opts: { env?: boolean } = {},
+): string[] {
   const now = sourceEntry(after);
   const keys = new Set([...Object.keys(before), ...Object.keys(now)]);
-  return [...keys].filter((key) => key !== 'env' && !sameJson(before[key], now[key])).sort();
+  return [...keys]
+    .filter((key) =>
+      key === 'env'
+        ? // a master keeps a digest of the env it was started with (none before it did): compared on request
+          opts.env === true && typeof before.env === 'string' && before.env !== now.env
+        : !sameJson(before[key], now[key]),
+    )
+    .sort();
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -147,15 +204,58 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** The config file each validated entry came from, for `manageFromEntry`. */
 const entryFiles = new WeakMap<GroupEntry, string>();
 
-/** An entry as a master keeps it for `ping` (GroupSource.entry): JSON, without its `env`. */
+/**
+ * An entry as a master keeps it for `ping` (GroupSource.entry): JSON, its `env` replaced by a
+ * digest of it (the values may be secrets; the digest tells a changed env from the same one).
+ */
 function sourceEntry(entry: GroupEntry): Record<string, unknown> {
-  const { env: _env, ...rest } = entry;
+  const { env, ...rest } = entry;
   try {
-    return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+    const json = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+    json.env = envDigest(env ?? {});
+    return json;
   } catch {
     return {};
   }
 }
+
+function envDigest(env: Readonly<Record<string, string>>): string {
+  const sorted = Object.keys(env)
+    .sort()
+    .map((key) => [key, env[key]]);
+  return `sha256:${createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Runs `load` with the working directory set to `dir`, then sets it back: a JavaScript config
+ * file runs as it does when `drover start` is run where it is, whatever directory the command
+ * runs in (a relative `process.loadEnvFile('.env')` reads the file's own `.env`). One at a time:
+ * the working directory belongs to the whole process.
+ */
+function inDirectory<T>(dir: string, load: () => Promise<T>): Promise<T> {
+  const run = async () => {
+    const before = process.cwd();
+    try {
+      process.chdir(dir);
+    } catch {
+      // a directory that cannot be entered: the file loads from here, as before
+      return load();
+    }
+    try {
+      return await load();
+    } finally {
+      process.chdir(before);
+    }
+  };
+  const result = loadQueue.then(run, run);
+  loadQueue = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  return result;
+}
+
+let loadQueue: Promise<void> = Promise.resolve();
 
 async function readConfigValue(file: string, opts: { fresh?: boolean } = {}): Promise<unknown> {
   if (!existsSync(file)) {
@@ -198,18 +298,28 @@ async function readConfigValue(file: string, opts: { fresh?: boolean } = {}): Pr
       // again (each such copy stays loaded); a CommonJS one comes from require's cache
       const url = pathToFileURL(file);
       if (opts.fresh) url.search = `reread=${Date.now()}-${Math.random().toString(36).slice(2)}`;
-      mod = (await import(url.href)) as typeof mod;
+      mod = await inDirectory(dirname(file), async () => (await import(url.href)) as typeof mod);
     } catch (err) {
       throw new DroverError(
         'ECONFIG',
         `drover: config file '${file}' failed to load (${(err as Error)?.message ?? String(err)})`,
         {
-          hint: 'fix the error in it',
+          hint: `fix the error in it (it runs with its own directory, '${dirname(file)}', as the working directory)`,
           cause: err,
         },
       );
     }
-    return mod.default ?? (mod.groups !== undefined ? { groups: mod.groups } : undefined);
+    const value = mod.default ?? (mod.groups !== undefined ? { groups: mod.groups } : undefined);
+    if (typeof value === 'function') {
+      throw new DroverError(
+        'ECONFIG',
+        `drover: config file '${file}': its default export is a function; drover does not call it`,
+        {
+          hint: 'export the value itself: export default { groups: [...] } (or module.exports = { groups: [...] }), or an array of entries; compute it at the top of the file',
+        },
+      );
+    }
+    return value;
   }
   throw new DroverError('ECONFIG', `drover: config file '${file}' has the extension '${ext}'`, {
     hint: 'use .js, .mjs or .json',
@@ -219,17 +329,20 @@ async function readConfigValue(file: string, opts: { fresh?: boolean } = {}): Pr
 /** Validates the value of a config file (exported for tests of the rules themselves). */
 export function validateGroups(file: string, value: unknown): GroupEntry[] {
   let list: unknown = value;
+  if (typeof value === 'function') {
+    throw new GroupsConfigError(
+      file,
+      null,
+      null,
+      'default export',
+      value,
+      'the value itself, not a function that returns it (drover does not call it): export default { groups: [...] }',
+    );
+  }
   if (isPlainObject(value)) {
     for (const key of Object.keys(value)) {
       if (key !== 'groups') {
-        throw new GroupsConfigError(
-          file,
-          null,
-          null,
-          key,
-          value[key],
-          'no such key: the file holds { groups: [...] }',
-        );
+        throw new GroupsConfigError(file, null, null, key, value[key], topLevelHint(key, value));
       }
     }
     list = value.groups;
@@ -267,6 +380,60 @@ export function validateGroups(file: string, value: unknown): GroupEntry[] {
   });
 }
 
+/**
+ * What a key at the top of the file should have been: PM2's `apps` is drover's `groups`; the keys
+ * of one entry (`script`, `baseTitle`...) belong in an entry of `groups`.
+ */
+function topLevelHint(key: string, value: Record<string, unknown>): string {
+  if (key === 'apps' || closest(key, ['groups']) === 'groups') {
+    return `no such key: the file holds { groups: [...] } (did you mean 'groups'?${key === 'apps' ? " PM2's apps are drover's groups" : ''})`;
+  }
+  const entryKey = ENTRY_KEYS.has(key) || MANAGE_OPTION_KEYS.has(key) || key in PM2_KEYS;
+  if (entryKey) {
+    const one = 'groups' in value ? 'move it into the entry of its group' : 'wrap the entry';
+    return `no such key at the top of the file: '${key}' is a key of one group's entry; ${one}: { groups: [{ baseTitle: "web", script: "./web.js", ... }] }`;
+  }
+  return 'no such key: the file holds { groups: [...] }';
+}
+
+/**
+ * PM2 ecosystem keys, and what drover calls them (or how it does without): a file written for
+ * PM2 gets the right name in its error.
+ */
+const PM2_KEYS: Record<string, string> = {
+  name: "'baseTitle' (the group's name)",
+  instances: "'maxWorkerNum' (the number of workers)",
+  exec_mode: "no such key: drover always runs 'maxWorkerNum' worker processes",
+  node_args: "'execArgv' (an array of Node options)",
+  interpreter_args: "'execArgv' (an array of Node options)",
+  max_memory_restart: "'maxMemory' (a worker above it is replaced, e.g. '300M')",
+  kill_timeout: "'stopTimeout' (milliseconds)",
+  listen_timeout: "'readyTimeout' (milliseconds)",
+  max_restarts: "'restart' ({ maxRestarts: ... })",
+  restart_delay: "'restart' ({ initialDelayMs: ... })",
+  exp_backoff_restart_delay: "'restart' ({ initialDelayMs, maxDelayMs, factor })",
+  min_uptime: "'restart' ({ stableAfterMs: ... })",
+  uid: "'user'",
+  gid: "'group'",
+  out_file: "'logDir' (each group logs to <logDir>/<baseTitle>.log)",
+  error_file: "'separateErrorFile: true' (errors also go to <logDir>/<baseTitle>.error.log)",
+  log_file: "'logDir' (each group logs to <logDir>/<baseTitle>.log)",
+  env_production: "'env' (one per entry: pick the values in a JS config file, e.g. by process.env.NODE_ENV)",
+  env_development: "'env' (one per entry: pick the values in a JS config file, e.g. by process.env.NODE_ENV)",
+};
+
+/** The hint for an unknown key of an entry: a PM2 key's drover name, or the nearest known key. */
+function unknownKeyHint(key: string): string {
+  const pm2 = PM2_KEYS[key] ?? (/^env_./.test(key) ? PM2_KEYS.env_production : undefined);
+  if (pm2 !== undefined) {
+    return pm2.startsWith('no such key')
+      ? `a known key (PM2's '${key}' has ${pm2})`
+      : `a known key (did you mean ${pm2}? drover's name for PM2's '${key}')`;
+  }
+  const near = closest(key, [...ENTRY_KEYS, ...MANAGE_OPTION_KEYS]);
+  return near ? `a known key (did you mean '${near}'?)` : 'a known key: see docs/operations.md';
+}
+
 /** ` at file:line:column` of the position a JSON.parse message names, or '' when it names none. */
 function jsonPlace(file: string, text: string, message: string): string {
   const match = / at position (\d+)/.exec(message);
@@ -287,7 +454,8 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
       'each entry of groups to be an object naming a group, such as { baseTitle: "web", script: "./web.js" }',
     );
   }
-  const name = typeof item.baseTitle === 'string' ? item.baseTitle : null;
+  const name =
+    typeof item.baseTitle === 'string' ? item.baseTitle : typeof item.name === 'string' ? item.name : null;
   const base = dirname(file);
   const options: Record<string, unknown> = {};
   for (const key of Object.keys(item)) if (!ENTRY_KEYS.has(key)) options[key] = item[key];
@@ -298,13 +466,7 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
   // An unknown key may be a misspelt entry key ('scrpt') or option key ('maxWorkerNm').
   for (const key of Object.keys(options)) {
     if (MANAGE_OPTION_KEYS.has(key)) continue;
-    const near = closest(key, [...ENTRY_KEYS, ...MANAGE_OPTION_KEYS]);
-    throw fail(
-      name,
-      key,
-      item[key],
-      near ? `a known key (did you mean '${near}'?)` : 'a known key: see docs/operations.md',
-    );
+    throw fail(name, key, item[key], unknownKeyHint(key));
   }
   try {
     resolveManageConfig(options);
@@ -316,6 +478,27 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
       item,
       `options new Manage() accepts (${(err as Error)?.message ?? String(err)})`,
     );
+  }
+
+  // what the master would find only at the fork, once the file's other groups had started
+  const cwd = options.cwd;
+  if (typeof cwd === 'string' && !isDirectory(cwd)) {
+    throw fail(
+      name,
+      'cwd',
+      item.cwd,
+      `an existing directory ('${cwd}' is not one; relative paths start at '${base}')`,
+    );
+  }
+  for (const kind of ['user', 'group'] as const) {
+    const value = options[kind];
+    if (typeof value !== 'string') continue;
+    try {
+      resolvePrincipal(kind, value);
+    } catch (err) {
+      if (err instanceof ConfigError) throw fail(name, kind, value, err.hint ?? 'an existing one');
+      throw err;
+    }
   }
 
   const script = item.script;
@@ -357,6 +540,14 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
   return entry;
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -371,7 +562,10 @@ export function manageFromEntry(entry: GroupEntry, deps: ManageDeps = {}): Manag
   const file = entryFiles.get(entry);
   const source: GroupSource | undefined =
     deps.source ?? (file === undefined ? undefined : { file, entry: sourceEntry(entry) });
-  return new Manage(options, {
+  // the workers' directory, unless the entry sets one, is the file's: as when `drover start`
+  // runs where the file is, whatever directory it runs in (drover start <dir>/drover.config.mjs)
+  const own = file === undefined || options.cwd !== undefined ? options : { ...options, cwd: dirname(file) };
+  return new Manage(own, {
     ...deps,
     ...(source ? { source } : {}),
     launch: scriptLaunch(script, args ?? []),

@@ -141,16 +141,85 @@ abstract class RenewAction extends GroupControlAction<UpdateEnvParams> {
    * the group is not touched.
    */
   protected async envUpdate(group: RunningGroup): Promise<EnvUpdatePlan | null> {
-    if (!this.getParam('updateEnv', false)) return null;
+    if (!this.getParam('updateEnv', false)) {
+      await this.warnUnapplied(group);
+      return null;
+    }
     const plan = await planEnvUpdate(group);
-    if (plan.ignored.length > 0) {
-      const name = group.baseTitle;
+    if (plan.ignored.length > 0 && plan.file !== null) {
       this.io.stderr.write(
-        `drover: warning: '${name}': its entry in ${plan.file} also changed ${plan.ignored.map((k) => `'${k}'`).join(', ')}, which --update-env does not apply (it takes the entry's env alone); a stop and a start applies them (drover stop ${name}, then drover start ${name} where the file is)\n`,
+        `${unappliedWarning(group.baseTitle, plan.file, plan.ignored, true, plan.workers)}\n`,
       );
     }
     return plan;
   }
+
+  /**
+   * Without `--update-env`, a group of a config file is renewed as it was started: when its entry
+   * in the file changed since, a warning says which keys and what applies them. The file is only
+   * read for the warning: one that cannot be read (or a master that does not name it) says nothing.
+   */
+  private async warnUnapplied(group: RunningGroup): Promise<void> {
+    const changed = await entryChanges(group).catch(() => null);
+    if (changed === null || changed.keys.length === 0) return;
+    this.io.stderr.write(
+      `${unappliedWarning(group.baseTitle, changed.file, changed.keys, false, changed.workers)}\n`,
+    );
+  }
+}
+
+/**
+ * The warning for keys of a group's entry that changed in its file and that this command does not
+ * apply, with what does: `--update-env` for `env`, `scale` for `maxWorkerNum`, a stop and a start
+ * for the rest.
+ */
+function unappliedWarning(
+  name: string,
+  file: string,
+  keys: readonly string[],
+  updateEnv: boolean,
+  workers: number | undefined,
+): string {
+  const quoted = (list: readonly string[]) => list.map((k) => `'${k}'`).join(', ');
+  const fixes: string[] = [];
+  if (keys.includes('env')) fixes.push("--update-env applies 'env'");
+  if (keys.includes('maxWorkerNum'))
+    fixes.push(
+      `drover scale ${name} ${workers ?? '<count>'} applies 'maxWorkerNum' (until the next start, the file's count then)`,
+    );
+  const rest = keys.filter((k) => k !== 'env' && k !== 'maxWorkerNum');
+  if (rest.length > 0)
+    fixes.push(
+      `a stop and a start applies ${quoted(rest)} (drover stop ${name}, then drover start ${file} ${name})`,
+    );
+  const what = updateEnv
+    ? "which --update-env does not apply (it takes the entry's env alone)"
+    : 'which this command does not apply (it renews the workers as the group was started)';
+  return `drover: warning: '${name}': its entry in ${file} ${updateEnv ? 'also ' : ''}changed ${quoted(keys)}, ${what}; ${fixes.join('; ')}`;
+}
+
+/**
+ * The keys of `group`'s entry that changed in its config file since its master started (`env`
+ * included when the master keeps a digest of it and no `--update-env` replaced it since), and the
+ * file's worker count; null for a group not started from a file.
+ */
+async function entryChanges(
+  group: RunningGroup,
+): Promise<{ file: string; keys: string[]; workers: number | undefined } | null> {
+  const source = await sourceOf(group);
+  if (source === null) return null;
+  refuseForeignRunDir(group, source.file);
+  const entry = await loadGroupEntry(source.file, group.baseTitle);
+  // after an --update-env the workers run the env the file had then, not the one of the start
+  const updated = await remote(group)
+    .status()
+    .then((s) => s.master.envUpdatedAt !== undefined)
+    .catch(() => true);
+  return {
+    file: source.file,
+    keys: changedEntryKeys(source.entry, entry, { env: !updated }),
+    workers: entry.maxWorkerNum,
+  };
 }
 
 @Action({
@@ -206,6 +275,8 @@ interface EnvUpdatePlan {
   file: string | null;
   /** keys of its entry that changed besides env: not applied */
   ignored: string[];
+  /** the worker count of its entry in the file */
+  workers?: number;
 }
 
 /**
@@ -239,6 +310,7 @@ async function planEnvUpdate(group: RunningGroup): Promise<EnvUpdatePlan> {
     said: `with the environment of this shell and the env of its entry in ${source.file}`,
     file: source.file,
     ignored: changedEntryKeys(source.entry, entry),
+    workers: entry.maxWorkerNum,
   };
 }
 

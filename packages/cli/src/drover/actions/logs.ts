@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Action, CommandAction, type OutputStream, UsageError } from '@drover/command';
 import { escapeControl, type TailOptions, tailLog } from '@drover/core/control';
 import { plainErrors, withoutPrefix } from '../../messages.js';
+import { ALL, listRunning } from '../groups.js';
 import { checkLogFile, configuredLogFile, ROTATION_GAP_MS } from '../logFile.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
 
@@ -20,6 +21,7 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
         hint: `a group name is ${GROUP_NAME_RULE}`,
       });
     }
+    if (name === ALL) await refuseAll();
     const configured = await plainErrors(() => configuredLogFile(name));
     const follow = this.getParam('follow', false);
     const stop = new AbortController();
@@ -55,6 +57,22 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
       out.off?.('error', onOutputError);
     }
   }
+}
+
+/**
+ * `drover logs all`, as `stop all` reads: logs follows one group's file. The error names the
+ * running groups (a group that is itself named 'all' is shown).
+ */
+async function refuseAll(): Promise<void> {
+  const running = (await listRunning().catch(() => [])).map((g) => g.baseTitle);
+  if (running.includes(ALL)) return;
+  throw new UsageError("logs takes the name of one group, not 'all'", {
+    action: 'logs',
+    hint:
+      running.length === 0
+        ? 'no group is running; give the name of a group that wrote a log file (drover logs <name>)'
+        : `running: ${running.join(', ')}; e.g. drover logs ${running[0]}${running.length > 1 ? ` (one command per group, e.g. in separate terminals with -f)` : ''}`,
+  });
 }
 
 /**

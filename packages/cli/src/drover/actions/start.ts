@@ -6,12 +6,14 @@ import {
   defaultRunDir,
   findConfigFile,
   type GroupEntry,
+  isConfigFileName,
   loadGroupsConfig,
   manageFromEntry,
+  noSuchGroupError,
   runningGroups,
 } from '@drover/core/control';
 import { plainErrors, withoutPrefix } from '../../messages.js';
-import { groupNameFromScript } from '../names.js';
+import { GROUP_NAME, groupNameFromScript } from '../names.js';
 import { GROUP_OPTION_FLAGS, type GroupFlagOptions } from '../options.js';
 
 interface StartParams extends GroupFlagOptions {
@@ -24,11 +26,12 @@ const GROUP_OPTION_KEYS = Object.keys(GROUP_OPTION_FLAGS) as (keyof GroupFlagOpt
 
 @Action({
   name: 'start',
-  description: 'Run a script in supervised workers, or every group of ./drover.config.{js,mjs,json}',
+  description:
+    'Run a script in supervised workers, or the groups of a config file (./drover.config.{js,mjs,json}, or the one given)',
   args: {
     script:
-      'File to run (a script exporting init/work runs in the execution loop, any other runs as it is), or the name of one group of the config file',
-    args: "Arguments for the script; after '--' when they start with '-'",
+      'File to run (a script exporting init/work runs in the execution loop, any other runs as it is); a config file (drover.config.{js,mjs,cjs,json}, in any directory) to start its groups; or the name of one group of ./drover.config.*',
+    args: "Arguments for the script, or after a config file the name of one of its groups; after '--' when they start with '-'",
   },
 })
 export class StartAction extends CommandAction<StartParams, { script?: string; args: string[] }> {
@@ -36,6 +39,20 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     const background = this.getParam('background', false);
     if (this.args.script === undefined) return this.startConfig(background);
     const script = resolve(this.args.script);
+    if (isConfigFileName(script) && isFile(script)) {
+      // PM2's `pm2 start ecosystem.config.js`: the file's groups, not the file run as a script
+      const [only, ...more] = this.args.args;
+      if (more.length > 0) {
+        throw new UsageError(
+          `a config file takes one group name after it, not ${this.args.args.length} (${this.args.args.join(' ')})`,
+          {
+            action: 'start',
+            hint: `start one group: drover start ${this.args.script} <group>; or every group of the file: drover start ${this.args.script}`,
+          },
+        );
+      }
+      return this.startConfig(background, only, script);
+    }
     if (!isFile(script) && this.args.args.length === 0) {
       const group = await this.configGroupNamed(this.args.script);
       if (group === true) return this.startConfig(background, this.args.script);
@@ -43,6 +60,18 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
       if (group instanceof Error && !existsSync(script))
         throw new Error(
           `script '${this.args.script}' does not exist, and the config file cannot be read to look for a group of that name: ${(withoutPrefix(group) as Error).message}`,
+        );
+      // a name, not a path, where a config file is: a group it does not have
+      if (
+        group !== false &&
+        !(group instanceof Error) &&
+        !existsSync(script) &&
+        looksLikeName(this.args.script)
+      )
+        throw withoutPrefix(
+          noSuchGroupError(group.file, group.entries, this.args.script, {
+            notScript: script,
+          }),
         );
     }
     if (!background && this.hasParam('logDir')) {
@@ -77,20 +106,28 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
   }
 
   /**
-   * True when `name` is a group of the config file here (PM2's `--only`); the error of a config
-   * file that cannot be read.
+   * True when `name` is a group of the config file here (PM2's `--only`); the file and its
+   * groups when it has none of that name; false without a file; the error of a config file that
+   * cannot be read.
    */
-  private async configGroupNamed(name: string): Promise<boolean | Error> {
+  private async configGroupNamed(
+    name: string,
+  ): Promise<boolean | { file: string; entries: GroupEntry[] } | Error> {
     try {
       const file = findConfigFile(process.cwd());
-      return file !== null && (await loadGroupsConfig(file)).some((e) => e.baseTitle === name);
+      if (file === null) return false;
+      const entries = await loadGroupsConfig(file);
+      return entries.some((e) => e.baseTitle === name) || { file, entries };
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
   }
 
-  /** Every group of the config file, or only the one named `only`. */
-  private async startConfig(background: boolean, only?: string): Promise<void> {
+  /**
+   * Every group of the config file (`given`, or the one in this directory), or only the one
+   * named `only`.
+   */
+  private async startConfig(background: boolean, only?: string, given?: string): Promise<void> {
     const name = this.getParam('name');
     if (name !== undefined && isFile(resolve(name))) {
       // `drover start --name app.mjs`: the option took the script as its value
@@ -115,7 +152,7 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
         });
       }
     }
-    const file = await plainErrors(async () => findConfigFile(process.cwd()));
+    const file = given ?? (await plainErrors(async () => findConfigFile(process.cwd())));
     if (file === null) {
       throw new UsageError(
         `missing argument [script] for 'start', and no drover.config.js, .mjs or .json in ${process.cwd()}`,
@@ -124,6 +161,10 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     }
     const all = await plainErrors(() => loadGroupsConfig(file));
     const entries = only === undefined ? all : all.filter((e) => e.baseTitle === only);
+    if (entries.length === 0 && only !== undefined) {
+      const start = given === undefined ? 'drover start' : `drover start ${this.args.script}`;
+      throw withoutPrefix(noSuchGroupError(file, all, only, { start }));
+    }
     const multi = new ManageMultiple();
     for (const entry of entries) multi.addManage(manageFromEntry(entry));
     if (background) multi.setBackground(true);
@@ -173,6 +214,11 @@ async function withStartByName(
  */
 function launchedDaemon(background: boolean, pid: number): boolean {
   return background && pid !== process.pid && pid > 0;
+}
+
+/** A word that reads as a group's name rather than a script's path: no directory, no script extension. */
+function looksLikeName(word: string): boolean {
+  return GROUP_NAME.test(word) && !/\.(c|m)?[jt]sx?$/.test(word);
 }
 
 function isFile(path: string): boolean {
