@@ -85,6 +85,32 @@ const LEFT_BEHIND_GRACE_MS = 2000;
 /** The fix of a start that timed out, in the config key's name and the flag's. */
 const RAISE_READY_TIMEOUT = 'raise readyTimeout (drover start --ready-timeout=60s)';
 
+function isReady(handle: WorkerHandle): boolean {
+  return handle.state === 'ready';
+}
+
+/** Resolves once `handle` is ready or has exited, whichever comes first. */
+function settled(handle: WorkerHandle): Promise<void> {
+  if (handle.state === 'ready' || handle.state === 'exited') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      handle.off('ready', done);
+      resolve();
+    };
+    handle.once('ready', done);
+    void handle.exited.then(done);
+  });
+}
+
+/** Why a worker was not ready: the error's first part, without prefix or hint. */
+function whyNotReady(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const hint = err instanceof DroverError ? err.hint : undefined;
+  const text =
+    hint && err.message.endsWith(`; ${hint}`) ? err.message.slice(0, -hint.length - 2) : err.message;
+  return text.replace(/^drover: /, '');
+}
+
 /**
  * The master's life cycle, in one place: single-instance lock, pid file, control socket, fork,
  * respawn with backoff, recycle, rolling reload, scale, status and stop. Everything is driven by
@@ -98,6 +124,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private readonly policy: RestartPolicy;
   private readonly slots = new Map<number, WorkerSlot>();
   private readonly cpu = new CpuSampler();
+  /** the workers start() forked: one failing before it is ready fails the start */
+  private readonly firstForks = new WeakSet<WorkerHandle>();
   private readonly router = SignalRouter.get();
   private readonly exitProcess: boolean;
   private readonly setTitle: boolean;
@@ -234,7 +262,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       for (let pin = 0; pin < this.target; pin++) {
         const slot = new WorkerSlot(pin);
         this.slots.set(pin, slot);
-        ready.push(this.whenReady(this.spawn(slot), true));
+        const first = this.spawn(slot);
+        this.firstForks.add(first);
+        ready.push(this.whenReady(first, true));
       }
       // logged once the forks are under way: a first write to the terminal costs milliseconds
       this.log.info(`master started`, { pid: process.pid, workers: this.target });
@@ -574,8 +604,18 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     slot.ageTimer = null;
 
     if (this.stopping) return; // stop() handles the rest
-    // start() rejects and cleans up; a worker that finished before it was ready is finished
-    if (this.initialStart && handle.readyAt === null && reason !== 'normal') return;
+    // start() rejects and cleans up; a worker that finished before it was ready is finished.
+    // (A respawn that fails while other PINs still start is a crash like any other.)
+    if (this.initialStart && this.firstForks.has(handle) && handle.readyAt === null && reason !== 'normal')
+      return;
+    this.afterExit(slot, handle, reason, code);
+  }
+
+  /**
+   * What a PIN whose worker exited does next: wait for its successor, respawn (with backoff after
+   * a crash), finish, or leave.
+   */
+  private afterExit(slot: WorkerSlot, handle: WorkerHandle, reason: ExitReason, code: number | null): void {
     if (slot.retired) {
       this.forgetIfLeft(slot);
       return;
@@ -690,14 +730,22 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         return false;
       }
       if (reason === 'reload') {
-        slot.replaceError = (err as Error).message.replace(/^drover: /, '');
-        this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
-        // a kept worker that reached executeTimes meanwhile still waits for its replacement
-        if (old.recycleRequested && old.alive) void this.replace(slot, 'recycle');
+        slot.replaceError = whyNotReady(err);
+        if (old.alive) {
+          this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
+          // a kept worker that reached executeTimes meanwhile still waits for its replacement
+          if (old.recycleRequested) void this.replace(slot, 'recycle');
+        } else {
+          this.log.error(
+            `reload of worker ${slot.pin} aborted: its old worker exited while the successor started, and the successor failed: ${(err as Error).message}`,
+          );
+          this.afterEmptied(slot, old);
+        }
         return false;
       }
       this.log.error(`replacement of worker ${slot.pin} failed: ${(err as Error).message}`);
-      await old.stop('recycle', this.config.stopTimeout);
+      if (old.alive) await old.stop('recycle', this.config.stopTimeout);
+      else this.afterEmptied(slot, old);
       return false;
     }
     if (this.stopping || slot.restarting) return false; // stop() or restart() stops both
@@ -712,6 +760,15 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     this.updateReaper();
     await old.stop(reason, this.config.stopTimeout);
     return true;
+  }
+
+  /**
+   * The PIN's worker exited while a successor started, and the successor failed: the exit, left
+   * to the successor then, is handled now (a crash backs off), or the PIN would stay empty.
+   */
+  private afterEmptied(slot: WorkerSlot, old: WorkerHandle): void {
+    if (slot.current !== null || slot.replacement !== null || old.exitReason === null) return;
+    this.afterExit(slot, old, old.exitReason, slot.lastExit?.code ?? null);
   }
 
   private armAgeLimit(slot: WorkerSlot, handle: WorkerHandle): void {
@@ -882,13 +939,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private readyOrWhy(handle: WorkerHandle): Promise<string | null> {
     return this.whenReady(handle).then(
       () => null,
-      (err: unknown) => {
-        if (!(err instanceof Error)) return String(err);
-        const hint = err instanceof DroverError ? err.hint : undefined;
-        const text =
-          hint && err.message.endsWith(`; ${hint}`) ? err.message.slice(0, -hint.length - 2) : err.message;
-        return text.replace(/^drover: /, '');
-      },
+      (err: unknown) => whyNotReady(err),
     );
   }
 
@@ -930,22 +981,32 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         else notStarted.push({ pin: slot.pin, error: why });
         continue;
       }
+      if (slot.replacement) {
+        // a recycle is replacing this PIN's worker: its successor, forked before this reload,
+        // is replaced in turn once it has taken over (or the PIN is handled as it then is)
+        await settled(slot.replacement);
+        if (this.stopping) {
+          stop = { error: RELOAD_STOPPING };
+          break;
+        }
+      }
       if (slot.current?.state !== 'ready') {
         // one still starting began before this reload: with an update it has the old
-        // environment, and is replaced once it is ready
+        // environment, and is replaced once it is ready (one draining for a recycle is
+        // followed by a worker started with the update)
         const starting = slot.current;
-        if (!change || !starting?.alive || this.envOf.get(starting) === env) continue;
+        if (!change || !starting || starting.state !== 'starting' || this.envOf.get(starting) === env)
+          continue;
         await this.whenReady(starting).catch(() => {});
-        if (slot.current !== starting || starting.state !== 'ready') continue;
+        if (slot.current !== starting || !isReady(starting)) continue;
       }
-      const before = slot.current;
+      slot.replaceError = null;
       const ok = await this.replace(slot, 'reload', env);
       if (ok) replaced++;
-      // a PIN that left meanwhile (an idle temporary worker, a scale down) stops no reload
-      else if (slot.current === before && before.alive && !this.stopping && !slot.retired) {
-        stop = {
-          error: slot.replaceError ?? `worker ${slot.pin}'s replacement failed to start`,
-        };
+      // a successor that failed stops the reload here; a PIN that left meanwhile (an idle
+      // temporary worker, a scale down), or a stop, does not count as a failure
+      else if (slot.replaceError !== null && !this.stopping && !slot.retired) {
+        stop = { error: slot.replaceError };
         break;
       }
     }
@@ -1018,6 +1079,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     }
     if (from !== workers) this.log.info(`scaled from ${from} to ${workers} workers`);
     await Promise.all([...starting, ...stopping]);
+    // the workers that were not ready were stopped with the group: nothing starts them again
+    if (this.stopping && notReady.length > 0) throw this.stoppingError('scale');
     if (notReady.length > 0)
       throw this.notReadyError(`scaled from ${from} to ${workers} workers, but`, notReady);
     // the PINs kept may all have finished: the group ends as if the last of them just had
