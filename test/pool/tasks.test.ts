@@ -45,6 +45,19 @@ describe('pool tasks', () => {
     expect(group.events.filter(is('taskRetry'))).toEqual([]);
   }, 90_000);
 
+  it('a taskDone listener that throws is logged; every submitter still gets its result', async () => {
+    current = startPool({ minWorkers: 1 }, { POOL_LISTENER_THROWS: 'taskDone' });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const refs = [1, 2, 3].map((x) => group.command('submit', { payload: { x } }));
+    for (const [i, ref] of refs.entries()) {
+      expect(await group.answer(ref)).toMatchObject({ event: 'result', value: { doubled: 2 * (i + 1) } });
+    }
+    await group.waitFor('the throw logged', () =>
+      group.output.includes("a 'taskDone' listener threw; the pool goes on"),
+    );
+  });
+
   it('a worker that exits by itself, even with 0, is lost, not finished: its task runs again on a worker in its place', async () => {
     current = startPool({ minWorkers: 1, backoff: 0 });
     const { group } = current;

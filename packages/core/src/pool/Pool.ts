@@ -162,6 +162,23 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     return typed;
   }
 
+  /**
+   * A listener that throws (a bug in a `taskDone` handler, say) is logged, and the pool goes on:
+   * thrown here, it would cut short the settling of a task (its submitter never answered) or end
+   * the master. The group's own events are guarded the same way in the master.
+   */
+  override emit<K extends keyof PoolEvents<P, R>>(event: K, ...args: PoolEvents<P, R>[K]): boolean {
+    try {
+      return (super.emit as (event: K, ...args: PoolEvents<P, R>[K]) => boolean)(event, ...args);
+    } catch (err) {
+      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      if (this.log)
+        this.log.error(`a '${String(event)}' listener threw; the pool goes on`, { error: detail });
+      else process.emitWarning(`a '${String(event)}' listener threw; the pool goes on: ${detail}`);
+      return true;
+    }
+  }
+
   get baseTitle(): string {
     return this.config.manage.baseTitle;
   }
