@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { psArgs } from '../support/group.js';
 import { type Result, waitUntil } from './support/bin.js';
 import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
 
@@ -269,5 +270,23 @@ describe('drover logs all', () => {
     expect(result.stderr).toBe(
       `drover: logs takes the name of one group, not 'all'; running: ${name}; e.g. drover logs ${name}\nRun 'drover logs --help' for usage.\n`,
     );
+  });
+});
+
+describe('a daemon that runs several groups of a config file', () => {
+  it('leaves a group it no longer runs out of its process title', async () => {
+    const box = openSandbox();
+    const { dir, reports } = app(box);
+    const file = writeConfig(dir, `${entry('title-a', reports)}, ${entry('title-b', reports)}`);
+    ok(await box.drover(['start', file, '-d']));
+    const [a] = (await box.status()).filter((g) => g.master.baseTitle === 'title-a');
+    const daemon = a!.master.pid;
+    expect(psArgs(daemon)).toBe('drover:Master:title-a,title-b');
+    ok(await box.drover(['stop', 'title-b']));
+    await waitUntil(
+      "the daemon's title without title-b",
+      () => psArgs(daemon) === 'drover:Master:title-a' || undefined,
+    );
+    expect((await box.status()).map((g) => g.master.baseTitle)).toEqual(['title-a']);
   });
 });

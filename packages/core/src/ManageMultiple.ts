@@ -7,7 +7,7 @@ import type { ReloadResult } from './master/events.js';
 import type { EnvUpdate } from './master/workerEnv.js';
 import type { GroupStatus } from './status.js';
 import { masterSide } from './masterSide.js';
-import { formatTitle } from './title.js';
+import { formatTitle, setOwnTitle } from './title.js';
 import { currentRuntime } from './worker/current.js';
 
 export interface ManageMultipleOptions {
@@ -136,12 +136,32 @@ export class ManageMultiple {
       groups.map((m) => m.startMaster({ fileLog, ownTitle, logger: this.options.logger?.(m.baseTitle) })),
     );
     const failed = outcomes.findIndex((o) => o.status === 'rejected');
-    if (failed === -1) return process.pid;
+    if (failed === -1) {
+      if (!ownTitle) this.retitleAsGroupsStop(groups);
+      return process.pid;
+    }
     // all or nothing: the groups that did start are stopped again
     await Promise.allSettled(
       groups.filter((_, i) => outcomes[i]?.status === 'fulfilled').map((m) => m.stop()),
     );
     throw (outcomes[failed] as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * The process's title names the groups it runs (`drover:Master:web,mailer`); once one of them
+   * stops, while others go on, it is left out, or `ps` and `pkill -f drover:Master:mailer` would
+   * find this process for a group that now runs elsewhere. Only a title of that form is changed.
+   */
+  private retitleAsGroupsStop(groups: Manage[]): void {
+    const prefix = (groups[0] as Manage).config.titlePrefix;
+    const titleOf = (names: string[]) => formatTitle(prefix, 'Master', names.join(','));
+    let shown = titleOf(groups.map((m) => m.baseTitle));
+    const retitle = () => {
+      const running = groups.filter((m) => !m.stoppedHere).map((m) => m.baseTitle);
+      if (running.length === 0 || process.title !== shown) return;
+      shown = setOwnTitle(titleOf(running));
+    };
+    for (const m of groups) m.once('stop', retitle);
   }
 
   /** Graceful stop of every running group. */
