@@ -290,3 +290,18 @@ describe('a daemon that runs several groups of a config file', () => {
     expect((await box.status()).map((g) => g.master.baseTitle)).toEqual(['title-a']);
   });
 });
+
+describe('a config file that fails to load', () => {
+  it('names the line of a syntax error, as node --check does', async () => {
+    const box = openSandbox();
+    const dir = join(box.dir, 'broken');
+    mkdirSync(dir);
+    const file = join(dir, 'drover.config.mjs');
+    writeFileSync(file, "export default [\n  { baseTitle: 'a' script: './w.mjs' },\n];\n");
+    const result = await box.drover(['start', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `drover: config file '${file}' failed to load (Unexpected identifier 'script') at ${file}:2;`,
+    );
+  });
+});

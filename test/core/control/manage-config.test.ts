@@ -193,9 +193,17 @@ describe('loadGroupsConfig', () => {
     await expect(loadGroupsConfig(bad)).rejects.toThrow(`drover: config file '${bad}' is not valid JSON (`);
     const yaml = write('drover.config.yaml', 'groups: []');
     await expect(loadGroupsConfig(yaml)).rejects.toThrow("has the extension '.yaml'; use .js, .mjs or .json");
-    const throws = write('throws.mjs', "throw new Error('boom');");
+    // a JavaScript file's error names its line (and column), as a JSON file's does
+    const throws = write('throws.mjs', "const ok = 1;\nthrow new Error('boom');");
     await expect(loadGroupsConfig(throws)).rejects.toThrow(
-      `drover: config file '${throws}' failed to load (boom); fix the error in it`,
+      `drover: config file '${throws}' failed to load (boom) at ${throws}:2:7; fix the error in it`,
+    );
+    const undef = write(
+      'undef.cjs',
+      "const x = undefined;\nmodule.exports = [{ baseTitle: 'a', script: x.path }];\n",
+    );
+    await expect(loadGroupsConfig(undef)).rejects.toThrow(
+      `drover: config file '${undef}' failed to load (Cannot read properties of undefined (reading 'path')) at ${undef}:2:`,
     );
   });
 });

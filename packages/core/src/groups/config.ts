@@ -302,7 +302,7 @@ async function readConfigValue(file: string, opts: { fresh?: boolean } = {}): Pr
     } catch (err) {
       throw new DroverError(
         'ECONFIG',
-        `drover: config file '${file}' failed to load (${(err as Error)?.message ?? String(err)})`,
+        `drover: config file '${file}' failed to load (${(err as Error)?.message ?? String(err)})${scriptPlace(file, err)}`,
         {
           hint: `fix the error in it (it runs with its own directory, '${dirname(file)}', as the working directory)`,
           cause: err,
@@ -435,6 +435,38 @@ function unknownKeyHint(key: string): string {
 }
 
 /** ` at file:line:column` of the position a JSON.parse message names, or '' when it names none. */
+/**
+ * Where in a JavaScript config file its load failed: the first stack frame in the file for a
+ * throw; for a syntax error, which an ES module's stack does not place, the line `node --check`
+ * names (a second process, on this error path only).
+ */
+function scriptPlace(file: string, err: unknown): string {
+  if (!(err instanceof Error)) return '';
+  if (err instanceof SyntaxError) {
+    const { spawnSync } = process.getBuiltinModule(
+      'node:child_process',
+    ) as typeof import('node:child_process');
+    const check = spawnSync(process.execPath, ['--title=drover:config-check', '--check', file], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    const line = new RegExp(`^${escapeRegExp(file)}:(\\d+)$`, 'm').exec(check.stderr ?? '');
+    return line ? ` at ${file}:${line[1]}` : '';
+  }
+  const url = pathToFileURL(file).href;
+  for (const frame of (err.stack ?? '').split('\n').slice(1)) {
+    const place = new RegExp(
+      `(?:${escapeRegExp(url)}|${escapeRegExp(file)})(?:\\?[^:)]*)?:(\\d+):(\\d+)`,
+    ).exec(frame);
+    if (place) return ` at ${file}:${place[1]}:${place[2]}`;
+  }
+  return '';
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function jsonPlace(file: string, text: string, message: string): string {
   const match = / at position (\d+)/.exec(message);
   if (!match) return '';
