@@ -139,11 +139,19 @@ describe('a JavaScript config file read again', () => {
     expect(after).toEqual([{ cwd: dir, FIXCFG_SECRET: 'second' }]);
   });
 
-  it('a plain reload or restart after an edit of the entry says which keys changed and what applies them; exit 0', async () => {
+  it('a plain reload or restart after an edit of a JSON entry says which keys changed and what applies them; exit 0', async () => {
     const box = openSandbox();
     const { dir, reports } = app(box);
     const name = `fixconfig-ed-${process.pid}`;
-    const file = writeConfig(dir, entry(name, reports, ', maxWorkerNum: 1', '1'));
+    const file = join(dir, 'drover.config.json');
+    const write = (extra: Record<string, unknown>) =>
+      writeFileSync(
+        file,
+        JSON.stringify({
+          groups: [{ baseTitle: name, script: './w.mjs', env: { REPORT_DIR: reports, FOO: '1' }, ...extra }],
+        }),
+      );
+    write({ maxWorkerNum: 1 });
     ok(await box.drover(['start', '-d'], { cwd: dir }));
     await box.waitWorkers(name, 1);
 
@@ -151,21 +159,35 @@ describe('a JavaScript config file read again', () => {
     const same = ok(await box.drover(['reload', name], { cwd: dir }));
     expect(same.stderr).toBe('');
 
-    writeConfig(
-      dir,
-      entry(name, reports, ", maxWorkerNum: 2, execArgv: ['--no-warnings']", '2').replace(
-        './w.mjs',
-        './w2.mjs',
-      ),
-    );
+    write({ maxWorkerNum: 2, execArgv: ['--no-warnings'], script: './w2.mjs' });
     for (const command of ['reload', 'restart']) {
       const result = ok(await box.drover([command, name], { cwd: box.dir }));
       expect(result.stderr).toBe(
-        `drover: warning: '${name}': its entry in ${file} changed 'env', 'execArgv', 'maxWorkerNum', 'script', which this command does not apply (it renews the workers as the group was started); --update-env applies 'env'; drover scale ${name} 2 applies 'maxWorkerNum' (until the next start, the file's count then); a stop and a start applies 'execArgv', 'script' (drover stop ${name}, then drover start ${file} ${name})\n`,
+        `drover: warning: '${name}': its entry in ${file} changed 'execArgv', 'maxWorkerNum', 'script', which this command does not apply (it renews the workers as the group was started); drover scale ${name} 2 applies 'maxWorkerNum' (until the next start, the file's count then); a stop and a start applies 'execArgv', 'script' (drover stop ${name}, then drover start ${file} ${name})\n`,
       );
     }
     // what runs is still what was started
     expect((await reportsOf(box, reports, name, 1)).map((r) => r.FOO)).toEqual(['1']);
+    // the master keeps no env values of its entry
+    const [group] = await box.status();
+    expect(group?.master.run?.source?.entry).not.toHaveProperty('env');
+  });
+
+  it('a plain reload or restart does not run a JavaScript config file', async () => {
+    const box = openSandbox();
+    const { dir, reports } = app(box);
+    const name = `fixconfig-js-${process.pid}`;
+    const ran = join(box.dir, 'config-ran');
+    writeFileSync(
+      join(dir, 'drover.config.mjs'),
+      `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(ran)}, 'x');\nexport default [{ baseTitle: '${name}', script: './w.mjs', env: { REPORT_DIR: ${JSON.stringify(reports)} } }];\n`,
+    );
+    ok(await box.drover(['start', '-d'], { cwd: dir }));
+    await box.waitWorkers(name, 1);
+    const before = readFileSync(ran, 'utf8').length;
+    ok(await box.drover(['reload', name], { cwd: dir }));
+    ok(await box.drover(['restart', name], { cwd: dir }));
+    expect(readFileSync(ran, 'utf8').length).toBe(before);
   });
 });
 
@@ -226,7 +248,7 @@ describe('mistakes in a config file', () => {
     );
   });
 
-  it('a cwd, user or group that does not exist is refused at load, naming the file, the entry and the key; no group starts', async () => {
+  it('a cwd, user or group that does not exist is refused before any group starts, naming the file, the entry and the key; the other groups are not held up', async () => {
     const box = openSandbox();
     const marker = join(box.dir, 'ran');
     writeFileSync(
@@ -254,6 +276,10 @@ describe('mistakes in a config file', () => {
     const foreground = await box.drover(['start']);
     expect(foreground.code).toBe(1);
     expect(existsSync(marker)).toBe(false);
+    // the file's other group is not held up by it
+    ok(await box.drover(['start', 'fixconfig-ok', '-d']));
+    await box.waitWorkers('fixconfig-ok', 1);
+    ok(await box.drover(['logs', 'fixconfig-ok', '-n', '1']));
   });
 });
 

@@ -2,7 +2,13 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { type CommandOption, Option, type ParamTarget, UsageError } from '@drover/command';
-import { ConfigError, type ManageConfig, type ManageOptions, resolveManageConfig } from '@drover/core';
+import {
+  ConfigError,
+  type ManageConfig,
+  type ManageOptions,
+  parseSize,
+  resolveManageConfig,
+} from '@drover/core';
 import { GROUP_NAME, GROUP_NAME_RULE } from './names.js';
 
 /** Most workers one group may have (the master's own limit). */
@@ -244,14 +250,19 @@ const MIN_MAX_MEMORY = 1024 ** 2;
  * under 1M is refused: a bare `300` is 300 bytes, which PM2 users mean as 300M.
  */
 function parseMaxMemory(typed: string): string {
-  const bytes = checkFlag('maxMemory', typed, typed).maxMemory;
-  if (bytes > 0 && bytes < MIN_MAX_MEMORY) {
+  // a size under 1M gets the flag's own advice (core refuses it too, in a config file's words)
+  let bytes: number | null = null;
+  try {
+    bytes = parseSize(typed, 'maxMemory');
+  } catch {}
+  if (bytes !== null && bytes > 0 && bytes < MIN_MAX_MEMORY) {
     throw flagError(
       '--max-memory',
       typed,
       `that is ${bytes} bytes, less than any Node process uses: give a unit (--max-memory=${/^[\d.]+$/.test(typed) && Number(typed) <= 65_536 ? `${typed}M` : '300M'}), or 0 for no limit`,
     );
   }
+  checkFlag('maxMemory', typed, typed);
   return typed;
 }
 

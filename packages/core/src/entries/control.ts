@@ -15,6 +15,7 @@ export { SocketGoneError } from '../control/SocketGoneError.js';
 export {
   CONFIG_FILE_NAMES,
   changedEntryKeys,
+  checkEntriesCanStart,
   findConfigFile,
   type GroupEntry,
   GroupsConfigError,

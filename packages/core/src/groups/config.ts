@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -171,21 +170,11 @@ export async function loadGroupEntry(path: string, baseTitle: string): Promise<G
  * it: JSON, without `env`), `env` aside: what a reload that takes only the entry's `env` leaves
  * as it was. Sorted.
  */
-export function changedEntryKeys(
-  before: Readonly<Record<string, unknown>>,
-  after: GroupEntry,
-  opts: { env?: boolean } = {},
-): string[] {
+export function changedEntryKeys(before: Readonly<Record<string, unknown>>, after: GroupEntry): string[] {
   const now = sourceEntry(after);
   const keys = new Set([...Object.keys(before), ...Object.keys(now)]);
-  return [...keys]
-    .filter((key) =>
-      key === 'env'
-        ? // a master keeps a digest of the env it was started with (none before it did): compared on request
-          opts.env === true && typeof before.env === 'string' && before.env !== now.env
-        : !sameJson(before[key], now[key]),
-    )
-    .sort();
+  // (a master keeps no env: its values may be secrets)
+  return [...keys].filter((key) => key !== 'env' && !sameJson(before[key], now[key])).sort();
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -201,29 +190,34 @@ function sameJson(a: unknown, b: unknown): boolean {
   );
 }
 
+/** Why a validated entry's group cannot start (a missing cwd, an unknown user), for checkEntriesCanStart. */
+const startProblems = new WeakMap<GroupEntry, GroupsConfigError>();
+
+/**
+ * Throws, before any of them starts, the error of the first entry whose group could not start:
+ * its `cwd` does not exist, or its `user` or `group` is unknown.
+ */
+export function checkEntriesCanStart(entries: readonly GroupEntry[]): void {
+  for (const entry of entries) {
+    const problem = startProblems.get(entry);
+    if (problem) throw problem;
+  }
+}
+
 /** The config file each validated entry came from, for `manageFromEntry`. */
 const entryFiles = new WeakMap<GroupEntry, string>();
 
 /**
- * An entry as a master keeps it for `ping` (GroupSource.entry): JSON, its `env` replaced by a
- * digest of it (the values may be secrets; the digest tells a changed env from the same one).
+ * An entry as a master keeps it for `ping` (GroupSource.entry): JSON, without its `env`, whose
+ * values may be secrets.
  */
 function sourceEntry(entry: GroupEntry): Record<string, unknown> {
-  const { env, ...rest } = entry;
+  const { env: _env, ...rest } = entry;
   try {
-    const json = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
-    json.env = envDigest(env ?? {});
-    return json;
+    return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
   } catch {
     return {};
   }
-}
-
-function envDigest(env: Readonly<Record<string, string>>): string {
-  const sorted = Object.keys(env)
-    .sort()
-    .map((key) => [key, env[key]]);
-  return `sha256:${createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32)}`;
 }
 
 /**
@@ -512,10 +506,12 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
     );
   }
 
-  // what the master would find only at the fork, once the file's other groups had started
+  // What the master would find only at the fork, once the file's other groups had started; told
+  // when the group is about to start (checkEntriesCanStart), not to a command on another group.
+  let cannotStart: GroupsConfigError | undefined;
   const cwd = options.cwd;
   if (typeof cwd === 'string' && !isDirectory(cwd)) {
-    throw fail(
+    cannotStart = fail(
       name,
       'cwd',
       item.cwd,
@@ -524,12 +520,12 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
   }
   for (const kind of ['user', 'group'] as const) {
     const value = options[kind];
-    if (typeof value !== 'string') continue;
+    if (cannotStart || typeof value !== 'string') continue;
     try {
       resolvePrincipal(kind, value);
     } catch (err) {
-      if (err instanceof ConfigError) throw fail(name, kind, value, err.hint ?? 'an existing one');
-      throw err;
+      if (!(err instanceof ConfigError)) throw err;
+      cannotStart = fail(name, kind, value, err.hint ?? 'an existing one');
     }
   }
 
@@ -551,6 +547,7 @@ function validateEntry(file: string, index: number, item: unknown): GroupEntry {
     throw fail(name, 'args', args, 'an array of strings');
   }
   const entry = { ...(options as unknown as ManageOptions), script: scriptPath } as GroupEntry;
+  if (cannotStart) startProblems.set(entry, cannotStart);
   if (args !== undefined) entry.args = [...(args as string[])];
   if (item.logRotation !== undefined) {
     if (item.logRotation === null)

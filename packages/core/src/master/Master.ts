@@ -730,7 +730,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         return false;
       }
       if (reason === 'reload') {
-        slot.replaceError = whyNotReady(err);
+        // with its hint: for a timeout that is the why (what readyWhen waited for)
+        slot.replaceError = (err as Error).message.replace(/^drover: /, '');
         if (old.alive) {
           this.log.error(`reload of worker ${slot.pin} aborted, old worker kept: ${(err as Error).message}`);
           // a kept worker that reached executeTimes meanwhile still waits for its replacement

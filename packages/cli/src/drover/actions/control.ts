@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, extname } from 'node:path';
 import {
   Action,
   CommandAction,
@@ -199,27 +199,20 @@ function unappliedWarning(
 }
 
 /**
- * The keys of `group`'s entry that changed in its config file since its master started (`env`
- * included when the master keeps a digest of it and no `--update-env` replaced it since), and the
- * file's worker count; null for a group not started from a file.
+ * The keys of `group`'s entry that changed in its JSON config file since its master started
+ * (`env` aside: a master keeps none of its values), and the file's worker count; null for a group
+ * not started from a JSON file.
  */
 async function entryChanges(
   group: RunningGroup,
 ): Promise<{ file: string; keys: string[]; workers: number | undefined } | null> {
   const source = await sourceOf(group);
-  if (source === null) return null;
+  // A JavaScript file is code: a plain reload or restart never ran it, and must not start to (a
+  // file that waits on a network, or keeps a timer, would hold the command up or keep it alive).
+  if (source === null || extname(source.file) !== '.json') return null;
   refuseForeignRunDir(group, source.file);
   const entry = await loadGroupEntry(source.file, group.baseTitle);
-  // after an --update-env the workers run the env the file had then, not the one of the start
-  const updated = await remote(group)
-    .status()
-    .then((s) => s.master.envUpdatedAt !== undefined)
-    .catch(() => true);
-  return {
-    file: source.file,
-    keys: changedEntryKeys(source.entry, entry, { env: !updated }),
-    workers: entry.maxWorkerNum,
-  };
+  return { file: source.file, keys: changedEntryKeys(source.entry, entry), workers: entry.maxWorkerNum };
 }
 
 @Action({

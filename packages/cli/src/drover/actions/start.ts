@@ -8,6 +8,7 @@ import {
   type GroupEntry,
   isConfigFileName,
   loadGroupsConfig,
+  checkEntriesCanStart,
   manageFromEntry,
   noSuchGroupError,
   runningGroups,
@@ -166,6 +167,7 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
       throw withoutPrefix(noSuchGroupError(file, all, only, { start }));
     }
     const multi = new ManageMultiple();
+    await plainErrors(async () => checkEntriesCanStart(entries));
     for (const entry of entries) multi.addManage(manageFromEntry(entry));
     if (background) multi.setBackground(true);
     const pid = await plainErrors(() =>
