@@ -104,8 +104,18 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   private background = false;
   private backgroundOptions: BackgroundOptions = {};
 
+  /** An async listener whose promise rejected: logged by the master, as one that throws is. */
+  override [EventEmitter.captureRejectionSymbol](err: unknown, event: unknown, ..._args: unknown[]): void {
+    if (this.master) this.master.listenerFailed(event, err);
+    else
+      process.emitWarning(
+        `a '${String(event)}' listener of '${this.config.baseTitle}' failed: ${String(err)}`,
+      );
+  }
+
   constructor(options: ManageOptions, deps: ManageDeps = {}) {
-    super();
+    // an async listener's rejection comes to [captureRejectionSymbol], not to an unhandled rejection
+    super({ captureRejections: true });
     this.config = resolveManageConfig(options);
     this.deps = deps;
     // a bad rotation fails here, not later in a daemon
@@ -187,7 +197,8 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
    * the master and `start()` resolves when every worker is ready; with `setBackground()` a daemon
    * becomes the master (see there). In a worker of this group it runs the worker side and never
    * resolves; in a worker of another group, or in a daemon started for other groups, it does nothing.
-   * A second call while one is under way shares it, as one after it resolved does.
+   * A second call while one is under way shares it; in the foreground, so does one after it
+   * resolved (in the background, that one finds the group running: EALREADYRUNNING).
    */
   async start(): Promise<number> {
     const runtime = currentRuntime();

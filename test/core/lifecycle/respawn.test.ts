@@ -142,21 +142,25 @@ describe('hang detection', () => {
 });
 
 describe('a master event listener that throws', () => {
-  it('is logged, and the master goes on: the crashed worker is respawned, the group stops cleanly', async () => {
-    current = startLoop({ maxWorkerNum: 2 }, { listenerThrows: 'workerExit' });
-    const { group } = current;
-    await group.waitEvent(is('started'), 'started');
-    const [[pin, victim]] = [...readyPids(group)];
-    process.kill(victim!, 'SIGKILL');
-    await group.waitEvent(
-      is('workerReady', (e) => e.pin === pin && e.pid !== victim),
-      'the replacement ready',
-    );
-    await group.waitFor('the throw logged', () =>
-      group.output.includes("a 'workerExit' listener threw; the group goes on"),
-    );
-    expect(group.output).toContain('a bug in a workerExit listener');
-    group.signal('SIGTERM');
-    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
-  });
+  it.each([
+    ['throws', 'listenerThrows', 'a bug in a workerExit listener'],
+    ['rejects (async)', 'listenerRejects', 'a bug in an async workerExit listener'],
+  ])(
+    '%s: it is logged, and the master goes on: the crashed worker is respawned, the group stops cleanly',
+    async (_, key, error) => {
+      current = startLoop({ maxWorkerNum: 2 }, { [key]: 'workerExit' });
+      const { group } = current;
+      await group.waitEvent(is('started'), 'started');
+      const [[pin, victim]] = [...readyPids(group)];
+      process.kill(victim!, 'SIGKILL');
+      await group.waitEvent(
+        is('workerReady', (e) => e.pin === pin && e.pid !== victim),
+        'the replacement ready',
+      );
+      await group.waitFor('the failure logged', () => group.output.includes(error));
+      expect(group.output).toContain("a 'workerExit' listener threw; the group goes on");
+      group.signal('SIGTERM');
+      expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    },
+  );
 });

@@ -171,7 +171,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private beforeStop: (() => Promise<void>) | null = null;
 
   constructor(options: MasterOptions) {
-    super();
+    // an async listener's rejection comes to [captureRejectionSymbol], not to an unhandled rejection
+    super({ captureRejections: true });
     this.config = options.config;
     this.launch = options.launch;
     this.log = options.logger;
@@ -198,11 +199,24 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     try {
       return (super.emit as (event: K, ...args: MasterEvents[K]) => boolean)(event, ...args);
     } catch (err) {
-      this.log.error(`a '${String(event)}' listener threw; the group goes on`, {
-        error: err instanceof Error ? (err.stack ?? err.message) : describeValue(err),
-      });
+      this.listenerFailed(event, err);
       return true;
     }
+  }
+
+  override [EventEmitter.captureRejectionSymbol](err: unknown, event: unknown, ..._args: unknown[]): void {
+    this.listenerFailed(event, err);
+  }
+
+  /**
+   * Logs a listener of `event` that threw or whose promise rejected, here or on the façade that
+   * forwards this master's events.
+   * @internal
+   */
+  listenerFailed(event: unknown, err: unknown): void {
+    this.log.error(`a '${String(event)}' listener threw; the group goes on`, {
+      error: err instanceof Error ? (err.stack ?? err.message) : describeValue(err),
+    });
   }
 
   get pid(): number {

@@ -132,7 +132,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   private readonly outcomes = new WeakMap<Delivery, SettledAttempt>();
 
   constructor(options: PoolOptions<P>, deps: PoolDeps = {}) {
-    super();
+    // an async listener's rejection comes to [captureRejectionSymbol], not to an unhandled rejection
+    super({ captureRejections: true });
     this.config = resolvePoolConfig(options);
     this.deps = deps;
   }
@@ -171,12 +172,19 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     try {
       return (super.emit as (event: K, ...args: PoolEvents<P, R>[K]) => boolean)(event, ...args);
     } catch (err) {
-      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      if (this.log)
-        this.log.error(`a '${String(event)}' listener threw; the pool goes on`, { error: detail });
-      else process.emitWarning(`a '${String(event)}' listener threw; the pool goes on: ${detail}`);
+      this.listenerFailed(event, err);
       return true;
     }
+  }
+
+  override [EventEmitter.captureRejectionSymbol](err: unknown, event: unknown, ..._args: unknown[]): void {
+    this.listenerFailed(event, err);
+  }
+
+  private listenerFailed(event: unknown, err: unknown): void {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    if (this.log) this.log.error(`a '${String(event)}' listener threw; the pool goes on`, { error: detail });
+    else process.emitWarning(`a '${String(event)}' listener threw; the pool goes on: ${detail}`);
   }
 
   get baseTitle(): string {

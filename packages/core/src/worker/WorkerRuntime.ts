@@ -360,6 +360,8 @@ export class WorkerRuntime {
    */
   private endAfterFailure(): void {
     this.ending ??= { reason: 'crash', code: 1 };
+    // what else runs in the worker learns it ends, during the round trip
+    this.abort.abort();
     void this.syncWithMaster().then(() => this.exit(1));
   }
 
