@@ -996,14 +996,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         else notStarted.push({ pin: slot.pin, error: why });
         continue;
       }
-      if (slot.replacement) {
+      while (slot.replacement && !this.stopping) {
         // a recycle is replacing this PIN's worker: its successor, forked before this reload,
-        // is replaced in turn once it has taken over (or the PIN is handled as it then is)
+        // is replaced in turn once it has taken over (or the PIN is handled as it then is); the
+        // recycle's own step after the ready runs first (a macrotask later)
         await settled(slot.replacement);
-        if (this.stopping) {
-          stop = { error: RELOAD_STOPPING };
-          break;
-        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (this.stopping) {
+        stop = { error: RELOAD_STOPPING };
+        break;
       }
       if (slot.current?.state !== 'ready') {
         // one still starting began before this reload: with an update it has the old
