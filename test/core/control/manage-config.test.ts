@@ -198,6 +198,11 @@ describe('loadGroupsConfig', () => {
     await expect(loadGroupsConfig(throws)).rejects.toThrow(
       `drover: config file '${throws}' failed to load (boom) at ${throws}:2:7; fix the error in it`,
     );
+    // a SyntaxError the file throws as it runs (JSON.parse) is placed by its stack, not node --check
+    const parse = write('parse.mjs', "const ok = 1;\nexport default JSON.parse('{bad');\n");
+    await expect(loadGroupsConfig(parse)).rejects.toThrow(
+      new RegExp(`failed to load \\(.*JSON.*\\) at ${parse}:2:\\d+; fix the error in it`),
+    );
     const undef = write(
       'undef.cjs',
       "const x = undefined;\nmodule.exports = [{ baseTitle: 'a', script: x.path }];\n",

@@ -436,6 +436,14 @@ function unknownKeyHint(key: string): string {
  */
 function scriptPlace(file: string, err: unknown): string {
   if (!(err instanceof Error)) return '';
+  const url = pathToFileURL(file).href;
+  for (const frame of (err.stack ?? '').split('\n').slice(1)) {
+    const place = new RegExp(
+      `(?:${escapeRegExp(url)}|${escapeRegExp(file)})(?:\\?[^:)]*)?:(\\d+):(\\d+)`,
+    ).exec(frame);
+    if (place) return ` at ${file}:${place[1]}:${place[2]}`;
+  }
+  // a syntax error of the file itself (a JSON.parse in it throws one too, placed above)
   if (err instanceof SyntaxError) {
     const { spawnSync } = process.getBuiltinModule(
       'node:child_process',
@@ -446,13 +454,6 @@ function scriptPlace(file: string, err: unknown): string {
     });
     const line = new RegExp(`^${escapeRegExp(file)}:(\\d+)$`, 'm').exec(check.stderr ?? '');
     return line ? ` at ${file}:${line[1]}` : '';
-  }
-  const url = pathToFileURL(file).href;
-  for (const frame of (err.stack ?? '').split('\n').slice(1)) {
-    const place = new RegExp(
-      `(?:${escapeRegExp(url)}|${escapeRegExp(file)})(?:\\?[^:)]*)?:(\\d+):(\\d+)`,
-    ).exec(frame);
-    if (place) return ` at ${file}:${place[1]}:${place[2]}`;
   }
   return '';
 }

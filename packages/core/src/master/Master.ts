@@ -724,7 +724,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       await old.stop(reason, this.config.stopTimeout);
       return true;
     }
-    slot.replaceError = null;
+    // (slot.replaceError is the reload's to clear: a recycle started from a failed reload's catch
+    // must not erase the failure the reload is about to read)
     const next = this.spawn(slot, true, env);
     try {
       await this.whenReady(next);
