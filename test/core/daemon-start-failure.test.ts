@@ -8,10 +8,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-function config(w: DaemonCase, extra: Record<string, unknown> = {}): Record<string, string> {
-  return { GROUP_CONFIG: JSON.stringify({ runDir: w.runDir, ...extra }) };
-}
-
 /** The launcher's `FAILED <code> <message>` line. */
 function failure(output: string): string {
   const line = output.split('\n').find((l) => l.startsWith('FAILED '));
@@ -23,7 +19,7 @@ describe('a failed background start says what it saw, in the past, and that the 
   it('workers that crash after they are ready: the last state seen is past, and the stop is said', async () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 2 }),
+      ...world.config({ maxWorkerNum: 2 }),
       WORKER_BEHAVIOUR: JSON.stringify({ crashAfterMs: 200 }),
       BACKGROUND: JSON.stringify({ deadlineMs: 120_000 }),
     });
@@ -41,7 +37,7 @@ describe('a failed background start says what it saw, in the past, and that the 
   it('a daemon that misses the deadline: "when last asked, \'bg\' was starting", and it was stopped', async () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 1 }),
+      ...world.config({ maxWorkerNum: 1 }),
       WORKER_BEHAVIOUR: JSON.stringify({ initMs: 30_000 }),
       BACKGROUND: JSON.stringify({ deadlineMs: 1500 }),
     });

@@ -16,10 +16,6 @@ afterEach(async () => {
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
-function config(w: DaemonCase, extra: Record<string, unknown> = {}): Record<string, string> {
-  return { GROUP_CONFIG: JSON.stringify({ runDir: w.runDir, ...extra }) };
-}
-
 /** Whether this process may mount a tmpfs in a mount namespace of its own (root, CAP_SYS_ADMIN). */
 const canMountTmpfs =
   process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true'], { stdio: 'ignore' }).status === 0;
@@ -29,7 +25,7 @@ describe('background mode (setBackground)', () => {
     world = new DaemonCase();
     const { code, pid, output } = await world.launch(
       'control/bg-group.mjs',
-      config(world, { maxWorkerNum: 2 }),
+      world.config({ maxWorkerNum: 2 }),
     );
     expect(code, output).toBe(0);
     expect(pid).toBeGreaterThan(0);
@@ -55,7 +51,7 @@ describe('background mode (setBackground)', () => {
     world = new DaemonCase();
     // executeTimes 2 with 10 ms executions: a PIN is recycled about every 50 ms
     const launched = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 2, executeTimes: 2, executeUSleep: 0 }),
+      ...world.config({ maxWorkerNum: 2, executeTimes: 2, executeUSleep: 0 }),
       BACKGROUND: JSON.stringify({ settleMs: 1000, deadlineMs: 15_000 }),
     });
     expect(launched.code, launched.output).toBe(0);
@@ -67,7 +63,7 @@ describe('background mode (setBackground)', () => {
   it('status, scale, reload, restart and stop from a second process through Manage', async () => {
     world = new DaemonCase();
     const launched = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 2 }),
+      ...world.config({ maxWorkerNum: 2 }),
       WORKER_BEHAVIOUR: JSON.stringify({ printEach: true, workMs: 50 }),
     });
     expect(launched.code, launched.output).toBe(0);
@@ -130,7 +126,7 @@ describe('background mode (setBackground)', () => {
   it('a group whose workers fail init: the launcher exits non-zero with the reason and the log lines, nothing is left', async () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 2 }),
+      ...world.config({ maxWorkerNum: 2 }),
       WORKER_BEHAVIOUR: JSON.stringify({ initFailPin: 1 }),
     });
     expect(code).toBe(1);
@@ -148,7 +144,7 @@ describe('background mode (setBackground)', () => {
   it('a group whose worker keeps crashing after it is ready fails the start once a PIN crashed 3 times', async () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 1 }),
+      ...world.config({ maxWorkerNum: 1 }),
       WORKER_BEHAVIOUR: JSON.stringify({ crashAfterMs: 200 }),
       // a deadline the crash loop alone would take to reach
       BACKGROUND: JSON.stringify({ deadlineMs: 120_000 }),
@@ -167,7 +163,7 @@ describe('background mode (setBackground)', () => {
   it('a daemon that dies right after its workers are ready is reported as a failure, not as started', async () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 1 }),
+      ...world.config({ maxWorkerNum: 1 }),
       WORKER_BEHAVIOUR: JSON.stringify({ masterCrashAfterMs: 600 }),
       BACKGROUND: JSON.stringify({ settleMs: 3000 }),
     });
@@ -189,7 +185,7 @@ describe('background mode (setBackground)', () => {
   it('a daemon that misses the deadline is stopped and reported', async () => {
     world = new DaemonCase();
     const { code, output } = await world.launch('control/bg-group.mjs', {
-      ...config(world, { maxWorkerNum: 1 }),
+      ...world.config({ maxWorkerNum: 1 }),
       WORKER_BEHAVIOUR: JSON.stringify({ initMs: 30_000 }),
       BACKGROUND: JSON.stringify({ deadlineMs: 1500 }),
     });
@@ -202,10 +198,10 @@ describe('background mode (setBackground)', () => {
 
   it('a second background start of a running group is refused without spawning', async () => {
     world = new DaemonCase();
-    const first = await world.launch('control/bg-group.mjs', config(world, { maxWorkerNum: 1 }));
+    const first = await world.launch('control/bg-group.mjs', world.config({ maxWorkerNum: 1 }));
     expect(first.code, first.output).toBe(0);
     const before = world.processes().length;
-    const second = await world.launch('control/bg-group.mjs', config(world, { maxWorkerNum: 1 }));
+    const second = await world.launch('control/bg-group.mjs', world.config({ maxWorkerNum: 1 }));
     expect(second.code).toBe(1);
     expect(second.output).toContain(
       `FAILED EALREADYRUNNING drover: 'bg' is already running (pid ${first.pid})`,
@@ -220,7 +216,7 @@ describe('background mode (setBackground)', () => {
     const lock = await InstanceLock.acquire(lockName);
     try {
       expect(lock).not.toBeNull();
-      const result = await world.launch('control/bg-group.mjs', config(world, { maxWorkerNum: 1 }));
+      const result = await world.launch('control/bg-group.mjs', world.config({ maxWorkerNum: 1 }));
       expect(result.code).toBe(1);
       expect(result.output).toMatch(
         /^FAILED EDAEMON drover: 'bg' did not start in the background: the daemon \(pid \d+\) exited with code 1 before it was ready: 'bg' is already running/m,

@@ -28,6 +28,11 @@ export class DaemonCase {
     this.removeDir = cleanup;
   }
 
+  /** The fixture group's GROUP_CONFIG, in this case's run dir. */
+  config(extra: Record<string, unknown> = {}): Record<string, string> {
+    return { GROUP_CONFIG: JSON.stringify({ runDir: this.runDir, ...extra }) };
+  }
+
   get env(): Record<string, string> {
     return { [CASE_VAR]: this.tag };
   }
