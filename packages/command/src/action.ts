@@ -51,7 +51,8 @@ export abstract class CommandAction<
 
   /**
    * Runs the action. Return an exit code (an integer 0-255) to override 0; anything else fails
-   * with 1. Throw to fail with 1 (`UsageError`: 2).
+   * with 1. Throw to fail with 1 (`UsageError`: 2). Under `runMain`, a non-zero
+   * `process.exitCode` set here is kept when the handler returns nothing or 0.
    */
   abstract handler(): HandlerResult | Promise<HandlerResult>;
 
