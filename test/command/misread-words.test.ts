@@ -173,6 +173,61 @@ describe('a long option written with one dash', () => {
   });
 });
 
+describe('an option written with an em dash, en dash or minus sign', () => {
+  it.each([
+    [
+      ['deploy', 'prod', '—force'],
+      `unknown option —force; it starts with an em dash (—), not '--': --force${ARG}'—force'`,
+    ],
+    [
+      ['deploy', 'prod', '–tag=v1'],
+      `unknown option –tag=v1; it starts with an en dash (–), not '--': --tag=v1${ARG}'–tag=v1'`,
+    ],
+    [['deploy', 'prod', '−f'], `unknown option −f; it starts with a minus sign (−), not '-': -f${ARG}'−f'`],
+    [
+      ['deploy', 'prod', '−ftv2'],
+      `unknown option −ftv2; it starts with a minus sign (−), not '-': -f -t=v2${ARG}'−ftv2'`,
+    ],
+    // no arguments to pass it on to
+    [
+      ['scale', 'web', '1', '—lines=3'],
+      "unknown option —lines=3; it starts with an em dash (—), not '--': --lines=3",
+    ],
+    // before the action, and the built-in flags
+    [
+      ['—verbose', 'deploy', 'prod'],
+      "unknown option —verbose; it starts with an em dash (—), not '--': --verbose",
+    ],
+    [['—help'], "unknown option —help; it starts with an em dash (—), not '--': --help"],
+    [['—version'], "unknown option —version; it starts with an em dash (—), not '--': --version"],
+    // never taken as an option's value: the dash is the mistake to fix first
+    [
+      ['deploy', 'prod', '-t', '—force'],
+      "unknown option —force; it starts with an em dash (—), not '--': --force; if it is the value, join them with '=': ship deploy prod '-t=—force'",
+    ],
+  ])('%j is refused, naming the character and the option as typed', async (argv, message) => {
+    const action = argv[0]!.startsWith('—') ? '' : ` ${argv[0]}`;
+    expect(await usageError(argv)).toBe(`ship: ${message}\nRun 'ship${action} --help' for usage.\n`);
+  });
+
+  it.each([
+    // after '--', and words that spell no option of the program
+    [['deploy', 'prod', '--', '—force'], { args: { env: 'prod', extra: ['—force'] } }],
+    [['deploy', 'prod', '—'], { args: { env: 'prod', extra: ['—'] } }],
+    [
+      ['deploy', 'prod', '—notes', '−5', '—see notes'],
+      { args: { env: 'prod', extra: ['—notes', '−5', '—see notes'] } },
+    ],
+    [['deploy', 'prod', '-t', '–beta'], { params: { tag: '–beta' }, args: { env: 'prod', extra: [] } }],
+  ])('%j is an argument or a value', async (argv, expected) => {
+    const router = ship();
+    const out = capture();
+    expect(await router.run(argv, out.io)).toBe(0);
+    expect(out.stderr()).toBe('');
+    expect(runs).toEqual([{ action: 'deploy', params: {}, ...expected }]);
+  });
+});
+
 // No timing asserted: each must finish (the old parser took minutes, or overflowed the stack)
 // and say what it refused, shortened.
 describe('very long words fail fast, shortened in the message', () => {

@@ -183,6 +183,21 @@ describe('tokenize: argv through mri, without its pitfalls', () => {
     expect(tokens.options.filter((o) => o.key === 'n').map((o) => o.value?.length)).toEqual([1, 500]);
   });
 
+  it('refuses the words the caller says are options written with a lookalike dash, and never takes one as a value', () => {
+    const tokens = tokenize(
+      ['—force', '-n', '–tag', '—notes', '--', '—force'],
+      (key) => key === 'n',
+      () => false,
+      (word) => word === '—force' || word === '–tag',
+    );
+    expect(tokens.malformed).toEqual([
+      { word: '—force', index: 0, reason: 'lookalike-dash' },
+      { word: '–tag', index: 2, reason: 'lookalike-dash' },
+    ]);
+    expect(tokens.options.map((o) => [o.flag, o.value])).toEqual([['-n', undefined]]);
+    expect(tokens.positionals).toEqual(['—notes', '—force']);
+  });
+
   it('gives each option and stray word its place in argv, in argv order', () => {
     const tokens = tokenize(['-d', '--xy=1', 'start', '-=', '-ab', '--', '-n', 'help']);
     expect(tokens.options.map((o) => [o.flag, o.index])).toEqual([

@@ -52,14 +52,16 @@ export function oneDashLong(spec: CommandSpec, word: string): { long: string; ex
   const name = word.slice(1).split('=')[0]!;
   if (name.length < 2 || !/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(name)) return undefined;
   // `-help` asks for help, as `-h` in any cluster does: it is left out
-  const longs = [
-    ...longsOf(spec, [...spec.options.keys()]),
-    ...(spec.version === undefined ? [] : ['version']),
-  ];
+  const longs = programLongs(spec);
   if (longs.includes(name)) return { long: name, exact: true };
   if (name.length < 3 || shortReading(spec, word) !== undefined) return undefined;
   const near = closest(name, longs);
   return near === undefined ? undefined : { long: near, exact: false };
+}
+
+/** The long names (without `--`) of all the program's options, and `version` when it has one. */
+export function programLongs(spec: CommandSpec): string[] {
+  return [...longsOf(spec, [...spec.options.keys()]), ...(spec.version === undefined ? [] : ['version'])];
 }
 
 /**
@@ -67,7 +69,7 @@ export function oneDashLong(spec: CommandSpec, word: string): { long: string; ex
  * none twice, up to one that takes a value, which gets the rest of the word. The words to type
  * for that reading, e.g. `-a -b -c` or `-t=value`; undefined when it does not read so.
  */
-function shortReading(spec: CommandSpec, word: string, action?: ActionSpec): string | undefined {
+export function shortReading(spec: CommandSpec, word: string, action?: ActionSpec): string | undefined {
   const accepted = action ? new Set(action.line.optionGroups.flatMap((g) => g.options)) : undefined;
   const flags: string[] = [];
   for (let at = 1; at < word.length; at++) {

@@ -2,6 +2,7 @@ import { describeType, escapeControl, UsageError } from '../errors.js';
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
 import { closest } from '../suggest.js';
 import { formatPositional, type UsageLine } from '../template/ast.js';
+import { lookalikeDashError, lookalikeDashOption } from './dashes.js';
 import { nearestLong, oneDashError, oneDashLong } from './longNames.js';
 import { quote, SHOWN_WORD, shellQuote, shorten } from './quote.js';
 import { type MalformedToken, type OptionToken, tokenize } from './tokenize.js';
@@ -45,6 +46,7 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
     argv,
     (key) => spec.byKey.get(key)?.value === 'required',
     (word) => oneDashLong(spec, word) !== undefined,
+    (word) => lookalikeDashOption(spec, word) !== undefined,
   );
   const first = tokens.positionals[0];
   const valueWords = new Set(
@@ -56,6 +58,7 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
     options: tokens.options,
     dashDashIndex: tokens.dashDashIndex,
     valueWords,
+    strayWords: new Set(tokens.malformed.map((m) => m.index)),
   };
 
   // Built-in commands win over everything else on the line, errors included, but for an
@@ -133,6 +136,8 @@ interface CommandLine {
   readonly dashDashIndex: number | undefined;
   /** words taken as the value of the option before them (`-n 4`): options' parts, not arguments */
   readonly valueWords: ReadonlySet<number>;
+  /** words read as options that are not (`-=`, `-tag`, `—dry-run`): no arguments either */
+  readonly strayWords: ReadonlySet<number>;
 }
 
 /** `-n start app.mjs`: the option before the action took it as its value. */
@@ -313,6 +318,16 @@ function unknownOption(
       action: action?.name,
     });
   }
+  // `--tag —dry-run`: the dash is the mistake to fix first
+  if ('reason' in token && token.reason === 'lookalike-dash') {
+    const asValue = valueMissingBefore(commandLine, token.index) && joinedHint(commandLine, token.index);
+    return lookalikeDashError(
+      spec,
+      token,
+      action,
+      asValue || positionalHint(commandLine, token.index, action),
+    );
+  }
   const wanted = valueWanted(commandLine, token.index, action);
   if (wanted) return wanted;
   if ('reason' in token && token.reason === 'one-dash')
@@ -349,22 +364,29 @@ function valueWanted(
   index: number,
   action: ActionSpec | undefined,
 ): UsageError | undefined {
+  const before = valueMissingBefore(line, index);
+  if (!before) return undefined;
+  return new UsageError(
+    `option ${before.flag} needs a value; '${line.argv[index]!}' after it starts with '-', so it is not taken as one`,
+    { action: action?.name, hint: joinedHint(line, index) },
+  );
+}
+
+/** The option right before the word at `index` that needs a value and has none. */
+function valueMissingBefore(line: CommandLine, index: number): OptionToken | undefined {
   const before = line.options.filter((o) => o.index === index - 1).at(-1);
   if (!before || before.value !== undefined) return undefined;
-  if (line.spec.byKey.get(before.key)?.value !== 'required') return undefined;
-  const word = line.argv[index]!;
+  return line.spec.byKey.get(before.key)?.value === 'required' ? before : undefined;
+}
+
+/** The line with the word at `index` joined to the option before it by '=', as its value. */
+function joinedHint(line: CommandLine, index: number): string {
   const joined = [
     ...line.argv.slice(0, index - 1),
-    `${line.argv[index - 1]}=${word}`,
+    `${line.argv[index - 1]}=${line.argv[index]!}`,
     ...line.argv.slice(index + 1),
   ];
-  return new UsageError(
-    `option ${before.flag} needs a value; '${word}' after it starts with '-', so it is not taken as one`,
-    {
-      action: action?.name,
-      hint: `if it is the value, join them with '=': ${[line.spec.bin, ...joined].map(shellQuote).join(' ')}`,
-    },
-  );
+  return `if it is the value, join them with '=': ${[line.spec.bin, ...joined].map(shellQuote).join(' ')}`;
 }
 
 /**
@@ -413,7 +435,7 @@ function where(line: CommandLine, moved: readonly number[], missing: number): st
 /** Whether the word at `at` (before any `--`) is an argument: not an option, nor an option's value. */
 function isArgument(line: CommandLine, at: number): boolean {
   const word = line.argv[at]!;
-  return !line.valueWords.has(at) && !(word.startsWith('-') && word !== '-');
+  return !line.valueWords.has(at) && !line.strayWords.has(at) && !(word.startsWith('-') && word !== '-');
 }
 
 function range(from: number, to: number): number[] {

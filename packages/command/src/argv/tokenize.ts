@@ -29,8 +29,10 @@ export interface MalformedToken {
   /**
    * `too-long`: its option names are longer than `MAX_OPTION_NAME`, more than any option has.
    * `one-dash`: a long option's name after a single dash (`-tag`), as `isOneDashLong` said.
+   * `lookalike-dash`: an option whose dashes are an em dash, en dash or minus sign (`—dry-run`),
+   * as `isLookalikeDashOption` said.
    */
-  readonly reason?: 'too-long' | 'one-dash';
+  readonly reason?: 'too-long' | 'one-dash' | 'lookalike-dash';
 }
 
 /**
@@ -78,11 +80,16 @@ const LONG = /^--([A-Za-z0-9][A-Za-z0-9-]+)(=|$)/;
  * without `=` takes its value from the rest of its word (`-n4`, `-dn4`, `-n1.5`) or else from the
  * next word (`-n 4`, `--workers 4`), unless that word is `--` or looks like an option other than
  * a negative number: `-n -d` is a missing value, not `n: '-d'`, and `-n -5` is `n: '-5'`.
+ *
+ * A word that starts with no '-' is a positional, but for one `isLookalikeDashOption` says is an
+ * option written with an em dash, en dash or minus sign (`—dry-run`): it is malformed, and no
+ * option's value.
  */
 export function tokenize(
   argv: readonly string[],
   takesValue: (key: string) => boolean = () => false,
   isOneDashLong: (word: string) => boolean = () => false,
+  isLookalikeDashOption: (word: string) => boolean = () => false,
 ): Tokens {
   const positionals: string[] = [];
   const positionalIndexes: number[] = [];
@@ -102,7 +109,12 @@ export function tokenize(
   /** The word after `index`, taken as a value when it can be one. */
   const nextValue = (index: number): string | undefined => {
     const next = argv[index + 1];
-    if (next === undefined || next === '--' || (isOptionLike(next) && !NEGATIVE_NUMBER.test(next)))
+    if (
+      next === undefined ||
+      next === '--' ||
+      (isOptionLike(next) && !NEGATIVE_NUMBER.test(next)) ||
+      isLookalikeDashOption(next)
+    )
       return undefined;
     consumed = index + 1;
     return next;
@@ -111,6 +123,8 @@ export function tokenize(
     if (index === consumed) return;
     if (dashDashIndex !== undefined) positional(arg, index);
     else if (arg === '--') dashDashIndex = index;
+    else if (!arg.startsWith('-') && isLookalikeDashOption(arg))
+      malformed.push({ word: arg, index, reason: 'lookalike-dash' });
     else if (arg === '-' || !arg.startsWith('-')) positional(arg, index);
     else if (optionNames(arg, takesValue).length > MAX_OPTION_NAME)
       malformed.push({ word: arg, index, reason: 'too-long' });
