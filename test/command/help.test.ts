@@ -1,3 +1,5 @@
+import { Action, CommandAction, CommandRouter, Option, Template } from '@drover/command';
+import { Container } from 'inversify';
 import { describe, expect, it } from 'vitest';
 import { capture } from './support/capture.js';
 import { deployRouter } from './support/deploy-cli.js';
@@ -174,5 +176,66 @@ describe('generated help', () => {
       `${ESC}31mdeploy:${ESC}39m unknown action 'strat' (did you mean 'start'?); expected one of start, restart, stop, logs\n` +
         `${ESC}2mRun 'deploy --help' for usage.${ESC}22m\n`,
     );
+  });
+});
+
+// `-e` is required for deploy, optional for status, one of two for logs and tail.
+@Template(
+  `<deploy> -[a|s] -<e>
+   <status> -[a] -[e]
+   <logs|tail> -[e|a] -[s]
+   <ping>`,
+  { bin: 'rules' },
+)
+class RulesTemplate {}
+@Option({ name: 'a', long: 'all', description: 'All sites', value: 'none' })
+class RulesAll {
+  impactAction(): void {}
+}
+@Option({ name: 's', long: 'site', description: 'One site', value: 'required' })
+class RulesSite {
+  impactAction(): void {}
+}
+@Option({ name: 'e', long: 'env', description: 'Environment', value: 'required' })
+class RulesEnv {
+  impactAction(): void {}
+}
+class RulesAction extends CommandAction {
+  handler(): void {}
+}
+const rulesActions = ['deploy', 'status', 'logs', 'tail', 'ping'].map((name) => {
+  const cls = class extends RulesAction {};
+  Action({ name, description: `The ${name} action` })(cls);
+  return cls;
+});
+
+describe("an option's rules in the program's help", () => {
+  const router = new CommandRouter(new Container(), {
+    template: RulesTemplate,
+    actions: rulesActions,
+    options: [RulesAll, RulesSite, RulesEnv],
+  });
+
+  it('name the actions they hold for when they do not hold for every action that has the option', () => {
+    expect(router.help(undefined, { env: { COLUMNS: '100' } })).toContain(`
+Options:
+  -a, --all           All sites (exclusive with -s for deploy; exclusive with -e for logs, tail;
+                      deploy, status, logs, tail only)
+  -s, --site=<value>  One site (exclusive with -a for deploy; deploy, logs, tail only)
+  -e, --env=<value>   Environment (required for deploy; exclusive with -a for logs, tail; deploy,
+                      status, logs, tail only)
+`);
+  });
+
+  it("an action's help says only its own rules", () => {
+    expect(router.help('status', { env: { COLUMNS: '100' } })).toContain(`
+  -a, --all          All sites
+  -e, --env=<value>  Environment
+`);
+    expect(router.help('deploy', { env: { COLUMNS: '100' } })).toContain(`
+  -a, --all           All sites (exclusive with -s)
+  -s, --site=<value>  One site (exclusive with -a)
+  -e, --env=<value>   Environment (required)
+`);
   });
 });

@@ -1,5 +1,5 @@
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
-import { formatPositional, type UsageLine } from '../template/ast.js';
+import { formatPositional, type OptionGroup, type UsageLine } from '../template/ast.js';
 import { layoutUsage, usageWords } from './usage.js';
 import type { Colors } from './colors.js';
 import { descriptionColumn, formatRows, type Row, wrap } from './wrap.js';
@@ -86,7 +86,11 @@ function page(head: readonly string[], sections: readonly Section[], style: Help
   return `${out.join('\n')}\n`;
 }
 
-/** `-n, --workers=<count>` and its description with the group rules that apply in `lines`. */
+/**
+ * `-n, --workers=<count>` and its description with the group rules that apply in `lines`. A rule
+ * of some of the lines that hold the option names the actions it holds for: `-e` may be required
+ * for `deploy` and optional for `status`.
+ */
 function optionRow(spec: CommandSpec, option: OptionSpec, lines: readonly UsageLine[]): Row {
   const placeholder = `<${option.valueName ?? 'value'}>`;
   const value =
@@ -95,23 +99,41 @@ function optionRow(spec: CommandSpec, option: OptionSpec, lines: readonly UsageL
     ? [option.shortFlag, option.longFlag].filter(Boolean).join(', ')
     : `    ${option.longFlag}`;
 
-  const notes = new Set<string>();
-  const actions: string[] = [];
-  for (const line of lines) {
-    const group = line.optionGroups.find((g) => g.options.includes(option.name));
-    if (!group) continue;
-    actions.push(...line.actions);
-    const others = group.options
-      .filter((n) => n !== option.name)
-      .map((n) => primaryFlag(spec.options.get(n)!));
-    if (group.required && others.length === 0) notes.add('required');
-    else if (group.required) notes.add(`required: this or ${others.join(', ')}`);
-    else if (others.length > 0) notes.add(`exclusive with ${others.join(', ')}`);
+  const holding = lines.filter((line) => line.optionGroups.some((g) => g.options.includes(option.name)));
+  const actions = holding.flatMap((line) => line.actions);
+  // each rule with the actions it holds for, in the order the lines give them
+  const rules = new Map<string, { rule: GroupRule; actions: string[] }>();
+  for (const line of holding) {
+    const rule = groupRule(spec, option, line.optionGroups.find((g) => g.options.includes(option.name))!);
+    if (!rule) continue;
+    const key = rule.say();
+    const entry = rules.get(key) ?? { rule, actions: [] };
+    entry.actions.push(...line.actions);
+    rules.set(key, entry);
   }
-  const allActions = lines.flatMap((l) => l.actions);
-  if (actions.length < allActions.length) notes.add(`${actions.join(', ')} only`);
-  const suffix = notes.size > 0 ? ` (${[...notes].join('; ')})` : '';
+  const notes = [...rules.values()].map(({ rule, actions: holds }) =>
+    holds.length === actions.length ? rule.say() : rule.say(holds.join(', ')),
+  );
+  if (actions.length < lines.flatMap((l) => l.actions).length) notes.push(`${actions.join(', ')} only`);
+  const suffix = notes.length > 0 ? ` (${notes.join('; ')})` : '';
   return { term: `${flags}${value}`, description: `${option.description}${suffix}` };
+}
+
+/** What an option group asks of one of its options, said for every action or for `actions`. */
+interface GroupRule {
+  say(actions?: string): string;
+}
+
+/** `required`, `required: this or -e`, `exclusive with -s`; undefined for an optional option alone. */
+function groupRule(spec: CommandSpec, option: OptionSpec, group: OptionGroup): GroupRule | undefined {
+  const others = group.options.filter((n) => n !== option.name).map((n) => primaryFlag(spec.options.get(n)!));
+  const forActions = (actions?: string) => (actions === undefined ? '' : ` for ${actions}`);
+  if (group.required && others.length === 0) return { say: (actions) => `required${forActions(actions)}` };
+  if (group.required)
+    return { say: (actions) => `required${forActions(actions)}: this or ${others.join(', ')}` };
+  if (others.length > 0)
+    return { say: (actions) => `exclusive with ${others.join(', ')}${forActions(actions)}` };
+  return undefined;
 }
 
 const USAGE = 'Usage: ';
