@@ -128,6 +128,25 @@ function optionalValueHint(line: CommandLine, index: number): string | undefined
   return `option ${before.flag} takes its value only after '=': ${shellQuote(`${before.flag}=${line.argv[index]!}`)}`;
 }
 
+/**
+ * `-w5`, `-dw5`: a short option whose value is optional, followed in its word by what was meant
+ * as its value, which mri reads as more options (`-5`); the way to write it. Undefined when the
+ * word at `index` has no such option among the letters that lead it.
+ */
+function optionalValueInCluster(line: CommandLine, index: number): string | undefined {
+  const word = line.argv[index]!;
+  if (word.startsWith('--')) return undefined;
+  for (let at = 1; at < word.length && /[A-Za-z0-9]/.test(word[at]!); at++) {
+    const option = line.spec.byKey.get(word[at]!);
+    if (!option) return undefined;
+    if (option.value !== 'optional') continue;
+    const rest = word.slice(at + 1);
+    if (rest === '' || rest.startsWith('=')) return undefined;
+    return `option -${word[at]} takes its value only after '=': ${shellQuote(`${word.slice(0, at + 1)}=${rest}`)}`;
+  }
+  return undefined;
+}
+
 /** What messages about one word need to know of the whole line. */
 interface CommandLine {
   readonly spec: CommandSpec;
@@ -332,6 +351,8 @@ function unknownOption(
   if (wanted) return wanted;
   if ('reason' in token && token.reason === 'one-dash')
     return oneDashError(spec, token, action, positionalHint(commandLine, token.index, action));
+  const valueAfter = optionalValueInCluster(commandLine, token.index);
+  if (valueAfter) return new UsageError(valueAfter, { action: action?.name });
   const flag = 'flag' in token ? token.flag : token.word;
   const name = flag.replace(/^-+/, '').split('=')[0]!;
   let guess: string | undefined;

@@ -1,0 +1,109 @@
+// Words in the wrong place on a line: a value an optional-valued option takes only after '='
+// (`-w5`, `-w 5`), a negative number where no argument is free, an argument an option took as
+// its value. The errors name the word that was misplaced, and the line to type.
+import {
+  Action,
+  CommandAction,
+  type CommandOption,
+  CommandRouter,
+  Option,
+  type ParamTarget,
+  Template,
+} from '@drover/command';
+import { Container } from 'inversify';
+import { describe, expect, it } from 'vitest';
+import { capture } from './support/capture.js';
+
+type Params = Record<string, string | true>;
+const NAMES = ['d', 'e', 'timeout', 'to', 'f', 'w'] as const;
+const runs: Array<{ action: string; params: Params; args: object }> = [];
+
+/** An option that records its value, or `true` when it has none. */
+function recording(meta: Parameters<typeof Option>[0]) {
+  const cls = class implements CommandOption<Params> {
+    impactAction(action: ParamTarget<Params>, value: string | undefined): void {
+      action.setParam(meta.name, value ?? true);
+    }
+  };
+  Option(meta)(cls);
+  return cls;
+}
+
+const options = [
+  recording({ name: 'd', long: 'dry-run', description: 'Change nothing', value: 'none' }),
+  recording({ name: 'e', long: 'env', description: 'Environment', value: 'required', valueName: 'env' }),
+  recording({
+    name: 'timeout',
+    description: 'Seconds to wait; alone: 300',
+    value: 'optional',
+    valueName: 's',
+  }),
+  recording({ name: 'to', description: 'Version', value: 'required', valueName: 'version' }),
+  recording({ name: 'f', long: 'force', description: 'Even if unhealthy', value: 'none' }),
+  recording({
+    name: 'w',
+    long: 'watch',
+    description: 'Refresh every n seconds',
+    value: 'optional',
+    valueName: 'n',
+  }),
+];
+
+const actions = ['deploy', 'rollback', 'status'].map((name) => {
+  const cls = class extends CommandAction<Params, object> {
+    handler(): void {
+      const params: Params = {};
+      for (const key of NAMES) if (this.hasParam(key)) params[key] = this.getParam(key)!;
+      runs.push({ action: name, params, args: { ...this.args } });
+    }
+  };
+  Action({ name, description: `The ${name} action` })(cls);
+  return cls;
+});
+
+@Template(
+  `<deploy> <service> [extra...] -[d] -<e> -[timeout]
+   <rollback> <service> -[to] -[f]
+   <status> [service] -[w]`,
+  { bin: 'shipit' },
+)
+class ShipitTemplate {}
+
+function shipit() {
+  runs.length = 0;
+  return new CommandRouter(new Container(), { template: ShipitTemplate, actions, options });
+}
+
+/** The error line of a usage error (exit 2, nothing run). */
+async function usageError(argv: string[]): Promise<string> {
+  const out = capture();
+  expect(await shipit().run(argv, out.io)).toBe(2);
+  expect(runs).toEqual([]);
+  const [line, help] = out.stderr().split('\n');
+  expect(help).toMatch(/^Run 'shipit( \w+)? --help' for usage\.$/);
+  return line!;
+}
+
+async function ran(argv: string[]): Promise<(typeof runs)[number]> {
+  const out = capture();
+  expect(await shipit().run(argv, out.io)).toBe(0);
+  expect(out.stderr()).toBe('');
+  return runs[0]!;
+}
+
+describe("a short option's optional value written in its word", () => {
+  it.each([
+    [['status', '-w5'], "shipit: option -w takes its value only after '=': -w=5"],
+    [['status', 'web', '-w10'], "shipit: option -w takes its value only after '=': -w=10"],
+    [['status', '-wx'], "shipit: option -w takes its value only after '=': -w=x"],
+    [['status', '-w.5'], "shipit: option -w takes its value only after '=': -w=.5"],
+    [['-w5', 'status'], "shipit: option -w takes its value only after '=': -w=5"],
+  ])('%j names the option and the way to write it, not a letter the user never typed', async (argv, line) => {
+    expect(await usageError(argv)).toBe(line);
+  });
+
+  it('-w=5 and -w alone still work', async () => {
+    expect(await ran(['status', '-w=5'])).toMatchObject({ params: { w: '5' } });
+    expect(await ran(['status', '-w'])).toMatchObject({ params: { w: true } });
+  });
+});
