@@ -107,3 +107,19 @@ describe("a short option's optional value written in its word", () => {
     expect(await ran(['status', '-w'])).toMatchObject({ params: { w: true } });
   });
 });
+
+describe('a negative number where an option is read', () => {
+  const tail = "a negative number reads as an option: put it after '--', options before it:";
+  it.each([
+    // an argument is free: the number may be meant as it
+    [['rollback', '-9'], `shipit: unknown option -9; ${tail} shipit rollback -- -9`],
+    [['status', '-1.5'], `shipit: unknown option -1.5; ${tail} shipit status -- -1.5`],
+    // every argument is given: it can only be a mistyped option, and '--' would fail again
+    [['rollback', 'web', '-9'], 'shipit: unknown option -9'],
+    [['rollback', '-9', 'web'], 'shipit: unknown option -9'],
+    [['rollback', '--to=v1', '-9', '--', 'web'], 'shipit: unknown option -9'],
+    [['status', 'web', '-9'], 'shipit: unknown option -9'],
+  ])('%j', async (argv, line) => {
+    expect(await usageError(argv)).toBe(line);
+  });
+});

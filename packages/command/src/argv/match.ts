@@ -438,9 +438,15 @@ function positionalHint(
     if (argumentsAfter(line, moved.at(-1)!) < missing) return undefined;
     return `if it is meant as ${formatPositional(variadic)}, ${where(line, moved, missing)}`;
   }
-  if (positionals.length > 0 && /^-\.?\d/.test(word))
+  // with every argument already given, it can only be a mistyped option
+  if (/^-\.?\d/.test(word) && argumentsGiven(line, action) < positionals.length)
     return `a negative number reads as an option: ${where(line, [index], 0)}`;
   return undefined;
+}
+
+/** The arguments of the action on the line (its action word left out), those after `--` included. */
+function argumentsGiven(line: CommandLine, action: ActionSpec | undefined): number {
+  return argumentsAfter(line, -1) - (action ? 1 : 0);
 }
 
 /** Arguments (not options) after the word at `index`, those after `--` included. */
