@@ -123,3 +123,38 @@ describe('a negative number where an option is read', () => {
     expect(await usageError(argv)).toBe(line);
   });
 });
+
+describe('an optional value given in the next word, one argument too many', () => {
+  const tooMany = "shipit: too many arguments for 'status' (it takes [service]):";
+  it.each([
+    // the word after the option is the misplaced one, not the last argument
+    [
+      ['status', '-w', '5', 'web'],
+      `${tooMany} '5' after option -w is one of them; option -w takes its value only after '=': -w=5`,
+    ],
+    [
+      ['status', '--watch', '5', 'web'],
+      `${tooMany} '5' after option --watch is one of them; option --watch takes its value only after '=': --watch=5`,
+    ],
+    [
+      ['status', '-w', '5', '--', 'web'],
+      `${tooMany} '5' after option -w is one of them; option -w takes its value only after '=': -w=5`,
+    ],
+    // the last argument is the one after the option
+    [
+      ['status', 'web', '-w', '5'],
+      "shipit: unexpected argument '5' for 'status' (it takes [service]); option -w takes its value only after '=': -w=5",
+    ],
+    // no argument follows the option: the last one is unexpected
+    [
+      ['-w', 'status', 'web', 'extra'],
+      "shipit: unexpected argument 'extra' for 'status' (it takes [service])",
+    ],
+    [
+      ['status', 'web', 'extra', '-w'],
+      "shipit: unexpected argument 'extra' for 'status' (it takes [service])",
+    ],
+  ])('%j', async (argv, line) => {
+    expect(await usageError(argv)).toBe(line);
+  });
+});

@@ -57,6 +57,7 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
     argv,
     options: tokens.options,
     dashDashIndex: tokens.dashDashIndex,
+    actionIndex: tokens.firstPositionalIndex,
     valueWords,
     strayWords: new Set(tokens.malformed.map((m) => m.index)),
   };
@@ -112,9 +113,41 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
   const options = matchOptions(line, action, tokens.options);
   const args = matchPositionals(action, tokens.positionals.slice(1), {
     missing: tookValue(spec, tokens.options),
-    unexpected: (at) => optionalValueHint(line, tokens.positionalIndexes[at + 1]!),
+    unexpected: (at, takes) => tooManyArguments(line, action, tokens.positionalIndexes[at + 1]!, takes),
   });
   return { kind: 'action', action, options, args };
+}
+
+/**
+ * The argument at `index` is one too many for `action` (`takes`: what it takes). When a word
+ * after an option whose value is optional was taken as an argument (`status -w 5 web`), that word
+ * is the misplaced one, not the last: the error names it and the way to give it as the value.
+ */
+function tooManyArguments(line: CommandLine, action: ActionSpec, index: number, takes: string): UsageError {
+  const word = line.argv[index]!;
+  const right = optionalValueHint(line, index);
+  const earlier = right === undefined ? untakenValueBefore(line, index) : undefined;
+  if (earlier !== undefined) {
+    return new UsageError(
+      `too many arguments for '${action.name}' (${takes}): ${quote(line.argv[earlier]!)} after option ${optionalWithoutValue(line, earlier)!.flag} is one of them`,
+      { action: action.name, hint: optionalValueHint(line, earlier) },
+    );
+  }
+  return new UsageError(`unexpected argument ${quote(word)} for '${action.name}' (${takes})`, {
+    action: action.name,
+    hint: right,
+  });
+}
+
+/**
+ * Where the first argument before `index` is that follows an option whose value is optional and
+ * was given none (`-w 5`): the value, misplaced; undefined when there is none.
+ */
+function untakenValueBefore(line: CommandLine, index: number): number | undefined {
+  for (let at = (line.actionIndex ?? index) + 1; at < index; at++) {
+    if (isArgument(line, at) && optionalWithoutValue(line, at)) return at;
+  }
+  return undefined;
 }
 
 /**
@@ -122,10 +155,16 @@ export function matchArgv(spec: CommandSpec, argv: readonly string[]): CommandRe
  * word after it is an argument, and when it is one too many, the way to give it as the value.
  */
 function optionalValueHint(line: CommandLine, index: number): string | undefined {
+  const before = optionalWithoutValue(line, index);
+  if (!before) return undefined;
+  return `option ${before.flag} takes its value only after '=': ${shellQuote(`${before.flag}=${line.argv[index]!}`)}`;
+}
+
+/** The option right before the word at `index`, when its value is optional and it has none. */
+function optionalWithoutValue(line: CommandLine, index: number): OptionToken | undefined {
   const before = line.options.filter((o) => o.index === index - 1).at(-1);
   if (!before || before.value !== undefined || before.negated) return undefined;
-  if (line.spec.byKey.get(before.key)?.value !== 'optional') return undefined;
-  return `option ${before.flag} takes its value only after '=': ${shellQuote(`${before.flag}=${line.argv[index]!}`)}`;
+  return line.spec.byKey.get(before.key)?.value === 'optional' ? before : undefined;
 }
 
 /**
@@ -153,6 +192,8 @@ interface CommandLine {
   readonly argv: readonly string[];
   readonly options: readonly OptionToken[];
   readonly dashDashIndex: number | undefined;
+  /** where the action word is, when the line has one */
+  readonly actionIndex: number | undefined;
   /** words taken as the value of the option before them (`-n 4`): options' parts, not arguments */
   readonly valueWords: ReadonlySet<number>;
   /** words read as options that are not (`-=`, `-tag`, `—dry-run`): no arguments either */
@@ -274,7 +315,7 @@ function tookValue(spec: CommandSpec, options: readonly OptionToken[]): string |
 function matchPositionals(
   action: ActionSpec,
   words: readonly string[],
-  hints: { missing?: string; unexpected?: (at: number) => string | undefined } = {},
+  hints: { missing?: string; unexpected?: (at: number, takes: string) => UsageError } = {},
 ): ArgValues {
   const missingHint = hints.missing;
   const line: UsageLine = action.line;
@@ -302,10 +343,13 @@ function matchPositionals(
     }
   }
   if (next < words.length) {
-    const takes = line.positionals.map(formatPositional).join(' ');
-    throw new UsageError(
-      `unexpected argument ${quote(words[next]!)} for '${action.name}' (${takes ? `it takes ${takes}` : 'it takes no arguments'})`,
-      { action: action.name, hint: hints.unexpected?.(next) },
+    const positionals = line.positionals.map(formatPositional).join(' ');
+    const takes = positionals ? `it takes ${positionals}` : 'it takes no arguments';
+    throw (
+      hints.unexpected?.(next, takes) ??
+      new UsageError(`unexpected argument ${quote(words[next]!)} for '${action.name}' (${takes})`, {
+        action: action.name,
+      })
     );
   }
   return args;
