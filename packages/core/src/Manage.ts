@@ -453,6 +453,8 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
         // answers pings, checked from 10 s on, so a hung master is reported within seconds.
         timeoutMs: opts.timeoutMs ?? (LONG_COMMANDS.has(cmd) ? 10_000 : 60_000),
         whileAlive: LONG_COMMANDS.has(cmd),
+        // a master that closed its socket to exit answers (or closes the connection) soon after
+        masterPid,
       });
     } catch (err) {
       if ((err as { code?: string }).code !== 'ECONNCLOSED' || masterPid === null) throw err;

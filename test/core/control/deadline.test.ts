@@ -1,6 +1,8 @@
 // Requests a client gave up on are never carried out later; long commands are waited for while
 // the master still answers; idle connections do not lock everyone out; a live master whose socket
 // file was deleted is reported as such.
+import { unlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../packages/core/src/control/ControlClient.js';
@@ -128,6 +130,94 @@ describe('long commands', () => {
       expect(error.message).toContain('had it not read the request yet, it refuses it when it does');
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('a long command whose master is exiting', () => {
+  // A master ending its stop closes its control socket first, answers the stop, then exits: a
+  // liveness ping landing in between finds no socket. That is no hung master.
+  it('is answered once the master that closed its socket answers, with or without its pid', async () => {
+    // (without a pid, the wait goes on for one more check: here the answer comes before it)
+    for (const { masterPid, answerMs, aliveCheckMs } of [
+      { masterPid: process.pid, answerMs: 700, aliveCheckMs: 100 },
+      { masterPid: undefined, answerMs: 300, aliveCheckMs: 1000 },
+    ]) {
+      let server: ControlServer | null = null;
+      server = await serve(
+        stubHandler({
+          stop: async () => {
+            await server?.close();
+            await sleep(answerMs);
+            return { stopped: true };
+          },
+        }),
+      );
+      const client = await ControlClient.connect(path);
+      try {
+        await expect(
+          client.request('stop', undefined, {
+            timeoutMs: 100,
+            whileAlive: true,
+            masterPid,
+            aliveCheckMs,
+          }),
+        ).resolves.toEqual({ stopped: true });
+      } finally {
+        client.close();
+      }
+    }
+  });
+
+  it('ends with the connection closed (ECONNCLOSED), not a timeout, when the master exits without an answer', async () => {
+    // a peer that stops listening when the stop arrives, then hangs up, as a master exiting does
+    const peer = createServer((socket) =>
+      socket.once('data', () => {
+        peer.close();
+        setTimeout(() => socket.destroy(), 400);
+      }),
+    );
+    await new Promise<void>((resolve) => peer.listen(path, resolve));
+    const client = await ControlClient.connect(path);
+    try {
+      const error = await rejection(
+        client.request('stop', undefined, {
+          timeoutMs: 100,
+          whileAlive: true,
+          masterPid: process.pid,
+          aliveCheckMs: 100,
+        }),
+      );
+      expect(error.code).toBe('ECONNCLOSED');
+    } finally {
+      client.close();
+      peer.close();
+    }
+  });
+
+  it('still gives up on a master stopped by a signal whose socket is gone', async () => {
+    const master: LineChild = children.node(
+      join(import.meta.dirname, 'fixtures/control-master.mjs'),
+      [coreDist('control/ControlServer'), path],
+      { file: true },
+    );
+    await master.line(/^ready$/);
+    const client = await ControlClient.connect(path);
+    unlinkSync(path);
+    process.kill(master.pid, 'SIGSTOP');
+    try {
+      const error = await rejection(
+        client.request('stop', undefined, {
+          timeoutMs: 100,
+          whileAlive: true,
+          masterPid: master.pid,
+          aliveCheckMs: 100,
+        }),
+      );
+      expect(error.code).toBe('ETIMEDOUT');
+    } finally {
+      client.close();
+      process.kill(master.pid, 'SIGCONT');
     }
   });
 });

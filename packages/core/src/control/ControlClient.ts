@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { DroverError } from '../errors.js';
 import { encodeRequest, MASTER_MAX_LINE_BYTES, parseResponse } from './protocol.js';
@@ -149,11 +149,23 @@ export class ControlClient {
    * it, so a request this client gave up on is never carried out afterwards. With `whileAlive`,
    * the wait goes on past `timeoutMs` for as long as the master answers a `ping` on another
    * connection: a stop of workers with a long stopTimeout, or a rolling reload, takes its time.
+   * A ping that finds no socket listening (a master exiting closes its socket before it answers
+   * its stop, and its connections after) does not end the wait: it goes on while the process
+   * `masterPid` runs (or, without a pid, for one more check) for the answer or the connection's
+   * close. Only a master that accepts the ping and does not answer it (hung), or one stopped by
+   * a signal, ends it with `ETIMEDOUT`.
    */
   request<T = unknown>(
     cmd: string,
     args?: object,
-    opts: { timeoutMs?: number; whileAlive?: boolean } = {},
+    opts: {
+      timeoutMs?: number;
+      whileAlive?: boolean;
+      /** the master's pid, when known: tells a master exiting from one that is gone or stopped */
+      masterPid?: number | null;
+      /** @internal how often the master is pinged past the timeout (default 5 s) */
+      aliveCheckMs?: number;
+    } = {},
   ): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     const argTimeout = (args as { timeoutMs?: unknown } | undefined)?.timeoutMs;
@@ -205,12 +217,20 @@ export class ControlClient {
           ),
         );
       };
+      const checkMs = opts.aliveCheckMs ?? ALIVE_CHECK_MS;
+      /** checks in a row that found no socket listening */
+      let socketClosed = 0;
       const onTimeout = async () => {
         const pending = this.pending.get(id);
         if (!pending) return;
-        if (!opts.whileAlive || !(await answersPing(this.path))) return giveUp();
+        if (!opts.whileAlive) return giveUp();
+        const sign = await pingMaster(this.path, checkMs);
+        // answered (or the connection closed) while the ping ran
         if (!this.pending.has(id)) return;
-        pending.timer = setTimeout(() => void onTimeout(), ALIVE_CHECK_MS);
+        if (sign === 'hung') return giveUp();
+        if (sign === 'alive') socketClosed = 0;
+        else if (!mayBeExiting(opts.masterPid, ++socketClosed)) return giveUp();
+        pending.timer = setTimeout(() => void onTimeout(), checkMs);
       };
       const timer = setTimeout(() => void onTimeout(), timeoutMs);
       this.pending.set(id, { cmd, resolve: resolve as (value: unknown) => void, reject, timer });
@@ -314,7 +334,6 @@ export class ControlClient {
   }
 }
 
-/** Whether a master answers on `path` now: any answer, a refusal included, is a sign of life. */
 /**
  * A socket file another user owns is not this user's master, whoever put it there (a run dir
  * opened for a moment is enough): a stop or a status sent to it would be answered by them.
@@ -351,20 +370,65 @@ function looksLikeStatus(value: unknown): boolean {
   );
 }
 
-async function answersPing(path: string): Promise<boolean> {
+/**
+ * What a `ping` on a new connection tells of the master at `path`: `alive` (any answer, a refusal
+ * included, is a sign of life), `closed` (no socket listens there any more, or the connection was
+ * closed before an answer: a master exiting has closed its control socket), or `hung` (it
+ * accepted the connection, or the connect hangs, and nothing answers within `timeoutMs`; or the
+ * socket cannot be used at all).
+ */
+async function pingMaster(path: string, timeoutMs: number): Promise<'alive' | 'hung' | 'closed'> {
   let client: ControlClient;
   try {
-    client = await ControlClient.connect(path, { timeoutMs: ALIVE_CHECK_MS });
-  } catch {
-    return false;
+    client = await ControlClient.connect(path, { timeoutMs });
+  } catch (err) {
+    return (err as DroverError).code === 'ENOTRUNNING' ? 'closed' : 'hung';
   }
   try {
-    await client.request('ping', undefined, { timeoutMs: ALIVE_CHECK_MS });
-    return true;
+    await client.request('ping', undefined, { timeoutMs });
+    return 'alive';
   } catch (err) {
     const code = (err as DroverError).code;
-    return code !== 'ETIMEDOUT' && code !== 'ECONTROL' && code !== 'ECONNCLOSED';
+    if (code === 'ETIMEDOUT') return 'hung';
+    return code === 'ECONTROL' || code === 'ECONNCLOSED' ? 'closed' : 'alive';
   } finally {
     client.close();
   }
+}
+
+/**
+ * Whether a master whose control socket no longer listens (`checks` times in a row) may still
+ * answer a request it holds: a master exiting closes its socket, then answers, then closes its
+ * connections. One whose process runs may (a long stop whose socket file was removed answers once
+ * the stop is done); one stopped by a signal does not until SIGCONT; one that is gone, or unknown,
+ * gets one more check for its connection's close or its answer to arrive.
+ */
+function mayBeExiting(pid: number | null | undefined, checks: number): boolean {
+  const state = pid === null || pid === undefined ? 'gone' : processState(pid);
+  if (state === 'gone') return checks <= 1;
+  return state === 'running';
+}
+
+/**
+ * Whether process `pid` runs, is stopped by a signal (or a tracer), or is gone (a zombie too).
+ * Read from `/proc` (this module keeps to node:fs and node:net); without it a live process counts
+ * as running.
+ */
+function processState(pid: number): 'running' | 'stopped' | 'gone' {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return 'gone';
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return 'running';
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM' ? 'running' : 'gone';
+    }
+  }
+  // the state follows the command name, which may hold spaces and parentheses
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z' || state === 'X' || state === 'x' || state === '') return 'gone';
+  return state === 'T' || state === 't' ? 'stopped' : 'running';
 }
