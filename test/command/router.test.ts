@@ -646,6 +646,20 @@ describe('CommandRouter.run: what a part of an action threw, said on one line', 
     'empty TypeError': () => new TypeError(''),
     'empty subclass': () => new DeployError(''),
     'escape sequence in a message': () => new Error('moved\x1b[2J\rover\nsecond line\tend'),
+    'a cause chain': () =>
+      new Error('deploy failed', {
+        cause: new Error('ECONNREFUSED 10.0.0.1:443', { cause: { code: 'ECONNREFUSED', port: 443 } }),
+      }),
+    'a cause it quotes': () =>
+      new Error("cannot read '/etc/app.json': ENOENT: no such file", {
+        cause: new Error('ENOENT: no such file', { cause: new Error('tool: config lookup failed') }),
+      }),
+    'a cause without a message': () => new Error('deploy failed', { cause: new TypeError('') }),
+    'a cycle of causes': () => {
+      const first = new Error('first');
+      first.cause = new Error('second', { cause: first });
+      return first;
+    },
   };
 
   @Template('<deploy> [what] -[n]', { bin: 'tool' })
@@ -696,6 +710,49 @@ describe('CommandRouter.run: what a part of an action threw, said on one line', 
     expect(await router().run(['deploy', '-n', 'object'], out.io)).toBe(1);
     expect(out.stderr()).toBe(
       "tool: action 'deploy' failed: option -n threw a non-Error value: { code: 42 }\n",
+    );
+  });
+
+  it.each([
+    [
+      'a cause chain',
+      "deploy failed\ncaused by: ECONNREFUSED 10.0.0.1:443\ncaused by: { code: 'ECONNREFUSED', port: 443 }",
+    ],
+    // what the message already quotes, and a program's name before it, are not said again
+    [
+      'a cause it quotes',
+      "cannot read '/etc/app.json': ENOENT: no such file\ncaused by: tool: config lookup failed",
+    ],
+    ['a cause without a message', 'deploy failed'],
+    ['a cycle of causes', 'first\ncaused by: second'],
+  ])('%s: each cause is a line of its message, with no stack', async (what, text) => {
+    const out = capture();
+    expect(await router().run(['deploy', what], out.io)).toBe(1);
+    expect(out.stderr()).toBe(`tool: ${text}\n`);
+  });
+
+  it('showCauses: false leaves the causes to DEBUG', async () => {
+    const quiet = new CommandRouter(new Container(), {
+      template: ThrowTemplate,
+      actions: [DeployAction],
+      options: [ThrowOption],
+      showCauses: false,
+    });
+    const out = capture();
+    expect(await quiet.run(['deploy', 'a cause chain'], out.io)).toBe(1);
+    expect(out.stderr()).toBe('tool: deploy failed\n');
+    const debug = capture({ env: { DEBUG: '1' } });
+    expect(await quiet.run(['deploy', 'a cause chain'], debug.io)).toBe(1);
+    expect(debug.stderr()).toMatch(
+      /^tool: deploy failed\nError: deploy failed\n[\s\S]*\nCaused by: Error: ECONNREFUSED/,
+    );
+  });
+
+  it('with DEBUG, the stack of the error and of each cause follow', async () => {
+    const out = capture({ env: { DEBUG: '1' } });
+    expect(await router().run(['deploy', 'a cause chain'], out.io)).toBe(1);
+    expect(out.stderr()).toMatch(
+      /^tool: deploy failed\ncaused by: ECONNREFUSED 10\.0\.0\.1:443\ncaused by: .*\nError: deploy failed\n\s+at [\s\S]*\nCaused by: Error: ECONNREFUSED 10\.0\.0\.1:443\n\s+at [\s\S]*\nCaused by: \{ code: 'ECONNREFUSED', port: 443 \}\n$/,
     );
   });
 

@@ -1,5 +1,6 @@
 import { describeClass } from './classes.js';
 import { CommandDefinitionError, CommandError } from './errors.js';
+import { tellsCause } from './thrown.js';
 
 // inversify explains its errors over several lines, in its own terms. The router turns the ones
 // a tool's author meets (a service never bound, constructor metadata lost by the toolchain) into
@@ -29,10 +30,15 @@ export function explainResolutionError(error: unknown, action: string): unknown 
   const [, service, requester] = match;
   const root = requester!.endsWith(' (Root service)');
   const neededBy = root ? '' : `, which ${requester} needs`;
-  return new CommandError(
-    'EBINDING',
-    `action '${action}': the container has no binding for ${service}${neededBy}`,
-    { hint: 'bind it in the container before running the router', cause: error },
+  return tellsCause(
+    new CommandError(
+      'EBINDING',
+      `action '${action}': the container has no binding for ${service}${neededBy}`,
+      {
+        hint: 'bind it in the container before running the router',
+        cause: error,
+      },
+    ),
   );
 }
 

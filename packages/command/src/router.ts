@@ -16,7 +16,7 @@ import {
   type TemplateClass,
 } from './spec.js';
 import type { TemplateAst } from './template/ast.js';
-import { explainThrown, failureMessage, showThrown } from './thrown.js';
+import { causeLines, causesOf, explainThrown, failureMessage, showThrown } from './thrown.js';
 
 /** Exit codes of `run()`. */
 export const ExitCode = {
@@ -40,6 +40,11 @@ export interface RouterDefinition {
   options?: readonly OptionClass[];
   /** Overrides the template's `bin`. */
   bin?: string;
+  /**
+   * Whether a failure's `cause` chain is printed under it as `caused by: <message>` lines (the
+   * default). `false` leaves causes to `DEBUG`, for a program whose errors already tell theirs.
+   */
+  showCauses?: boolean;
 }
 
 /**
@@ -67,11 +72,13 @@ export class CommandRouter {
   readonly spec: CommandSpec;
   readonly #container: Container;
   readonly #template: TemplateClass;
+  readonly #showCauses: boolean;
 
   constructor(container: Container, definition: RouterDefinition) {
     this.spec = buildSpec(definition.template, definition.actions, definition.options ?? [], definition.bin);
     this.#container = container;
     this.#template = definition.template;
+    this.#showCauses = definition.showCauses ?? true;
     const classes = [
       ['template', definition.template],
       ...definition.actions.map((cls) => ['action', cls] as const),
@@ -195,13 +202,17 @@ export class CommandRouter {
     return ExitCode.Usage;
   }
 
+  /**
+   * `<bin>: <message>`, then a `caused by: <message>` line for each cause the message does not
+   * tell; with DEBUG, the stack and each cause's stack (`Caused by:`).
+   */
   #failure(error: unknown, io: ResolvedIO): number {
     const c = colorsFor(io.stderr, io.env);
-    writeQuietly(io.stderr, `${c.red(`${this.spec.bin}:`)} ${failureMessage(error)}\n`);
+    const causes = this.#showCauses ? causeLines(error).map((line) => `${line}\n`) : [];
+    writeQuietly(io.stderr, `${c.red(`${this.spec.bin}:`)} ${failureMessage(error)}\n${causes.join('')}`);
     if (io.env.DEBUG && error instanceof Error && error.stack) {
       writeQuietly(io.stderr, `${escapeControl(error.stack, true)}\n`);
-      const cause = error.cause;
-      if (cause !== undefined) {
+      for (const cause of causesOf(error, { told: true })) {
         const told = cause instanceof Error ? (cause.stack ?? cause.message) : showThrown(cause);
         writeQuietly(io.stderr, `Caused by: ${escapeControl(String(told), true)}\n`);
       }

@@ -44,6 +44,8 @@ export class DroverTemplate {}
 /** The `drover` command line. */
 export function createDroverRouter(container = new Container()): CommandRouter {
   return new CommandRouter(container, {
+    // drover's errors tell their causes in their message; the causes stay behind DEBUG
+    showCauses: false,
     template: DroverTemplate,
     actions: [StartAction, StopAction, RestartAction, ReloadAction, StatusAction, ScaleAction, LogsAction],
     options: [

@@ -212,6 +212,8 @@ export class ManageProcessTemplate {
       actions: [StartAction, StopAction, RestartAction, ReloadAction, StatusAction],
       options: [DaemonOption, JsonOption, UpdateEnvOption],
       bin: options.bin,
+      // drover's errors tell their causes in their message; the causes stay behind DEBUG
+      showCauses: false,
     });
     container.bind<string>(BIN).toConstantValue(this.router.spec.bin);
   }
