@@ -1,6 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Manage } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pidAlive } from '../../support/group.js';
+import { pidAlive, tempDir } from '../../support/group.js';
 import { waitFor } from '../infra/support.js';
 import { is, type LoopGroup, readyPids, startLoop } from './helpers.js';
 
@@ -122,6 +124,54 @@ describe('hang detection', () => {
     expect(status.workers[1]?.unresponsive).toBeUndefined();
     const { renderStatusTable } = await import('@drover/core/control');
     expect(renderStatusTable([status], { color: false })).toMatch(/\n\s*0\s+\d+\s+\S+\s+busy, not answering/);
+  });
+
+  it('a group that did not run for longer than hangTimeout (SIGSTOP, a frozen cgroup, a suspended VM) loses no worker; a hung one is still killed', async () => {
+    const marks = tempDir('drover-hang-');
+    try {
+      const block = join(marks.dir, 'block');
+      current = startLoop(
+        { maxWorkerNum: 2, hangTimeout: 1000 },
+        { reportExecutionEnd: true, blockIfFile: block, blockIfFilePin: 1 },
+      );
+      const { group } = current;
+      await group.waitEvent(is('started'), 'started');
+      const pids = readyPids(group);
+      const all = [group.pid, ...pids.values()];
+      // what a cgroup freezer or a VM suspend does to the whole group: three times hangTimeout
+      for (const pid of all) process.kill(pid, 'SIGSTOP');
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      } finally {
+        for (const pid of [...all].reverse()) process.kill(pid, 'SIGCONT');
+      }
+      const resumed = Date.now();
+      // both workers run on for more than hangTimeout after it (or one is killed)
+      await group.waitFor(
+        'both workers to run on for 2.5 s',
+        () =>
+          group.count(is('workerExit')) > 0 ||
+          [...pids.values()].every((pid) =>
+            group.events.some(
+              (e) => e.event === 'executionEnd' && e.pid === pid && (e.t as number) > resumed + 2500,
+            ),
+          ),
+      );
+      expect(group.count(is('workerExit'))).toBe(0);
+      expect(group.output).toContain('heartbeat check ran');
+      expect(group.output).not.toContain('did not answer heartbeats');
+      expect(readyPids(group)).toEqual(pids);
+      // a worker stuck for good is still found out
+      writeFileSync(block, '');
+      const exit = await group.waitEvent(
+        is('workerExit', (e) => e.pid === pids.get(1)),
+        'the hang kill',
+      );
+      expect(exit).toMatchObject({ pin: 1, reason: 'hang', signal: 'SIGKILL' });
+      expect(group.count(is('workerExit', (e) => e.pid === pids.get(0)))).toBe(0);
+    } finally {
+      marks.cleanup();
+    }
   });
 
   it('counts silence from ready, not from the fork: a slow init is not a hang', async () => {

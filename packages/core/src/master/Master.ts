@@ -141,6 +141,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private reaper: Reaper | null = null;
   private memoryTimer: NodeJS.Timeout | null = null;
   private hangTimer: NodeJS.Timeout | null = null;
+  /** when the last heartbeat check ran, on the monotonic clock */
+  private lastHangCheck = 0;
   private startPromise: Promise<void> | null = null;
   private stopPromise: Promise<void> | null = null;
   private opChain: Promise<unknown> = Promise.resolve();
@@ -809,7 +811,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.memoryTimer.unref();
     }
     if (hangTimeout > 0) {
-      this.hangTimer = setInterval(() => this.checkHangs(), Math.max(50, Math.floor(hangTimeout / 3)));
+      const every = Math.max(50, Math.floor(hangTimeout / 3));
+      this.lastHangCheck = performance.now();
+      this.hangTimer = setInterval(() => this.checkHangs(every), every);
       this.hangTimer.unref();
     }
   }
@@ -843,12 +847,32 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     }
   }
 
-  private checkHangs(): void {
-    const now = Date.now();
+  /**
+   * Kills a ready worker that has not answered a heartbeat for hangTimeout, and pings the others.
+   * Time is monotonic, so a wall clock stepped forward kills nobody. A check that runs more than
+   * an interval late (`every`) means the master itself did not run: stopped (SIGSTOP), frozen
+   * (a cgroup freezer, `docker pause`), suspended with its VM, or starved. Its workers were not
+   * asked meanwhile, and their answers may still wait in the pipe: every worker is pinged afresh
+   * and its silence counted from now, not killed.
+   */
+  private checkHangs(every: number): void {
+    const now = performance.now();
+    const late = now - this.lastHangCheck - every;
+    this.lastHangCheck = now;
+    if (late > every) {
+      // (a paused master is worth a line; a loaded one, a little late now and then, is not)
+      this.log.log(
+        late >= 1000 ? 'warning' : 'debug',
+        `heartbeat check ran ${Math.round(late)} ms late: the master was not running (stopped, frozen or suspended?); asking every worker afresh instead of counting that time as their silence`,
+      );
+    }
     for (const slot of this.slots.values()) {
       const h = slot.current;
       if (h?.state !== 'ready') continue;
-      if (now - h.lastPong > this.config.hangTimeout) {
+      if (late > every) {
+        h.lastPong = now;
+        h.ping();
+      } else if (now - h.lastPong > this.config.hangTimeout) {
         this.log.error(`worker did not answer heartbeats for ${this.config.hangTimeout} ms, killing it`, {
           pin: slot.pin,
           pid: h.pid,

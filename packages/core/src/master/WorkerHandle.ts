@@ -53,7 +53,11 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
    * is that replacement's outcome, not an exit of the worker serving the PIN.
    */
   successor = false;
-  lastPong = Date.now();
+  /**
+   * When the last heartbeat answer came (or the worker got ready), on the monotonic clock
+   * (`performance.now()`): a wall clock stepped forward must not make every worker look silent.
+   */
+  lastPong = performance.now();
   executions = 0;
   /** it runs the execution loop (reported with ready) */
   loop = false;
@@ -143,14 +147,14 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
           this.state = 'ready';
           this.readyAt = Date.now();
           // heartbeats are answered from here on: a long init is not silence
-          this.lastPong = this.readyAt;
+          this.lastPong = performance.now();
           this.loop = m.loop === true;
           for (const queued of this.early.splice(0)) this.send(queued);
           this.emit('ready');
         }
         return;
       case 'pong':
-        this.lastPong = Date.now();
+        this.lastPong = performance.now();
         return;
       case 'sync':
         this.send({ $drover: 'synced', seq: m.seq });
