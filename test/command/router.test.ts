@@ -17,8 +17,11 @@ import {
   deployActions,
   deployOptions,
   deployRouter,
+  GREETING,
+  type Greeting,
   Recorder,
   StartAction,
+  StopAction,
 } from './support/deploy-cli.js';
 
 describe('CommandRouter.run: command lines that fit', () => {
@@ -588,6 +591,28 @@ describe('CommandRouter.run: failures of the action exit 1', () => {
     expect(await router.run(['start', 'a'], debug.io)).toBe(1);
     expect(debug.stderr()).toContain('Caused by: ');
     expect(debug.stderr()).toContain('No bindings found for service: "Symbol(Greeting)"');
+  });
+
+  it('reports a service bound twice, and an action bound twice, on one line', async () => {
+    const container = new Container();
+    container.bind<Greeting>(GREETING).toConstantValue({ text: () => 'host' });
+    container.bind(StopAction).toSelf();
+    container.bind(StopAction).toSelf();
+    const { router } = deployRouter(container);
+    const out = capture();
+    expect(await router.run(['start', 'a'], out.io)).toBe(1);
+    expect(await router.run(['stop'], out.io)).toBe(1);
+    const fix =
+      'bind it once: a second bind() adds a binding, it does not replace the first (use rebind() for that)';
+    expect(out.stderr()).toBe(
+      `deploy: action 'start': the container has 2 bindings for Symbol(Greeting), which StartAction needs; ${fix}\n` +
+        `deploy: action 'stop': the container has 2 bindings for StopAction; ${fix}\n`,
+    );
+    // inversify's own account stays available for debugging.
+    const debug = capture({ env: { DEBUG: '1' } });
+    expect(await router.run(['start', 'a'], debug.io)).toBe(1);
+    expect(debug.stderr()).toContain('Caused by: ');
+    expect(debug.stderr()).toContain('Ambiguous bindings found for service: "Symbol(Greeting)"');
   });
 
   it('names a class the container cannot provide to an option', async () => {

@@ -3,12 +3,14 @@ import { CommandDefinitionError, CommandError } from './errors.js';
 import { tellsCause } from './thrown.js';
 
 // inversify explains its errors over several lines, in its own terms. The router turns the ones
-// a tool's author meets (a service never bound, constructor metadata lost by the toolchain) into
-// one line naming the class and the fix, keeping inversify's error as `cause`.
+// a tool's author meets (a service never bound or bound twice, constructor metadata lost by the
+// toolchain) into one line naming the class and the fix, keeping inversify's error as `cause`.
 
 const INVERSIFY_ERROR = Symbol.for('@inversifyjs/core/InversifyCoreError');
 const NO_BINDING =
   /^No bindings found for service: "([^\n]*)"\.\s+Trying to resolve bindings for "([^\n]*?)"\./;
+const AMBIGUOUS =
+  /^Ambiguous bindings found for service: "([^\n]*)"\.\s+Registered bindings:\s+([\s\S]*?)\n\s*Trying to resolve bindings for "([^\n]*?)"\./;
 const MISSING_COUNT =
   /^Found unexpected missing metadata on type "[^"\n]*"\. "[^"\n]*" constructor requires at least (\d+) arguments, found (\d+) instead\./;
 const MISSING_AT = /^Found unexpected missing metadata on type "[^"\n]*" at constructor indexes ("[^\n]*")\./;
@@ -21,25 +23,44 @@ function inversifyMessage(error: unknown): string | undefined {
 }
 
 /**
- * A service missing from the container while a run builds its classes, as one line: the action,
- * the service, the class that needs it and the fix. Other errors are returned as they are.
+ * A service missing from the container, or bound more than once, while a run builds its classes,
+ * as one line: the action, the service, the class that needs it and the fix. Other errors are
+ * returned as they are.
  */
 export function explainResolutionError(error: unknown, action: string): unknown {
-  const match = inversifyMessage(error)?.match(NO_BINDING);
-  if (!match) return error;
-  const [, service, requester] = match;
-  const root = requester!.endsWith(' (Root service)');
-  const neededBy = root ? '' : `, which ${requester} needs`;
-  return tellsCause(
-    new CommandError(
-      'EBINDING',
-      `action '${action}': the container has no binding for ${service}${neededBy}`,
-      {
-        hint: 'bind it in the container before running the router',
-        cause: error,
-      },
-    ),
-  );
+  const message = inversifyMessage(error);
+  const missing = message?.match(NO_BINDING);
+  if (missing) {
+    const [, service, requester] = missing;
+    return tellsCause(
+      new CommandError(
+        'EBINDING',
+        `action '${action}': the container has no binding for ${service}${neededBy(requester!)}`,
+        { hint: 'bind it in the container before running the router', cause: error },
+      ),
+    );
+  }
+  const ambiguous = message?.match(AMBIGUOUS);
+  if (ambiguous) {
+    const [, service, bindings, requester] = ambiguous;
+    const count = bindings!.match(/^\[ type: /gm)?.length ?? 0;
+    return tellsCause(
+      new CommandError(
+        'EBINDING',
+        `action '${action}': the container has ${count > 1 ? count : 'several'} bindings for ${service}${neededBy(requester!)}`,
+        {
+          hint: 'bind it once: a second bind() adds a binding, it does not replace the first (use rebind() for that)',
+          cause: error,
+        },
+      ),
+    );
+  }
+  return error;
+}
+
+/** `, which StartAction needs`; nothing for the class the run asked for itself. */
+function neededBy(requester: string): string {
+  return requester.endsWith(' (Root service)') ? '' : `, which ${requester} needs`;
 }
 
 /**
