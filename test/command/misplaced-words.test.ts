@@ -158,3 +158,14 @@ describe('an optional value given in the next word, one argument too many', () =
     expect(await usageError(argv)).toBe(line);
   });
 });
+
+describe('a missing argument after an option that took the next word as its value', () => {
+  it('says the argument is missing first, and the option that may have taken it second', async () => {
+    expect(await usageError(['deploy', '-e', 'staging'])).toBe(
+      "shipit: missing argument <service> for 'deploy'; or, if 'staging' was meant as it, option -e took it as its value: give -e its own value (-e <env> staging, or -e=<env> staging)",
+    );
+    expect(await usageError(['deploy', '--env', 'my app'])).toBe(
+      "shipit: missing argument <service> for 'deploy'; or, if 'my app' was meant as it, option --env took it as its value: give --env its own value (--env <env> 'my app', or --env=<env> 'my app')",
+    );
+  });
+});

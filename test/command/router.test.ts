@@ -193,7 +193,7 @@ describe('CommandRouter.run: usage errors are one line, a hint, exit 2', () => {
     {
       argv: ['start', '-n', 'app.mjs'],
       error:
-        "missing argument <script> for 'start'; option -n took 'app.mjs' as its value; if that was the argument, give the option its own value (-n <count>) or write -n=<count>",
+        "missing argument <script> for 'start'; or, if 'app.mjs' was meant as it, option -n took it as its value: give -n its own value (-n <count> app.mjs, or -n=<count> app.mjs)",
       hint: 'start',
     },
     // no script after it: it cannot be meant as an argument of the script, so no '--' line

@@ -1,4 +1,4 @@
-import { describeType, escapeControl, UsageError } from '../errors.js';
+import { describeType, UsageError } from '../errors.js';
 import { type ActionSpec, type CommandSpec, type OptionSpec, primaryFlag } from '../spec.js';
 import { closest } from '../suggest.js';
 import { formatPositional, type UsageLine } from '../template/ast.js';
@@ -302,14 +302,17 @@ function matchOptions(
 }
 
 /**
- * Why an argument may be missing: an option that takes a value took the next word (`-n app.mjs`
- * where the script was meant), said with the way to write the line.
+ * The other reason an argument may be missing, after the plain one (it was left out): an option
+ * that takes a value took the next word (`-n app.mjs` where the script was meant), said with the
+ * way to write the line.
  */
 function tookValue(spec: CommandSpec, options: readonly OptionToken[]): string | undefined {
   const token = options.find((o) => o.valueIndex !== undefined);
   if (!token) return undefined;
   const name = `<${spec.byKey.get(token.key)?.valueName ?? 'value'}>`;
-  return `option ${token.flag} took '${escapeControl(token.value ?? '')}' as its value; if that was the argument, give the option its own value (${token.flag} ${name}) or write ${token.flag}=${name}`;
+  const word = quote(token.value ?? '');
+  const argument = shellQuote(token.value ?? '');
+  return `or, if ${word} was meant as it, option ${token.flag} took it as its value: give ${token.flag} its own value (${token.flag} ${name} ${argument}, or ${token.flag}=${name} ${argument})`;
 }
 
 function matchPositionals(
