@@ -235,6 +235,14 @@ describe('parseTemplate: rejected templates name the column and what was expecte
     );
   });
 
+  it("keeps the source's tabs before the caret, so it lines up in a tab-indented template", () => {
+    expect(() => parseTemplate('<start>\n\t\t<status> -[x')).toThrow(
+      "template \"\\t\\t<status> -[x\": at line 2, column 15 expected '|' and another option, or ']' to close the option group, found end of line\n" +
+        '  \t\t<status> -[x\n' +
+        '  \t\t            ^',
+    );
+  });
+
   it('names the line when the template has several', () => {
     expect(() => parseTemplate('<start>\n<stop> -[x')).toThrow(/at line 2, column 11 expected/);
   });

@@ -36,7 +36,7 @@ export class TemplateSyntaxError extends CommandError {
     super(
       'ETEMPLATE',
       `template ${JSON.stringify(source)}: at ${where} expected ${expected}, found ${found}\n` +
-        `  ${source}\n  ${' '.repeat(Math.max(0, position.column - 1))}^`,
+        `  ${source}\n  ${caretIndent(source, position.column)}^`,
     );
     this.name = 'TemplateSyntaxError';
     this.template = template;
@@ -45,6 +45,15 @@ export class TemplateSyntaxError extends CommandError {
     this.expected = expected;
     this.found = found;
   }
+}
+
+/**
+ * What goes before a caret under `column` (1-based) of `source`: a space for each character
+ * before it, but the source's own tabs, so that the caret lines up wherever the tab stops are.
+ */
+function caretIndent(source: string, column: number): string {
+  const before = source.slice(0, Math.max(0, column - 1));
+  return before.replace(/[^\t]/g, ' ') + ' '.repeat(Math.max(0, column - 1 - before.length));
 }
 
 /**
