@@ -272,6 +272,19 @@ describe('decorators refuse bad definitions when the class is defined', () => {
     ).toBe(0);
   });
 
+  // Documented in docs/command.md (Decorators): inversify throws from its own decorator, which
+  // runs after ours; the framework cannot reword it.
+  it("leaves @injectable() placed above the framework decorator to inversify's error", () => {
+    expect(() => {
+      @injectable()
+      @Action({ name: 'go', description: 'Go' })
+      class DeployAction extends CommandAction {
+        handler(): void {}
+      }
+      return DeployAction;
+    }).toThrow('Cannot apply @injectable decorator multiple times at class "DeployAction"');
+  });
+
   it('refuses @Action on a class that does not extend CommandAction, naming the class and the fix', () => {
     expect(() => {
       // @ts-expect-error: refused by the type too; the check at run time is for JavaScript and casts
