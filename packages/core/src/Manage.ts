@@ -12,7 +12,13 @@ import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
 import type { Master } from './master/Master.js';
 import type { EnvUpdate } from './master/workerEnv.js';
-import { MASTER_EVENT_NAMES, type ManageEvents, type ReloadResult } from './master/events.js';
+import {
+  MASTER_EVENT_NAMES,
+  type ManageEvents,
+  type ReloadResult,
+  type ScaleResult,
+  type StopOutcome,
+} from './master/events.js';
 import { Process } from './process/Process.js';
 import { defaultRunDir, groupPaths } from './runtime/RunDir.js';
 import type { GroupStatus } from './status.js';
@@ -326,10 +332,22 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
     }
   }
 
-  /** Graceful stop of this group (here, or in the process that runs it). */
-  async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Graceful stop of this group (here, or in the process that runs it). Resolves with how many
+   * workers did not finish within stopTimeout and were SIGKILLed (`killed`: 0 when the master's
+   * answer did not say, as from a master that ended before it answered).
+   */
+  async stop(opts: { timeoutMs?: number } = {}): Promise<StopOutcome> {
     if (this.master) return this.master.stop();
-    await this.remote('stop', undefined, opts);
+    return this.stopOutcomeOf(await this.remote<Partial<StopOutcome> | undefined>('stop', undefined, opts));
+  }
+
+  /** A remote master's answer as a StopOutcome: one that does not say (older, or none) killed none. */
+  private stopOutcomeOf(answer: Partial<StopOutcome> | null | undefined): StopOutcome {
+    return {
+      killed: typeof answer?.killed === 'number' ? answer.killed : 0,
+      stopTimeout: typeof answer?.stopTimeout === 'number' ? answer.stopTimeout : this.config.stopTimeout,
+    };
   }
 
   /**
@@ -346,19 +364,23 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
    * Stops all workers, then starts them all again. Rejects with `ENOTREADY`, naming the PINs,
    * when some new workers did not become ready (they are started again with backoff), and with
    * `ESTOPPING` when the group is stopping. With `env` (and `configEnv`) the new workers and every
-   * later one run with that environment, even when some of them do not become ready.
+   * later one run with that environment, even when some of them do not become ready. Resolves
+   * with how the stop of the old workers went (`killed` at stopTimeout), as `stop()`.
    */
-  async restart(opts: ReloadOptions = {}): Promise<void> {
+  async restart(opts: ReloadOptions = {}): Promise<StopOutcome> {
     if (this.master) return this.master.restart(envUpdateOf(opts));
-    await this.remote('restart', envArgsOf(opts), opts);
+    return this.stopOutcomeOf(
+      await this.remote<Partial<StopOutcome> | undefined>('restart', envArgsOf(opts), opts),
+    );
   }
 
   /**
    * Sets the number of workers: new PINs start, the highest stop. The count applies even when a
    * new PIN does not become ready; the call then rejects with `ENOTREADY` naming it (it is started
-   * again with backoff), and with `ESTOPPING` when the group is stopping.
+   * again with backoff), and with `ESTOPPING` when the group is stopping. `killed` counts the
+   * workers of a scale down that did not finish within stopTimeout and were SIGKILLed.
    */
-  async scale(workers: number, opts: { timeoutMs?: number } = {}): Promise<{ from: number; to: number }> {
+  async scale(workers: number, opts: { timeoutMs?: number } = {}): Promise<ScaleResult> {
     if (this.master) return this.master.scale(workers);
     return this.remote('scale', { workers }, opts);
   }

@@ -34,12 +34,15 @@ export {
   type MultipleReloadOptions,
 } from './ManageMultiple.js';
 export type { EnvUpdate } from './master/workerEnv.js';
-export type {
-  ManageEvents,
-  MasterEvents,
-  ReloadResult,
-  WorkerExitInfo,
-  WorkerInfo,
+export {
+  type ManageEvents,
+  type MasterEvents,
+  type ReloadResult,
+  type ScaleResult,
+  type StopOutcome,
+  stopKillsNote,
+  type WorkerExitInfo,
+  type WorkerInfo,
 } from './master/events.js';
 export { type LaunchSpec, scriptLaunch, selfLaunch } from './master/launch.js';
 export { RestartPolicy } from './master/RestartPolicy.js';

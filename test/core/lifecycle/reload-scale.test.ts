@@ -129,7 +129,7 @@ describe('scaling', () => {
     const { group, runDir } = current;
     await group.waitEvent(is('started'), 'started');
     const client = new Manage({ baseTitle: 'loop', runDir });
-    expect(await client.scale(0)).toEqual({ from: 1, to: 0 });
+    expect(await client.scale(0)).toEqual({ from: 1, to: 0, killed: 0, stopTimeout: 10_000 });
     group.signal('SIGTTOU');
     await group.waitFor('the notice', () => group.output.includes("SIGTTOU: 'loop' has no worker to stop"));
     // the scale the signal queued has run once the notice is out: nothing was started
@@ -143,7 +143,7 @@ describe('scaling', () => {
     const { group, runDir } = current;
     await group.waitEvent(is('started'), 'started');
     const client = new Manage({ baseTitle: 'loop', runDir });
-    expect(await client.scale(4)).toEqual({ from: 1, to: 4 });
+    expect(await client.scale(4)).toEqual({ from: 1, to: 4, killed: 0, stopTimeout: 10_000 });
     let status = await client.status();
     expect(status.workers.map((w) => [w.pin, w.state === 'ready' || w.state === 'busy'])).toEqual([
       [0, true],
@@ -151,7 +151,7 @@ describe('scaling', () => {
       [2, true],
       [3, true],
     ]);
-    expect(await client.scale(2)).toEqual({ from: 4, to: 2 });
+    expect(await client.scale(2)).toEqual({ from: 4, to: 2, killed: 0, stopTimeout: 10_000 });
     status = await client.status();
     expect(status.workers.map((w) => w.pin)).toEqual([0, 1]);
     expect(status.master.targetWorkers).toBe(2);
@@ -165,7 +165,12 @@ describe('scaling', () => {
       'pin 0 finished',
     );
     expect(group.alive).toBe(true);
-    expect(await new Manage({ baseTitle: 'loop', runDir }).scale(1)).toEqual({ from: 2, to: 1 });
+    expect(await new Manage({ baseTitle: 'loop', runDir }).scale(1)).toEqual({
+      from: 2,
+      to: 1,
+      killed: 0,
+      stopTimeout: 10_000,
+    });
     expect(await group.waitExit()).toEqual({ code: 0, signal: null });
     expect(group.output).toContain('every worker finished');
   });

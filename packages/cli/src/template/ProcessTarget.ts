@@ -39,8 +39,12 @@ function single(manage: Manage): ProcessTarget {
       if (background) manage.setBackground(true);
       return manage.start();
     },
-    stop: () => manage.stop(),
-    restart: (env) => manage.restart(env ? { env, configEnv: manage.config.env } : {}),
+    stop: async () => {
+      await manage.stop();
+    },
+    restart: async (env) => {
+      await manage.restart(env ? { env, configEnv: manage.config.env } : {});
+    },
     reload: async (env) => [await manage.reload(env ? { env, configEnv: manage.config.env } : {})],
     statuses: async () => [await manage.status()],
     showStatus: async (out, opts) => [await manage.showStatus(writable(out), opts)],

@@ -61,8 +61,11 @@ import {
   type MasterEvents,
   RELOAD_STOPPING,
   type ReloadResult,
+  type ScaleResult,
+  type StopOutcome,
   type WorkerInfo,
 } from './events.js';
+import { formatMs } from '../status/units.js';
 
 export interface MasterOptions {
   config: ManageConfig;
@@ -144,7 +147,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   /** when the last heartbeat check ran, on the monotonic clock */
   private lastHangCheck = 0;
   private startPromise: Promise<void> | null = null;
-  private stopPromise: Promise<void> | null = null;
+  private stopPromise: Promise<StopOutcome> | null = null;
   private opChain: Promise<unknown> = Promise.resolve();
   private pendingReload: Promise<ReloadResult> | null = null;
   /** SIGTTIN / SIGTTOU not applied yet (see scaleBySignal) */
@@ -415,6 +418,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       );
     });
     handle.once('exit', (code, signal) => this.onExit(slot, handle, code, signal));
+    // a stop that ran out of time cuts an execution short: said at warning level, as systemd does
+    handle.once('stopTimeout', (ms) =>
+      this.log.warning(`worker did not finish within stopTimeout (${formatMs(ms)}), killed`, {
+        pin: slot.pin,
+        pid: handle.pid,
+        reason: handle.expected ?? 'stop',
+      }),
+    );
     this.log.debug(`worker forked`, { pin: slot.pin, pid: handle.pid });
     this.emit('workerStart', info);
     this.updateReaper();
@@ -1080,8 +1091,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return result;
   }
 
-  /** Sets the number of workers: new PINs start, the highest PINs stop. */
-  scale(workers: number): Promise<{ from: number; to: number }> {
+  /**
+   * Sets the number of workers: new PINs start, the highest PINs stop; `killed` counts those that
+   * did not finish within stopTimeout.
+   */
+  scale(workers: number): Promise<ScaleResult> {
     if (!Number.isInteger(workers) || workers < 0 || workers > 1024) {
       return Promise.reject(
         new DroverError(
@@ -1096,7 +1110,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return this.enqueue(() => this.applyScale(workers));
   }
 
-  protected async applyScale(workers: number): Promise<{ from: number; to: number }> {
+  protected async applyScale(workers: number): Promise<ScaleResult> {
     const from = this.target;
     if (this.stopping) throw this.stoppingError('scale');
     this.target = workers;
@@ -1112,12 +1126,16 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (!slot.current) starting.push(this.startWhenRoom(slot).catch(noteNotReady(notReady, pin)));
     }
     const stopping: Promise<void>[] = [];
+    const stopped: WorkerHandle[] = [];
     for (const slot of this.slots.values()) {
       if (slot.pin < workers || slot.kind === 'temporary') continue;
       slot.retired = true;
       slot.clearTimers();
       if (slot.handles().length === 0) this.slots.delete(slot.pin);
-      for (const h of slot.handles()) stopping.push(this.stopWorker(slot, h, 'scale'));
+      for (const h of slot.handles()) {
+        stopped.push(h);
+        stopping.push(this.stopWorker(slot, h, 'scale'));
+      }
     }
     if (from !== workers) this.log.info(`scaled from ${from} to ${workers} workers`);
     await Promise.all([...starting, ...stopping]);
@@ -1128,15 +1146,23 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     // the PINs kept may all have finished: the group ends as if the last of them just had
     // (after this answer; a scale to 0 keeps an empty group on purpose)
     if (!this.stopping) setImmediate(() => this.finishIfAllDone());
-    return { from, to: workers };
+    return { from, to: workers, ...this.stopOutcome(stopped) };
+  }
+
+  /** How stopping `handles` went: those SIGKILLed at stopTimeout. */
+  private stopOutcome(handles: readonly WorkerHandle[]): StopOutcome {
+    return {
+      killed: handles.filter((h) => h.killedAtStopTimeout).length,
+      stopTimeout: this.config.stopTimeout,
+    };
   }
 
   /**
    * Stops every worker, then starts them all again (the master stays). An environment update
    * (`env`, `configEnv`) applies to the new workers and every later one, whether or not they all
-   * become ready.
+   * become ready. Resolves with how the stop went (workers SIGKILLed at stopTimeout).
    */
-  restart(update?: EnvUpdate): Promise<void> {
+  restart(update?: EnvUpdate): Promise<StopOutcome> {
     let change: EnvChange | null;
     try {
       change = checkEnvUpdate(update, this.config.baseTitle);
@@ -1148,13 +1174,18 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.log.info('restart: stopping all workers');
       this.state = 'starting';
       const all: Promise<void>[] = [];
+      const stopped: WorkerHandle[] = [];
       for (const slot of this.slots.values()) {
         slot.clearTimers();
         // whatever else ends these processes (a recycle, a crash), their exits start nothing
         slot.restarting = true;
-        for (const h of slot.handles()) all.push(this.stopWorker(slot, h, 'restart'));
+        for (const h of slot.handles()) {
+          stopped.push(h);
+          all.push(this.stopWorker(slot, h, 'restart'));
+        }
       }
       await Promise.all(all);
+      const outcome = this.stopOutcome(stopped);
       if (change && !this.stopping) this.commitEnv(applyEnvChange(this.workerEnv, change), 'restart');
       const ready: Promise<void>[] = [];
       const notReady: NotReady[] = [];
@@ -1179,6 +1210,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
           notReady,
         );
       this.log.info('restart done');
+      return outcome;
     });
   }
 
@@ -1212,12 +1244,15 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     });
   }
 
-  /** Graceful stop: every worker finishes its execution and exits; SIGKILL after stopTimeout. */
-  stop(): Promise<void> {
+  /**
+   * Graceful stop: every worker finishes its execution and exits; SIGKILL after stopTimeout.
+   * Resolves with how many had to be killed so.
+   */
+  stop(): Promise<StopOutcome> {
     return this.shutdown('stop');
   }
 
-  private shutdown(reason: ExitReason, opts: { quiet?: boolean; label?: string } = {}): Promise<void> {
+  private shutdown(reason: ExitReason, opts: { quiet?: boolean; label?: string } = {}): Promise<StopOutcome> {
     this.stopPromise ??= (async () => {
       this.state = 'stopping';
       // from here on the master removes its run files itself: none is put back
@@ -1228,17 +1263,23 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       if (this.beforeStop)
         await this.beforeStop().catch((err) => this.log.error(`stop: ${(err as Error).message}`));
       const all: Promise<void>[] = [];
+      const stopped: WorkerHandle[] = [];
       for (const slot of this.slots.values()) {
         slot.clearTimers();
-        for (const h of slot.handles())
+        for (const h of slot.handles()) {
+          stopped.push(h);
           all.push(this.stopWorker(slot, h, reason === 'normal' ? 'stop' : reason));
+        }
       }
       await Promise.all(all);
       await Promise.all(this.leftBehindEndings);
       await this.release();
-      if (!opts.quiet) this.log.info(`stopped`);
+      const outcome = this.stopOutcome(stopped);
+      if (!opts.quiet)
+        this.log.info(`stopped`, outcome.killed > 0 ? { killedAtStopTimeout: outcome.killed } : undefined);
       await this.log.flush();
       this.emit('stop');
+      return outcome;
     })();
     return this.stopPromise;
   }
@@ -1646,14 +1687,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }),
       status: () => this.getAllStatus(),
       stop: async () => {
-        await this.stop();
+        const outcome = await this.stop();
         // Answer first, then leave: the response is written before the process ends.
         setImmediate(() => this.router.unregister(this));
-        return { stopped: true };
+        return { stopped: true, ...outcome };
       },
       restart: async ({ env, configEnv }: ReloadArgs) => {
-        await this.restart({ env, configEnv });
-        return { restarted: true };
+        const outcome = await this.restart({ env, configEnv });
+        return { restarted: true, ...outcome };
       },
       reload: ({ env, configEnv }: ReloadArgs) => this.reload({ env, configEnv }),
       scale: ({ workers }: { workers: number }) => this.scale(workers),

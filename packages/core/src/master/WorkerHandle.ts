@@ -24,6 +24,8 @@ export interface HandleEvents {
   /** a drover message that does not have the shape of its type: ignored */
   malformed: [type: string, problem: string];
   exit: [code: number | null, signal: NodeJS.Signals | null];
+  /** a stop's `timeoutMs` ran out before the worker exited: it is SIGKILLed right after */
+  stopTimeout: [timeoutMs: number];
 }
 
 /**
@@ -67,6 +69,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   channelClosed = false;
   /** SIGTERM/SIGINT reached the worker straight, not through the master */
   signalled: string | null = null;
+  /** a stop asked of it timed out, and it was SIGKILLed: its execution was cut off */
+  killedAtStopTimeout = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   /** processes the worker said it started (pid → start time), pruned as they end */
@@ -270,7 +274,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   }
 
   /**
-   * Asks the worker to finish and exit; SIGKILL after `timeoutMs`. Resolves when it has exited.
+   * Asks the worker to finish and exit; SIGKILL after `timeoutMs` (`killedAtStopTimeout`, and a
+   * `stopTimeout` event first). Resolves when it has exited.
    */
   async stop(reason: ExitReason, timeoutMs: number): Promise<void> {
     if (!this.alive) return;
@@ -280,7 +285,15 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       this.stopReason = reason;
       if (!this.send({ $drover: 'stop', reason })) this.kill('SIGTERM');
     }
-    const timer = setTimeout(() => this.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      if (!this.alive || this.pid <= 0) return;
+      // once, however many stops wait on it (a reload's and a stop's)
+      if (!this.killedAtStopTimeout) {
+        this.killedAtStopTimeout = true;
+        this.emit('stopTimeout', timeoutMs);
+      }
+      this.kill('SIGKILL');
+    }, timeoutMs);
     await this.exited;
     clearTimeout(timer);
   }

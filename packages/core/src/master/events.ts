@@ -1,6 +1,7 @@
 /** What a master tells its façades (Manage, Pool) and their listeners. */
 import type { WorkerMessage } from '../ipc/messages.js';
 import type { ExitReason } from '../status.js';
+import { formatMs } from '../status/units.js';
 
 export interface WorkerInfo {
   /** the worker's stable index, 0..N-1, kept across respawns */
@@ -34,6 +35,35 @@ export interface ReloadResult {
   aborted: boolean;
   /** why it stopped */
   error?: string;
+}
+
+/**
+ * What stopping workers came to (a stop, a restart, a scale down): how many did not finish their
+ * execution within stopTimeout and were SIGKILLed. The operation did what was asked either way.
+ */
+export interface StopOutcome {
+  /** workers SIGKILLed at stopTimeout: what they were doing was cut off */
+  killed: number;
+  /** the group's stopTimeout, in ms */
+  stopTimeout: number;
+}
+
+/** What a scale did; `killed` and `stopTimeout` as in StopOutcome (absent from an older master). */
+export interface ScaleResult extends Partial<StopOutcome> {
+  from: number;
+  to: number;
+}
+
+/**
+ * The note a command's success line ends with when workers were SIGKILLed at stopTimeout:
+ * `; 2 worker(s) did not finish within stopTimeout 10s and were killed`; empty when none were.
+ */
+export function stopKillsNote(outcome: Partial<StopOutcome> | null | undefined): string {
+  const killed = outcome?.killed;
+  if (typeof killed !== 'number' || !(killed > 0)) return '';
+  const within =
+    typeof outcome?.stopTimeout === 'number' ? `stopTimeout ${formatMs(outcome.stopTimeout)}` : 'stopTimeout';
+  return `; ${killed} worker(s) did not finish within ${within} and were killed`;
 }
 
 export interface MasterEvents {

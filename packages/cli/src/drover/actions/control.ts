@@ -8,7 +8,7 @@ import {
   type ParamTarget,
   UsageError,
 } from '@drover/command';
-import type { Manage, ReloadOptions } from '@drover/core';
+import { type Manage, type ReloadOptions, stopKillsNote } from '@drover/core';
 import {
   ControlClient,
   changedEntryKeys,
@@ -128,8 +128,8 @@ abstract class GroupControlAction<P extends object = Record<never, never>> exten
 export class StopAction extends GroupControlAction {
   protected readonly request = 'stop';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
-    await manage.stop();
-    return `stopped '${group.baseTitle}' (pid ${group.pid})`;
+    const outcome = await manage.stop();
+    return `stopped '${group.baseTitle}' (pid ${group.pid})${stopKillsNote(outcome)}`;
   }
 }
 
@@ -225,8 +225,8 @@ export class RestartAction extends RenewAction {
   protected readonly request = 'restart';
   protected async apply(manage: Manage, group: RunningGroup): Promise<string> {
     const plan = await this.envUpdate(group);
-    await sent(group, () => manage.restart(plan?.options));
-    return `restarted the workers of '${group.baseTitle}'${plan ? `, ${plan.said}${await changedVariables(manage)}` : ''}`;
+    const outcome = await sent(group, () => manage.restart(plan?.options));
+    return `restarted the workers of '${group.baseTitle}'${plan ? `, ${plan.said}${await changedVariables(manage)}` : ''}${stopKillsNote(outcome)}`;
   }
 }
 
@@ -377,8 +377,10 @@ export class ScaleAction extends CommandAction<Record<never, never>, { name: str
       throw withoutPrefix(error);
     }
     try {
-      const { from, to } = await remote(group).scale(count);
-      this.io.stdout.write(`scaled '${name}' from ${from} to ${to} worker(s)\n`);
+      const result = await remote(group).scale(count);
+      this.io.stdout.write(
+        `scaled '${name}' from ${result.from} to ${result.to} worker(s)${stopKillsNote(result)}\n`,
+      );
     } catch (error) {
       throw failure(group, error);
     }
