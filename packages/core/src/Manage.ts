@@ -361,7 +361,9 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   }
 
   /**
-   * Stops all workers, then starts them all again. Rejects with `ENOTREADY`, naming the PINs,
+   * Stops all workers, then starts them all again. Rejects with `EENTRY`, nothing stopped, when
+   * no worker could start from the group's script now (gone, unreadable, a syntax error that
+   * `node --check` finds); with `ENOTREADY`, naming the PINs,
    * when some new workers did not become ready (they are started again with backoff), and with
    * `ESTOPPING` when the group is stopping. With `env` (and `configEnv`) the new workers and every
    * later one run with that environment, even when some of them do not become ready. Resolves

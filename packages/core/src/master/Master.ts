@@ -37,6 +37,7 @@ import type {
 import { formatTitle, setOwnTitle, withoutTitleOption } from '../title.js';
 import { VERSION } from '../version.js';
 import { optionsStatus, runStatus } from './describeGroup.js';
+import { entryProblem } from './entryCheck.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolveWorkerIdentity } from './privileges.js';
 import { type ReapTarget, Reaper } from './Reaper.js';
@@ -1171,6 +1172,9 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     }
     return this.enqueue(async () => {
       if (this.stopping) throw this.stoppingError('restart');
+      // every worker stops before any starts: a script that cannot start is refused first
+      await this.refuseBrokenEntry('restart');
+      if (this.stopping) throw this.stoppingError('restart');
       this.log.info('restart: stopping all workers');
       this.state = 'starting';
       const all: Promise<void>[] = [];
@@ -1212,6 +1216,19 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       this.log.info('restart done');
       return outcome;
     });
+  }
+
+  /**
+   * Throws, touching nothing, when new workers could not start from the group's entry script now
+   * (gone, unreadable, a syntax error): a restart would stop every worker first, then fail.
+   */
+  private async refuseBrokenEntry(operation: 'restart'): Promise<void> {
+    const execArgv = [...withoutTitleOption(process.execArgv), ...this.config.execArgv];
+    const entry = await entryProblem(this.launch.exec, execArgv);
+    if (entry === null) return;
+    const message = `drover: cannot ${operation} '${this.config.baseTitle}': ${entry.problem}; nothing was stopped: its workers keep running the code they loaded`;
+    this.log.error(message.replace(/^drover: /, ''));
+    throw new DroverError('EENTRY', message, { hint: entry.hint });
   }
 
   /**
