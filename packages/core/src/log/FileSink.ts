@@ -184,6 +184,10 @@ export class FileSink implements LogSink {
     return true;
   }
 
+  recheckFiles(): void {
+    this.#watch?.checkNow();
+  }
+
   async close(): Promise<void> {
     this.#watch?.stop();
     await Promise.all([this.#main.close(), this.#errors?.close()]);

@@ -41,6 +41,13 @@ export class LogFileWatch {
     if (!this.watch.start()) this.schedule(SETTLE_MS);
   }
 
+  /** Checks now, as an event would have it checked: a file that is missing is put back. */
+  checkNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.check();
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

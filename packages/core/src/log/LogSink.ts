@@ -26,4 +26,9 @@ export interface LogSink extends Partial<BackPressure> {
   close(): Promise<void>;
   /** Subscribes to the sink's own notices (failures, recoveries, drops). */
   onNotice?(listener: (notice: SinkNotice) => void): void;
+  /**
+   * Puts back, now, a file of the sink that was removed or moved away, instead of when its watch
+   * notices: what is written next must go to the file a reader finds.
+   */
+  recheckFiles?(): void;
 }

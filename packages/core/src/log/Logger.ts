@@ -133,6 +133,22 @@ export class Logger implements BackPressure {
     await Promise.all(this.#sinks.map((sink) => sink.flush()));
   }
 
+  /**
+   * Has every sink put back, now, a file of it that was removed or moved away (see
+   * LogSink.recheckFiles): a record about the removal then goes to the new file, which a reader
+   * finds, not to the one that was removed.
+   */
+  recheckFiles(): void {
+    if (this.#closed) return;
+    for (const sink of this.#sinks) {
+      try {
+        sink.recheckFiles?.();
+      } catch {
+        // the sink's own watch tries again
+      }
+    }
+  }
+
   /** Flushes and closes every sink; later records are discarded. */
   async close(): Promise<void> {
     if (this.#closed) return;

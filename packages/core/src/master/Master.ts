@@ -1344,6 +1344,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         await old?.close();
       },
       report: (repaired, error) => {
+        // a log file in the run directory went with it: the record goes to the new one
+        this.log.recheckFiles();
         if (error)
           this.log.error(`run files: cannot put them back: ${error.message}`, {
             repaired: repaired.join(', ') || 'nothing',
