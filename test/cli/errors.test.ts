@@ -195,7 +195,9 @@ describe('drover: failures exit 1', () => {
   ]) {
     it(`drover ${argv.join(' ')} with nothing running`, async () => {
       const result = await drover(argv, { env });
-      expect(result.stderr).toBe("drover: no group named 'ghost' is running; start it first ('start')\n");
+      expect(result.stderr).toBe(
+        `drover: no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
+      );
       expect(result.code).toBe(1);
     });
   }
@@ -207,7 +209,9 @@ describe('drover: failures exit 1', () => {
   ]) {
     it(`drover ${argv.join(' ')} with nothing running (the quick status path)`, async () => {
       const result = await drover(argv, { env });
-      expect(result.stderr).toBe("drover: no group named 'ghost' is running; start it first ('start')\n");
+      expect(result.stderr).toBe(
+        `drover: no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
+      );
       expect(result.stdout).toBe('');
       expect(result.code).toBe(1);
     });
@@ -216,14 +220,16 @@ describe('drover: failures exit 1', () => {
   it('the failure line is red on a colour terminal, as the router colours it', async () => {
     const result = await drover(['status', 'ghost'], { env: { ...env, NO_COLOR: '', FORCE_COLOR: '1' } });
     expect(result.stderr).toBe(
-      "\x1b[31mdrover:\x1b[39m no group named 'ghost' is running; start it first ('start')\n",
+      `\x1b[31mdrover:\x1b[39m no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
     );
     expect(result.code).toBe(1);
   });
 
   it('an empty FORCE_COLOR forces nothing: a pipe stays plain', async () => {
     const result = await drover(['status', 'ghost'], { env: { ...env, NO_COLOR: '', FORCE_COLOR: '' } });
-    expect(result.stderr).toBe("drover: no group named 'ghost' is running; start it first ('start')\n");
+    expect(result.stderr).toBe(
+      `drover: no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
+    );
     expect(result.code).toBe(1);
   });
 

@@ -78,7 +78,9 @@ describe('a master killed in the middle of a request', () => {
     await gone(workers);
     // what the master left is the business of discovery, which finds nothing running
     const status = await box.drover(['status', 'long']);
-    expect(status.stderr).toBe("drover: no group named 'long' is running; start it first ('start')\n");
+    expect(status.stderr).toBe(
+      `drover: no group named 'long' is running in ${box.runDir}; start it first ('start')\n`,
+    );
     expect(existsSync(join(box.runDir, 'long.pid'))).toBe(false);
   }, 90_000);
 

@@ -1,29 +1,126 @@
-import { NotRunningError } from '@drover/core';
-import { type RunningGroup, runningGroups } from '@drover/core/control';
+import { DroverError } from '@drover/core';
+import {
+  defaultRunDir,
+  type MasterElsewhere,
+  mastersElsewhere,
+  type RunningGroup,
+  runningGroups,
+} from '@drover/core/control';
 
 /** The word `stop`, `restart` and `reload` take for every running group. */
 export const ALL = 'all';
 
-/** The running groups of this user's run directory (`$DROVER_RUN_DIR` or the default), by name. */
+/** What a scan of this user's run directory found. */
+export interface RunDirScan {
+  /** `$DROVER_RUN_DIR` or the default, as the scan looked in it */
+  runDir: string;
+  /** the running groups, by name */
+  running: RunningGroup[];
+}
+
+/** Scans this user's run directory (`$DROVER_RUN_DIR` or the default). */
+export async function scanRunDir(): Promise<RunDirScan> {
+  const runDir = defaultRunDir();
+  const running = await runningGroups(runDir);
+  return { runDir, running: [...running].sort((a, b) => a.baseTitle.localeCompare(b.baseTitle)) };
+}
+
+/** The running groups of this user's run directory, by name. */
 export async function listRunning(): Promise<RunningGroup[]> {
-  const groups = await runningGroups();
-  return [...groups].sort((a, b) => a.baseTitle.localeCompare(b.baseTitle));
+  return (await scanRunDir()).running;
 }
 
 /**
  * The running groups `name` designates: the one of that name, or every one for `all`.
  *
- * @throws NotRunningError naming the groups that do run, when `name` is not one of them.
+ * @throws DroverError ENOTRUNNING (notRunningError) when `name` is not one of them.
  */
 export async function findRunning(name: string): Promise<RunningGroup[]> {
-  const running = await listRunning();
-  if (name === ALL) return running;
-  const group = running.find((g) => g.baseTitle === name);
-  if (!group) {
-    throw new NotRunningError(
-      name,
-      running.map((g) => g.baseTitle),
-    );
-  }
+  const scan = await scanRunDir();
+  if (name === ALL) return scan.running;
+  const group = scan.running.find((g) => g.baseTitle === name);
+  if (!group) throw notRunningError(name, scan);
   return [group];
+}
+
+/**
+ * `no group named 'x' is running in <run dir>`, with the groups that run there, and, when a master
+ * of this user runs a group of that name with another run directory, where, and the
+ * DROVER_RUN_DIR that reaches it.
+ */
+export function notRunningError(name: string, scan: RunDirScan): DroverError {
+  const here = scan.running.map((g) => g.baseTitle);
+  const message = `drover: no group named '${name}' is running in ${scan.runDir}${here.length > 0 ? `; running there: ${here.join(', ')}` : ''}`;
+  const elsewhere = mastersElsewhere(
+    scan.runDir,
+    scan.running.map((g) => g.pid),
+  );
+  const same = elsewhere.filter((m) => m.groups.includes(name));
+  if (same.length > 0)
+    return new DroverError('ENOTRUNNING', message, { hint: elsewhereHint(same, `'${name}'`) });
+  if (here.length > 0) return new DroverError('ENOTRUNNING', message);
+  return new DroverError('ENOTRUNNING', message, { hint: `start it first ('start')` });
+}
+
+/**
+ * The note for `drover status` or `stop all` that found nothing running: the masters of this user
+ * that run with another run directory, and the DROVER_RUN_DIR that reaches them; null for none.
+ */
+export function elsewhereNote(scan: RunDirScan): string | null {
+  const elsewhere = mastersElsewhere(
+    scan.runDir,
+    scan.running.map((g) => g.pid),
+  );
+  return elsewhere.length === 0 ? null : elsewhereHint(elsewhere, null);
+}
+
+/** Masters named in one message at most; the rest are counted. */
+const MAX_NAMED = 4;
+
+/**
+ * `a drover master of this user runs 'web' with another run directory: pid 4242 in /run/app; set
+ * DROVER_RUN_DIR=/run/app to reach it`. `what`: the group asked for, or null for any group.
+ */
+function elsewhereHint(masters: readonly MasterElsewhere[], what: string | null): string {
+  const many = masters.length > 1;
+  const subject = `${many ? `${masters.length} drover masters` : 'a drover master'} of this user run${many ? '' : 's'}${what ? ` ${what}` : ''} with another run directory`;
+  const named = masters
+    .slice(0, MAX_NAMED)
+    .map(
+      (m) =>
+        `pid ${m.pid}${what ? '' : ` (${m.groups.join(', ')})`} in ${m.runDir ?? 'an unknown run directory (neither its sockets nor its environment name one)'}`,
+    );
+  if (masters.length > MAX_NAMED) named.push(`${masters.length - MAX_NAMED} more`);
+  const dirs = [...new Set(masters.map((m) => m.runDir).filter((d): d is string => d !== null))];
+  const fix =
+    dirs.length === 0
+      ? `set DROVER_RUN_DIR to the run directory ${many ? 'they were' : 'it was'} started with to reach ${many ? 'them' : 'it'}`
+      : dirs.length === 1
+        ? `set DROVER_RUN_DIR=${dirs[0]} to reach ${many ? 'them' : 'it'}`
+        : `set DROVER_RUN_DIR to the run directory of the group you want (${dirs.slice(0, MAX_NAMED).join(', ')}${dirs.length > MAX_NAMED ? ', ...' : ''})`;
+  return `${subject}: ${named.join(', ')}; ${fix}`;
+}
+
+/**
+ * The warning a start in the default run directory prints when a master of this user already runs
+ * one of `names` with another run directory (a separate namespace: legitimate, but two copies of
+ * the group then run); null when none does. `except`: the pid of the master this start launched.
+ */
+export function startedElsewhereWarning(names: readonly string[], except: number[] = []): string | null {
+  const runDir = defaultRunDir();
+  const found = mastersElsewhere(runDir, except).filter((m) => m.groups.some((g) => names.includes(g)));
+  if (found.length === 0) return null;
+  const which = found.map((m) => {
+    const groups = m.groups.filter((g) => names.includes(g)).map((g) => `'${g}'`);
+    return `${groups.join(', ')} (pid ${m.pid}, run directory ${m.runDir ?? 'unknown'})`;
+  });
+  const dirs = [...new Set(found.map((m) => m.runDir).filter((d): d is string => d !== null))];
+  const fix =
+    dirs.length === 1
+      ? `set DROVER_RUN_DIR=${dirs[0]}`
+      : `set DROVER_RUN_DIR to its run directory${dirs.length > 1 ? ` (${dirs.join(', ')})` : ''}`;
+  return (
+    `drover: warning: a master of this user already runs ${which.join(', ')}; this start uses ${runDir}, another run directory, so two copies run, and the commands of a shell see only the one of its DROVER_RUN_DIR; ` +
+    `to control that one, ${fix}`
+  );
 }

@@ -1,7 +1,7 @@
 import type { OutputStream } from '@drover/command';
 import type { GroupStatus } from '@drover/core';
 import { colorWanted, describeDegraded, renderStatusTable } from '@drover/core/control';
-import { findRunning, listRunning } from './groups.js';
+import { elsewhereNote, notRunningError, scanRunDir } from './groups.js';
 import { describeFailure } from './failure.js';
 import { requestStatus } from './statusRequest.js';
 
@@ -21,15 +21,23 @@ export interface StatusIO {
 /**
  * `drover status [name] [--json]`: asks every running master (or the named one) for its status
  * and prints the table, or JSON (an array of `GroupStatus`, one per group). A group asked for by
- * name gets the table and, under it, what it runs (StatusTableOptions.details). A group that stops
- * between discovery and the question is reported on stderr and makes the exit code 1. A group
- * with a PIN that no worker serves (crash-looping, or given up on) is said on stderr and makes it
- * 3, as `systemctl status` of a unit in auto-restart: monitors need no parsing to tell.
+ * name gets the table and, under it, what it runs (StatusTableOptions.details). A group that stops between discovery and the
+ * question is reported on stderr and makes the exit code 1. A group with a PIN that no worker
+ * serves (crash-looping, or given up on) is said on stderr and makes it 3, as `systemctl status`
+ * of a unit in auto-restart: monitors need no parsing to tell. With nothing running, the run directory looked in is named, and the masters of this user that
+ * run with another one.
  *
- * @throws NotRunningError when `name` is given and no group of that name runs.
+ * @throws DroverError ENOTRUNNING when `name` is given and no group of that name runs.
  */
 export async function printStatus(request: StatusRequest, io: StatusIO): Promise<number> {
-  const groups = request.name === undefined ? await listRunning() : await findRunning(request.name);
+  const name = request.name;
+  let scan = await scanRunDir();
+  if (name !== undefined) {
+    const group = scan.running.find((g) => g.baseTitle === name);
+    if (!group) throw notRunningError(name, scan);
+    scan = { ...scan, running: [group] };
+  }
+  const groups = scan.running;
   const answers = await Promise.allSettled(groups.map((g) => requestStatus(g)));
   const statuses: GroupStatus[] = [];
   let code = 0;
@@ -45,16 +53,20 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
   if (request.json) {
     io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
   } else if (groups.length === 0) {
-    io.stdout.write('no drover group is running\n');
+    io.stdout.write(`no drover group is running in ${scan.runDir}\n`);
   } else if (statuses.length > 0) {
     io.stdout.write(
       renderStatusTable(statuses, {
         color: colorWanted(io.stdout, io.env),
         width: io.stdout.columns,
         // one group asked for by name: what it runs and how its last reload went, under its table
-        details: request.name !== undefined,
+        details: name !== undefined,
       }),
     );
+  }
+  if (groups.length === 0) {
+    const note = elsewhereNote(scan);
+    if (note !== null) io.stderr.write(`drover: but ${note}\n`);
   }
   const now = Date.now();
   for (const status of statuses) {

@@ -26,6 +26,7 @@ export {
   noSuchGroupError,
 } from '../groups/config.js';
 export { type RunningGroup, runningGroups } from '../groups/discovery.js';
+export { type MasterElsewhere, mastersElsewhere } from '../groups/elsewhere.js';
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
 export { colorWanted } from '../log/ConsoleSink.js';
 export { escapeControl } from '../log/format.js';

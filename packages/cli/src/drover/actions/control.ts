@@ -12,7 +12,6 @@ import { type Manage, type ReloadOptions, stopKillsNote } from '@drover/core';
 import {
   ControlClient,
   changedEntryKeys,
-  defaultRunDir,
   type GroupEntry,
   type GroupSource,
   loadGroupEntry,
@@ -21,7 +20,7 @@ import {
 } from '@drover/core/control';
 import { describeEnvChange, reloadOutcome, reloadStopped, shellEnv, withoutPrefix } from '../../messages.js';
 import { describeFailure } from '../failure.js';
-import { ALL, findRunning } from '../groups.js';
+import { ALL, elsewhereNote, findRunning, type RunDirScan, scanRunDir } from '../groups.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
 import { parseCount } from '../options.js';
 import { remote } from '../remote.js';
@@ -70,18 +69,24 @@ abstract class GroupControlAction<P extends object = Record<never, never>> exten
       });
     }
     let groups: RunningGroup[];
+    let scan: RunDirScan | null = null;
     try {
-      groups = await findRunning(name);
+      if (name === ALL) {
+        scan = await scanRunDir();
+        groups = scan.running;
+      } else groups = await findRunning(name);
     } catch (error) {
       throw withoutPrefix(error);
     }
-    if (groups.length === 0) {
+    if (groups.length === 0 && scan !== null) {
+      const note = elsewhereNote(scan);
       if (this.verbWhenNoneRuns === null) {
-        this.io.stdout.write('no drover group is running\n');
+        this.io.stdout.write(`no drover group is running in ${scan.runDir}\n`);
+        if (note !== null) this.io.stderr.write(`drover: but ${note}\n`);
         return 0;
       }
       this.io.stderr.write(
-        `drover: no drover group is running in ${defaultRunDir()}, so none was ${this.verbWhenNoneRuns}; start one first, or set DROVER_RUN_DIR to the run directory of the groups\n`,
+        `drover: no drover group is running in ${scan.runDir}, so none was ${this.verbWhenNoneRuns}; ${note === null ? 'start one first, or set DROVER_RUN_DIR to the run directory of the groups' : `but ${note}`}\n`,
       );
       return 1;
     }

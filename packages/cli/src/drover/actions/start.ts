@@ -14,6 +14,7 @@ import {
   runningGroups,
 } from '@drover/core/control';
 import { plainErrors, withoutPrefix } from '../../messages.js';
+import { startedElsewhereWarning } from '../groups.js';
 import { GROUP_NAME, groupNameFromScript } from '../names.js';
 import { GROUP_OPTION_FLAGS, type GroupFlagOptions } from '../options.js';
 
@@ -93,10 +94,27 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
       { launch: scriptLaunch(script, this.args.args) },
     );
     if (background) manage.setBackground(true);
+    // in the foreground this process becomes the master: warn before it starts
+    if (!background) this.warnRunsElsewhere([name]);
     const pid = await plainErrors(() => manage.start());
     if (launchedDaemon(background, pid)) {
       this.io.stdout.write(`started '${name}' in the background (pid ${pid}); log: ${manage.logFile()}\n`);
+      this.warnRunsElsewhere([name], pid);
     }
+  }
+
+  /**
+   * Warns when a master of this user already runs one of `names` with another run directory, and
+   * this start uses the default one (DROVER_RUN_DIR unset: a shell that lacks the variable of the
+   * group's service, as `sudo -u app drover start` has). Not refused: separate run directories are
+   * separate namespaces, and one chosen with DROVER_RUN_DIR is meant as one; but two copies of the
+   * group now run, and this shell's commands see only this one. Said only by the process the user
+   * ran (never by a daemon, which runs this command line again). `started`: the daemon launched.
+   */
+  private warnRunsElsewhere(names: readonly string[], started?: number): void {
+    if (process.env.DROVER_RUN_DIR || names.length === 0) return;
+    const warning = startedElsewhereWarning(names, started === undefined ? [] : [started]);
+    if (warning !== null) this.io.stderr.write(`${warning}\n`);
   }
 
   /** The group options given as flags (`--max-memory`, `--stop-timeout`, ...). */
@@ -170,6 +188,9 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     await plainErrors(async () => checkEntriesCanStart(entries));
     for (const entry of entries) multi.addManage(manageFromEntry(entry));
     if (background) multi.setBackground(true);
+    // an entry with a runDir of its own chose its namespace
+    const inDefault = entries.filter((e) => !e.runDir && !e.pidRoot).map((e) => e.baseTitle);
+    if (!background) this.warnRunsElsewhere(inDefault);
     const pid = await plainErrors(() =>
       multi.start().catch(async (error: unknown) => {
         throw only === undefined ? await withStartByName(error, entries, background) : error;
@@ -178,6 +199,7 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     if (launchedDaemon(background, pid)) {
       const names = entries.map((e) => `'${e.baseTitle}'`).join(', ');
       this.io.stdout.write(`started ${names} from ${file} in the background (pid ${pid})\n`);
+      this.warnRunsElsewhere(inDefault, pid);
     }
   }
 }
