@@ -41,8 +41,9 @@ describe('drover start -d and the commands that follow it', () => {
     const table = await box.drover(['status']);
     expect(table.code).toBe(0);
     expect(table.stderr).toBe('');
+    // every group's table under its name
     expect(table.stdout).toMatch(
-      new RegExp(`^TYPE +PID +TITLE .*\\nMaster +${pid} +drover:Master:alpha +running `),
+      new RegExp(`^group {2}alpha\\nTYPE +PID +TITLE .*\\nMaster +${pid} +drover:Master:alpha +running `),
     );
     for (const header of ['PIN', 'STATE', 'MEMORY', 'CPU', 'EXECUTIONS', 'RESTARTS', 'LAST EXIT']) {
       expect(table.stdout).toContain(header);

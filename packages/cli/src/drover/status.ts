@@ -1,6 +1,6 @@
 import type { OutputStream } from '@drover/command';
 import type { GroupStatus } from '@drover/core';
-import { colorWanted, describeDegraded, renderStatusTable } from '@drover/core/control';
+import { colorWanted, describeDegraded, escapeControl, renderStatusTable } from '@drover/core/control';
 import { elsewhereNote, notRunningError, scanRunDir } from './groups.js';
 import { describeFailure } from './failure.js';
 import { requestStatus } from './statusRequest.js';
@@ -20,8 +20,9 @@ export interface StatusIO {
 
 /**
  * `drover status [name] [--json]`: asks every running master (or the named one) for its status
- * and prints the table, or JSON (an array of `GroupStatus`, one per group). A group asked for by
- * name gets the table and, under it, what it runs (StatusTableOptions.details). A group that stops between discovery and the
+ * and prints the table, or JSON (an array of `GroupStatus`, one per group). With every group, each
+ * table has a heading with the group's name; a group asked for by name gets the table and, under
+ * it, what it runs (StatusTableOptions.details). A group that stops between discovery and the
  * question is reported on stderr and makes the exit code 1. A group with a PIN that no worker
  * serves (crash-looping, or given up on) is said on stderr and makes it 3, as `systemctl status`
  * of a unit in auto-restart: monitors need no parsing to tell. With nothing running, the run directory looked in is named, and the masters of this user that
@@ -55,13 +56,14 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
   } else if (groups.length === 0) {
     io.stdout.write(`no drover group is running in ${scan.runDir}\n`);
   } else if (statuses.length > 0) {
+    const options = { color: colorWanted(io.stdout, io.env), width: io.stdout.columns };
     io.stdout.write(
-      renderStatusTable(statuses, {
-        color: colorWanted(io.stdout, io.env),
-        width: io.stdout.columns,
-        // one group asked for by name: what it runs and how its last reload went, under its table
-        details: name !== undefined,
-      }),
+      name !== undefined
+        ? // one group asked for by name: what it runs and how its last reload went, under its table
+          renderStatusTable(statuses, { ...options, details: true })
+        : statuses
+            .map((status) => withHeading(status, options.color) + renderStatusTable([status], options))
+            .join('\n'),
     );
   }
   if (groups.length === 0) {
@@ -78,6 +80,12 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
     if (code === 0) code = DEGRADED_EXIT_CODE;
   }
   return code;
+}
+
+/** `group  web`: the line over each table of `drover status` of every group (a master may run several). */
+function withHeading(status: GroupStatus, color: boolean): string {
+  const name = escapeControl(status.master.baseTitle);
+  return `group  ${color ? `\x1b[1m${name}\x1b[22m` : name}\n`;
 }
 
 /** `drover status`'s exit code when a group shown has a PIN no worker serves. */
