@@ -76,12 +76,17 @@ describe('a master killed in the middle of a request', () => {
         `'drover logs long' shows how far it got; the group no longer runs ('drover start' starts it again)\n`,
     );
     await gone(workers);
-    // what the master left is the business of discovery, which finds nothing running
+    // what the master left is the business of discovery, which says so once and removes it
     const status = await box.drover(['status', 'long']);
-    expect(status.stderr).toBe(
+    expect(status).toMatchObject({
+      code: 3,
+      stderr: `drover: 'long' (pid ${pid}) is no longer running: its master ended without stopping (killed, or crashed); removed its stale files; its log: ${join(box.runDir, 'logs', 'long.log')}\n`,
+    });
+    expect(existsSync(join(box.runDir, 'long.pid'))).toBe(false);
+    const again = await box.drover(['status', 'long']);
+    expect(again.stderr).toBe(
       `drover: no group named 'long' is running in ${box.runDir}; start it first ('start')\n`,
     );
-    expect(existsSync(join(box.runDir, 'long.pid'))).toBe(false);
   }, 90_000);
 
   it('drover reload: exit 1, saying the master ended before it finished the reload', async () => {

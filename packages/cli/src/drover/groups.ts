@@ -1,14 +1,20 @@
 import { DroverError } from '@drover/core';
 import {
   defaultRunDir,
+  type EndedGroup,
   type MasterElsewhere,
   mastersElsewhere,
   type RunningGroup,
-  runningGroups,
+  scanGroups,
 } from '@drover/core/control';
 
 /** The word `stop`, `restart` and `reload` take for every running group. */
 export const ALL = 'all';
+
+/** Where the `ended` lines of a scan go: stderr. */
+export interface ErrorStream {
+  write(text: string): unknown;
+}
 
 /** What a scan of this user's run directory found. */
 export interface RunDirScan {
@@ -16,31 +22,58 @@ export interface RunDirScan {
   runDir: string;
   /** the running groups, by name */
   running: RunningGroup[];
-}
-
-/** Scans this user's run directory (`$DROVER_RUN_DIR` or the default). */
-export async function scanRunDir(): Promise<RunDirScan> {
-  const runDir = defaultRunDir();
-  const running = await runningGroups(runDir);
-  return { runDir, running: [...running].sort((a, b) => a.baseTitle.localeCompare(b.baseTitle)) };
-}
-
-/** The running groups of this user's run directory, by name. */
-export async function listRunning(): Promise<RunningGroup[]> {
-  return (await scanRunDir()).running;
+  /** the groups whose master ended without stopping, found (and cleaned) by this scan */
+  ended: EndedGroup[];
 }
 
 /**
- * The running groups `name` designates: the one of that name, or every one for `all`.
+ * Scans this user's run directory (`$DROVER_RUN_DIR` or the default), or only the groups named
+ * `only` there. A group whose master ended without stopping (its pid file named a master that is
+ * gone) is said on `stderr`, once: the scan that finds it removes what it left.
+ */
+export async function scanRunDir(stderr: ErrorStream | null, only?: readonly string[]): Promise<RunDirScan> {
+  const runDir = defaultRunDir();
+  const { running, ended } = await scanGroups(runDir, only);
+  for (const group of ended) stderr?.write(`drover: ${describeEnded(group)}\n`);
+  return { runDir, running: [...running].sort((a, b) => a.baseTitle.localeCompare(b.baseTitle)), ended };
+}
+
+/** `'web' (pid 4242) is no longer running: its master ended without stopping; ...; its log: <file>` */
+export function describeEnded(group: EndedGroup): string {
+  return (
+    `'${group.baseTitle}' (pid ${group.pid}) is no longer running: its master ended without stopping (killed, or crashed); ` +
+    `removed its stale files${group.logFile ? `; its log: ${group.logFile}` : ''}`
+  );
+}
+
+/** The running groups of this user's run directory, by name; ended ones are said on `stderr`. */
+export async function listRunning(stderr: ErrorStream | null = null): Promise<RunningGroup[]> {
+  return (await scanRunDir(stderr)).running;
+}
+
+/**
+ * The running groups `name` designates: the one of that name, or every one for `all`. Groups
+ * whose master ended without stopping are said on `stderr` (see scanRunDir): for a name, only
+ * that group is looked at, unless it does not run (the error then names the groups that do).
  *
  * @throws DroverError ENOTRUNNING (notRunningError) when `name` is not one of them.
  */
-export async function findRunning(name: string): Promise<RunningGroup[]> {
-  const scan = await scanRunDir();
-  if (name === ALL) return scan.running;
-  const group = scan.running.find((g) => g.baseTitle === name);
-  if (!group) throw notRunningError(name, scan);
-  return [group];
+export async function findRunning(name: string, stderr: ErrorStream | null = null): Promise<RunningGroup[]> {
+  if (name === ALL) return (await scanRunDir(stderr)).running;
+  const one = await scanRunDir(stderr, [name]);
+  const group = one.running[0];
+  if (group) return [group];
+  const scan = await withOthers(one, stderr);
+  // it started meanwhile
+  const late = scan.running.find((g) => g.baseTitle === name);
+  if (late) return [late];
+  throw notRunningError(name, scan);
+}
+
+/** `scan` of one group, and the rest of the run directory: what a message about it names. */
+export async function withOthers(scan: RunDirScan, stderr: ErrorStream | null): Promise<RunDirScan> {
+  const all = await scanRunDir(stderr);
+  return { runDir: scan.runDir, running: all.running, ended: [...scan.ended, ...all.ended] };
 }
 
 /**
@@ -50,6 +83,7 @@ export async function findRunning(name: string): Promise<RunningGroup[]> {
  */
 export function notRunningError(name: string, scan: RunDirScan): DroverError {
   const here = scan.running.map((g) => g.baseTitle);
+  const ended = scan.ended.some((g) => g.baseTitle === name);
   const message = `drover: no group named '${name}' is running in ${scan.runDir}${here.length > 0 ? `; running there: ${here.join(', ')}` : ''}`;
   const elsewhere = mastersElsewhere(
     scan.runDir,
@@ -59,7 +93,9 @@ export function notRunningError(name: string, scan: RunDirScan): DroverError {
   if (same.length > 0)
     return new DroverError('ENOTRUNNING', message, { hint: elsewhereHint(same, `'${name}'`) });
   if (here.length > 0) return new DroverError('ENOTRUNNING', message);
-  return new DroverError('ENOTRUNNING', message, { hint: `start it first ('start')` });
+  return new DroverError('ENOTRUNNING', message, {
+    hint: ended ? `start it again ('start')` : `start it first ('start')`,
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { OutputStream } from '@drover/command';
 import type { GroupStatus } from '@drover/core';
 import { colorWanted, describeDegraded, escapeControl, renderStatusTable } from '@drover/core/control';
-import { elsewhereNote, notRunningError, scanRunDir } from './groups.js';
+import { elsewhereNote, notRunningError, scanRunDir, withOthers } from './groups.js';
 import { describeFailure } from './failure.js';
 import { requestStatus } from './statusRequest.js';
 
@@ -25,18 +25,26 @@ export interface StatusIO {
  * it, what it runs (StatusTableOptions.details). A group that stops between discovery and the
  * question is reported on stderr and makes the exit code 1. A group with a PIN that no worker
  * serves (crash-looping, or given up on) is said on stderr and makes it 3, as `systemctl status`
- * of a unit in auto-restart: monitors need no parsing to tell. With nothing running, the run directory looked in is named, and the masters of this user that
+ * of a unit in auto-restart: monitors need no parsing to tell. So does a group whose master ended
+ * without stopping (killed), found by its pid file: said once, by the status that finds it.
+ * With nothing running, the run directory looked in is named, and the masters of this user that
  * run with another one.
  *
- * @throws DroverError ENOTRUNNING when `name` is given and no group of that name runs.
+ * @throws DroverError ENOTRUNNING when `name` is given and no group of that name runs (nor just ended).
  */
 export async function printStatus(request: StatusRequest, io: StatusIO): Promise<number> {
   const name = request.name;
-  let scan = await scanRunDir();
-  if (name !== undefined) {
-    const group = scan.running.find((g) => g.baseTitle === name);
-    if (!group) throw notRunningError(name, scan);
-    scan = { ...scan, running: [group] };
+  let scan = await scanRunDir(io.stderr, name === undefined ? undefined : [name]);
+  if (name !== undefined && scan.running.length === 0) {
+    // its end was just said: that is the status, not an error as well
+    if (scan.ended.length > 0) {
+      if (request.json) io.stdout.write('[]\n');
+      return DEGRADED_EXIT_CODE;
+    }
+    scan = await withOthers(scan, io.stderr);
+    const late = scan.running.find((g) => g.baseTitle === name);
+    if (!late) throw notRunningError(name, scan);
+    scan = { ...scan, running: [late] };
   }
   const groups = scan.running;
   const answers = await Promise.allSettled(groups.map((g) => requestStatus(g)));
@@ -79,6 +87,7 @@ export async function printStatus(request: StatusRequest, io: StatusIO): Promise
     io.stderr.write(`drover: ${degraded}${why}\n`);
     if (code === 0) code = DEGRADED_EXIT_CODE;
   }
+  if (scan.ended.length > 0 && code === 0) code = DEGRADED_EXIT_CODE;
   return code;
 }
 

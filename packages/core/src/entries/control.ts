@@ -25,7 +25,13 @@ export {
   manageFromEntry,
   noSuchGroupError,
 } from '../groups/config.js';
-export { type RunningGroup, runningGroups } from '../groups/discovery.js';
+export {
+  type EndedGroup,
+  type GroupScan,
+  type RunningGroup,
+  runningGroups,
+  scanGroups,
+} from '../groups/discovery.js';
 export { type MasterElsewhere, mastersElsewhere } from '../groups/elsewhere.js';
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
 export { colorWanted } from '../log/ConsoleSink.js';

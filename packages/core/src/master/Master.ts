@@ -311,7 +311,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         this.runFilesOf(runDir, paths),
       );
       this.runFiles.start();
-      this.reaper = new Reaper(formatTitle(config.titlePrefix, 'Reaper', config.baseTitle));
+      this.reaper = new Reaper(
+        formatTitle(config.titlePrefix, 'Reaper', config.baseTitle),
+        undefined,
+        this.logFile ? { file: this.logFile, baseTitle: config.baseTitle } : undefined,
+      );
       this.reaper.start();
       this.updateReaper();
       await allReady;
@@ -1316,6 +1320,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       startedAt: this.startedAt,
       socket: paths.socket,
       version: VERSION,
+      // what tells, once this master is gone, where to look for why (groups/discovery.ts)
+      ...(this.logFile ? { logFile: this.logFile } : {}),
     });
   }
 

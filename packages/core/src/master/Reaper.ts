@@ -15,6 +15,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not templates
 const SCRIPT = [
   'trap "" INT HUP TTIN TTOU',
+  // the line it appends to the group's log (if any) tells the log's reader the master died
+  'log=$DROVER_REAPER_LOG group=$DROVER_REAPER_GROUP',
+  'note() {',
+  '  [ -n "$log" ] && [ -f "$log" ] || return 0',
+  '  t=$(date -u +%Y-%m-%dT%H:%M:%S.000Z 2>/dev/null)',
+  '  printf "%s error   [%s:reaper #%s] the master (pid %s) ended without stopping its workers (killed, or crashed): %s\\n" "$t" "$group" "$$" "$PPID" "$1" >> "$log" 2>/dev/null',
+  '}',
   'procs=""',
   'while IFS= read -r line; do procs="$line"; done',
   '[ -z "$procs" ] && exit 0',
@@ -36,7 +43,7 @@ const SCRIPT = [
   '  case $w in *:*) [ "$start" = "${w#*:}" ] || continue ;; esac',
   '  tree="$tree$p "',
   'done',
-  '[ "$tree" = " " ] && exit 0',
+  '[ "$tree" = " " ] && { note "its workers had ended on their own"; exit 0; }',
   // one scan: pid:ppid of every live process; then their descendants, every level
   'all=""',
   'for d in /proc/[0-9]*; do p=${d#/proc/}; stat_of "$p" && all="$all $p:$ppid"; done',
@@ -51,6 +58,7 @@ const SCRIPT = [
   '  done',
   'done',
   'kill -9 $tree 2>/dev/null',
+  'note "killed the processes it left (pids${tree% })"',
   'exit 0',
 ].join('\n');
 // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not templates
@@ -66,9 +74,14 @@ export class Reaper {
   private last = '';
   private closed = false;
 
+  /**
+   * `log`: the group's log file and name, to which the reaper appends one line when it finds the
+   * master dead (none in the foreground, where the log is the terminal).
+   */
   constructor(
     private readonly title: string,
     private readonly graceSeconds = 0.5,
+    private readonly log?: { file: string; baseTitle: string },
   ) {}
 
   start(): void {
@@ -79,7 +92,12 @@ export class Reaper {
       ['-c', 'eval "$DROVER_REAPER_SCRIPT"', 'reaper', String(this.graceSeconds)],
       {
         argv0: this.title,
-        env: { ...process.env, DROVER_REAPER_SCRIPT: SCRIPT },
+        env: {
+          ...process.env,
+          DROVER_REAPER_SCRIPT: SCRIPT,
+          DROVER_REAPER_LOG: this.log?.file ?? '',
+          DROVER_REAPER_GROUP: this.log?.baseTitle ?? '',
+        },
         stdio: ['pipe', 'ignore', 'ignore'],
       },
     );

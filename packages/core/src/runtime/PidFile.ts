@@ -26,6 +26,8 @@ export interface PidRecord {
   startedAt: number;
   socket: string;
   version: string;
+  /** the log file the master writes (background mode); absent for a master logging to its terminal */
+  logFile?: string;
 }
 
 /** A pid file is a few hundred bytes; anything much larger is not one. */
@@ -79,6 +81,8 @@ function recordProblem(value: unknown): string | null {
   for (const [key, valid, expected] of checks) {
     if (!valid(record[key])) return `'${key}' is ${describeValue(record[key])}, expected ${expected}`;
   }
+  if (record.logFile !== undefined && typeof record.logFile !== 'string')
+    return `'logFile' is ${describeValue(record.logFile)}, expected a string`;
   return null;
 }
 
@@ -115,6 +119,7 @@ export function writePidFile(path: string, record: PidRecord): void {
         startedAt: record.startedAt,
         socket: record.socket,
         version: record.version,
+        ...(typeof record.logFile === 'string' ? { logFile: record.logFile } : {}),
       };
       // the pid alone on the first line, as pid files have it (systemd's PIDFile=, `pgrep -F`,
       // `head -n1`); the record for drover on the second

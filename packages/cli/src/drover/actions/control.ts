@@ -72,9 +72,9 @@ abstract class GroupControlAction<P extends object = Record<never, never>> exten
     let scan: RunDirScan | null = null;
     try {
       if (name === ALL) {
-        scan = await scanRunDir();
+        scan = await scanRunDir(this.io.stderr);
         groups = scan.running;
-      } else groups = await findRunning(name);
+      } else groups = await findRunning(name, this.io.stderr);
     } catch (error) {
       throw withoutPrefix(error);
     }
@@ -377,7 +377,7 @@ export class ScaleAction extends CommandAction<Record<never, never>, { name: str
     const count = parseCount('<count>', this.args.count, 0);
     let group: RunningGroup;
     try {
-      [group] = (await findRunning(name)) as [RunningGroup];
+      [group] = (await findRunning(name, this.io.stderr)) as [RunningGroup];
     } catch (error) {
       throw withoutPrefix(error);
     }

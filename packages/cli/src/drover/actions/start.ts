@@ -215,9 +215,10 @@ async function withStartByName(
 ): Promise<unknown> {
   if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'EALREADYRUNNING') return error;
   const dirs = new Set(entries.map((e) => e.runDir ?? e.pidRoot ?? defaultRunDir()));
-  const found = await Promise.all([...dirs].map((dir) => runningGroups(dir).catch(() => [])));
-  const running = new Set(found.flat().map((g) => g.baseTitle));
   const names = entries.map((e) => e.baseTitle);
+  // only the file's groups: what another group left is for a command about it to say
+  const found = await Promise.all([...dirs].map((dir) => runningGroups(dir, names).catch(() => [])));
+  const running = new Set(found.flat().map((g) => g.baseTitle));
   const up = names.filter((name) => running.has(name));
   const others = names.filter((name) => !running.has(name));
   if (up.length === 0) return error;

@@ -1,0 +1,97 @@
+// A group whose master ended without stopping (kill -9, the OOM killer, a crash) leaves a trace:
+// the reaper appends a line to the group's log, and the first command that finds its stale pid
+// file says so once on stderr (with its log), `drover status` exiting 3 for that run.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI_FIXTURES, pidAlive, waitUntil } from './support/bin.js';
+import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
+
+const openSandbox = sandboxPerTest();
+
+/** A plain script whose worker is wedged in synchronous code 1 s after it loads: only SIGKILL ends it. */
+const STUCK = `setTimeout(() => { for (;;) {} }, 1000);
+setInterval(() => {}, 1000);
+`;
+
+/** Starts `name` (one worker, wedged) in the background; resolves with the master's and the worker's pids. */
+async function startStuck(box: Sandbox, name: string): Promise<{ master: number; worker: number }> {
+  writeFileSync(join(box.dir, 'stuck.mjs'), STUCK);
+  const started = await box.drover(['start', 'stuck.mjs', '-d', `--name=${name}`]);
+  expect(started.code, started.stderr).toBe(0);
+  const master = box.track(Number(/\(pid (\d+)\)/.exec(started.stdout)?.[1]));
+  const group = await box.waitWorkers(name, 1);
+  return { master, worker: group.workers[0]!.pid! };
+}
+
+/** kill -9 of the master; resolves once its worker is gone too (the reaper's work). */
+async function killMaster(master: number, worker: number): Promise<void> {
+  process.kill(master, 'SIGKILL');
+  await waitUntil('the master and its worker to end', () =>
+    !pidAlive(master) && !pidAlive(worker) ? true : undefined,
+  );
+}
+
+function ended(box: Sandbox, name: string, pid: number): string {
+  return `drover: '${name}' (pid ${pid}) is no longer running: its master ended without stopping (killed, or crashed); removed its stale files; its log: ${join(box.runDir, 'logs', `${name}.log`)}\n`;
+}
+
+describe('a master that ended without stopping', () => {
+  it('drover status says so once, with its log, and exits 3; the next status is plain', async () => {
+    const box = openSandbox();
+    // a group that keeps running beside it
+    const other = await box.drover(['start', join(CLI_FIXTURES, 'plain.mjs'), '-d', '--name=fixcli-keep']);
+    expect(other.code, other.stderr).toBe(0);
+    box.track(Number(/\(pid (\d+)\)/.exec(other.stdout)?.[1]));
+    const { master, worker } = await startStuck(box, 'fixcli-dead');
+    await killMaster(master, worker);
+
+    const first = await box.drover(['status']);
+    expect(first.stderr).toBe(ended(box, 'fixcli-dead', master));
+    expect(first.code).toBe(3);
+    expect(first.stdout).toMatch(/^group {2}fixcli-keep\nTYPE /);
+    expect(existsSync(join(box.runDir, 'fixcli-dead.pid'))).toBe(false);
+    expect(existsSync(join(box.runDir, 'fixcli-dead.sock'))).toBe(false);
+
+    const second = await box.drover(['status']);
+    expect(second).toMatchObject({ code: 0, stderr: '' });
+
+    // the reaper killed the wedged worker, and said so in the group's log
+    const log = readFileSync(join(box.runDir, 'logs', 'fixcli-dead.log'), 'utf8');
+    expect(log).toMatch(
+      new RegExp(
+        `\\n\\S+Z error +\\[fixcli-dead:reaper #\\d+\\] the master \\(pid ${master}\\) ended without stopping its workers \\(killed, or crashed\\): killed the processes it left \\(pids ${worker}\\)\\n$`,
+      ),
+    );
+  }, 90_000);
+
+  it('drover status <name> of it: the line alone and exit 3 (--json: []); then exit 1, not running', async () => {
+    const box = openSandbox();
+    const { master, worker } = await startStuck(box, 'fixcli-gone');
+    await killMaster(master, worker);
+
+    const first = await box.drover(['status', 'fixcli-gone', '--json']);
+    expect(first).toMatchObject({ code: 3, stdout: '[]\n', stderr: ended(box, 'fixcli-gone', master) });
+    const second = await box.drover(['status', 'fixcli-gone']);
+    expect(second).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `drover: no group named 'fixcli-gone' is running in ${box.runDir}; start it first ('start')\n`,
+    });
+  }, 90_000);
+
+  it('drover stop <name> of it: the line, then the error', async () => {
+    const box = openSandbox();
+    const { master, worker } = await startStuck(box, 'fixcli-stop');
+    await killMaster(master, worker);
+
+    const stop = await box.drover(['stop', 'fixcli-stop']);
+    expect(stop).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        ended(box, 'fixcli-stop', master) +
+        `drover: no group named 'fixcli-stop' is running in ${box.runDir}; start it again ('start')\n`,
+    });
+  }, 90_000);
+});
