@@ -7,8 +7,8 @@ import {
   loadGroupsConfig,
   manageFromEntry,
   type RunningGroup,
-  runningGroups,
 } from '@drover/core/control';
+import { type ErrorStream, scanRunDir } from './groups.js';
 
 /**
  * How long the log file of a running group may be missing before that is said: a rotation
@@ -29,29 +29,43 @@ export async function configuredLogFile(name: string): Promise<string> {
     const entry = (await loadGroupsConfig(config)).find((e) => e.baseTitle === name);
     if (entry) return manageFromEntry(entry).logFile();
   }
+  return defaultLogFile(name);
+}
+
+/** `<run dir>/logs/<name>.log`: where a group without a logDir of its own logs. */
+export function defaultLogFile(name: string): string {
   return new Manage({ baseTitle: name }).logFile();
 }
 
 /**
  * The log file to read. For a running group, the one its master writes (wherever its logDir is;
  * the default path may hold an older run's log): the file its status names, or for a master
- * that does not name it (an older drover) the one it holds open. Else `configured`. Throws a
- * message naming the path and the fix when there is none to read. A file missing in the middle
- * of a rotation is waited for until `deadline` (epoch ms).
+ * that does not name it (an older drover) the one it holds open. For a group whose master ended
+ * without stopping, found now (said on `stderr`), the file its pid file named. Else the file
+ * `stopped()` gives, asked only then: the config file of this directory is read for a stopped
+ * group alone. Throws a message naming the path and the fix when there is none to read. A file
+ * missing in the middle of a rotation is waited for until `deadline` (epoch ms).
  */
-export async function checkLogFile(name: string, configured: string, deadline: number): Promise<string> {
-  const running = (await runningGroups().catch(() => [])).find((g) => g.baseTitle === name);
-  if (!running) return existingFile(name, configured, null);
+export async function checkLogFile(
+  name: string,
+  stopped: () => Promise<string>,
+  deadline: number,
+  stderr: ErrorStream | null = null,
+): Promise<string> {
+  const scan = await scanRunDir(stderr, [name]).catch(() => null);
+  const running = scan?.running[0];
+  if (!running) return existingFile(name, scan?.ended[0]?.logFile ?? (await stopped()), null);
   const run = await runStatusOf(running);
   if (run?.logFile) return masterLogFile(name, running.pid, run.logFile, deadline);
   // A master that says what it runs but names no log file logs to its terminal (or through a
   // logger of its own); one that says nothing is an older drover: what it holds open tells, once
   // a rotation in progress has had the time to open the new file.
   const open = run ? openLogFiles(running.pid, name) : await openLogFilesWithin(running.pid, name, deadline);
-  // null: the master's descriptors cannot be read (another user's process): trust `configured`
-  if (open === null) return existingFile(name, configured, running);
+  // null: the master's descriptors cannot be read (another user's process): trust the configured one
+  if (open === null) return existingFile(name, await stopped(), running);
   const live = open.find((f) => !f.deleted);
   if (live) return live.path;
+  const configured = await stopped();
   const deleted = open.find((f) => f.path === configured) ?? open[0];
   if (deleted) throw deletedError(name, running.pid, deleted);
   throw new Error(

@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Action, CommandAction, type OutputStream, UsageError } from '@drover/command';
 import { escapeControl, type TailOptions, tailLog } from '@drover/core/control';
-import { plainErrors, withoutPrefix } from '../../messages.js';
-import { ALL, listRunning } from '../groups.js';
-import { checkLogFile, configuredLogFile, ROTATION_GAP_MS } from '../logFile.js';
+import { withoutPrefix } from '../../messages.js';
+import { ALL, type ErrorStream, listRunning } from '../groups.js';
+import { checkLogFile, configuredLogFile, defaultLogFile, ROTATION_GAP_MS } from '../logFile.js';
 import { GROUP_NAME, GROUP_NAME_RULE } from '../names.js';
 
 const DEFAULT_LINES = 20;
@@ -21,8 +21,13 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
         hint: `a group name is ${GROUP_NAME_RULE}`,
       });
     }
-    if (name === ALL) await refuseAll();
-    const configured = await plainErrors(() => configuredLogFile(name));
+    if (name === ALL) await refuseAll(this.io.stderr);
+    // asked only for a group that does not run: the master of one that runs says where it logs
+    let configured: Promise<string> | undefined;
+    const stopped = () => {
+      configured ??= this.stoppedLogFile(name);
+      return configured;
+    };
     const follow = this.getParam('follow', false);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -37,7 +42,7 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
     };
     out.on?.('error', onOutputError);
     try {
-      const lines = tailGroupLog(name, configured, {
+      const lines = tailGroupLog(name, stopped, this.io.stderr, {
         lines: this.getParam('lines', DEFAULT_LINES),
         follow,
         signal: stop.signal,
@@ -57,14 +62,32 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
       out.off?.('error', onOutputError);
     }
   }
+
+  /**
+   * The log file of a group that does not run: the one its entry in this directory's config file
+   * sets, else the default. A config file that cannot be read (a JSON error halfway through an
+   * edit) hides nothing: the default is read, and a warning says why the file was not.
+   */
+  private async stoppedLogFile(name: string): Promise<string> {
+    try {
+      return await configuredLogFile(name);
+    } catch (error) {
+      const fallback = defaultLogFile(name);
+      const why = (withoutPrefix(error) as Error).message ?? String(error);
+      this.io.stderr.write(
+        `drover: warning: the config file of this directory cannot be read to find the log file of '${name}' (${why}); reading the default one, ${fallback}\n`,
+      );
+      return fallback;
+    }
+  }
 }
 
 /**
  * `drover logs all`, as `stop all` reads: logs follows one group's file. The error names the
  * running groups (a group that is itself named 'all' is shown).
  */
-async function refuseAll(): Promise<void> {
-  const running = (await listRunning().catch(() => [])).map((g) => g.baseTitle);
+async function refuseAll(stderr: ErrorStream): Promise<void> {
+  const running = (await listRunning(stderr).catch(() => [])).map((g) => g.baseTitle);
   if (running.includes(ALL)) return;
   throw new UsageError("logs takes the name of one group, not 'all'", {
     action: 'logs',
@@ -80,10 +103,15 @@ async function refuseAll(): Promise<void> {
  * the check and the open: the check is made again, until the file is there or ROTATION_GAP_MS
  * have passed.
  */
-async function* tailGroupLog(name: string, configured: string, opts: TailOptions): AsyncGenerator<string> {
+async function* tailGroupLog(
+  name: string,
+  stopped: () => Promise<string>,
+  stderr: ErrorStream,
+  opts: TailOptions,
+): AsyncGenerator<string> {
   const deadline = Date.now() + ROTATION_GAP_MS;
   for (;;) {
-    const lines = tailLog(await checkLogFile(name, configured, deadline), opts);
+    const lines = tailLog(await checkLogFile(name, stopped, deadline, stderr), opts);
     let first: IteratorResult<string>;
     try {
       first = await lines.next();
