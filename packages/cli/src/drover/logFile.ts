@@ -1,4 +1,5 @@
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, type Stats, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type GroupStatus, Manage, type RunStatus } from '@drover/core';
 import {
@@ -95,7 +96,7 @@ async function runStatusOf(group: RunningGroup): Promise<RunStatus | null> {
 /** `file`, the log file the master of `name` says it writes, once it exists (a rotation creates it again). */
 async function masterLogFile(name: string, pid: number, file: string, deadline: number): Promise<string> {
   for (;;) {
-    const stats = statSync(file, { throwIfNoEntry: false });
+    const stats = statOrThrow(file);
     if (stats?.isFile()) return file;
     if (stats) throw notAFile(name, file);
     if (Date.now() >= deadline) break;
@@ -118,23 +119,36 @@ function deletedError(name: string, pid: number, file: OpenLogFile): Error {
 
 /** `file` when it is a readable file; else a message that says why not and what to do. */
 function existingFile(name: string, file: string, running: RunningGroup | null): string {
-  let code: string | undefined;
-  try {
-    if (statSync(file).isFile()) return file;
-    throw notAFile(name, file);
-  } catch (error) {
-    code = (error as NodeJS.ErrnoException).code;
-    if (code === undefined) throw error;
-  }
-  if (code !== 'ENOENT') {
-    throw new Error(
-      `the log file of group '${name}', ${file}, cannot be read (${code}); check its permissions`,
-    );
-  }
+  const stats = statOrThrow(file);
+  if (stats?.isFile()) return file;
+  if (stats) throw notAFile(name, file);
   throw new Error(
     running
       ? `no log file for group '${name}' at ${file}, and the files its master (pid ${running.pid}) writes cannot be seen from this user`
       : `no log file for group '${name}' at ${file}; log files are written in background mode (start it with -d)`,
+  );
+}
+
+/**
+ * The stats of `file`, null when there is none; a file that cannot be looked at (a log directory
+ * this user may not search) throws what an unreadable file gets, with the fix.
+ */
+function statOrThrow(file: string): Stats | null {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) ?? null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    throw unreadable(file, code, error);
+  }
+}
+
+/** `cannot read log file '<file>' (EACCES); check ...`: an unreadable log file, or its directory. */
+export function unreadable(file: string, code: string, cause?: unknown): Error {
+  const dir = dirname(file);
+  return new Error(
+    `cannot read log file '${file}' (${code}); check that this user may read it and search its directory (ls -ld ${dir} ${file}), or run the command as the user the group runs as`,
+    { cause },
   );
 }
 

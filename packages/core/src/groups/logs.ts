@@ -10,6 +10,11 @@ export interface TailOptions {
   signal?: AbortSignal;
   /** how often a followed file is checked for new lines and rotation, in ms; default 200 */
   pollMs?: number;
+  /**
+   * when the file holds fewer than `lines` lines, read the rest from the files rotated before it,
+   * `<path>.1` (the newest), `<path>.2`, ... (the classical names drover's rotation gives); default false
+   */
+  rotated?: boolean;
 }
 
 const CHUNK_BYTES = 64 * 1024;
@@ -108,6 +113,9 @@ export async function* tailLog(path: string, opts: TailOptions = {}): AsyncGener
   try {
     const first = await handle.stat();
     const { lines } = await readTail(handle, first.size, count, 0);
+    if (opts.rotated && lines.length < count) {
+      for (const line of await rotatedLines(path, count - lines.length, first.ino)) yield line;
+    }
     for (const line of lines) yield line;
     if (!follow) return;
 
@@ -162,6 +170,39 @@ export async function* tailLog(path: string, opts: TailOptions = {}): AsyncGener
   } finally {
     await handle.close().catch(() => {});
   }
+}
+
+/** Rotated files read back at most: 14 (the default maxFiles) and a few more. */
+const MAX_ROTATED = 20;
+
+/**
+ * The last `count` lines of the files rotated before `path` (`<path>.1`, `.2`, ...), oldest
+ * first. Reading stops at the first file missing or unreadable, and at a file already read: a
+ * rotation under way renames the files while they are read (`ino`: the one read already).
+ */
+async function rotatedLines(path: string, count: number, ino: number): Promise<string[]> {
+  const seen = new Set([ino]);
+  const older: string[][] = [];
+  let wanted = count;
+  for (let n = 1; n <= MAX_ROTATED && wanted > 0; n++) {
+    let handle: FileHandle;
+    try {
+      handle = await open(`${path}.${n}`, 'r');
+    } catch {
+      break;
+    }
+    try {
+      const stats = await handle.stat();
+      if (seen.has(stats.ino)) break;
+      seen.add(stats.ino);
+      const { lines } = await readTail(handle, stats.size, wanted, 0);
+      older.push(lines);
+      wanted -= lines.length;
+    } finally {
+      await handle.close();
+    }
+  }
+  return older.reverse().flat();
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

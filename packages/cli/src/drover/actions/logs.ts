@@ -46,6 +46,7 @@ export class LogsAction extends CommandAction<{ follow: boolean; lines: number }
         lines: this.getParam('lines', DEFAULT_LINES),
         follow,
         signal: stop.signal,
+        rotated: true,
       });
       // on a terminal, what a line holds beyond drover's own escaped records (the daemon's raw
       // output) cannot set the title, clear the screen or move the cursor
