@@ -82,7 +82,7 @@ describe('pool bounds: stop time, maxWorkers, who can submit', () => {
     await group.waitEvent(is('scaleUp'), 'a scale up');
     // the backlog was met while PIN 1 still drained
     expect(group.count(is('workerExit', (e) => e.pid === retiring.pid))).toBe(0);
-    expect(await scaled).toEqual({ from: 2, to: 1 });
+    expect(await scaled).toMatchObject({ from: 2, to: 1 });
     for (const ref of [...long, ...more]) expect((await group.answer(ref)).event).toBe('result');
     // the most processes alive at once, from the start and exit events in order
     let alive = 0;
