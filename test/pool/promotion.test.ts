@@ -28,7 +28,11 @@ describe('a scale up over a temporary worker', () => {
     ]);
     expect(before.pool).toMatchObject({ permanent: 1, temporary: 1 });
 
-    expect(await new Manage({ baseTitle: 'pool', runDir }).scale(2)).toEqual({ from: 1, to: 2 });
+    expect(await new Manage({ baseTitle: 'pool', runDir }).scale(2)).toMatchObject({
+      from: 1,
+      to: 2,
+      killed: 0,
+    });
 
     const after = await group.status();
     expect(after.workers.map((w) => [w.pin, w.pid, w.kind])).toEqual([
