@@ -1,60 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunningGroup, tempDir } from '../support/group.js';
 import { is, type StartedPool, startPool } from './helpers.js';
-
-/** A redis-server of this test's own, which a test may kill and start again on the same socket. */
-class PrivateRedis {
-  readonly dir = mkdtempSync(join(tmpdir(), 'drover-pool-redis-'));
-  readonly socket = join(this.dir, 'redis.sock');
-  private child: ChildProcess | null = null;
-
-  get url(): string {
-    return `unix://${this.socket}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', '0', '--unixsocket', this.socket, '--dir', this.dir, '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(this.socket)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error('redis-server did not start');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-
-  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, leases run out. */
-  pause(): void {
-    this.child?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    this.child?.kill('SIGCONT');
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    rmSync(this.socket, { force: true });
-  }
-
-  async dispose(): Promise<void> {
-    await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+import { PrivateRedis } from './redis.js';
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const started: StartedPool[] = [];

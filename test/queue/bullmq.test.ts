@@ -80,8 +80,12 @@ async function dropQueueKeys(queue: string): Promise<number> {
  * them on the same connection answers after them).
  */
 async function waitsRegistered(backend: { stats(): Promise<unknown> }, n: number): Promise<void> {
-  const waiters = (backend as unknown as { waiters: { size: number } }).waiters;
-  await waitFor(`${n} waits registered`, () => waiters.size === n);
+  const internals = backend as unknown as { waiters: { size: number }; events?: Promise<unknown> };
+  await waitFor(`${n} waits registered`, () => internals.waiters.size === n);
+  // a wait reads its job's state once the events reader runs: by the time a first read answers,
+  // those reads are sent, and a second read answers after them
+  await internals.events;
+  await backend.stats();
   await backend.stats();
 }
 

@@ -633,6 +633,30 @@ export function queueContract(harness: ContractHarness): void {
       expect(await within(w.waitForResult(third!), 15_000, 'third result')).toBe(3);
     });
 
+    it('an enqueue waiting for room stops at its timeoutMs: ETIMEOUT, and nothing is queued later', async () => {
+      const w = await backend('bound-timeout', { maxQueued: 1, whenFull: 'wait' });
+      const [first] = await w.enqueue([{ payload: 1 }]);
+      const late = await w.enqueue([{ payload: 2 }], { timeoutMs: 300 }).catch((error: unknown) => error);
+      expect(late).toMatchObject({ code: 'ETIMEOUT' });
+      expect((late as Error).message).toContain(
+        `drover: the enqueue of a task to queue '${w.queue}' got no room (maxQueued 1)`,
+      );
+      expect((late as Error).message).toContain('within 300 ms; nothing was queued');
+      const seen: unknown[] = [];
+      w.consume(
+        async (d) => {
+          seen.push(d.payload);
+          return d.payload;
+        },
+        { concurrency: 1 },
+      );
+      expect(await within(w.waitForResult(first!), 15_000, 'the first result')).toBe(1);
+      // a later enqueue of this process goes after the timed-out one would have
+      const [third] = await w.enqueue([{ payload: 3 }]);
+      expect(await within(w.waitForResult(third!), 15_000, 'the third result')).toBe(3);
+      expect(seen).toEqual([1, 3]);
+    });
+
     if (harness.name.includes('bullmq')) {
       it('gives results to a process that did not enqueue the task', async () => {
         const producer = await backend('results');

@@ -7,6 +7,7 @@ import { MASTER_EVENT_NAMES, type ReloadResult } from '../master/events.js';
 import { selfLaunch } from '../master/launch.js';
 import type { MemoryConsumeOptions, MemoryQueue } from '../queue/MemoryQueue.js';
 import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '../queue/QueueBackend.js';
+import { submitAllAndWait, submitAndWait } from '../queue/submit.js';
 import type { GroupStatus } from '../status.js';
 import { currentRuntime } from '../worker/current.js';
 import type { WorkerRuntime, WorkInit } from '../worker/WorkerRuntime.js';
@@ -45,9 +46,16 @@ export interface SubmitOptions {
   readonly delayMs?: number;
   /** 0 (default) runs first; then 1 (highest) to 2_097_152 (lowest). */
   readonly priority?: number;
-  /** Stops waiting (for room in a bounded queue, or for the result); the task itself stays queued. */
+  /**
+   * Stops waiting (ABORTED): for room in a bounded queue (the task is not queued), for Redis to
+   * confirm the enqueue (it may or may not be queued: submit again with the same id), or for the
+   * result (the task itself stays queued).
+   */
   readonly signal?: AbortSignal;
-  /** Reject with ETIMEOUT when no result came within this many ms; the task itself stays queued. */
+  /**
+   * Reject with ETIMEOUT when no result came within this many ms, the enqueue included (one
+   * Redis has not confirmed by then may or may not be queued); the task itself stays queued.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -331,11 +339,12 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   private async submitThrough(payload: P, options: SubmitOptions): Promise<R> {
     const backend = this.checkedProducer ?? (await this.producer());
-    const [taskId] = await backend.enqueue(
-      [{ payload, id: options.id, delayMs: options.delayMs, priority: options.priority }],
-      { signal: options.signal },
+    // signal and timeoutMs bound the enqueue too: a Redis that hangs must not hold the submit
+    return submitAndWait(
+      backend,
+      { payload, id: options.id, delayMs: options.delayMs, priority: options.priority },
+      { signal: options.signal, timeoutMs: options.timeoutMs },
     );
-    return backend.waitForResult(taskId!, { signal: options.signal, timeoutMs: options.timeoutMs });
   }
 
   /**
@@ -363,19 +372,9 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
       const results = await memory.enqueueAndWaitAll(specs(toChunks(payloads, chunkSize)), wait);
       return (results as unknown as R[][]).flat() as R[];
     }
-    if (chunkSize === 1) {
-      const ids = await backend.enqueue(
-        payloads.map((payload) => ({ payload, delayMs, priority })),
-        { signal: options.signal },
-      );
-      return Promise.all(ids.map((id) => backend.waitForResult(id, wait)));
-    }
-    const chunks = toChunks(payloads, chunkSize);
-    const ids = await backend.enqueue(
-      chunks.map((payload) => ({ payload: payload as P, delayMs, priority })),
-      { signal: options.signal },
-    );
-    const results = await Promise.all(ids.map((id) => backend.waitForResult(id, wait)));
+    // signal and timeoutMs bound the enqueue too, as for submit()
+    if (chunkSize === 1) return submitAllAndWait(backend, specs(payloads), wait);
+    const results = await submitAllAndWait(backend, specs(toChunks(payloads, chunkSize)), wait);
     return (results as unknown as R[][]).flat() as R[];
   }
 

@@ -5,10 +5,14 @@ import {
   batchTooLargeError,
   consumerClosedError,
   leaseLostError,
+  NOT_QUEUED_HINT,
   queueFullError,
+  roomTimeoutError,
   TaskFailedError,
   unknownTaskError,
 } from './errors.js';
+import { Deadline } from './bound.js';
+import { TIMER_MAX_MS } from '../timerLimit.js';
 import { type Lease, MemoryConsumer, type ConsumerHost } from './memory/MemoryConsumer.js';
 import { ReadyQueue } from './memory/ReadyQueue.js';
 import { LazyAbort } from './LazyAbort.js';
@@ -31,7 +35,7 @@ import type {
   WaitForResultOptions,
 } from './QueueBackend.js';
 import { ResultWaiters } from './ResultWaiters.js';
-import { submitAndWait } from './submit.js';
+import { submitAllAndWait, submitAndWait } from './submit.js';
 
 /** Options of `MemoryQueue.consume`: the contract's, and one for handlers that hand data on. */
 export interface MemoryConsumeOptions<P = unknown> extends ConsumeOptions<P> {
@@ -133,7 +137,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
       return copyJson(spec.payload, `tasks[${index}].payload`);
     });
     if (this.options.maxQueued !== Number.POSITIVE_INFINITY) {
-      const reserved = await this.admit(specs, options.signal);
+      const reserved = await this.admit(specs, options.signal, options.timeoutMs);
       // the insert below takes the room the reservation held
       this.reserved -= reserved;
     }
@@ -193,9 +197,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
    */
   enqueueAndWaitAll(tasks: readonly TaskSpec<P>[], options: WaitForResultOptions = {}): Promise<R[]> {
     if (this.closed || this.options.maxQueued !== Number.POSITIVE_INFINITY || !Array.isArray(tasks))
-      return this.enqueue(tasks, { signal: options.signal }).then((ids) =>
-        Promise.all(ids.map((id) => this.waitForResult(id, options))),
-      );
+      return submitAllAndWait(this, tasks, options);
     try {
       const copies = tasks.map((spec, index) => {
         validateTaskSpec(spec, index);
@@ -306,7 +308,12 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
    * Resolves once the new tasks of `specs` fit under `maxQueued` (or throws EQUEUEFULL). Waiting
    * enqueues are served in order, so a large batch is not starved by small ones.
    */
-  private async admit(specs: readonly TaskSpec<P>[], signal: AbortSignal | undefined): Promise<number> {
+  private async admit(
+    specs: readonly TaskSpec<P>[],
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<number> {
+    const deadline = new Deadline(timeoutMs);
     const { maxQueued } = this.options;
     let reservedHere = 0;
     try {
@@ -324,7 +331,14 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
           throw queueFullError(this.queue, queuedByOthers, fresh, maxQueued);
         this.reserved -= reservedHere;
         reservedHere = 0;
-        await this.waitForRoom(fresh, signal);
+        await this.waitForRoom(fresh, signal, deadline, () =>
+          roomTimeoutError(
+            this.queue,
+            specs.map((spec) => spec.id),
+            maxQueued,
+            timeoutMs!,
+          ),
+        );
         reservedHere = fresh;
       }
     } catch (error) {
@@ -549,31 +563,46 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     }
   }
 
-  private waitForRoom(needed: number, signal: AbortSignal | undefined): Promise<void> {
+  private waitForRoom(
+    needed: number,
+    signal: AbortSignal | undefined,
+    deadline: Deadline,
+    timedOut: () => Error,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const aborted = () =>
-        abortedError(`an enqueue waiting for room in queue '${this.queue}'`, signal?.reason);
+        abortedError(`an enqueue waiting for room in queue '${this.queue}'`, signal?.reason, NOT_QUEUED_HINT);
       if (signal?.aborted) {
         reject(aborted());
         return;
       }
-      const onAbort = () => {
+      const left = deadline.left();
+      if (left === 0) {
+        reject(timedOut());
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = (error: Error) => {
+        waiter.reject(error);
         this.roomWaiters = this.roomWaiters.filter((w) => w !== waiter);
-        reject(aborted());
         this.admitWaitingEnqueues();
       };
+      const onAbort = () => giveUp(aborted());
       const waiter: RoomWaiter = {
         needed,
         resolve: () => {
           signal?.removeEventListener('abort', onAbort);
+          if (timer) clearTimeout(timer);
           resolve();
         },
         reject: (error) => {
           signal?.removeEventListener('abort', onAbort);
+          if (timer) clearTimeout(timer);
           reject(error);
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (left !== undefined && left <= TIMER_MAX_MS) timer = setTimeout(() => giveUp(timedOut()), left);
       this.roomWaiters.push(waiter);
     });
   }

@@ -38,8 +38,16 @@ export interface TaskSpec<P = unknown> {
 
 /** Options of one `enqueue` call. */
 export interface EnqueueOptions {
-  /** Cancels an `enqueue` that waits for room in a bounded queue (`whenFull: 'wait'`). */
+  /**
+   * Cancels an `enqueue` that waits for room in a bounded queue (`whenFull: 'wait'`), or whose
+   * server has not confirmed it yet (ABORTED; such a task may or may not be queued).
+   */
   readonly signal?: AbortSignal;
+  /**
+   * Rejects with ETIMEOUT when the enqueue has not got room, or its server's confirmation, within
+   * this many ms (an unconfirmed task may or may not be queued). Default: no bound.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** One delivery of a task to a handler. */

@@ -20,6 +20,11 @@ import {
   backendClosedError,
   waitClosedError,
   batchTooLargeError,
+  enqueueAbortedError,
+  enqueueFailedError,
+  enqueueTimeoutError,
+  NOT_QUEUED_HINT,
+  roomTimeoutError,
   consumerClosedError,
   leaseLostError,
   queueFullError,
@@ -57,6 +62,7 @@ import {
   type RedisConnectionOptions,
   resolveRedisConnection,
 } from './redisConnection.js';
+import { bounded } from './bound.js';
 import { LazyAbort } from './LazyAbort.js';
 import { LostTasks } from './LostTasks.js';
 import { ResultWaiters } from './ResultWaiters.js';
@@ -145,12 +151,12 @@ function keepJobs(retention: Required<Retention>): KeepJobs {
 function delay(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(abortedError(what, signal.reason));
+      reject(abortedError(what, signal.reason, NOT_QUEUED_HINT));
       return;
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(abortedError(what, signal?.reason));
+      reject(abortedError(what, signal?.reason, NOT_QUEUED_HINT));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -198,9 +204,9 @@ function endClients(clients: readonly Redis[]): void {
 /** Resolves with `gate`, or rejects with ABORTED when `signal` aborts first. */
 function waitOrAbort(gate: Promise<void>, signal: AbortSignal | undefined, what: string): Promise<void> {
   if (!signal) return gate;
-  if (signal.aborted) return Promise.reject(abortedError(what, signal.reason));
+  if (signal.aborted) return Promise.reject(abortedError(what, signal.reason, NOT_QUEUED_HINT));
   return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(abortedError(what, signal.reason));
+    const onAbort = () => reject(abortedError(what, signal.reason, NOT_QUEUED_HINT));
     signal.addEventListener('abort', onAbort, { once: true });
     gate.then(() => {
       signal.removeEventListener('abort', onAbort);
@@ -308,7 +314,44 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       validateTaskSpec(spec, index);
       encodeJson(spec.payload, `tasks[${index}].payload`);
     });
-    if (this.options.maxQueued === Number.POSITIVE_INFINITY) return this.add(specs);
+    const { signal, timeoutMs } = options;
+    if (!signal && timeoutMs === undefined) return this.enqueueChecked(specs, undefined, { sent: false });
+    if (signal?.aborted)
+      throw abortedError(`an enqueue to queue '${this.queue}'`, signal.reason, NOT_QUEUED_HINT);
+    // Bounded: a Redis that hangs or is down must not hold the caller for the whole outage. What
+    // was not sent yet is called off; what was sent may still reach Redis: it may or may not be queued.
+    const stop = new AbortController();
+    const progress = { sent: false };
+    const adding = this.enqueueChecked(
+      specs,
+      signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
+      progress,
+    );
+    const ids = specs.map((spec) => spec.id);
+    const where = describeRedisConnection(this.redis);
+    return bounded(
+      adding,
+      { signal, timeoutMs },
+      () => {
+        stop.abort();
+        return progress.sent
+          ? enqueueTimeoutError(this.queue, where, ids, timeoutMs!)
+          : roomTimeoutError(this.queue, ids, this.options.maxQueued, timeoutMs!, where);
+      },
+      (reason) =>
+        progress.sent
+          ? enqueueAbortedError(this.queue, where, ids, reason)
+          : abortedError(`an enqueue waiting for room in queue '${this.queue}'`, reason, NOT_QUEUED_HINT),
+    );
+  }
+
+  /** The enqueue of checked specs; `progress.sent` turns true once the tasks left for Redis. */
+  private async enqueueChecked(
+    specs: readonly TaskSpec<P>[],
+    signal: AbortSignal | undefined,
+    progress: { sent: boolean },
+  ): Promise<string[]> {
+    if (this.options.maxQueued === Number.POSITIVE_INFINITY) return this.add(specs, progress);
     // Bounded: this process's enqueues count and add one after the other, so those of one tick
     // cannot all pass the count before any of them is added.
     const previous = this.admitting;
@@ -316,24 +359,50 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     this.admitting = new Promise<void>((resolve) => {
       release = resolve;
     });
+    const what = `an enqueue waiting for room in queue '${this.queue}'`;
     try {
-      await waitOrAbort(previous, options.signal, `an enqueue waiting for room in queue '${this.queue}'`);
+      await waitOrAbort(previous, signal, what);
       this.assertOpen();
-      await this.admit(specs, options.signal);
+      await this.admit(specs, signal).catch((error: unknown) => {
+        throw this.redisFailed(error, specs, false);
+      });
       this.assertOpen();
-      return await this.add(specs);
+      if (signal?.aborted) throw abortedError(what, signal.reason, NOT_QUEUED_HINT);
+      return await this.add(specs, progress);
     } finally {
       // the next one goes once both this one and the one before it are done
       void previous.then(release);
     }
   }
 
-  private async add(specs: readonly TaskSpec<P>[]): Promise<string[]> {
+  private async add(specs: readonly TaskSpec<P>[], progress: { sent: boolean }): Promise<string[]> {
     this.assertOpen();
-    const jobs = await this.producer.addBulk(
-      specs.map((spec) => ({ name: JOB_NAME, data: spec.payload ?? null, opts: this.jobOptions(spec) })),
-    );
+    progress.sent = true;
+    const jobs = await this.producer
+      .addBulk(
+        specs.map((spec) => ({ name: JOB_NAME, data: spec.payload ?? null, opts: this.jobOptions(spec) })),
+      )
+      .catch((error: unknown) => {
+        throw this.redisFailed(error, specs, true);
+      });
     return jobs.map((job) => job.id!);
+  }
+
+  /**
+   * An enqueue's error in drover words: ioredis's own ("Reached the max retries per request
+   * limit", ...) have no code. `sent`: the tasks had left for Redis, which may have added them.
+   */
+  private redisFailed(error: unknown, specs: readonly TaskSpec<P>[], sent: boolean): Error {
+    if (error instanceof DroverError) return error;
+    const cause = toError(error);
+    const ids = specs.map((spec) => spec.id);
+    const where = describeRedisConnection(this.redis);
+    if (sent) return enqueueFailedError(this.queue, where, ids, cause);
+    return new DroverError(
+      'EREDIS',
+      `drover: queue '${this.queue}' could not count its tasks on Redis at ${where} before an enqueue (${cause.message}); nothing was queued`,
+      { hint: `check that redis-server runs and answers at ${where}; ${NOT_QUEUED_HINT}`, cause },
+    );
   }
 
   consume(handler: Handler<P, R>, options: ConsumeOptions<P>): Consumer {
@@ -366,17 +435,22 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
 
   async waitForResult(taskId: string, options: WaitForResultOptions = {}): Promise<R> {
     this.assertOpen();
-    // Events first, then the stored state: a task that finishes in between is seen by one of them.
-    await this.startEvents().catch((error: unknown) => {
-      throw this.closedWait(taskId) ?? error;
-    });
     const closed = this.closedWait(taskId);
     if (closed) throw closed;
+    // The waiter first, so that its signal and timeoutMs bound the start of the events reader too
+    // (a Redis that hangs). Then the events, then the stored state: a task that finishes in
+    // between is seen by one of them.
     const result = this.waiters.wait<R>(taskId, options);
-    this.checkFinished(taskId).catch((error) =>
-      this.waiters.reject(taskId, this.closedWait(taskId) ?? error),
+    this.startEvents().then(
+      () => {
+        if (!this.waiters.has(taskId)) return;
+        this.checkFinished(taskId).catch((error) =>
+          this.waiters.reject(taskId, this.closedWait(taskId) ?? error),
+        );
+        this.probeLost();
+      },
+      (error: unknown) => this.waiters.reject(taskId, this.closedWait(taskId) ?? error),
     );
-    this.probeLost();
     return result;
   }
 

@@ -47,20 +47,115 @@ function withoutHint(error: Error): string {
   return message.startsWith('drover: ') ? message.slice('drover: '.length) : message;
 }
 
+/** An abort signal's reason, for a message: ` (why)`, or nothing for a bare `abort()`. */
+function abortReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.name === 'AbortError' ? '' : ` (${reason.message})`;
+  return ` (${String(reason)})`;
+}
+
 /** A wait (for a result, or for room in a bounded queue) ended by its caller's abort signal. */
-export function abortedError(what: string, reason: unknown): DroverError {
-  const why =
-    reason instanceof Error
-      ? reason.name === 'AbortError'
-        ? ''
-        : ` (${reason.message})`
-      : ` (${String(reason)})`;
-  const error = new DroverError('ABORTED', `drover: ${what} was aborted by its signal${why}`, {
-    hint: 'the task itself stays queued: its result can still be read with its id',
-    cause: reason,
-  });
+export function abortedError(
+  what: string,
+  reason: unknown,
+  hint = 'the task itself stays queued: its result can still be read with its id',
+): DroverError {
+  const error = new DroverError(
+    'ABORTED',
+    `drover: ${what} was aborted by its signal${abortReason(reason)}`,
+    {
+      hint,
+      cause: reason,
+    },
+  );
   error.name = 'AbortError';
   return error;
+}
+
+/** The hint of an enqueue that waited for room and was cut short: nothing was added. */
+export const NOT_QUEUED_HINT = 'the task was not queued: submit it again';
+
+/** What an enqueue that ended without an answer names: its task, or how many. */
+function enqueued(taskIds: readonly (string | undefined)[]): string {
+  if (taskIds.length === 1) return taskIds[0] === undefined ? 'a task' : `task '${taskIds[0]}'`;
+  return `${taskIds.length} tasks`;
+}
+
+/** What to do about an enqueue that may or may not have been added. */
+function unconfirmedHint(taskIds: readonly (string | undefined)[]): string {
+  const own = taskIds.filter((id): id is string => id !== undefined);
+  if (own.length === 0)
+    return 'its id would be generated again, so a new submit may run it twice: give submits an id ({ id }) to make a repeat safe';
+  if (own.length < taskIds.length)
+    return 'submit them again with the same ids: those with an id of their own are waited for if they were queued, those without one may run twice';
+  if (own.length === 1)
+    return `submit it again with the same id ({ id: '${own[0]}' }): if it was queued, that submit waits for it instead of running it twice`;
+  return 'submit them again with the same ids: those that were queued are waited for instead of run twice';
+}
+
+/**
+ * An enqueue the queue's server did not confirm within the caller's `timeoutMs`: the command may
+ * still reach it, so the task may or may not be queued.
+ */
+export function enqueueTimeoutError(
+  queue: string,
+  where: string,
+  taskIds: readonly (string | undefined)[],
+  timeoutMs: number,
+): DroverError {
+  return new DroverError(
+    'ETIMEOUT',
+    `drover: Redis at ${where} did not confirm the enqueue of ${enqueued(taskIds)} to queue '${queue}' within ${timeoutMs} ms; it may or may not be queued`,
+    { hint: `check that Redis answers; ${unconfirmedHint(taskIds)}` },
+  );
+}
+
+/** An enqueue the caller's signal ended before the queue's server confirmed it. */
+export function enqueueAbortedError(
+  queue: string,
+  where: string,
+  taskIds: readonly (string | undefined)[],
+  reason: unknown,
+): DroverError {
+  const error = new DroverError(
+    'ABORTED',
+    `drover: the enqueue of ${enqueued(taskIds)} to queue '${queue}' was aborted by its signal${abortReason(reason)} before Redis at ${where} confirmed it; it may or may not be queued`,
+    { hint: unconfirmedHint(taskIds), cause: reason },
+  );
+  error.name = 'AbortError';
+  return error;
+}
+
+/** An enqueue that waited for room (or for the queue's server to count it) past the caller's `timeoutMs`. */
+export function roomTimeoutError(
+  queue: string,
+  taskIds: readonly (string | undefined)[],
+  maxQueued: number,
+  timeoutMs: number,
+  where?: string,
+): DroverError {
+  const answer = where ? ` or an answer from Redis at ${where}` : '';
+  return new DroverError(
+    'ETIMEOUT',
+    `drover: the enqueue of ${enqueued(taskIds)} to queue '${queue}' got no room (maxQueued ${maxQueued})${answer} within ${timeoutMs} ms; nothing was queued`,
+    { hint: 'submit it again later; raise timeoutMs or maxQueued, or add consumers' },
+  );
+}
+
+/** An enqueue that Redis failed (an ioredis error, which has no code): it may or may not have been added. */
+export function enqueueFailedError(
+  queue: string,
+  where: string,
+  taskIds: readonly (string | undefined)[],
+  cause: Error,
+): DroverError {
+  return new DroverError(
+    'EREDIS',
+    `drover: queue '${queue}' could not enqueue ${enqueued(taskIds)} on Redis at ${where} (${cause.message}); it may or may not be queued`,
+    {
+      hint: `check that redis-server runs and answers at ${where}; ${unconfirmedHint(taskIds)}`,
+      cause,
+    },
+  );
 }
 
 export function queueFullError(
