@@ -5,14 +5,17 @@ import { Pool } from '@drover/core';
 import { bullmqBackend, createBullMQBackend } from '@drover/core/bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { within } from '../queue/contract.js';
+import { is, type StartedPool, startPool } from './helpers.js';
 import { PrivateRedis } from './redis.js';
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const servers: PrivateRedis[] = [];
 const closers: Array<() => Promise<void>> = [];
+const started: StartedPool[] = [];
 afterEach(async () => {
   // a frozen server must answer again before the connections to it can close cleanly
   for (const server of servers) server.resume();
+  await Promise.all(started.splice(0).map((s) => s.cleanup()));
   await Promise.all(closers.splice(0).map((close) => close().catch(() => {})));
   await Promise.all(servers.splice(0).map((server) => server.dispose()));
 });
@@ -33,6 +36,16 @@ function producer(server: PrivateRedis, connection: Record<string, unknown> = {}
   });
   closers.push(() => pool.close());
   return pool;
+}
+
+/** A pool master (the fixture) on the server's queue. */
+function master(server: PrivateRedis, config: Record<string, unknown>): StartedPool {
+  const s = startPool(
+    { baseTitle: 'hung', queueName: 'hung', ...config },
+    { QUEUE_URL: server.url, QUEUE_PREFIX: 'hung' },
+  );
+  started.push(s);
+  return s;
 }
 
 /** How a submit settled. */
@@ -119,4 +132,53 @@ describe.skipIf(!hasRedis)('a submit while Redis hangs or is down', () => {
     expect(failed.message).toContain('it may or may not be queued; check that redis-server runs and answers');
     expect(failed.message).toContain("submit it again with the same id ({ id: 'down-1' })");
   }, 40_000);
+
+  it('a master whose Redis hangs: status() answers without the queue, idle temporaries retire, the log says so', async () => {
+    const server = await redis();
+    const { group } = master(server, {
+      minWorkers: 1,
+      maxWorkers: 2,
+      idleTimeout: 1_000,
+      scaleInterval: 100,
+      // the warning comes after half a lease
+      leaseMs: 2_000,
+    });
+    await group.waitEvent(is('started'), 'started');
+    const refs = [0, 1, 2, 3].map((x) => group.command('submit', { payload: { x, sleepMs: 500 } }));
+    await group.waitEvent(is('scaleUp'), 'a temporary worker');
+    for (const ref of refs) expect((await group.answer(ref, 20_000)).event).toBe('result');
+    expect(group.count(is('workerReady'))).toBe(2);
+    server.pause();
+    try {
+      // before: the autoscaler's look waited for Redis, and no later look retired anything
+      const retired = await group.waitEvent(
+        is('workerExit', (e) => e.reason === 'idle'),
+        'the idle temporary worker to retire while Redis is frozen',
+        1,
+        15_000,
+      );
+      expect(retired.pin).toBe(1);
+      // before: status() waited for the whole outage
+      const status = await group.status();
+      expect(status.workers.map((w) => w.pin)).toEqual([0]);
+      expect(status.pool.queue).toBeNull();
+      expect(status.pool.queueError).toBe(
+        `queue 'hung' on Redis at unix socket ${server.socket} did not answer within 1000 ms`,
+      );
+      await group.waitFor('the warning that the queue does not answer', () =>
+        group.output.includes(`queue 'hung' on Redis at unix socket ${server.socket} has not answered for`),
+      );
+    } finally {
+      server.resume();
+    }
+    await group.waitFor('the line saying the queue answers again', () =>
+      group.output.includes(`queue 'hung' on Redis at unix socket ${server.socket} answers again`),
+    );
+    const warnings = group.output.split('\n').filter((line) => line.includes('has not answered for'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      'no task is taken or acknowledged meanwhile; temporary workers still retire',
+    );
+    expect((await group.status()).pool.queue).toMatchObject({ ready: 0 });
+  }, 60_000);
 });

@@ -26,6 +26,18 @@ export interface AutoscalerOptions {
   readonly interval: number;
   /** the group's crash backoff: temporary workers that keep crashing are started again no faster */
   readonly restart: ResolvedRestartPolicy;
+  /** the queue, for messages: `queue 'jobs' on Redis at 10.0.0.5:6379` */
+  readonly queue: string;
+  /** ms a read of the backlog may go unanswered before a warning says the queue does not answer */
+  readonly silenceMs: number;
+}
+
+/** A read of the backlog under way. */
+interface Reading {
+  /** epoch ms it was sent */
+  readonly since: number;
+  /** the warning that the queue does not answer was logged */
+  warned: boolean;
 }
 
 /**
@@ -36,11 +48,13 @@ export interface AutoscalerOptions {
  * the worker it replaces); a temporary worker with nothing to do for idleTimeout is stopped
  * (reason 'idle'). A temporary worker that crashes is not started again by the group: the next
  * look starts one if the backlog still needs it, after the group's crash backoff when they keep
- * crashing.
+ * crashing. A queue that does not answer (Redis hung or down) holds no look: idle temporary workers
+ * still leave, the read under way is waited for (one at a time), and a warning says the queue is
+ * silent once it was for `silenceMs`; a line says when it answers again.
  */
 export class Autoscaler {
   private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
+  private reading: Reading | null = null;
   /** temporary workers started and not ready yet, by pid */
   private readonly starting = new Set<number>();
   /** temporary workers alive, by pid: when each started */
@@ -98,21 +112,43 @@ export class Autoscaler {
       });
   }
 
-  /** One look: stop idle temporary workers, then start new ones if the backlog calls for it. */
+  /**
+   * One look: stop idle temporary workers, then start new ones if the backlog calls for it. The
+   * backlog is read once the last read answered: a look while it has not only retires.
+   */
   async tick(): Promise<void> {
-    if (this.ticking || !this.timer) return;
-    this.ticking = true;
+    if (!this.timer) return;
+    this.retireIdle();
+    if (this.reading) {
+      this.checkSilence(this.reading);
+      return;
+    }
+    const reading: Reading = { since: Date.now(), warned: false };
+    this.reading = reading;
     try {
-      this.retireIdle();
       const stats = await this.stats();
+      if (reading.warned && this.timer)
+        this.log.info(
+          `${this.options.queue} answers again (it had not answered for ${seconds(Date.now() - reading.since)})`,
+        );
       if (this.timer) this.grow(stats.ready + this.dispatcher.waiting);
     } catch (error) {
       // a read cut short by a stop is no news
       if (this.timer)
         this.log.warning(`autoscaler: cannot read the queue's backlog: ${(error as Error).message}`);
     } finally {
-      this.ticking = false;
+      this.reading = null;
     }
+  }
+
+  /** Says once per read that the queue has not answered for `silenceMs`. */
+  private checkSilence(reading: Reading): void {
+    const silent = Date.now() - reading.since;
+    if (reading.warned || silent < this.options.silenceMs) return;
+    reading.warned = true;
+    this.log.warning(
+      `${this.options.queue} has not answered for ${seconds(silent)}: no task is taken or acknowledged meanwhile; temporary workers still retire`,
+    );
   }
 
   private grow(backlog: number): void {
@@ -154,4 +190,8 @@ export class Autoscaler {
       this.group.retireTemporary(lane.pin);
     }
   }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }

@@ -7,6 +7,8 @@ import { MASTER_EVENT_NAMES, type ReloadResult } from '../master/events.js';
 import { selfLaunch } from '../master/launch.js';
 import type { MemoryConsumeOptions, MemoryQueue } from '../queue/MemoryQueue.js';
 import type { Consumer, DeadLetter, Delivery, QueueBackend, QueueStats } from '../queue/QueueBackend.js';
+import { bounded } from '../queue/bound.js';
+import { DEFAULT_LEASE_MS } from '../queue/options.js';
 import { submitAllAndWait, submitAndWait } from '../queue/submit.js';
 import type { GroupStatus } from '../status.js';
 import { currentRuntime } from '../worker/current.js';
@@ -23,6 +25,18 @@ import { signalQuietly } from '../process/tree.js';
 
 /** How long a stop waits for the queue to close once stopTimeout has run out. */
 const CLOSE_GRACE_MS = 1_000;
+/** How long status() waits for the queue's figures before it answers without them. */
+const STATUS_QUEUE_MS = 1_000;
+
+/** The queue, for messages: `queue 'jobs' on Redis at 10.0.0.5:6379`. */
+function describeQueue(backend: { readonly queue: string; readonly location?: string }): string {
+  return `queue '${backend.queue}'${backend.location ? ` on ${backend.location}` : ''}`;
+}
+
+/** How long the queue may go unanswered before the master warns: half a lease, 1-10 s. */
+function silenceMs(leaseMs: number | undefined): number {
+  return Math.min(10_000, Math.max(1_000, Math.round((leaseMs ?? DEFAULT_LEASE_MS) / 2)));
+}
 
 /** Resolves true when `promise` settled within `ms`, false otherwise (it is left to settle on its own). */
 function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -73,7 +87,10 @@ export interface PoolFigures {
   inFlight: number;
   /** delivered by the queue, waiting here for a worker with room */
   waiting: number;
-  queue: QueueStats;
+  /** the queue's figures; null when it did not answer within a second (Redis hung or down) */
+  queue: QueueStats | null;
+  /** why `queue` is null */
+  queueError?: string;
 }
 
 export type PoolStatus = GroupStatus & { pool?: PoolFigures };
@@ -129,6 +146,8 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
   private checkedProducer: QueueBackend<P, R> | null = null;
   /** the same, when it is the in-memory queue: submits skip the promise of a shared queue's round trip */
   private memoryProducer: MemoryQueue<P, R> | null = null;
+  /** the read of the queue's figures under way for status() and the autoscaler: one at a time */
+  private statsRead: Promise<QueueStats> | null = null;
   /** start() was called in this process as the master (the in-memory queue lives here) */
   private startCalled = false;
   private log: Logger | null = null;
@@ -285,10 +304,12 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
         idleTimeout: config.idleTimeout,
         interval: config.scaleInterval,
         restart: config.manage.restart,
+        queue: describeQueue(backend),
+        silenceMs: silenceMs(config.backend.leaseMs),
       },
       master,
       dispatcher,
-      () => backend.stats(),
+      () => this.readStats(backend),
       log,
       (info) => this.emit('scaleUp', info),
     );
@@ -405,9 +426,38 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
         capacity: dispatcher.capacity,
         inFlight: dispatcher.inFlight,
         waiting: dispatcher.waiting,
-        queue: await this.stats(),
+        ...(await this.boundedStats()),
       },
     };
+  }
+
+  /**
+   * The queue's figures for status(), waited for a second at most: a health check built on
+   * status() gets the workers and `queue: null` with the reason while Redis hangs or is down. A
+   * queue this process closed rejects (ECLOSED), as stats() does.
+   */
+  private async boundedStats(): Promise<{ queue: QueueStats | null; queueError?: string }> {
+    const backend = await this.backend();
+    const silent = () => new Error(`${describeQueue(backend)} did not answer within ${STATUS_QUEUE_MS} ms`);
+    try {
+      return {
+        queue: await bounded(this.readStats(backend), { timeoutMs: STATUS_QUEUE_MS }, silent, silent),
+      };
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ECLOSED') throw error;
+      return { queue: null, queueError: (error as Error).message };
+    }
+  }
+
+  /** One read of the queue's figures at a time: a Redis that hangs does not pile them up. */
+  private readStats(backend: QueueBackend<P, R>): Promise<QueueStats> {
+    if (!this.statsRead) {
+      const read = backend.stats().finally(() => {
+        if (this.statsRead === read) this.statsRead = null;
+      });
+      this.statsRead = read;
+    }
+    return this.statsRead;
   }
 
   /**

@@ -178,6 +178,8 @@ export interface QueueBackend<P = unknown, R = unknown> {
   readonly capabilities: BackendCapabilities;
   /** The queue's name (a BullMQ queue name; a label for the memory backend). */
   readonly queue: string;
+  /** Where the queue lives, for messages (`Redis at 127.0.0.1:6379`); none for one in this process. */
+  readonly location?: string;
   /**
    * Adds tasks and returns their ids, in order. All or nothing: an invalid spec or a full
    * bounded queue (`whenFull: 'reject'`) rejects the whole call with a DroverError.

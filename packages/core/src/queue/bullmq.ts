@@ -273,6 +273,11 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     );
   }
 
+  /** Where the queue lives, for messages. */
+  get location(): string {
+    return `Redis at ${describeRedisConnection(this.redis)}`;
+  }
+
   /** Waits for Redis to answer; on timeout closes everything and throws EREDIS. */
   async connect(timeoutMs = 10_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
