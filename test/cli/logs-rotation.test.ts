@@ -1,9 +1,11 @@
 // `drover logs` of a background group whose log rotates all the time: each run reads the file its
 // master writes, even when it looks between the close of the old file and the open of the new.
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+// The first tests race real rotations; the last two make the missing window certain: a file
+// renamed away just before logs looks for it, and one renamed away between its check and its open.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnNode, waitUntil } from './support/bin.js';
+import { BIN, spawnNode, waitUntil } from './support/bin.js';
 import { sandboxPerTest } from './support/sandbox.js';
 
 const openSandbox = sandboxPerTest();
@@ -55,6 +57,76 @@ createServer((conn) => {
     }
   });
 }).listen(socket, () => console.log('ready'));
+`;
+
+/**
+ * A stand-in master whose status names its log file (as this drover's does) and which rotates
+ * that log at the moment of its choosing, so that a test need not race a fast rotation. Its log
+ * holds `line 1` to `line 5`. With ROTATE_ON_STATUS, answering `status` renames the log to
+ * `<log>.1` (its rotation closes and renames the file), and ROTATE_NEW_MS later creates the new
+ * one with `line 6` and `line 7`: whoever asked status finds the file missing right after.
+ * Usage: <socket> <log file> <name>.
+ */
+const ROTATING_MASTER = `import { renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+const [socket, log, name] = process.argv.slice(2);
+writeFileSync(log, 'line 1\\nline 2\\nline 3\\nline 4\\nline 5\\n', { mode: 0o600 });
+let rotations = 0;
+function status() {
+  if (process.env.ROTATE_ON_STATUS && rotations++ === 0) {
+    renameSync(log, \`\${log}.1\`);
+    setTimeout(() => {
+      writeFileSync(log, 'line 6\\nline 7\\n', { mode: 0o600 });
+      console.log('rotated');
+    }, Number(process.env.ROTATE_NEW_MS));
+  }
+  return { master: { pid: process.pid, baseTitle: name, workerCount: 0, run: { script: '/x.mjs', mode: 'script', args: [], cwd: '/', execArgv: [], logFile: log } }, workers: [] };
+}
+const answers = {
+  ping: () => ({ pid: process.pid, baseTitle: name, version: '1.0.0' }),
+  status,
+};
+createServer((conn) => {
+  let buffer = '';
+  conn.on('data', (chunk) => {
+    buffer += chunk;
+    for (let at = buffer.indexOf('\\n'); at !== -1; at = buffer.indexOf('\\n')) {
+      const { id, cmd } = JSON.parse(buffer.slice(0, at));
+      buffer = buffer.slice(at + 1);
+      if (cmd === 'stop') process.exit(0);
+      const answer = answers[cmd];
+      conn.write(JSON.stringify(answer ? { id, ok: true, result: answer() } : { id, ok: false, error: { code: 'EUNKNOWN', message: cmd } }) + '\\n');
+    }
+  });
+}).listen(socket, () => console.log('ready'));
+`;
+
+/**
+ * Preloaded into \`drover logs\` (node --require): a rotation between its check that the log file
+ * is there and its open of it, made certain. The first open of ROTATE_FILE finds it renamed away
+ * (ENOENT, as in the middle of a rotation); it is back as soon as that open has failed. Each
+ * such open is appended to ROTATE_TRACE.
+ */
+const RENAME_DURING_OPEN = `const fs = require('node:fs');
+const fsp = require('node:fs/promises');
+const { syncBuiltinESMExports } = require('node:module');
+const file = process.env.ROTATE_FILE;
+const open = fsp.open;
+let armed = true;
+fsp.open = async function (path, ...rest) {
+  if (!armed || String(path) !== file) return open.call(this, path, ...rest);
+  armed = false;
+  fs.renameSync(file, file + '.moving');
+  try {
+    return await open.call(this, path, ...rest);
+  } catch (error) {
+    fs.appendFileSync(process.env.ROTATE_TRACE, 'open ' + error.code + '\\n');
+    throw error;
+  } finally {
+    fs.renameSync(file + '.moving', file);
+  }
+};
+syncBuiltinESMExports();
 `;
 
 describe('drover logs during rotations', () => {
@@ -110,4 +182,55 @@ describe('drover logs during rotations', () => {
       await master.kill();
     }
   }, 120_000);
+
+  it('waits for a log file that a rotation renamed away just before it looked, and reads on into the rotated one', async () => {
+    const box = openSandbox();
+    writeFileSync(join(box.dir, 'rotating-master.mjs'), ROTATING_MASTER);
+    const log = join(box.dir, 'rot.log');
+    const master = spawnNode(
+      [join(box.dir, 'rotating-master.mjs'), join(box.runDir, 'rot.sock'), log, 'rot'],
+      {
+        env: { ...box.env, ROTATE_ON_STATUS: '1', ROTATE_NEW_MS: '150' },
+        cwd: box.dir,
+      },
+    );
+    try {
+      await master.waitForOutput(/ready/);
+      // status names rot.log and renames it away: the file is missing when logs looks, for 150 ms
+      const result = await box.drover(['logs', 'rot', '-n', '4']);
+      await master.waitForOutput(/rotated/);
+      expect(result).toMatchObject({ code: 0, stderr: '', stdout: 'line 4\nline 5\nline 6\nline 7\n' });
+    } finally {
+      await master.kill();
+    }
+  });
+
+  it('reads a log file that a rotation renamed away between its check and its open, once it is back', async () => {
+    const box = openSandbox();
+    writeFileSync(join(box.dir, 'rotating-master.mjs'), ROTATING_MASTER);
+    writeFileSync(join(box.dir, 'rename-during-open.cjs'), RENAME_DURING_OPEN);
+    const log = join(box.dir, 'rot.log');
+    const trace = join(box.dir, 'trace');
+    const master = spawnNode(
+      [join(box.dir, 'rotating-master.mjs'), join(box.runDir, 'rot.sock'), log, 'rot'],
+      {
+        env: box.env,
+        cwd: box.dir,
+      },
+    );
+    try {
+      await master.waitForOutput(/ready/);
+      const result = await box.node(
+        ['--require', join(box.dir, 'rename-during-open.cjs'), BIN, 'logs', 'rot', '-n', '3'],
+        {
+          env: { ROTATE_FILE: log, ROTATE_TRACE: trace },
+        },
+      );
+      // the file was there for the check, missing for the open: the open failed once
+      expect(readFileSync(trace, 'utf8')).toBe('open ENOENT\n');
+      expect(result).toMatchObject({ code: 0, stderr: '', stdout: 'line 3\nline 4\nline 5\n' });
+    } finally {
+      await master.kill();
+    }
+  });
 });
