@@ -181,4 +181,37 @@ describe.skipIf(!hasRedis)('a submit while Redis hangs or is down', () => {
     );
     expect((await group.status()).pool.queue).toMatchObject({ ready: 0 });
   }, 60_000);
+
+  it('a stop while an enqueue waits on a hung Redis: the submit gets ECLOSED (may or may not be queued), and the process ends', async () => {
+    const server = await redis();
+    const { group } = master(server, { minWorkers: 1, stopTimeout: 500 });
+    await group.waitEvent(is('started'), 'started');
+    const warm = await group.submit({ x: 1 }, {}, 20_000);
+    expect(warm.event).toBe('result');
+    // The worker's blocking fetch (5 s) went out as that task ended; BullMQ's watchdog gives up
+    // on it a second later and reconnects. A stop half a second before that (its close gives
+    // the queue stopTimeout, then ends the connections) meets the reconnect.
+    server.pause();
+    try {
+      const ref = group.command('submit', { payload: { x: 2 }, opts: { id: 'x-1' } });
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, (warm.t as number) + 5_500 - Date.now())),
+      );
+      group.command('stop', { stay: true });
+      const answer = await group.answer(ref, 20_000);
+      // before: code undefined, ioredis's "Connection is closed."
+      expect(answer.code).toBe('ECLOSED');
+      expect(answer.message).toBe(
+        "drover: the bullmq queue 'hung' was closed in this process (its pool stopped, or close() was called) before Redis confirmed the enqueue of task 'x-1'; it may or may not be queued; submit it again with the same id ({ id: 'x-1' }) from a running pool or a producer: if it was queued, that submit waits for it instead of running it twice",
+      );
+      await group.waitEvent(is('stopped'), 'the stop', 1, 20_000);
+      group.proc.stdin?.end();
+      // before: the blocking connection BullMQ's watchdog reconnected after the stop had ended it
+      // held the process while Redis stayed frozen
+      expect(await group.waitExit(15_000)).toEqual({ code: 0, signal: null });
+    } finally {
+      server.resume();
+    }
+    expect(group.output).not.toContain('Connection is closed.');
+  }, 90_000);
 });

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { DroverError } from '../../packages/core/src/errors.js';
 import { bullmqBackend, createBullMQBackend } from '../../packages/core/src/queue/bullmq.js';
@@ -247,6 +248,41 @@ if (redis) {
       ).rejects.toThrow(
         `drover: queue 'unreachable' cannot reach Redis at unix socket ${missing} within 1000 ms; check that redis-server runs`,
       );
+    });
+
+    it('after terminate() its connections stay ended, and what the end itself failed is not reported', async () => {
+      const errors: Error[] = [];
+      const consumerErrors: Error[] = [];
+      const backend = await leasedBackend(uniqueQueue('ended'), errors);
+      const consumer = backend.consume(async (d) => d.payload, {
+        concurrency: 1,
+        onError: (error) => consumerErrors.push(error),
+      });
+      const worker = (consumer as unknown as { worker: Worker }).worker;
+      const bullBackend = (
+        worker as unknown as {
+          backend: { reconnectBlocking(): Promise<void>; blockingConnection: { _client: Redis } };
+        }
+      ).backend;
+      await worker.waitUntilReady();
+      await waitFor(
+        'the blocking connection ready',
+        () => bullBackend.blockingConnection._client.status === 'ready',
+      );
+      backend.terminate();
+      // what BullMQ's fetch watchdog does once its blocking wait timed out, closing or not:
+      // before, it connected again, and that connection held the process
+      await expect(bullBackend.reconnectBlocking()).rejects.toThrow('Connection is closed.');
+      // (ioredis's connect goes on after that rejection: a reconnect would be under way by now)
+      await delay(300);
+      expect(bullBackend.blockingConnection._client.status).toBe('end');
+      // commands the end rejected, as BullMQ reports them: before, each a bare warning
+      worker.emit('error', new Error('Connection is closed.'));
+      (backend as unknown as { producer: Queue }).producer.emit('error', new Error('Connection is closed.'));
+      expect(consumerErrors).toEqual([]);
+      expect(errors).toEqual([]);
+      // (its close waits out BullMQ's fetch loop, which retries only after 15 s: not awaited here)
+      void backend.close();
     });
 
     it('a wait whose job is gone from Redis (a restart without persistence, a flush) rejects with ETASKLOST, said once', async () => {

@@ -21,6 +21,7 @@ import {
   waitClosedError,
   batchTooLargeError,
   enqueueAbortedError,
+  enqueueClosedError,
   enqueueFailedError,
   enqueueTimeoutError,
   NOT_QUEUED_HINT,
@@ -175,14 +176,24 @@ function clientsOf(owner: unknown): Redis[] {
   );
 }
 
+/** ioredis's error for a command on a connection that was ended. */
+const CONNECTION_CLOSED = 'Connection is closed.';
+
+function isConnectionClosed(error: Error): boolean {
+  return error.message === CONNECTION_CLOSED;
+}
+
 /**
  * Ends ioredis clients now. A client between two reconnect attempts emits no 'end' when it is
  * disconnected (ioredis clears its retry timer and has no socket left to close), and BullMQ's
  * close waits for that 'end' for good, Redis back or not: such a client is ended by hand, the
- * commands it queued rejected.
+ * commands it queued rejected. An ended client stays ended: BullMQ's fetch watchdog reconnects a
+ * blocking connection whose wait timed out (its close has not begun yet), and that new
+ * connection would hold the process.
  */
 function endClients(clients: readonly Redis[]): void {
   for (const client of clients) {
+    (client as { connect(): Promise<void> }).connect = () => Promise.reject(new Error(CONNECTION_CLOSED));
     try {
       client.disconnect();
       // disconnect() ends the socket gracefully: with Redis frozen (SIGSTOP) its half-closed
@@ -193,7 +204,7 @@ function endClients(clients: readonly Redis[]): void {
         flushQueue?(error: Error): void;
         setStatus?(status: string): void;
       };
-      internals.flushQueue?.(new Error('Connection is closed.'));
+      internals.flushQueue?.(new Error(CONNECTION_CLOSED));
       internals.setStatus?.('end');
     } catch {
       // a client that fails to end is one we no longer use
@@ -399,8 +410,13 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
    */
   private redisFailed(error: unknown, specs: readonly TaskSpec<P>[], sent: boolean): Error {
     if (error instanceof DroverError) return error;
-    const cause = toError(error);
     const ids = specs.map((spec) => spec.id);
+    // this process closed the queue meanwhile (ioredis's "Connection is closed.")
+    if (this.closed)
+      return sent
+        ? enqueueClosedError(this.kind, this.queue, ids)
+        : backendClosedError(this.kind, this.queue);
+    const cause = toError(error);
     const where = describeRedisConnection(this.redis);
     if (sent) return enqueueFailedError(this.queue, where, ids, cause);
     return new DroverError(
@@ -550,8 +566,15 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     return reason === STARTED_LIMIT_REASON || reason === STALLED_LIMIT_REASON;
   }
 
+  /** @internal This process closed the queue (or is closing it): its connections end. */
+  get closed(): boolean {
+    return this.closing !== undefined || this.ended;
+  }
+
   /** @internal */
   reportError(error: Error): void {
+    // what the close itself ended is no news
+    if (this.closed && isConnectionClosed(error)) return;
     try {
       this.onError?.(error);
     } catch {
@@ -666,7 +689,12 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   /** @internal A plain connection for reads and small writes outside BullMQ's scripts. */
   adminClient(): Redis {
     if (!this.admin) {
-      const admin = new Redis(this.connectionFor('admin') as RedisOptions);
+      // after terminate(): a client that never connects, whose commands reject at once
+      const admin = new Redis({
+        ...(this.connectionFor('admin') as RedisOptions),
+        ...(this.ended ? { lazyConnect: true } : {}),
+      });
+      if (this.ended) endClients([admin]);
       admin.on('error', (error) => this.reportError(error));
       // Redis back after an outage: a restart without persistence took every job with it
       let readyBefore = false;
@@ -1175,6 +1203,8 @@ class BullMQConsumer implements Consumer {
 
   /** @internal */
   report(error: Error): void {
+    // what the close itself ended is no news
+    if (this.backend.closed && isConnectionClosed(error)) return;
     try {
       this.options.onError?.(error);
     } catch {

@@ -80,16 +80,32 @@ function enqueued(taskIds: readonly (string | undefined)[]): string {
   return `${taskIds.length} tasks`;
 }
 
-/** What to do about an enqueue that may or may not have been added. */
-function unconfirmedHint(taskIds: readonly (string | undefined)[]): string {
+/** What to do about an enqueue that may or may not have been added; `from`: where to submit again. */
+function unconfirmedHint(taskIds: readonly (string | undefined)[], from = ''): string {
   const own = taskIds.filter((id): id is string => id !== undefined);
   if (own.length === 0)
     return 'its id would be generated again, so a new submit may run it twice: give submits an id ({ id }) to make a repeat safe';
   if (own.length < taskIds.length)
-    return 'submit them again with the same ids: those with an id of their own are waited for if they were queued, those without one may run twice';
+    return `submit them again with the same ids${from}: those with an id of their own are waited for if they were queued, those without one may run twice`;
   if (own.length === 1)
-    return `submit it again with the same id ({ id: '${own[0]}' }): if it was queued, that submit waits for it instead of running it twice`;
-  return 'submit them again with the same ids: those that were queued are waited for instead of run twice';
+    return `submit it again with the same id ({ id: '${own[0]}' })${from}: if it was queued, that submit waits for it instead of running it twice`;
+  return `submit them again with the same ids${from}: those that were queued are waited for instead of run twice`;
+}
+
+/**
+ * An enqueue still unconfirmed when this process closed the queue (its pool stopped): the
+ * command may have reached the server, so the task may or may not be queued.
+ */
+export function enqueueClosedError(
+  kind: string,
+  queue: string,
+  taskIds: readonly (string | undefined)[],
+): DroverError {
+  return new DroverError(
+    'ECLOSED',
+    `drover: the ${kind} queue '${queue}' was closed in this process (its pool stopped, or close() was called) before Redis confirmed the enqueue of ${enqueued(taskIds)}; it may or may not be queued`,
+    { hint: unconfirmedHint(taskIds, ' from a running pool or a producer') },
+  );
 }
 
 /**
