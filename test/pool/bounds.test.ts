@@ -26,6 +26,25 @@ describe('pool bounds: stop time, maxWorkers, who can submit', () => {
     expect(group.events_('taskRetry')).toEqual([]);
   }, 40_000);
 
+  it('a task the stop gave up on while it ran gets its own ECLOSED: named, running, may have partly run', async () => {
+    current = startPool({ minWorkers: 1, stopTimeout: 1_000 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const running = group.command('submit', { payload: { x: 1, hang: 1 }, opts: { id: 'hangs' } });
+    await group.waitEvent(is('taskStart'), 'the task running');
+    const queued = group.command('submit', { payload: { x: 2 }, opts: { id: 'waits' } });
+    group.command('stop');
+    const [ran, waited] = [await group.answer(running, 20_000), await group.answer(queued, 20_000)];
+    // before: both "the memory queue 'pool' is closed; a stopped pool ... takes no more tasks"
+    expect(ran.code).toBe('ECLOSED');
+    expect(ran.message).toBe(
+      "drover: task 'hangs' was running (attempt 1) when the memory queue 'pool' closed: the stop gave up on it before it finished (a pool kills the worker still running it at stopTimeout), so it may have partly run; the in-memory queue keeps nothing once its pool stops: check what the task did before you submit it again; a longer stopTimeout lets running tasks finish",
+    );
+    expect(waited.code).toBe('ECLOSED');
+    expect(waited.message).toContain('takes no more tasks');
+    expect(await group.waitExit(20_000)).toEqual({ code: 0, signal: null });
+  }, 40_000);
+
   it('SIGTTIN stops at maxWorkers with a warning naming it; scale() past it is refused', async () => {
     current = startPool({ minWorkers: 1, maxWorkers: 2, idleTimeout: 60_000 });
     const { group, runDir } = current;

@@ -8,6 +8,7 @@ import {
   NOT_QUEUED_HINT,
   queueFullError,
   roomTimeoutError,
+  runningClosedError,
   TaskFailedError,
   unknownTaskError,
 } from './errors.js';
@@ -58,6 +59,8 @@ interface TaskRecord {
   lease?: Lease;
   /** set when the last allowed attempt lost its lease: the next pickup fails the task */
   deferredFailure?: Error;
+  /** its running attempt was cut short by a close without draining (a stop gave up on it), until delivered again */
+  interrupted?: { readonly attempt: number; readonly error: Error };
   /** its generated id was never returned (enqueueAndWait): the result goes to its waiter only */
   readonly unlisted: boolean;
 }
@@ -242,7 +245,13 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     this.delayed.clear();
     for (const lease of this.abandonedLeases) clearTimeout(lease.expiryTimer);
     this.abandonedLeases.clear();
-    this.waiters.rejectAll(closing);
+    // a task the stop gave up on while it ran is not one that was refused: it may have partly run
+    this.waiters.rejectEach((taskId) => {
+      const interrupted = this.tasks.get(taskId)?.interrupted;
+      return interrupted
+        ? runningClosedError(this.queue, taskId, interrupted.attempt, interrupted.error)
+        : closing;
+    });
   }
 
   // ---- ConsumerHost ----
@@ -272,6 +281,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     for (const lease of [...consumer.leases]) {
       const task = this.tasks.get(lease.delivery.taskId)!;
       const error = consumerClosedError(task.id);
+      task.interrupted = { attempt: lease.delivery.attempt, error };
       lease.controller.abort(error);
       this.release(lease);
       this.failAttempt(task, lease, error);
@@ -400,6 +410,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   }
 
   private deliver(task: TaskRecord, consumer: MemoryConsumer): void {
+    task.interrupted = undefined;
     const deferred = task.deferredFailure;
     if (!deferred) task.attempts++;
     const controller = new LazyAbort();

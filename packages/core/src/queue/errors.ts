@@ -228,6 +228,26 @@ export function backendClosedError(kind: string, queue: string): DroverError {
   });
 }
 
+/**
+ * The wait of a task the in-memory queue was running when it closed: the stop gave up on it (a
+ * pool kills the worker still running it at stopTimeout), so it may have partly run.
+ */
+export function runningClosedError(
+  queue: string,
+  taskId: string,
+  attempt: number,
+  cause: Error,
+): DroverError {
+  return new DroverError(
+    'ECLOSED',
+    `drover: task '${taskId}' was running (attempt ${attempt}) when the memory queue '${queue}' closed: the stop gave up on it before it finished (a pool kills the worker still running it at stopTimeout), so it may have partly run`,
+    {
+      hint: 'the in-memory queue keeps nothing once its pool stops: check what the task did before you submit it again; a longer stopTimeout lets running tasks finish',
+      cause,
+    },
+  );
+}
+
 /** A task id drover generated (an integer): a caller's own ids never are. */
 function isGeneratedId(taskId: string): boolean {
   return /^\d+$/.test(taskId);
