@@ -68,7 +68,7 @@ describe('pool bounds: stop time, maxWorkers, who can submit', () => {
     expect(group.count(is('workerStart'))).toBe(2);
   }, 60_000);
 
-  it('a process that neither runs nor started an in-memory pool gets ENOTMASTER from submit at once', async () => {
+  it('a process that neither runs nor started an in-memory pool gets ENOTMASTER from submit, stats and deadLetters at once', async () => {
     const pool = new Pool({ baseTitle: 'elsewhere' });
     const outcome = await within(
       pool.submit(1).catch((error: unknown) => error),
@@ -79,6 +79,19 @@ describe('pool bounds: stop time, maxWorkers, who can submit', () => {
     expect((outcome as Error).message).toMatch(/from a process that did not start it/);
     expect((outcome as Error).message).toMatch(/use a shared queue \(bullmqBackend\)/);
     await expect(pool.submitBulk([1])).rejects.toMatchObject({ code: 'ENOTMASTER' });
+    // before: an empty, healthy queue of this process's own ({ ready: 0, ..., dead: 0 } and [])
+    await expect(pool.stats()).rejects.toMatchObject({
+      code: 'ENOTMASTER',
+      message: expect.stringMatching(
+        /^drover: stats\(\) of pool 'elsewhere' from a process that did not start it: its in-memory queue lives in the master.*use a shared queue \(bullmqBackend\) to read from any process$/,
+      ),
+    });
+    await expect(pool.deadLetters()).rejects.toMatchObject({
+      code: 'ENOTMASTER',
+      message: expect.stringContaining(
+        "drover: deadLetters() of pool 'elsewhere' from a process that did not start it",
+      ),
+    });
   });
 
   it('a worker retiring with its task still running counts against maxWorkers: processes never exceed it', async () => {

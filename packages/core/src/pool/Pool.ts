@@ -401,11 +401,13 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** The queue's counters (for a shared queue: every master's). */
   async stats(): Promise<QueueStats> {
+    this.assertQueueHere('stats() of', 'read');
     return (await this.backend()).stats();
   }
 
   /** Tasks that failed for good, newest first. */
   async deadLetters(limit = 100): Promise<DeadLetter<P>[]> {
+    this.assertQueueHere('deadLetters() of', 'read');
     const letters = await (await this.backend()).deadLetters({ limit });
     return letters.flatMap((letter) => expandLetter<P>(letter)).slice(0, limit);
   }
@@ -514,16 +516,7 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   /** The queue, for submitting: any process can submit to a shared queue; the in-memory one lives in the master. */
   private async producer(): Promise<QueueBackend<P, R>> {
-    if ((this.config.queue as { kind?: string }).kind === 'memory' && !this.startCalled) {
-      const where = currentRuntime() ? 'a worker process' : 'a process that did not start it';
-      throw new DroverError(
-        'ENOTMASTER',
-        `drover: submit() to pool '${this.baseTitle}' from ${where}: its in-memory queue lives in the master, the process that called start()`,
-        {
-          hint: 'submit in the master (after calling start()), or use a shared queue (bullmqBackend) to submit from any process',
-        },
-      );
-    }
+    this.assertQueueHere('submit() to', 'submit');
     const backend = await this.backend();
     if (backend.kind === 'memory') {
       const { MemoryQueue } = await masterSide();
@@ -531,6 +524,22 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
     }
     this.checkedProducer = backend;
     return backend;
+  }
+
+  /**
+   * The in-memory queue lives in the master: any other process (a worker, a script) would open an
+   * empty queue of its own, whose submits never run and whose figures say nothing is wrong.
+   */
+  private assertQueueHere(what: string, verb: 'submit' | 'read'): void {
+    if ((this.config.queue as { kind?: string }).kind !== 'memory' || this.startCalled) return;
+    const where = currentRuntime() ? 'a worker process' : 'a process that did not start it';
+    throw new DroverError(
+      'ENOTMASTER',
+      `drover: ${what} pool '${this.baseTitle}' from ${where}: its in-memory queue lives in the master, the process that called start()`,
+      {
+        hint: `${verb} in the master (after calling start()), or use a shared queue (bullmqBackend) to ${verb} from any process`,
+      },
+    );
   }
 
   /** Closes the queue; after `timeoutMs` its connections are ended without waiting for its server. */
