@@ -57,4 +57,16 @@ describe('task timeout', () => {
       expect(exit).toMatchObject({ reason: 'recycle', signal: 'SIGKILL' });
     },
   );
+
+  it('a large result still crossing to the master is not a stuck task: its worker stays, the result arrives', async () => {
+    // 250 MB takes more than a second to serialise, cross the channel and parse
+    current = startPool({ minWorkers: 1, taskTimeout: 1_000, taskTimeoutGrace: 0, maxAttempts: 1 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const answer = await group.submit({ x: 1, padResult: 250_000_000 }, {}, 60_000);
+    // before: ETASKFAILED (ETASKSTUCK) and a healthy worker recycled, the result dropped
+    expect(answer).toMatchObject({ event: 'result', value: { x: 1, attempt: 1, pad: 250_000_000 } });
+    expect(group.count(is('workerExit'))).toBe(0);
+    expect(group.output).not.toContain('did not settle after taskTimeout');
+  }, 90_000);
 });

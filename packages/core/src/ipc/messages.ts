@@ -69,11 +69,14 @@ export type TaskMessage = [seq: number, taskId: string, attempt: number, payload
 /**
  * The outcome of one dispatched task: `[seq, 0, value]`, `[seq, 1, error]`, or `[seq, 2]` when
  * the worker was stopping and never ran it (it goes to another worker, no attempt spent).
+ * `[seq, 3]` says the attempt has settled and its outcome follows in the next message: a large
+ * result takes a while to cross the channel, and that time is not the handler's (taskTimeout).
  */
 export type TaskOutcome =
   | [seq: number, kind: 0, value?: unknown]
   | [seq: number, kind: 1, error: SerializedError]
-  | [seq: number, kind: 2];
+  | [seq: number, kind: 2]
+  | [seq: number, kind: 3];
 
 export function isDroverMessage(value: unknown): value is { $drover: string } {
   return (
@@ -166,7 +169,7 @@ function describeValue(value: unknown): string {
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 function isOutcome(o: unknown): boolean {
-  return Array.isArray(o) && isCount(o[0]) && (o[1] === 0 || o[1] === 1 || o[1] === 2);
+  return Array.isArray(o) && isCount(o[0]) && (o[1] === 0 || o[1] === 1 || o[1] === 2 || o[1] === 3);
 }
 
 /**
@@ -208,7 +211,7 @@ export function checkWorkerMessage(m: {
       const results = r.results;
       if (!Array.isArray(results)) return 'results is not an array';
       for (const o of results) {
-        if (!isOutcome(o)) return 'a result is not [seq, 0 | 1 | 2, value?]';
+        if (!isOutcome(o)) return 'a result is not [seq, 0 | 1 | 2 | 3, value?]';
         if (o[1] === 1) o[2] = asSerializedError(o[2]);
       }
       return m as WorkerMessage;

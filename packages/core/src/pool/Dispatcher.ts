@@ -12,6 +12,8 @@ export interface Job {
   lane: Lane | null;
   /** epoch ms it left for its worker */
   sentAt: number;
+  /** its worker said the attempt settled; the outcome is crossing the channel (not stuck) */
+  settling?: boolean;
 }
 
 /** The master's channel to one worker process: its window of tasks in flight. */
@@ -175,6 +177,11 @@ export class Dispatcher {
       const seq = outcome[0];
       const job = lane.inFlight.get(seq);
       if (!job) continue; // failed already (stuck)
+      if (outcome[1] === 3) {
+        // settled in the worker; its outcome follows (a large result still on its way)
+        job.settling = true;
+        continue;
+      }
       lane.inFlight.delete(seq);
       this.inFlightCount--;
       if (outcome[1] === 0) {
@@ -291,7 +298,7 @@ export class Dispatcher {
     for (const lane of this.lanes.values()) {
       let stuck = false;
       for (const job of lane.inFlight.values()) {
-        if (job.sentAt > limit) continue;
+        if (job.sentAt > limit || job.settling) continue;
         stuck = true;
         lane.inFlight.delete(job.seq);
         this.inFlightCount--;

@@ -225,6 +225,14 @@ export class TaskRunner<P, R, C> implements RuntimeExtension {
     const ids = this.outboxIds;
     this.outbox = [];
     this.outboxIds = [];
+    // The master's stuck clock (taskTimeout and its grace) stops here: what follows may be a large
+    // result that takes seconds to cross the channel, and a healthy worker must not be recycled
+    // for it. This small message is written before the large one is even serialised.
+    if (this.options.taskTimeout > 0) {
+      const settled: TaskOutcome[] = [];
+      for (const outcome of results) if (outcome[1] !== 2) settled.push([outcome[0], 3]);
+      if (settled.length > 0) process.send!({ $drover: 'results', results: settled });
+    }
     return new Promise<void>((resolve) => {
       const done = () => resolve();
       try {
