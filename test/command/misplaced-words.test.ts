@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { capture } from './support/capture.js';
 
 type Params = Record<string, string | true>;
-const NAMES = ['d', 'e', 'timeout', 'to', 'f', 'w'] as const;
+const NAMES = ['d', 'e', 'timeout', 'to', 'f', 'w', 'a'] as const;
 const runs: Array<{ action: string; params: Params; args: object }> = [];
 
 /** An option that records its value, or `true` when it has none. */
@@ -47,6 +47,7 @@ const options = [
     value: 'optional',
     valueName: 'n',
   }),
+  recording({ name: 'a', long: 'all', description: 'Every service', value: 'none' }),
 ];
 
 const actions = ['deploy', 'rollback', 'status'].map((name) => {
@@ -64,7 +65,7 @@ const actions = ['deploy', 'rollback', 'status'].map((name) => {
 @Template(
   `<deploy> <service> [extra...] -[d] -<e> -[timeout]
    <rollback> <service> -[to] -[f]
-   <status> [service] -[w]`,
+   <status> [service] -[w] -[a]`,
   { bin: 'shipit' },
 )
 class ShipitTemplate {}
@@ -95,14 +96,30 @@ describe("a short option's optional value written in its word", () => {
   it.each([
     [['status', '-w5'], "shipit: option -w takes its value only after '=': -w=5"],
     [['status', 'web', '-w10'], "shipit: option -w takes its value only after '=': -w=10"],
-    [['status', '-wx'], "shipit: option -w takes its value only after '=': -w=x"],
+    [['status', '-aw5'], "shipit: option -w takes its value only after '=': -aw=5"],
     [['status', '-w.5'], "shipit: option -w takes its value only after '=': -w=.5"],
     [['-w5', 'status'], "shipit: option -w takes its value only after '=': -w=5"],
   ])('%j names the option and the way to write it, not a letter the user never typed', async (argv, line) => {
     expect(await usageError(argv)).toBe(line);
   });
 
+  it.each([
+    [['status', '-waz'], 'shipit: unknown option -z'],
+    [['status', '-wza'], 'shipit: unknown option -z'],
+    [['status', 'web', '-wax'], 'shipit: unknown option -x'],
+  ])('%j: a typo among flags after -w is named, not read as the value of -w', async (argv, line) => {
+    expect(await usageError(argv)).toBe(line);
+  });
+
+  it.each([
+    [['status', '-wx'], "shipit: unknown option -x; or, if 'x' was meant as the value of -w: -w=x"],
+    [['status', '-awxy'], "shipit: unknown option -x; or, if 'xy' was meant as the value of -w: -aw=xy"],
+  ])('%j: letters that are no options name the first, and the value of -w second', async (argv, line) => {
+    expect(await usageError(argv)).toBe(line);
+  });
+
   it('-w=5 and -w alone still work', async () => {
+    expect(await ran(['status', '-wa'])).toMatchObject({ params: { w: true, a: true } });
     expect(await ran(['status', '-w=5'])).toMatchObject({ params: { w: '5' } });
     expect(await ran(['status', '-w'])).toMatchObject({ params: { w: true } });
   });

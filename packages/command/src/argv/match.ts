@@ -169,10 +169,18 @@ function optionalWithoutValue(line: CommandLine, index: number): OptionToken | u
 
 /**
  * `-w5`, `-dw5`: a short option whose value is optional, followed in its word by what was meant
- * as its value, which mri reads as more options (`-5`); the way to write it. Undefined when the
- * word at `index` has no such option among the letters that lead it.
+ * as its value, which mri reads as more options (`-5`). How the word reads, judged by the rest of
+ * it after that option: when the rest cannot be options (`5`, `.5`, `x5`: a character that is no
+ * letter and no option), the value is the only reading: `error`, the way to write it. When it is
+ * letters none of which is an option (`-wx`), it may be a value or a mistyped option: `hint`, the
+ * value as the second reading after the unknown option. When some of it is options (`-waz`: `-a`
+ * is one), it is options with a typo among them, and `-w=az` would swallow `-a`: undefined, as it
+ * is when the word has no such option among the letters that lead it.
  */
-function optionalValueInCluster(line: CommandLine, index: number): string | undefined {
+function optionalValueInCluster(
+  line: CommandLine,
+  index: number,
+): { error: string; hint?: undefined } | { hint: string; error?: undefined } | undefined {
   const word = line.argv[index]!;
   if (word.startsWith('--')) return undefined;
   for (let at = 1; at < word.length && /[A-Za-z0-9]/.test(word[at]!); at++) {
@@ -181,7 +189,12 @@ function optionalValueInCluster(line: CommandLine, index: number): string | unde
     if (option.value !== 'optional') continue;
     const rest = word.slice(at + 1);
     if (rest === '' || rest.startsWith('=')) return undefined;
-    return `option -${word[at]} takes its value only after '=': ${shellQuote(`${word.slice(0, at + 1)}=${rest}`)}`;
+    const written = shellQuote(`${word.slice(0, at + 1)}=${rest}`);
+    const chars = [...rest];
+    if (chars.some((c) => !/[A-Za-z]/.test(c) && !line.spec.byKey.has(c)))
+      return { error: `option -${word[at]} takes its value only after '=': ${written}` };
+    if (chars.some((c) => line.spec.byKey.has(c))) return undefined;
+    return { hint: `or, if ${quote(rest)} was meant as the value of -${word[at]}: ${written}` };
   }
   return undefined;
 }
@@ -399,7 +412,7 @@ function unknownOption(
   if ('reason' in token && token.reason === 'one-dash')
     return oneDashError(spec, token, action, positionalHint(commandLine, token.index, action));
   const valueAfter = optionalValueInCluster(commandLine, token.index);
-  if (valueAfter) return new UsageError(valueAfter, { action: action?.name });
+  if (valueAfter?.error) return new UsageError(valueAfter.error, { action: action?.name });
   const flag = 'flag' in token ? token.flag : token.word;
   const name = flag.replace(/^-+/, '').split('=')[0]!;
   let guess: string | undefined;
@@ -417,7 +430,7 @@ function unknownOption(
   const told = guess ? ` (did you mean ${guess}?)` : elsewhere ? ` (${elsewhere})` : '';
   return new UsageError(`unknown option ${shown}${told}`, {
     action: action?.name,
-    hint: guess ? undefined : positionalHint(commandLine, token.index, action),
+    hint: guess ? undefined : (valueAfter?.hint ?? positionalHint(commandLine, token.index, action)),
   });
 }
 
