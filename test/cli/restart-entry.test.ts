@@ -47,4 +47,45 @@ describe('restart with a broken entry script', () => {
     const after = (await box.waitWorkers('ent', 2)).workers.map((w) => w.pid);
     expect(after.some((pid) => pids.includes(pid))).toBe(false);
   }, 90_000);
+
+  it('lets through a script that a loader in NODE_OPTIONS runs (the group env, or the master started with it)', async () => {
+    const box = openSandbox();
+    // a hook that drops the lines starting with %%: node --check alone calls them a syntax error
+    const hook = join(box.dir, 'hook.cjs');
+    writeFileSync(
+      hook,
+      `const Module = require('node:module');
+const { readFileSync } = require('node:fs');
+const js = Module._extensions['.js'];
+Module._extensions['.js'] = (module, file) =>
+  file.endsWith('/app.js') ? module._compile(readFileSync(file, 'utf8').replace(/^%%.*$/gm, ''), file) : js(module, file);
+`,
+    );
+    writeFileSync(join(box.dir, 'app.js'), `%% a line only the hook understands\n${APP}`);
+    const nodeOptions = `--require "${hook}"`;
+    writeFileSync(
+      join(box.dir, 'drover.config.json'),
+      JSON.stringify({
+        groups: [
+          { baseTitle: 'ent', script: './app.js', maxWorkerNum: 2, env: { NODE_OPTIONS: nodeOptions } },
+        ],
+      }),
+    );
+    const started = await box.drover(['start', '-d']);
+    expect(started.code, started.stderr).toBe(0);
+    await box.waitWorkers('ent', 2);
+    const restarted = await box.drover(['restart', 'ent']);
+    expect(restarted).toMatchObject({ code: 0, stdout: "restarted the workers of 'ent'\n", stderr: '' });
+    await box.waitWorkers('ent', 2);
+    expect((await box.drover(['stop', 'ent'])).code).toBe(0);
+
+    const shell = await box.drover(['start', 'app.js', '-d', '-w', '2', '--name=ent2'], {
+      env: { NODE_OPTIONS: nodeOptions },
+    });
+    expect(shell.code, shell.stderr).toBe(0);
+    await box.waitWorkers('ent2', 2);
+    const again = await box.drover(['restart', 'ent2']);
+    expect(again).toMatchObject({ code: 0, stdout: "restarted the workers of 'ent2'\n", stderr: '' });
+    await box.waitWorkers('ent2', 2);
+  }, 120_000);
 });

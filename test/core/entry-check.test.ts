@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { entryProblem } from '../../packages/core/src/master/entryCheck.js';
+import { entryProblem, nodeOptionsWords } from '../../packages/core/src/master/entryCheck.js';
 
 let dir: string;
 beforeEach(() => {
@@ -51,5 +51,19 @@ describe('entryProblem', () => {
     expect((await entryProblem(jsx, ['--max-old-space-size=100']))?.problem).toMatch(
       /does not parse: SyntaxError/,
     );
+  });
+
+  it('reads the loader flags of a NODE_OPTIONS value as Node splits it', () => {
+    expect(nodeOptionsWords(undefined)).toEqual([]);
+    expect(nodeOptionsWords('  --require  /a/hook.cjs --max-old-space-size=100 ')).toEqual([
+      '--require',
+      '/a/hook.cjs',
+      '--max-old-space-size=100',
+    ]);
+    expect(nodeOptionsWords('-r "/a b/hook.cjs" --import=tsx')).toEqual([
+      '-r',
+      '/a b/hook.cjs',
+      '--import=tsx',
+    ]);
   });
 });

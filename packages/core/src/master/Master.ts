@@ -37,7 +37,7 @@ import type {
 import { formatTitle, setOwnTitle, withoutTitleOption } from '../title.js';
 import { VERSION } from '../version.js';
 import { optionsStatus, runStatus } from './describeGroup.js';
-import { entryProblem } from './entryCheck.js';
+import { entryProblem, nodeOptionsWords } from './entryCheck.js';
 import { bootstrapArgs, type LaunchSpec } from './launch.js';
 import { resolveWorkerIdentity } from './privileges.js';
 import { type ReapTarget, Reaper } from './Reaper.js';
@@ -1177,7 +1177,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return this.enqueue(async () => {
       if (this.stopping) throw this.stoppingError('restart');
       // every worker stops before any starts: a script that cannot start is refused first
-      await this.refuseBrokenEntry('restart');
+      await this.refuseBrokenEntry('restart', change);
       if (this.stopping) throw this.stoppingError('restart');
       this.log.info('restart: stopping all workers');
       this.state = 'starting';
@@ -1224,10 +1224,18 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   /**
    * Throws, touching nothing, when new workers could not start from the group's entry script now
-   * (gone, unreadable, a syntax error): a restart would stop every worker first, then fail.
+   * (gone, unreadable, a syntax error): a restart would stop every worker first, then fail. A
+   * loader in NODE_OPTIONS (the new workers' or the master's own) counts as one in execArgv.
    */
-  private async refuseBrokenEntry(operation: 'restart'): Promise<void> {
-    const execArgv = [...withoutTitleOption(process.execArgv), ...this.config.execArgv];
+  private async refuseBrokenEntry(operation: 'restart', change: EnvChange | null): Promise<void> {
+    const env = change ? applyEnvChange(this.workerEnv, change) : (this.pendingEnv ?? this.workerEnv);
+    const workersNodeOptions = env.own.NODE_OPTIONS ?? (env.base ?? process.env).NODE_OPTIONS;
+    const execArgv = [
+      ...withoutTitleOption(process.execArgv),
+      ...this.config.execArgv,
+      ...nodeOptionsWords(workersNodeOptions),
+      ...nodeOptionsWords(process.env.NODE_OPTIONS),
+    ];
     const entry = await entryProblem(this.launch.exec, execArgv);
     if (entry === null) return;
     const message = `drover: cannot ${operation} '${this.config.baseTitle}': ${entry.problem}; nothing was stopped: its workers keep running the code they loaded`;

@@ -6,6 +6,38 @@ import { extname } from 'node:path';
 const CHECKED_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
 /** Flags that change what a file means (TypeScript, JSX through a hook): `node --check` cannot judge then. */
 const LOADER_FLAG = /^(?:--(?:import|loader|experimental-loader|require)(?:=|$)|-r$)/;
+/**
+ * The words of a `NODE_OPTIONS` value, as Node splits it (white space, double quotes keep a word
+ * whole, a backslash in quotes escapes the next character), for the loader flags among them.
+ */
+export function nodeOptionsWords(value: string | undefined): string[] {
+  if (!value) return [];
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i] as string;
+    if (quoted) {
+      if (c === '\\' && i + 1 < value.length) word += value[++i];
+      else if (c === '"') quoted = false;
+      else word += c;
+    } else if (c === '"') {
+      quoted = true;
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
 /** A syntax check that takes longer than this says nothing: the restart goes on. */
 const CHECK_TIMEOUT_MS = 10_000;
 
