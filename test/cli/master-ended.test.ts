@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI_FIXTURES, pidAlive, waitUntil } from './support/bin.js';
+import { CLI_FIXTURES, pidAlive, ROOT, waitUntil } from './support/bin.js';
 import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
 
 const openSandbox = sandboxPerTest();
@@ -93,5 +93,47 @@ describe('a master that ended without stopping', () => {
         ended(box, 'fixcli-stop', master) +
         `drover: no group named 'fixcli-stop' is running in ${box.runDir}; start it again ('start')\n`,
     });
+  }, 90_000);
+
+  it('a library that looked first (runningGroups, Manage of a group not running) leaves it for drover status to say', async () => {
+    const box = openSandbox();
+    const { master, worker } = await startStuck(box, 'fixcli-lib');
+    await killMaster(master, worker);
+
+    const look = join(box.dir, 'look.mjs');
+    writeFileSync(
+      look,
+      `import { runningGroups } from ${JSON.stringify(join(ROOT, 'packages/core/bundle/control.js'))};
+import { Manage } from ${JSON.stringify(join(ROOT, 'packages/core/bundle/index.js'))};
+const runDir = process.env.DROVER_RUN_DIR;
+console.log(JSON.stringify(await runningGroups(runDir)));
+await new Manage({ baseTitle: 'fixcli-health', runDir }).status().catch((err) => console.log(err.code));
+`,
+    );
+    expect(await box.node([look])).toMatchObject({ code: 0, stdout: '[]\nENOTRUNNING\n' });
+    expect(existsSync(join(box.runDir, 'fixcli-lib.pid'))).toBe(false);
+    expect(existsSync(join(box.runDir, 'fixcli-lib.sock'))).toBe(false);
+
+    const first = await box.drover(['status']);
+    expect(first).toMatchObject({ code: 3, stderr: ended(box, 'fixcli-lib', master) });
+    expect(existsSync(join(box.runDir, 'fixcli-lib.ended'))).toBe(false);
+    expect(await box.drover(['status'])).toMatchObject({ code: 0, stderr: '' });
+  }, 90_000);
+
+  it('a master started again over its stale pid file leaves it for drover status to say', async () => {
+    const box = openSandbox();
+    const { master, worker } = await startStuck(box, 'fixcli-again');
+    await killMaster(master, worker);
+
+    const again = await box.drover(['start', 'stuck.mjs', '-d', '--name=fixcli-again']);
+    expect(again.code, again.stderr).toBe(0);
+    const now = box.track(Number(/\(pid (\d+)\)/.exec(again.stdout)?.[1]));
+    const first = await box.drover(['status', 'fixcli-again']);
+    expect(first.stderr).toBe(
+      `drover: 'fixcli-again' (pid ${master}) ended without stopping (killed, or crashed) before the master that runs it now started; its log: ${join(box.runDir, 'logs', 'fixcli-again.log')}\n`,
+    );
+    expect(first.code).toBe(3);
+    expect(first.stdout).toContain(String(now));
+    expect((await box.drover(['status', 'fixcli-again'])).stderr).toBe('');
   }, 90_000);
 });

@@ -34,12 +34,23 @@ export interface RunDirScan {
 export async function scanRunDir(stderr: ErrorStream | null, only?: readonly string[]): Promise<RunDirScan> {
   const runDir = defaultRunDir();
   const { running, ended } = await scanGroups(runDir, only);
-  for (const group of ended) stderr?.write(`drover: ${describeEnded(group)}\n`);
+  for (const group of ended) {
+    const again = running.some((g) => g.baseTitle === group.baseTitle && g.pid !== group.pid);
+    stderr?.write(`drover: ${describeEnded(group, again)}\n`);
+  }
   return { runDir, running: [...running].sort((a, b) => a.baseTitle.localeCompare(b.baseTitle)), ended };
 }
 
-/** `'web' (pid 4242) is no longer running: its master ended without stopping; ...; its log: <file>` */
-export function describeEnded(group: EndedGroup): string {
+/**
+ * `'web' (pid 4242) is no longer running: its master ended without stopping; ...; its log: <file>`;
+ * `runsAgain`: a master of that name runs now, started after it.
+ */
+export function describeEnded(group: EndedGroup, runsAgain = false): string {
+  if (runsAgain)
+    return (
+      `'${group.baseTitle}' (pid ${group.pid}) ended without stopping (killed, or crashed) before the master that runs it now started` +
+      `${group.logFile ? `; its log: ${group.logFile}` : ''}`
+    );
   return (
     `'${group.baseTitle}' (pid ${group.pid}) is no longer running: its master ended without stopping (killed, or crashed); ` +
     `removed its stale files${group.logFile ? `; its log: ${group.logFile}` : ''}`

@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import { ControlClient } from '../control/ControlClient.js';
 import { SocketGoneError } from '../control/SocketGoneError.js';
 import { AlreadyRunningError, DroverError } from '../errors.js';
-import { probeGroup } from '../groups/discovery.js';
+import { cleanAfterFailedStart } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
 import { ALL_FINISHED_NOTICE } from '../master/events.js';
@@ -80,8 +80,13 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
     const why =
       err instanceof StartFailure ? err : new StartFailure(String((err as Error).message ?? err), true);
     const stopped = why.stillRunning ? await stopDaemon(child) : null;
-    // a daemon killed before it cleaned up leaves its socket and pid file: remove them now
-    await Promise.all(spec.groups.map((g) => probeGroup(dirname(g.socket), g.baseTitle).catch(() => null)));
+    // a daemon killed before it cleaned up leaves its socket and pid file: remove them now (this
+    // failure is said here; an older master's end is left for drover status to say)
+    await Promise.all(
+      spec.groups.map((g) =>
+        cleanAfterFailedStart(dirname(g.socket), g.baseTitle, child.pid ?? null).catch(() => null),
+      ),
+    );
     const tail = await logTail(spec.groups, offsets);
     const names = spec.groups.map((g) => `'${g.baseTitle}'`).join(', ');
     // only a daemon that ended by itself with 0: not one stopped here, nor one that failed

@@ -1,7 +1,13 @@
 import { lstatSync, type Stats, unlinkSync } from 'node:fs';
 import { ControlClient } from '../control/ControlClient.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
-import { isRecordLive, type PidRecord, readPidFile } from '../runtime/PidFile.js';
+import {
+  claimEndedRecord,
+  entombPidFile,
+  isRecordLive,
+  type PidRecord,
+  readPidFile,
+} from '../runtime/PidFile.js';
 import { defaultRunDir, type GroupPaths, groupPaths, listGroups } from '../runtime/RunDir.js';
 
 /** A master found in a run directory. */
@@ -16,7 +22,9 @@ export interface RunningGroup {
 
 /**
  * A group whose master ended without stopping (SIGKILL, the OOM killer, a crash): what it left,
- * its pid file naming a process that is gone, was found and removed by this scan.
+ * its pid file naming a process that is gone, found by this scan or by an earlier look that could
+ * not say it (runningGroups, probeGroup, a Manage of a group not running, a master starting over
+ * it), which left it for the next scanGroups as `<name>.ended`.
  */
 export interface EndedGroup {
   baseTitle: string;
@@ -45,8 +53,10 @@ const PING_TIMEOUT_MS = 1000;
  * counts as running when its control socket answers `ping` (so a master whose pid file was
  * deleted is still found), or when its socket is gone but its pid file names a live master
  * (same pid and start time). What a killed master left behind (a socket nobody listens on, a
- * pid file whose process is dead or is another process now) is removed, but only while holding
- * the group's single-instance lock, so a master starting at that moment never loses its files.
+ * pid file whose process is dead or is another process now) is cleaned, but only while holding
+ * the group's single-instance lock, so a master starting at that moment never loses its files:
+ * the socket is removed, the pid file moved to `<name>.ended`, where the next scanGroups (drover
+ * status) finds it and says the master ended, once.
  * A run directory that does not exist has no groups; one this user cannot read throws ERUNDIR.
  * `only`: the names to look at (default: every group of the run directory).
  */
@@ -54,38 +64,78 @@ export async function runningGroups(
   runDir: string = defaultRunDir(),
   only?: readonly string[],
 ): Promise<RunningGroup[]> {
-  return (await scanGroups(runDir, only)).running;
+  return (await scan(runDir, only, false)).running;
 }
 
 /**
  * runningGroups, and the groups whose master ended without stopping: a pid file naming a master
- * that is gone, which this scan removed (with the socket). The scan that removes them is the only
- * one to report them, so a group's end is said once, by whichever command looked first. `only`:
- * the names to look at (default: every group of the run directory).
+ * that is gone, which this scan or an earlier look (see runningGroups) moved to `<name>.ended`,
+ * and which this scan takes away. Only the scan that takes a record reports it, so a group's end
+ * is said once, by whichever scanGroups came first. `only`: the names to look at (default: every
+ * group of the run directory).
  */
-export async function scanGroups(
-  runDir: string = defaultRunDir(),
-  only?: readonly string[],
+export function scanGroups(runDir: string = defaultRunDir(), only?: readonly string[]): Promise<GroupScan> {
+  return scan(runDir, only, true);
+}
+
+/** The scan of runningGroups (`report` false: the ended records stay) and scanGroups. */
+async function scan(
+  runDir: string,
+  only: readonly string[] | undefined,
+  report: boolean,
 ): Promise<GroupScan> {
   const names = only === undefined ? listGroups(runDir) : listGroups(runDir).filter((n) => only.includes(n));
   const found = await Promise.all(names.map((name) => probe(runDir, name)));
-  const scan: GroupScan = { running: [], ended: [] };
-  for (const result of found) {
-    if (result?.kind === 'running') scan.running.push(result.group);
-    else if (result?.kind === 'ended') scan.ended.push(result.group);
+  const result: GroupScan = { running: [], ended: [] };
+  for (const [i, group] of found.entries()) {
+    if (group) result.running.push(group);
+    const ended = report ? claimEnded(runDir, names[i] as string) : null;
+    if (ended) result.ended.push(ended);
   }
-  return scan;
+  return result;
 }
 
 /** The running master of one group in `runDir`, or null (cleaning what a dead one left, as above). */
-export async function probeGroup(runDir: string, baseTitle: string): Promise<RunningGroup | null> {
-  const result = await probe(runDir, baseTitle);
-  return result?.kind === 'running' ? result.group : null;
+export function probeGroup(runDir: string, baseTitle: string): Promise<RunningGroup | null> {
+  return probe(runDir, baseTitle);
 }
 
-type Probe = { kind: 'running'; group: RunningGroup } | { kind: 'ended'; group: EndedGroup } | null;
+/**
+ * probeGroup for a start in the background that failed: the files of `daemonPid`, the daemon it
+ * started and told of, are removed outright; an older master's are left to be said, as above.
+ */
+export function cleanAfterFailedStart(
+  runDir: string,
+  baseTitle: string,
+  daemonPid: number | null,
+): Promise<RunningGroup | null> {
+  return probe(runDir, baseTitle, daemonPid);
+}
 
-async function probe(runDir: string, baseTitle: string): Promise<Probe> {
+/** The record `<baseTitle>.ended` held, taken away (null: none, or another scan took it). */
+function claimEnded(runDir: string, baseTitle: string): EndedGroup | null {
+  let paths: GroupPaths;
+  try {
+    paths = groupPaths(runDir, baseTitle);
+  } catch {
+    return null;
+  }
+  const record = claimEndedRecord(paths.endedFile);
+  if (!record) return null;
+  return {
+    baseTitle,
+    pid: record.pid,
+    runDir: paths.dir,
+    startedAt: record.startedAt,
+    logFile: record.logFile ?? null,
+  };
+}
+
+async function probe(
+  runDir: string,
+  baseTitle: string,
+  quietPid: number | null = null,
+): Promise<RunningGroup | null> {
   let paths: GroupPaths;
   try {
     paths = groupPaths(runDir, baseTitle);
@@ -93,29 +143,15 @@ async function probe(runDir: string, baseTitle: string): Promise<Probe> {
     return null; // a name whose socket path would be too long was never a group of ours
   }
   const pid = await ping(paths.socket, baseTitle);
-  if (pid !== null)
-    return { kind: 'running', group: { baseTitle, pid, socket: paths.socket, runDir: paths.dir } };
+  if (pid !== null) return { baseTitle, pid, socket: paths.socket, runDir: paths.dir };
 
   const record = readRecord(paths.pidFile);
   if (record && isRecordLive(record)) {
     // alive without an answering socket: it may be starting, or its socket was deleted
-    return {
-      kind: 'running',
-      group: { baseTitle, pid: record.pid, socket: paths.socket, runDir: paths.dir },
-    };
+    return { baseTitle, pid: record.pid, socket: paths.socket, runDir: paths.dir };
   }
-  const removed = await cleanStale(paths, record);
-  if (!removed || !record) return null;
-  return {
-    kind: 'ended',
-    group: {
-      baseTitle,
-      pid: record.pid,
-      runDir: paths.dir,
-      startedAt: record.startedAt,
-      logFile: record.logFile ?? null,
-    },
-  };
+  await cleanStale(paths, record, quietPid);
+  return null;
 }
 
 /** The pid of the master of `baseTitle` answering on `socket`, or null. */
@@ -147,22 +183,27 @@ function readRecord(path: string): PidRecord | null {
 }
 
 /**
- * Removes a dead master's socket and pid file, if no master holds the group's lock. Returns
- * whether it removed the pid file that `record` was read from (not one a master wrote since).
+ * Cleans what a dead master left, if no master holds the group's lock: removes its socket, and
+ * moves its pid file (the one `record` was read from, not one a master wrote since) to
+ * `<name>.ended` for the scan that says it; the pid file of `quietPid` is removed outright.
  */
-async function cleanStale(paths: GroupPaths, record: PidRecord | null): Promise<boolean> {
+async function cleanStale(
+  paths: GroupPaths,
+  record: PidRecord | null,
+  quietPid: number | null,
+): Promise<void> {
   const lock = await InstanceLock.acquire(paths.lockName).catch(() => null);
-  if (!lock) return false; // a master holds it (starting, or alive without its files), or another scan does
+  if (!lock) return; // a master holds it (starting, or alive without its files), or another scan does
   try {
-    let removed = false;
     if (record) {
-      // read again under the lock: another scan may have removed it, and a master have come and gone
-      const now = readRecord(paths.pidFile);
-      if (now && now.pid === record.pid && now.startTime === record.startTime && !isRecordLive(now))
-        removed = removeIf(paths.pidFile, (s) => s.isFile());
+      // checked again under the lock: another scan may have moved it, and a master have come and gone
+      if (record.pid === quietPid) {
+        const now = readRecord(paths.pidFile);
+        if (now && now.pid === record.pid && now.startTime === record.startTime && !isRecordLive(now))
+          removeIf(paths.pidFile, (s) => s.isFile());
+      } else entombPidFile(paths.pidFile, paths.endedFile, record);
     }
     removeIf(paths.socket, (s) => s.isSocket());
-    return removed;
   } finally {
     await lock.release();
   }

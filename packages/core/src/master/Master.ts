@@ -20,6 +20,7 @@ import { InstanceLock } from '../runtime/InstanceLock.js';
 import {
   checkPidFilePath,
   isRecordLive,
+  entombPidFile,
   readPidFile,
   removePidFile,
   writePidFile,
@@ -304,6 +305,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         );
       }
       this.control = control;
+      // what a master killed before left (its pid file) waits to be said by the next drover status
+      this.entombStalePidFile(paths);
       this.writeOwnPidFile(paths);
       this.runFiles = new RunFilesKeeper(
         runDir,
@@ -1318,6 +1321,17 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       maxLineBytes: MASTER_MAX_LINE_BYTES,
       onError: (err) => this.log.warning(`control socket: ${err.message}`),
     });
+  }
+
+  /** Moves the pid file of an earlier master that ended without stopping to `<name>.ended`. */
+  private entombStalePidFile(paths: GroupPaths): void {
+    try {
+      const stale = readPidFile(paths.pidFile);
+      if (stale && stale.pid !== process.pid && !isRecordLive(stale))
+        entombPidFile(paths.pidFile, paths.endedFile, stale);
+    } catch {
+      // unsafe or malformed: written over as before
+    }
   }
 
   private writeOwnPidFile(paths: GroupPaths): void {

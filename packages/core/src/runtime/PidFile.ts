@@ -255,3 +255,49 @@ export function removePidFile(path: string, pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Moves the pid file of a master that ended without stopping to `endedFile` (`<name>.ended`),
+ * while it still holds `record` and that master is gone, so that what it says (the pid, the log)
+ * waits there for the scan that reports it, whoever found it first. The caller holds the group's
+ * lock. Returns whether it moved it; an older record there is replaced by this newer one.
+ */
+export function entombPidFile(path: string, endedFile: string, record: PidRecord): boolean {
+  let now: PidRecord | null;
+  try {
+    now = readPidFile(path);
+  } catch {
+    return false; // unsafe or malformed: not ours to judge or move
+  }
+  if (!now || now.pid !== record.pid || now.startTime !== record.startTime || isRecordLive(now)) return false;
+  try {
+    renameSync(path, endedFile);
+    return true;
+  } catch {
+    return false; // gone meanwhile
+  }
+}
+
+/**
+ * Takes the record an `entombPidFile` left at `endedFile`: null when there is none, or when
+ * another caller took it first (the rename decides), so each is taken once.
+ */
+export function claimEndedRecord(endedFile: string): PidRecord | null {
+  const claim = join(dirname(endedFile), `.${basename(endedFile)}.${randomName(12)}.claim`);
+  try {
+    renameSync(endedFile, claim);
+  } catch {
+    return null; // none, or taken by another caller
+  }
+  try {
+    return readPidFile(claim);
+  } catch {
+    return null; // unsafe or malformed: nothing to say of it
+  } finally {
+    try {
+      unlinkSync(claim);
+    } catch {
+      // not a file we can remove: left alone
+    }
+  }
+}

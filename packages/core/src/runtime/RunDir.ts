@@ -23,6 +23,11 @@ export interface GroupPaths {
   pidFile: string;
   /** `<dir>/<baseTitle>.sock`: the control socket */
   socket: string;
+  /**
+   * `<dir>/<baseTitle>.ended`: the pid file of a master that ended without stopping, moved there by
+   * whatever found it, until a scan that reports it (`drover status`) takes it away
+   */
+  endedFile: string;
   /** abstract unix socket name of the single-instance lock (no leading NUL) */
   lockName: string;
   /** `<dir>/logs` */
@@ -33,7 +38,7 @@ export interface GroupPaths {
 export const MAX_SOCKET_PATH_BYTES = 107;
 
 const BASE_TITLE = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$/;
-const GROUP_FILE = /^(.+)\.(pid|sock)$/;
+const GROUP_FILE = /^(.+)\.(pid|sock|ended)$/;
 
 function currentUid(): number | undefined {
   return typeof process.getuid === 'function' ? process.getuid() : undefined;
@@ -215,6 +220,7 @@ export function groupPaths(runDir: string, baseTitle: string): GroupPaths {
     dir,
     pidFile: join(dir, `${baseTitle}.pid`),
     socket,
+    endedFile: join(dir, `${baseTitle}.ended`),
     lockName: lockNameFor(dir, baseTitle),
     logDir: join(dir, 'logs'),
   };
@@ -235,7 +241,7 @@ function lockNameFor(dir: string, baseTitle: string): string {
   return `drover-${currentUid() ?? 'u'}-${digest}-${baseTitle}`;
 }
 
-/** The baseTitles that have a pid file or a control socket in `runDir`, sorted; [] if it does not exist. */
+/** The baseTitles that have a pid file, a control socket or an ended record in `runDir`, sorted; [] if it does not exist. */
 export function listGroups(runDir: string): string[] {
   let entries: string[];
   try {
