@@ -226,6 +226,40 @@ describe('a long command whose master is exiting', () => {
   });
 });
 
+describe('a long command whose master lost its socket and never answers', () => {
+  it('gives up once the socket has been gone past its bound while the process runs', async () => {
+    // a peer that stops listening when the stop arrives and then neither answers nor hangs up
+    const held: import('node:net').Socket[] = [];
+    const peer = createServer((socket) => {
+      held.push(socket);
+      socket.once('data', () => peer.close());
+    });
+    await new Promise<void>((resolve) => peer.listen(path, resolve));
+    const client = await ControlClient.connect(path);
+    try {
+      const error = await rejection(
+        client.request('stop', undefined, {
+          timeoutMs: 100,
+          whileAlive: true,
+          masterPid: process.pid,
+          aliveCheckMs: 100,
+          closedLimitMs: 500,
+        }),
+      );
+      expect(error.code).toBe('ETIMEDOUT');
+      expect(error.message).toMatch(
+        new RegExp(
+          `^drover: no answer to 'stop' from '.+' within \\d+ ms: its control socket has been gone for \\d+ ms while its process \\(pid ${process.pid}\\) runs, past the 500 ms a stop that ends takes; `,
+        ),
+      );
+    } finally {
+      client.close();
+      for (const socket of held) socket.destroy();
+      peer.close();
+    }
+  });
+});
+
 describe('idle connections', () => {
   it('are closed after the idle timeout, so the connection limit frees up', async () => {
     const server = await serve(stubHandler(), { maxConnections: 2, idleTimeoutMs: 300 });

@@ -8,6 +8,8 @@ import { TIMER_MAX_MS } from '../timerLimit.js';
 const DEFAULT_TIMEOUT_MS = 2000;
 /** While a long request runs, the master is asked for a sign of life this often past the timeout. */
 const ALIVE_CHECK_MS = 5000;
+/** How much longer than its timeout a master whose socket is gone while it runs is waited for. */
+const CLOSED_MARGIN_MS = 60_000;
 /** A status of many workers is large, but no answer is this large: past it the peer is not a master. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
@@ -152,8 +154,10 @@ export class ControlClient {
    * A ping that finds no socket listening (a master exiting closes its socket before it answers
    * its stop, and its connections after) does not end the wait: it goes on while the process
    * `masterPid` runs (or, without a pid, for one more check) for the answer or the connection's
-   * close. Only a master that accepts the ping and does not answer it (hung), or one stopped by
-   * a signal, ends it with `ETIMEDOUT`.
+   * close, but for no longer than `timeoutMs` plus 60 s from the first such check: a master that
+   * lost its socket and hangs in its last steps would keep the wait going for ever. A master that
+   * accepts the ping and does not answer it (hung), or one stopped by a signal, ends it at once;
+   * every end is `ETIMEDOUT`.
    */
   request<T = unknown>(
     cmd: string,
@@ -165,6 +169,11 @@ export class ControlClient {
       masterPid?: number | null;
       /** @internal how often the master is pinged past the timeout (default 5 s) */
       aliveCheckMs?: number;
+      /**
+       * @internal how long a master whose socket is gone while its process runs is waited for,
+       * past `timeoutMs` (default 60 s)
+       */
+      closedLimitMs?: number;
     } = {},
   ): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
@@ -205,12 +214,12 @@ export class ControlClient {
     }
     return new Promise<T>((resolve, reject) => {
       const started = Date.now();
-      const giveUp = () => {
+      const giveUp = (why = '') => {
         this.settle(id);
         reject(
           new DroverError(
             'ETIMEDOUT',
-            `drover: no answer to '${cmd}' from '${this.path}' within ${Date.now() - started} ms`,
+            `drover: no answer to '${cmd}' from '${this.path}' within ${Date.now() - started} ms${why}`,
             {
               hint: 'the master may be stopped or hung (check its log and its state in ps); had it not read the request yet, it refuses it when it does; had it read it, the request may still be carried out; try again, or wait longer (timeoutMs)',
             },
@@ -220,6 +229,9 @@ export class ControlClient {
       const checkMs = opts.aliveCheckMs ?? ALIVE_CHECK_MS;
       /** checks in a row that found no socket listening */
       let socketClosed = 0;
+      /** when the first of them ran */
+      let closedSince = 0;
+      const closedLimitMs = opts.closedLimitMs ?? timeoutMs + CLOSED_MARGIN_MS;
       const onTimeout = async () => {
         const pending = this.pending.get(id);
         if (!pending) return;
@@ -229,7 +241,15 @@ export class ControlClient {
         if (!this.pending.has(id)) return;
         if (sign === 'hung') return giveUp();
         if (sign === 'alive') socketClosed = 0;
-        else if (!mayBeExiting(opts.masterPid, ++socketClosed)) return giveUp();
+        else {
+          if (socketClosed === 0) closedSince = Date.now();
+          if (!mayBeExiting(opts.masterPid, ++socketClosed)) return giveUp();
+          const closedFor = Date.now() - closedSince;
+          if (closedFor > closedLimitMs)
+            return giveUp(
+              `: its control socket has been gone for ${closedFor} ms while its process${opts.masterPid ? ` (pid ${opts.masterPid})` : ''} runs, past the ${closedLimitMs} ms a stop that ends takes`,
+            );
+        }
         pending.timer = setTimeout(() => void onTimeout(), checkMs);
       };
       const timer = setTimeout(() => void onTimeout(), timeoutMs);
