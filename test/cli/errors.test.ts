@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_VERSION } from '../../packages/cli/src/version.js';
-import { CLI_FIXTURES, cliEnv, drover, ensureBuilt, ROOT } from './support/bin.js';
+import { CLI_FIXTURES, cliEnv, drover, ensureBuilt, ROOT, withoutElsewhere } from './support/bin.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -195,7 +195,7 @@ describe('drover: failures exit 1', () => {
   ]) {
     it(`drover ${argv.join(' ')} with nothing running`, async () => {
       const result = await drover(argv, { env });
-      expect(result.stderr).toBe(
+      expect(withoutElsewhere(result.stderr)).toBe(
         `drover: no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
       );
       expect(result.code).toBe(1);
@@ -209,7 +209,7 @@ describe('drover: failures exit 1', () => {
   ]) {
     it(`drover ${argv.join(' ')} with nothing running (the quick status path)`, async () => {
       const result = await drover(argv, { env });
-      expect(result.stderr).toBe(
+      expect(withoutElsewhere(result.stderr)).toBe(
         `drover: no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
       );
       expect(result.stdout).toBe('');
@@ -219,7 +219,7 @@ describe('drover: failures exit 1', () => {
 
   it('the failure line is red on a colour terminal, as the router colours it', async () => {
     const result = await drover(['status', 'ghost'], { env: { ...env, NO_COLOR: '', FORCE_COLOR: '1' } });
-    expect(result.stderr).toBe(
+    expect(withoutElsewhere(result.stderr)).toBe(
       `\x1b[31mdrover:\x1b[39m no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
     );
     expect(result.code).toBe(1);
@@ -227,7 +227,7 @@ describe('drover: failures exit 1', () => {
 
   it('an empty FORCE_COLOR forces nothing: a pipe stays plain', async () => {
     const result = await drover(['status', 'ghost'], { env: { ...env, NO_COLOR: '', FORCE_COLOR: '' } });
-    expect(result.stderr).toBe(
+    expect(withoutElsewhere(result.stderr)).toBe(
       `drover: no group named 'ghost' is running in ${join(dir, 'run')}; start it first ('start')\n`,
     );
     expect(result.code).toBe(1);

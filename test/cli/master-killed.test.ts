@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, type LiveProcess, pidAlive, spawnNode, waitUntil } from './support/bin.js';
+import { BIN, type LiveProcess, pidAlive, spawnNode, waitUntil, withoutElsewhere } from './support/bin.js';
 import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
 
 const openSandbox = sandboxPerTest();
@@ -84,7 +84,7 @@ describe('a master killed in the middle of a request', () => {
     });
     expect(existsSync(join(box.runDir, 'long.pid'))).toBe(false);
     const again = await box.drover(['status', 'long']);
-    expect(again.stderr).toBe(
+    expect(withoutElsewhere(again.stderr)).toBe(
       `drover: no group named 'long' is running in ${box.runDir}; start it first ('start')\n`,
     );
   }, 90_000);

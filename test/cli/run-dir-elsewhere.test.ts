@@ -53,6 +53,16 @@ describe('a group that runs with another run directory', () => {
     });
     expect(pidAlive(pid)).toBe(true);
 
+    // a name that runs nowhere (a typo): the masters that run elsewhere are named all the same
+    const typo = await box.drover(['stop', `${NAME}-typo`], { env });
+    expect(typo).toMatchObject({ code: 1, stdout: '' });
+    expect(typo.stderr).toMatch(
+      new RegExp(
+        `^drover: no group named '${NAME}-typo' is running in ${other}; start it first \\('start'\\); but (a drover master|\\d+ drover masters) of this user runs? with another run directory: `,
+      ),
+    );
+    expect(typo.stderr).toContain(`pid ${pid} (${NAME}) in ${where}`);
+
     const reload = await box.drover(['reload', 'all'], { env });
     expect(reload.code).toBe(1);
     expect(reload.stderr).toMatch(

@@ -89,8 +89,8 @@ export async function withOthers(scan: RunDirScan, stderr: ErrorStream | null): 
 
 /**
  * `no group named 'x' is running in <run dir>`, with the groups that run there, and, when a master
- * of this user runs a group of that name with another run directory, where, and the
- * DROVER_RUN_DIR that reaches it.
+ * of this user runs a group of that name with another run directory (or, with nothing running
+ * there, any group), where, and the DROVER_RUN_DIR that reaches it.
  */
 export function notRunningError(name: string, scan: RunDirScan): DroverError {
   const here = scan.running.map((g) => g.baseTitle);
@@ -104,8 +104,10 @@ export function notRunningError(name: string, scan: RunDirScan): DroverError {
   if (same.length > 0)
     return new DroverError('ENOTRUNNING', message, { hint: elsewhereHint(same, `'${name}'`) });
   if (here.length > 0) return new DroverError('ENOTRUNNING', message);
+  // nothing runs here: a shell with the wrong DROVER_RUN_DIR is as likely as a group not started
+  const start = ended ? `start it again ('start')` : `start it first ('start')`;
   return new DroverError('ENOTRUNNING', message, {
-    hint: ended ? `start it again ('start')` : `start it first ('start')`,
+    hint: elsewhere.length > 0 ? `${start}; but ${elsewhereHint(elsewhere, null)}` : start,
   });
 }
 
