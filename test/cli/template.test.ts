@@ -227,6 +227,28 @@ describe('ManageProcessTemplate in a script', () => {
     expect((await box.node([multiApp, 'stop'])).code).toBe(0);
   }, 180_000);
 
+  it('restart and stop say how many workers were killed at stopTimeout, for one group or several', async () => {
+    const box = openSandbox({ APP_NAME: 'tplkill', APP_STUCK: '1', APP_STOP_TIMEOUT: '300' });
+    expect((await box.node([app, 'start', '-d'])).code).toBe(0);
+    await box.waitWorkers('tplkill', 2);
+    const note = '1 worker(s) did not finish within stopTimeout 300ms and were killed';
+    expect(await box.node([app, 'restart'])).toMatchObject({
+      code: 0,
+      stdout: `restarted the workers of 'tplkill'; ${note}\n`,
+    });
+    await box.waitWorkers('tplkill', 2);
+    expect(await box.node([app, 'stop'])).toMatchObject({ code: 0, stdout: `stopped 'tplkill'; ${note}\n` });
+
+    const multi = { APP_NAME: 'pairkill' };
+    expect((await box.node([multiApp, 'start', '-d'], { env: multi })).code).toBe(0);
+    await box.waitWorkers('pairkill-a', 1);
+    await box.waitWorkers('pairkill-b', 2);
+    expect(await box.node([multiApp, 'stop'], { env: multi })).toMatchObject({
+      code: 0,
+      stdout: `stopped 'pairkill-a', 'pairkill-b'; 'pairkill-a': ${note}; 'pairkill-b': ${note}\n`,
+    });
+  }, 180_000);
+
   it('over a ManageMultiple: one daemon for both groups, status of both, stop of both', async () => {
     const box = openSandbox({ APP_NAME: 'pair' });
     const started = await box.node([multiApp, 'start', '-d']);

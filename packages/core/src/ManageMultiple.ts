@@ -3,7 +3,7 @@ import { daemonRole } from './daemon/role.js';
 import { ConfigError, DroverError, NotRunningError } from './errors.js';
 import type { Logger } from './log/Logger.js';
 import { type Manage, type ShowStatusOptions, writeStatus } from './Manage.js';
-import type { ReloadResult } from './master/events.js';
+import type { ReloadResult, StopOutcome } from './master/events.js';
 import type { EnvUpdate } from './master/workerEnv.js';
 import type { GroupStatus } from './status.js';
 import { masterSide } from './masterSide.js';
@@ -33,6 +33,8 @@ export interface MultipleReloadOptions {
 
 /** A reload result, with the group it belongs to. */
 export type GroupReloadResult = ReloadResult & { baseTitle: string };
+/** How one group's stop went (workers SIGKILLed at stopTimeout), with its name. */
+export type GroupStopOutcome = StopOutcome & { baseTitle: string };
 
 /**
  * Several named groups driven together. Each keeps its own lock, pid file, control socket and
@@ -164,14 +166,17 @@ export class ManageMultiple {
     for (const m of groups) m.once('stop', retitle);
   }
 
-  /** Graceful stop of every running group. */
-  async stop(): Promise<void> {
-    await this.eachRunning((m) => m.stop());
+  /** Graceful stop of every running group; resolves with how each one's stop went, in order. */
+  async stop(): Promise<GroupStopOutcome[]> {
+    return this.eachRunning((m) => m.stop());
   }
 
-  /** Stops every running group's workers, then starts them again (with `env`, see MultipleReloadOptions). */
-  async restart(opts: MultipleReloadOptions = {}): Promise<void> {
-    await this.eachRunning((m) => (m.stoppedHere ? notRunning(m) : m.restart(envUpdateFor(m, opts))));
+  /**
+   * Stops every running group's workers, then starts them again (with `env`, see
+   * MultipleReloadOptions); resolves with how each one's stop went, in order.
+   */
+  async restart(opts: MultipleReloadOptions = {}): Promise<GroupStopOutcome[]> {
+    return this.eachRunning((m) => (m.stoppedHere ? notRunning(m) : m.restart(envUpdateFor(m, opts))));
   }
 
   /** Rolling reload of every running group, one group after another (with `env`, see MultipleReloadOptions). */
@@ -217,17 +222,19 @@ export class ManageMultiple {
   }
 
   /** Runs `op` on every group at once; groups that are not running are skipped. */
-  private async eachRunning(op: (m: Manage) => Promise<unknown>): Promise<void> {
-    const outcomes = await Promise.allSettled(this.list().map(op));
-    let running = 0;
+  private async eachRunning(op: (m: Manage) => Promise<StopOutcome>): Promise<GroupStopOutcome[]> {
+    const groups = this.list();
+    const outcomes = await Promise.allSettled(groups.map(op));
+    const done: GroupStopOutcome[] = [];
     const failures: unknown[] = [];
-    for (const o of outcomes) {
-      if (o.status === 'fulfilled') running++;
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status === 'fulfilled') done.push({ baseTitle: (groups[i] as Manage).baseTitle, ...o.value });
       else if (!isNotRunning(o.reason)) failures.push(o.reason);
     }
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) throw groupsFailed(failures);
-    if (running === 0) throw this.noneRunning();
+    if (done.length === 0) throw this.noneRunning();
+    return done;
   }
 
   private noneRunning(): DroverError {

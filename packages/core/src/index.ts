@@ -29,6 +29,7 @@ export {
 } from './Manage.js';
 export {
   type GroupReloadResult,
+  type GroupStopOutcome,
   ManageMultiple,
   type ManageMultipleOptions,
   type MultipleReloadOptions,

@@ -70,8 +70,8 @@ class StopAction extends CommandAction {
   }
 
   async handler(): Promise<void> {
-    await plainErrors(() => this.target.stop());
-    this.io.stdout.write(`stopped ${this.target.label}\n`);
+    const killed = await plainErrors(() => this.target.stop());
+    this.io.stdout.write(`stopped ${this.target.label}${killed}\n`);
   }
 }
 
@@ -120,9 +120,9 @@ abstract class RenewAction extends CommandAction<UpdateEnvParams> {
 class RestartAction extends RenewAction {
   async handler(): Promise<void> {
     const env = this.newEnv();
-    await plainErrors(() => this.target.restart(env));
+    const killed = await plainErrors(() => this.target.restart(env));
     const said = env ? await this.saidOfEnv() : '';
-    this.io.stdout.write(`restarted the workers of ${this.target.label}${said}\n`);
+    this.io.stdout.write(`restarted the workers of ${this.target.label}${said}${killed}\n`);
   }
 }
 

@@ -1,5 +1,11 @@
 import type { OutputStream } from '@drover/command';
-import { type GroupStatus, Manage, type ManageMultiple, type ReloadResult } from '@drover/core';
+import {
+  type GroupStatus,
+  Manage,
+  type ManageMultiple,
+  type ReloadResult,
+  stopKillsNote,
+} from '@drover/core';
 
 /** What the process template drives: one `Manage`, or several groups in a `ManageMultiple`. */
 export type ManagedGroups = Manage | ManageMultiple;
@@ -14,9 +20,13 @@ export interface ProcessTarget {
   readonly isWorker: boolean;
   /** Resolves with the pid of the process that runs the masters: this one, or the daemon. */
   start(background: boolean): Promise<number>;
-  stop(): Promise<void>;
-  /** With `env`: the new workers, and every later one, start from it and the groups' own `env` as this script has it now. */
-  restart(env?: Record<string, string>): Promise<void>;
+  /** Resolves with what the success line adds: the workers SIGKILLed at stopTimeout, or ''. */
+  stop(): Promise<string>;
+  /**
+   * With `env`: the new workers, and every later one, start from it and the groups' own `env` as
+   * this script has it now. Resolves as stop does.
+   */
+  restart(env?: Record<string, string>): Promise<string>;
   reload(env?: Record<string, string>): Promise<ReloadResult[]>;
   /** The status of each running group, without writing it. */
   statuses(): Promise<GroupStatus[]>;
@@ -39,12 +49,9 @@ function single(manage: Manage): ProcessTarget {
       if (background) manage.setBackground(true);
       return manage.start();
     },
-    stop: async () => {
-      await manage.stop();
-    },
-    restart: async (env) => {
-      await manage.restart(env ? { env, configEnv: manage.config.env } : {});
-    },
+    stop: async () => stopKillsNote(await manage.stop()),
+    restart: async (env) =>
+      stopKillsNote(await manage.restart(env ? { env, configEnv: manage.config.env } : {})),
     reload: async (env) => [await manage.reload(env ? { env, configEnv: manage.config.env } : {})],
     statuses: async () => [await manage.status()],
     showStatus: async (out, opts) => [await manage.showStatus(writable(out), opts)],
@@ -70,12 +77,22 @@ function multiple(multi: ManageMultiple): ProcessTarget {
       if (background) multi.setBackground(true);
       return multi.start();
     },
-    stop: () => multi.stop(),
-    restart: (env) => multi.restart(env ? { env, ownEnv: true } : {}),
+    stop: async () => killsOf(await multi.stop()),
+    restart: async (env) => killsOf(await multi.restart(env ? { env, ownEnv: true } : {})),
     reload: (env) => multi.reload(env ? { env, ownEnv: true } : {}),
     statuses: () => multi.status(),
     showStatus: (out, opts) => multi.showStatus(writable(out), opts),
   };
+}
+
+/** `; 'a': 2 worker(s) did not finish within stopTimeout 10s and were killed`, per group that had any. */
+function killsOf(outcomes: readonly (Parameters<typeof stopKillsNote>[0] & { baseTitle: string })[]): string {
+  return outcomes
+    .map((o) => {
+      const note = stopKillsNote(o);
+      return note && `; '${o.baseTitle}': ${note.slice(2)}`;
+    })
+    .join('');
 }
 
 /**
