@@ -126,6 +126,21 @@ describe('hang detection', () => {
     expect(renderStatusTable([status], { color: false })).toMatch(/\n\s*0\s+\d+\s+\S+\s+busy, not answering/);
   });
 
+  it('a heartbeat check that runs late by less than a second is a warning too', async () => {
+    // hangTimeout 600 ms: a check every 200 ms; a master stopped for 700 ms runs one late
+    current = startLoop({ maxWorkerNum: 1, hangTimeout: 600 });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    process.kill(group.pid, 'SIGSTOP');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    } finally {
+      process.kill(group.pid, 'SIGCONT');
+    }
+    await group.waitFor('the late check to be said', () => group.output.includes('heartbeat check ran'));
+    expect(group.output).toMatch(/warning +\[[^\]]+\] heartbeat check ran \d+ ms late/);
+  });
+
   it('a group that did not run for longer than hangTimeout (SIGSTOP, a frozen cgroup, a suspended VM) loses no worker; a hung one is still killed', async () => {
     const marks = tempDir('drover-hang-');
     try {

@@ -879,9 +879,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     const late = now - this.lastHangCheck - every;
     this.lastHangCheck = now;
     if (late > every) {
-      // (a paused master is worth a line; a loaded one, a little late now and then, is not)
+      // every time: hang detection is suspended for this check, which a small hangTimeout on a
+      // starved master may repeat, so the operator sees why a hung worker was not killed
       this.log.log(
-        late >= 1000 ? 'warning' : 'debug',
+        'warning',
         `heartbeat check ran ${Math.round(late)} ms late: the master was not running (stopped, frozen or suspended?); asking every worker afresh instead of counting that time as their silence`,
       );
     }
