@@ -85,7 +85,7 @@ describe('a master killed in the middle of a request', () => {
     expect(existsSync(join(box.runDir, 'long.pid'))).toBe(false);
     const again = await box.drover(['status', 'long']);
     expect(withoutElsewhere(again.stderr)).toBe(
-      `drover: no group named 'long' is running in ${box.runDir}; start it first ('start')\n`,
+      `drover: no group named 'long' is running in ${box.runDir}; start it again ('start')\n`,
     );
   }, 90_000);
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DroverError } from '@drover/core';
 import {
   defaultRunDir,
@@ -105,10 +107,18 @@ export function notRunningError(name: string, scan: RunDirScan): DroverError {
     return new DroverError('ENOTRUNNING', message, { hint: elsewhereHint(same, `'${name}'`) });
   if (here.length > 0) return new DroverError('ENOTRUNNING', message);
   // nothing runs here: a shell with the wrong DROVER_RUN_DIR is as likely as a group not started
-  const start = ended ? `start it again ('start')` : `start it first ('start')`;
+  const start = ended || ranHere(scan.runDir, name) ? `start it again ('start')` : `start it first ('start')`;
   return new DroverError('ENOTRUNNING', message, {
     hint: elsewhere.length > 0 ? `${start}; but ${elsewhereHint(elsewhere, null)}` : start,
   });
+}
+
+/**
+ * Whether group `name` ran in `runDir` before: its log is in the run directory's `logs` (a
+ * command that lost the race to report its end, or one after it, says "start it again" too).
+ */
+function ranHere(runDir: string, name: string): boolean {
+  return !name.includes('/') && existsSync(join(runDir, 'logs', `${name}.log`));
 }
 
 /**
