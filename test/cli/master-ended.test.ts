@@ -113,9 +113,12 @@ await new Manage({ baseTitle: 'fixcli-health', runDir }).status().catch((err) =>
     expect(existsSync(join(box.runDir, 'fixcli-lib.sock'))).toBe(false);
 
     const first = await box.drover(['status']);
-    expect(first).toMatchObject({ code: 3, stderr: ended(box, 'fixcli-lib', master) });
+    expect(first.code).toBe(3);
+    expect(withoutElsewhere(first.stderr)).toBe(ended(box, 'fixcli-lib', master));
     expect(existsSync(join(box.runDir, 'fixcli-lib.ended'))).toBe(false);
-    expect(await box.drover(['status'])).toMatchObject({ code: 0, stderr: '' });
+    const second = await box.drover(['status']);
+    expect(second.code).toBe(0);
+    expect(withoutElsewhere(second.stderr)).toBe('');
   }, 90_000);
 
   it('a master started again over its stale pid file leaves it for drover status to say', async () => {

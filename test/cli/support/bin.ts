@@ -237,12 +237,18 @@ export async function ensureBuilt(opts: { packages?: boolean } = {}): Promise<vo
 }
 
 /**
- * `stderr` without the note a not-running error ends with when nothing runs in its run directory
- * and masters of this user run with another one: other tests' groups, which come and go.
+ * `stderr` without the notes a command that finds nothing running adds when masters of this user
+ * run with another run directory (other tests' groups, which come and go): the end of a
+ * not-running error, and the line of `drover status`.
  */
 export function withoutElsewhere(stderr: string): string {
-  return stderr.replace(
-    /; but (a drover master|\d+ drover masters) of this user runs? with another run directory: [^\n]*\n$/,
-    '\n',
-  );
+  return stderr
+    .replace(
+      /^drover: but (a drover master|\d+ drover masters) of this user runs? with another run directory: .*\n/m,
+      '',
+    )
+    .replace(
+      /; but (a drover master|\d+ drover masters) of this user runs? with another run directory: [^\n]*\n$/,
+      '\n',
+    );
 }
