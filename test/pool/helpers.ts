@@ -43,8 +43,17 @@ export function startPool(
   config: Record<string, unknown> = {},
   env: Record<string, string> = {},
 ): StartedPool {
+  return startPoolScript(join(FIXTURES, 'pool/pool.mjs'), config, env);
+}
+
+/** Starts `script`, a pool master driven by commands on stdin, as `startPool` starts the fixture. */
+export function startPoolScript(
+  script: string,
+  config: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): StartedPool {
   const { dir, cleanup } = tempDir('drover-pool-');
-  const proc = spawn(process.execPath, ['--title=drover:Master:pool', join(FIXTURES, 'pool/pool.mjs')], {
+  const proc = spawn(process.execPath, ['--title=drover:Master:pool', script], {
     env: { ...process.env, NO_COLOR: '1', POOL_CONFIG: JSON.stringify({ runDir: dir, ...config }), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
