@@ -19,6 +19,22 @@ setInterval(() => {
 
 const RUNS = 30;
 
+/** The stand-in masters' control socket: one JSON line per request, answered from `answers`. */
+const SERVE_ANSWERS = `createServer((conn) => {
+  let buffer = '';
+  conn.on('data', (chunk) => {
+    buffer += chunk;
+    for (let at = buffer.indexOf('\\n'); at !== -1; at = buffer.indexOf('\\n')) {
+      const { id, cmd } = JSON.parse(buffer.slice(0, at));
+      buffer = buffer.slice(at + 1);
+      if (cmd === 'stop') process.exit(0);
+      const answer = answers[cmd];
+      conn.write(JSON.stringify(answer ? { id, ok: true, result: answer() } : { id, ok: false, error: { code: 'EUNKNOWN', message: cmd } }) + '\\n');
+    }
+  });
+}).listen(socket, () => console.log('ready'));
+`;
+
 /**
  * A stand-in for a master of an older drover, whose status has no `run` (and so names no log
  * file): it answers ping and status on its socket, and rotates its log every few milliseconds,
@@ -44,20 +60,7 @@ const answers = {
   ping: () => ({ pid: process.pid, baseTitle: name, version: '0.9.0' }),
   status: () => ({ master: { pid: process.pid, baseTitle: name }, workers: [] }),
 };
-createServer((conn) => {
-  let buffer = '';
-  conn.on('data', (chunk) => {
-    buffer += chunk;
-    for (let at = buffer.indexOf('\\n'); at !== -1; at = buffer.indexOf('\\n')) {
-      const { id, cmd } = JSON.parse(buffer.slice(0, at));
-      buffer = buffer.slice(at + 1);
-      if (cmd === 'stop') process.exit(0);
-      const answer = answers[cmd];
-      conn.write(JSON.stringify(answer ? { id, ok: true, result: answer() } : { id, ok: false, error: { code: 'EUNKNOWN', message: cmd } }) + '\\n');
-    }
-  });
-}).listen(socket, () => console.log('ready'));
-`;
+${SERVE_ANSWERS}`;
 
 /**
  * A stand-in master whose status names its log file (as this drover's does) and which rotates
@@ -86,20 +89,7 @@ const answers = {
   ping: () => ({ pid: process.pid, baseTitle: name, version: '1.0.0' }),
   status,
 };
-createServer((conn) => {
-  let buffer = '';
-  conn.on('data', (chunk) => {
-    buffer += chunk;
-    for (let at = buffer.indexOf('\\n'); at !== -1; at = buffer.indexOf('\\n')) {
-      const { id, cmd } = JSON.parse(buffer.slice(0, at));
-      buffer = buffer.slice(at + 1);
-      if (cmd === 'stop') process.exit(0);
-      const answer = answers[cmd];
-      conn.write(JSON.stringify(answer ? { id, ok: true, result: answer() } : { id, ok: false, error: { code: 'EUNKNOWN', message: cmd } }) + '\\n');
-    }
-  });
-}).listen(socket, () => console.log('ready'));
-`;
+${SERVE_ANSWERS}`;
 
 /**
  * Preloaded into \`drover logs\` (node --require): a rotation between its check that the log file
