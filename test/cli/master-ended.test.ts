@@ -1,7 +1,8 @@
 // A group whose master ended without stopping (kill -9, the OOM killer, a crash) leaves a trace:
 // the reaper appends a line to the group's log, and the first command that finds its stale pid
-// file says so once on stderr (with its log), `drover status` exiting 3 for that run.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// file says so once on stderr (with its log), `drover status` exiting 3 for that run. So does a
+// group that gave up (every worker given up, restart.maxRestarts): its master leaves why.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_FIXTURES, pidAlive, ROOT, waitUntil, withoutElsewhere } from './support/bin.js';
@@ -136,5 +137,76 @@ await new Manage({ baseTitle: 'fixcli-health', runDir }).status().catch((err) =>
     expect(first.code).toBe(3);
     expect(first.stdout).toContain(String(now));
     expect((await box.drover(['status', 'fixcli-again'])).stderr).toBe('');
+  }, 90_000);
+});
+
+/** A group of one worker that gives up after one restart once `mark` exists. */
+function writeGiveUpConfig(box: Sandbox, name: string, mark: string): void {
+  writeFileSync(
+    join(box.dir, 'drover.config.json'),
+    JSON.stringify({
+      groups: [
+        {
+          baseTitle: name,
+          script: join(CLI_FIXTURES, 'crash-pin.mjs'),
+          maxWorkerNum: 1,
+          env: { CRASH_MARK: mark },
+          restart: { initialDelayMs: 100, maxRestarts: 1 },
+        },
+      ],
+    }),
+  );
+}
+
+describe('a group that gave up', () => {
+  it('drover status says once why it ended, with its log, and exits 3; the next status is plain', async () => {
+    const box = openSandbox();
+    const mark = join(box.dir, 'crash-mark');
+    writeGiveUpConfig(box, 'fixcli-quit', mark);
+    const started = await box.drover(['start', '-d']);
+    expect(started.code, started.stderr).toBe(0);
+    const group = await box.waitWorkers('fixcli-quit', 1);
+    const master = group.master.pid;
+
+    writeFileSync(mark, '');
+    await waitUntil('the master to give up and exit', () => (pidAlive(master) ? undefined : true), 30_000);
+    expect(existsSync(join(box.runDir, 'fixcli-quit.pid'))).toBe(false);
+    expect(existsSync(join(box.runDir, 'fixcli-quit.ended'))).toBe(true);
+
+    const first = await box.drover(['status']);
+    expect(first.code).toBe(3);
+    expect(withoutElsewhere(first.stderr)).toMatch(
+      new RegExp(
+        `^drover: 'fixcli-quit' \\(pid ${master}\\) gave up and is no longer running: worker 0 given up after 1 restart\\(s\\) \\(restart\\.maxRestarts\\), last exit code 1, crash, \\d+s ago: Error: PIN 0 refuses to start: the mark is present; start it again \\('start'\\) once the cause is fixed; its log: ${join(box.runDir, 'logs', 'fixcli-quit.log')}\n$`,
+      ),
+    );
+    expect(existsSync(join(box.runDir, 'fixcli-quit.ended'))).toBe(false);
+    const second = await box.drover(['status']);
+    expect(second.code).toBe(0);
+    expect(withoutElsewhere(second.stderr)).toBe('');
+  }, 90_000);
+
+  it('a master started again over its record leaves it for drover status to say', async () => {
+    const box = openSandbox();
+    const mark = join(box.dir, 'crash-mark');
+    writeGiveUpConfig(box, 'fixcli-requit', mark);
+    expect((await box.drover(['start', '-d'])).code).toBe(0);
+    const master = (await box.waitWorkers('fixcli-requit', 1)).master.pid;
+    writeFileSync(mark, '');
+    await waitUntil('the master to give up and exit', () => (pidAlive(master) ? undefined : true), 30_000);
+
+    rmSync(mark);
+    const again = await box.drover(['start', '-d']);
+    expect(again.code, again.stderr).toBe(0);
+    const now = box.track(Number(/\(pid (\d+)\)/.exec(again.stdout)?.[1]));
+    const first = await box.drover(['status', 'fixcli-requit']);
+    expect(first.stderr).toMatch(
+      new RegExp(
+        `^drover: 'fixcli-requit' \\(pid ${master}\\) gave up before the master that runs it now started: worker 0 given up after 1 restart\\(s\\) .*; its log: ${join(box.runDir, 'logs', 'fixcli-requit.log')}\n$`,
+      ),
+    );
+    expect(first.code).toBe(3);
+    expect(first.stdout).toContain(String(now));
+    expect((await box.drover(['status', 'fixcli-requit'])).stderr).toBe('');
   }, 90_000);
 });

@@ -59,13 +59,14 @@ describe('scanGroups', () => {
           runDir,
           startedAt: 1_700_000_000_000,
           logFile: '/var/log/app/fixcli-x.log',
+          end: null,
         },
       ],
     });
     expect(existsSync(pidFile)).toBe(false);
     expect(await scanGroups(runDir)).toEqual({
       running: [],
-      ended: [{ baseTitle: 'fixcli-y', pid, runDir, startedAt: 1_700_000_000_000, logFile: null }],
+      ended: [{ baseTitle: 'fixcli-y', pid, runDir, startedAt: 1_700_000_000_000, logFile: null, end: null }],
     });
     expect(await scanGroups(runDir)).toEqual({ running: [], ended: [] });
   });

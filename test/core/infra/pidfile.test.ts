@@ -13,9 +13,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DroverError } from '../../../packages/core/src/errors.js';
 import { Process } from '../../../packages/core/src/process/Process.js';
 import {
+  type GroupEnd,
   isRecordLive,
   type PidRecord,
   readPidFile,
+  recordGroupEnd,
   removePidFile,
   writePidFile,
 } from '../../../packages/core/src/runtime/PidFile.js';
@@ -217,5 +219,51 @@ describe('removePidFile', () => {
     expect(removePidFile(path, process.pid)).toBe(false);
     expect(existsSync(path)).toBe(true);
     expect(readPidFile(target)?.pid).toBe(process.pid);
+  });
+});
+
+describe('recordGroupEnd', () => {
+  const end: GroupEnd = {
+    reason: 'gave-up',
+    at: 1_700_000_000_000,
+    gaveUp: 2,
+    pins: [
+      {
+        pin: 0,
+        restarts: 3,
+        lastExit: { code: 1, signal: null, reason: 'crash', at: 1_699_999_999_000, error: 'Error: boom' },
+      },
+      { pin: 1, restarts: 3, lastExit: null },
+    ],
+  };
+
+  it('leaves the record with why at the ended file and removes the pid file', () => {
+    const ended = join(dir, 'mailer.ended');
+    const record = ownRecord({ logFile: '/x/mailer.log' });
+    writePidFile(path, record);
+    expect(recordGroupEnd(path, ended, process.pid, end)).toBe(true);
+    expect(existsSync(path)).toBe(false);
+    expect(readPidFile(ended)).toEqual({ ...record, end });
+    expect(statSync(ended).mode & 0o777).toBe(0o600);
+  });
+
+  it("leaves another master's pid file alone and records nothing", () => {
+    const ended = join(dir, 'mailer.ended');
+    writePidFile(path, ownRecord({ pid: 424242 }));
+    expect(recordGroupEnd(path, ended, process.pid, end)).toBe(false);
+    expect(readPidFile(path)?.pid).toBe(424242);
+    expect(existsSync(ended)).toBe(false);
+  });
+
+  it('refuses an end record with a bad field, naming it', () => {
+    writePidFile(path, ownRecord());
+    const bad = `${process.pid}\n${JSON.stringify({ ...ownRecord(), end: { ...end, pins: [{ pin: -1, restarts: 0, lastExit: null }] } })}\n`;
+    writeFileSync(path, bad);
+    expect(thrown(() => readPidFile(path)).message).toContain("'end.pins[0]' is");
+    writeFileSync(
+      path,
+      `${process.pid}\n${JSON.stringify({ ...ownRecord(), end: { ...end, reason: 'bored' } })}\n`,
+    );
+    expect(thrown(() => readPidFile(path)).message).toContain(`'end.reason' is "bored", expected 'gave-up'`);
   });
 });

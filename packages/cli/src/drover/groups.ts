@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DroverError } from '@drover/core';
 import {
   defaultRunDir,
+  describeGroupEnd,
   type EndedGroup,
   type MasterElsewhere,
   mastersElsewhere,
@@ -24,14 +25,14 @@ export interface RunDirScan {
   runDir: string;
   /** the running groups, by name */
   running: RunningGroup[];
-  /** the groups whose master ended without stopping, found (and cleaned) by this scan */
+  /** the groups that ended unattended (killed, or gave up), found (and cleaned) by this scan */
   ended: EndedGroup[];
 }
 
 /**
  * Scans this user's run directory (`$DROVER_RUN_DIR` or the default), or only the groups named
- * `only` there. A group whose master ended without stopping (its pid file named a master that is
- * gone) is said on `stderr`, once: the scan that finds it removes what it left.
+ * `only` there. A group that ended unattended (its pid file named a master that is gone, or its
+ * master gave up) is said on `stderr`, once: the scan that finds it removes what it left.
  */
 export async function scanRunDir(stderr: ErrorStream | null, only?: readonly string[]): Promise<RunDirScan> {
   const runDir = defaultRunDir();
@@ -44,19 +45,22 @@ export async function scanRunDir(stderr: ErrorStream | null, only?: readonly str
 }
 
 /**
- * `'web' (pid 4242) is no longer running: its master ended without stopping; ...; its log: <file>`;
- * `runsAgain`: a master of that name runs now, started after it.
+ * `'web' (pid 4242) is no longer running: its master ended without stopping; ...; its log: <file>`,
+ * or for a group that gave up `'web' (pid 4242) gave up and is no longer running: worker 0 given
+ * up after ...`; `runsAgain`: a master of that name runs now, started after it.
  */
-export function describeEnded(group: EndedGroup, runsAgain = false): string {
+export function describeEnded(group: EndedGroup, runsAgain = false, now = Date.now()): string {
+  const log = group.logFile ? `; its log: ${group.logFile}` : '';
+  const who = `'${group.baseTitle}' (pid ${group.pid})`;
+  if (group.end) {
+    const why = describeGroupEnd(group.end, now);
+    return runsAgain
+      ? `${who} gave up before the master that runs it now started: ${why}${log}`
+      : `${who} gave up and is no longer running: ${why}; start it again ('start') once the cause is fixed${log}`;
+  }
   if (runsAgain)
-    return (
-      `'${group.baseTitle}' (pid ${group.pid}) ended without stopping (killed, or crashed) before the master that runs it now started` +
-      `${group.logFile ? `; its log: ${group.logFile}` : ''}`
-    );
-  return (
-    `'${group.baseTitle}' (pid ${group.pid}) is no longer running: its master ended without stopping (killed, or crashed); ` +
-    `removed its stale files${group.logFile ? `; its log: ${group.logFile}` : ''}`
-  );
+    return `${who} ended without stopping (killed, or crashed) before the master that runs it now started${log}`;
+  return `${who} is no longer running: its master ended without stopping (killed, or crashed); removed its stale files${log}`;
 }
 
 /** The running groups of this user's run directory, by name; ended ones are said on `stderr`. */

@@ -25,8 +25,8 @@ export interface StatusIO {
  * it, what it runs (StatusTableOptions.details). A group that stops between discovery and the
  * question is reported on stderr and makes the exit code 1. A group with a PIN that no worker
  * serves (crash-looping, or given up on) is said on stderr and makes it 3, as `systemctl status`
- * of a unit in auto-restart: monitors need no parsing to tell. So does a group whose master ended
- * without stopping (killed), found by its pid file: said once, by the status that finds it.
+ * of a unit in auto-restart: monitors need no parsing to tell. So does a group that ended unattended
+ * (its master killed, found by its pid file, or given up): said once, by the status that finds it.
  * With nothing running, the run directory looked in is named, and the masters of this user that
  * run with another one.
  *

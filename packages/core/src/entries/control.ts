@@ -38,6 +38,7 @@ export { colorWanted } from '../log/ConsoleSink.js';
 export { escapeControl } from '../log/format.js';
 export { RELOAD_STOPPING } from '../master/events.js';
 export { defaultRunDir } from '../runtime/RunDir.js';
-export { describeDegraded, type PinProblem, pinProblems } from '../status/GroupHealth.js';
+export type { GaveUpPin, GroupEnd } from '../runtime/PidFile.js';
+export { describeDegraded, describeGroupEnd, type PinProblem, pinProblems } from '../status/GroupHealth.js';
 export { describeExit, renderStatusTable, type StatusTableOptions } from '../status/StatusTable.js';
 export { formatBytes, formatClock, formatDuration, formatPercent } from '../status/units.js';

@@ -4,6 +4,7 @@ import { InstanceLock } from '../runtime/InstanceLock.js';
 import {
   claimEndedRecord,
   entombPidFile,
+  type GroupEnd,
   isRecordLive,
   type PidRecord,
   readPidFile,
@@ -21,10 +22,11 @@ export interface RunningGroup {
 }
 
 /**
- * A group whose master ended without stopping (SIGKILL, the OOM killer, a crash): what it left,
- * its pid file naming a process that is gone, found by this scan or by an earlier look that could
- * not say it (runningGroups, probeGroup, a Manage of a group not running, a master starting over
- * it), which left it for the next scanGroups as `<name>.ended`.
+ * A group that ended unattended, recorded in `<name>.ended` until a scanGroups takes it: a master
+ * that ended without stopping (SIGKILL, the OOM killer, a crash), its pid file naming a process
+ * that is gone, found by this scan or by an earlier look that could not say it (runningGroups,
+ * probeGroup, a Manage of a group not running, a master starting over it); or a master that gave
+ * up (`end`): every worker gave up or finished, and it stopped and exited 1.
  */
 export interface EndedGroup {
   baseTitle: string;
@@ -36,13 +38,15 @@ export interface EndedGroup {
   startedAt: number;
   /** the log file its master wrote; null when its pid file does not say (a foreground master, or an older drover) */
   logFile: string | null;
+  /** why its master ended by itself; null when it ended without stopping (killed, or crashed) */
+  end: GroupEnd | null;
 }
 
 /** What a scan of a run directory found. */
 export interface GroupScan {
   /** the masters running, sorted by name */
   running: RunningGroup[];
-  /** the groups whose master ended without stopping, sorted by name: each is reported by one scan only */
+  /** the groups that ended unattended (killed, or gave up), sorted by name: each is reported by one scan only */
   ended: EndedGroup[];
 }
 
@@ -68,9 +72,9 @@ export async function runningGroups(
 }
 
 /**
- * runningGroups, and the groups whose master ended without stopping: a pid file naming a master
- * that is gone, which this scan or an earlier look (see runningGroups) moved to `<name>.ended`,
- * and which this scan takes away. Only the scan that takes a record reports it, so a group's end
+ * runningGroups, and the groups that ended unattended: a pid file naming a master that is gone,
+ * which this scan or an earlier look (see runningGroups) moved to `<name>.ended`, or the record a
+ * master that gave up left there; this scan takes them away. Only the scan that takes a record reports it, so a group's end
  * is said once, by whichever scanGroups came first. `only`: the names to look at (default: every
  * group of the run directory).
  */
@@ -128,6 +132,7 @@ function claimEnded(runDir: string, baseTitle: string): EndedGroup | null {
     runDir: paths.dir,
     startedAt: record.startedAt,
     logFile: record.logFile ?? null,
+    end: record.end ?? null,
   };
 }
 

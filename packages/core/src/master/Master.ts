@@ -19,9 +19,12 @@ import { endProcesses } from '../process/tree.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
 import {
   checkPidFilePath,
-  isRecordLive,
   entombPidFile,
+  type GroupEnd,
+  isRecordLive,
+  MAX_END_PINS,
   readPidFile,
+  recordGroupEnd,
   removePidFile,
   writePidFile,
 } from '../runtime/PidFile.js';
@@ -86,6 +89,8 @@ export interface MasterOptions {
 const STATUS_QUERY_TIMEOUT_MS = 300;
 /** What the processes a killed worker left behind get between SIGTERM and SIGKILL (stopTimeout, if shorter). */
 const LEFT_BEHIND_GRACE_MS = 2000;
+/** An error's first line kept in a `<name>.ended` record: the record stays a small file. */
+const MAX_END_ERROR_CHARS = 500;
 
 /** The fix of a start that timed out, in the config key's name and the flag's. */
 const RAISE_READY_TIMEOUT = 'raise readyTimeout (drover start --ready-timeout=60s)';
@@ -914,9 +919,26 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private finishIfAllDone(): void {
     if (this.slots.size === 0) return;
     for (const slot of this.slots.values()) if (!slot.finished && !slot.failed) return;
-    const failed = [...this.slots.values()].some((s) => s.failed);
+    const gaveUp = [...this.slots.values()].filter((s) => s.failed).sort((a, b) => a.pin - b.pin);
+    const failed = gaveUp.length > 0;
     this.log.notice(failed ? 'no worker left to run: every worker finished or gave up' : ALL_FINISHED_NOTICE);
-    void this.shutdown('normal', { label: failed ? 'failed' : 'normal' }).then(() =>
+    // a group that gave up stays visible to `drover status` (as systemd's `failed` state) until said once
+    const end: GroupEnd | undefined = failed
+      ? {
+          reason: 'gave-up',
+          at: Date.now(),
+          gaveUp: gaveUp.length,
+          pins: gaveUp.slice(0, MAX_END_PINS).map((s) => ({
+            pin: s.pin,
+            restarts: s.restarts,
+            lastExit: s.lastExit && {
+              ...s.lastExit,
+              ...(s.lastExit.error ? { error: s.lastExit.error.slice(0, MAX_END_ERROR_CHARS) } : {}),
+            },
+          })),
+        }
+      : undefined;
+    void this.shutdown('normal', { label: failed ? 'failed' : 'normal', end }).then(() =>
       this.router.unregister(this, failed ? 1 : 0),
     );
   }
@@ -1285,7 +1307,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return this.shutdown('stop');
   }
 
-  private shutdown(reason: ExitReason, opts: { quiet?: boolean; label?: string } = {}): Promise<StopOutcome> {
+  private shutdown(
+    reason: ExitReason,
+    opts: { quiet?: boolean; label?: string; end?: GroupEnd | undefined } = {},
+  ): Promise<StopOutcome> {
     this.stopPromise ??= (async () => {
       this.state = 'stopping';
       // from here on the master removes its run files itself: none is put back
@@ -1306,7 +1331,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       await Promise.all(all);
       await Promise.all(this.leftBehindEndings);
-      await this.release();
+      await this.release(opts.end);
       const outcome = this.stopOutcome(stopped);
       if (!opts.quiet)
         this.log.info(`stopped`, outcome.killed > 0 ? { killedAtStopTimeout: outcome.killed } : undefined);
@@ -1390,10 +1415,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     };
   }
 
-  private async release(): Promise<void> {
+  /** Gives up the run files and the lock; `end`: why the master ends by itself, left in `<name>.ended`. */
+  private async release(end?: GroupEnd): Promise<void> {
     await this.reaper?.close();
     await this.control?.close().catch(() => {});
-    if (this.paths) removePidFile(this.paths.pidFile, process.pid);
+    if (this.paths) {
+      if (end) recordGroupEnd(this.paths.pidFile, this.paths.endedFile, process.pid, end);
+      else removePidFile(this.paths.pidFile, process.pid);
+    }
     await this.lock?.release();
     this.lock = null;
   }

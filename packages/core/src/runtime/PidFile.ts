@@ -14,6 +14,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { DroverError, describeValue } from '../errors.js';
 import { hasProcFs, isDeadState, Process } from '../process/Process.js';
+import type { ExitRecord } from '../status.js';
 import { randomName } from './names.js';
 
 /** What a master writes about itself: for humans, for `status`, and to find its socket. */
@@ -28,7 +29,34 @@ export interface PidRecord {
   version: string;
   /** the log file the master writes (background mode); absent for a master logging to its terminal */
   logFile?: string;
+  /** only in a `<name>.ended` record a master left as it ended by itself with a failure: why */
+  end?: GroupEnd;
 }
+
+/** A PIN that gave up, as the record of its master's end keeps it. */
+export interface GaveUpPin {
+  pin: number;
+  restarts: number;
+  lastExit: ExitRecord | null;
+}
+
+/**
+ * Why a master ended by itself with exit code 1, kept in its `<name>.ended` record until a
+ * `drover status` says it: systemd's `failed` state, for a group that no supervisor restarts.
+ */
+export interface GroupEnd {
+  /** every PIN gave up (restart.maxRestarts) or finished normally, at least one having given up */
+  reason: 'gave-up';
+  /** when the master began to stop, epoch ms */
+  at: number;
+  /** how many PINs gave up */
+  gaveUp: number;
+  /** the first of them, lowest PIN first (at most MAX_END_PINS) */
+  pins: GaveUpPin[];
+}
+
+/** The PINs a GroupEnd lists: enough to say why, few enough for a file of a few hundred bytes. */
+export const MAX_END_PINS = 4;
 
 /** A pid file is a few hundred bytes; anything much larger is not one. */
 const MAX_PID_FILE_BYTES = 64 * 1024;
@@ -83,7 +111,45 @@ function recordProblem(value: unknown): string | null {
   }
   if (record.logFile !== undefined && typeof record.logFile !== 'string')
     return `'logFile' is ${describeValue(record.logFile)}, expected a string`;
+  return record.end === undefined ? null : endProblem(record.end);
+}
+
+const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Returns a description of the first field of a GroupEnd that is not valid, or null. */
+function endProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return `'end' is ${describeValue(value)}, expected an object`;
+  const end = value as Record<string, unknown>;
+  if (end.reason !== 'gave-up') return `'end.reason' is ${describeValue(end.reason)}, expected 'gave-up'`;
+  if (!isCount(end.at)) return `'end.at' is ${describeValue(end.at)}, expected an epoch in ms`;
+  if (!isCount(end.gaveUp)) return `'end.gaveUp' is ${describeValue(end.gaveUp)}, expected an integer >= 0`;
+  if (!Array.isArray(end.pins) || end.pins.length > MAX_END_PINS)
+    return `'end.pins' is ${describeValue(end.pins)}, expected a list of at most ${MAX_END_PINS} PINs`;
+  for (const [i, pin] of (end.pins as unknown[]).entries()) {
+    const p = (typeof pin === 'object' && pin !== null ? pin : {}) as Record<string, unknown>;
+    if (!isCount(p.pin) || !isCount(p.restarts) || (p.lastExit !== null && !isExitRecord(p.lastExit)))
+      return `'end.pins[${i}]' is ${describeValue(pin)}, expected { pin, restarts, lastExit }`;
+  }
   return null;
+}
+
+function isExitRecord(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    (e.code === null || Number.isSafeInteger(e.code)) &&
+    (e.signal === null || typeof e.signal === 'string') &&
+    typeof e.reason === 'string' &&
+    isCount(e.at) &&
+    (e.error === undefined || typeof e.error === 'string')
+  );
+}
+
+/** Throws unless `path` is free or a regular file (never a link): a master checks before it forks. */
+export function checkPidFilePath(path: string): void {
+  const existing = lstatOrNull(path);
+  if (existing) refuseUnsafe(path, existing);
 }
 
 /**
@@ -91,12 +157,6 @@ function recordProblem(value: unknown): string | null {
  * exclusively and never through a link, then renamed over `path`. Refuses when `path` is a
  * symbolic link or anything but a regular file.
  */
-/** Throws unless `path` is free or a regular file (never a link): a master checks before it forks. */
-export function checkPidFilePath(path: string): void {
-  const existing = lstatOrNull(path);
-  if (existing) refuseUnsafe(path, existing);
-}
-
 export function writePidFile(path: string, record: PidRecord): void {
   const problem = recordProblem(record);
   if (problem)
@@ -120,6 +180,7 @@ export function writePidFile(path: string, record: PidRecord): void {
         socket: record.socket,
         version: record.version,
         ...(typeof record.logFile === 'string' ? { logFile: record.logFile } : {}),
+        ...(record.end ? { end: record.end } : {}),
       };
       // the pid alone on the first line, as pid files have it (systemd's PIDFile=, `pgrep -F`,
       // `head -n1`); the record for drover on the second
@@ -254,6 +315,30 @@ export function removePidFile(path: string, pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * For a master ending by itself with a failure (`end`): leaves its record, with why, at
+ * `endedFile` (`<name>.ended`) for the scan that reports it, and removes its pid file, only
+ * while that names `pid`. The caller holds the group's lock. Returns whether it left the record;
+ * when it cannot, the pid file is still removed.
+ */
+export function recordGroupEnd(path: string, endedFile: string, pid: number, end: GroupEnd): boolean {
+  let record: PidRecord | null;
+  try {
+    record = readPidFile(path);
+  } catch {
+    return false; // unsafe or malformed: not ours
+  }
+  if (!record || record.pid !== pid) return false;
+  let left = true;
+  try {
+    writePidFile(endedFile, { ...record, end });
+  } catch {
+    left = false; // a full disk, say: the log still says why the group ended
+  }
+  removePidFile(path, pid);
+  return left;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { escapeControl } from '../log/format.js';
-import type { GroupStatus, WorkerStatus } from '../status.js';
+import type { GroupEnd } from '../runtime/PidFile.js';
+import type { ExitRecord, GroupStatus, WorkerStatus } from '../status.js';
 import { describeExit } from './StatusTable.js';
 import { formatWait } from './units.js';
 
@@ -52,9 +53,7 @@ function describePin(p: PinProblem, now: number): string {
   if (p.kind === 'suspended') {
     return `worker ${p.pin} (pid ${w.pid}) suspended: stopped by a signal, it runs nothing until 'kill -CONT ${w.pid}'`;
   }
-  if (p.kind === 'given-up') {
-    return `worker ${p.pin} given up after ${w.restarts} restart(s) (restart.maxRestarts)${exit}`;
-  }
+  if (p.kind === 'given-up') return givenUp(p.pin, w.restarts, w.lastExit, now);
   const streak = w.crashStreak !== undefined ? `, ${w.crashStreak} fast crashes in a row` : '';
   const phase =
     w.state === 'backoff'
@@ -63,4 +62,20 @@ function describePin(p: PinProblem, now: number): string {
         : ''
       : `, ${w.state} again`;
   return `worker ${p.pin} crash-looping (${w.restarts} restart(s)${streak}${phase})${exit}`;
+}
+
+function givenUp(pin: number, restarts: number, lastExit: ExitRecord | null, now: number): string {
+  const exit = lastExit ? `, last exit ${describeExit(lastExit, now)}` : '';
+  return `worker ${pin} given up after ${restarts} restart(s) (restart.maxRestarts)${exit}`;
+}
+
+/**
+ * Why a group gave up, from the record its master left (`EndedGroup.end`), in the words of
+ * describeDegraded: `worker 0 given up after 5 restart(s) (restart.maxRestarts), last exit code 1,
+ * crash, 2m ago: Error: boom`.
+ */
+export function describeGroupEnd(end: GroupEnd, now = Date.now()): string {
+  const parts = end.pins.map((p) => givenUp(p.pin, p.restarts, p.lastExit, now));
+  if (end.gaveUp > end.pins.length) parts.push(`${end.gaveUp - end.pins.length} more given up`);
+  return parts.join('; ');
 }
