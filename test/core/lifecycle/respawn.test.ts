@@ -32,6 +32,47 @@ describe('respawn', () => {
     expect(group.count(is('workerBackoff'))).toBe(0);
   });
 
+  it('a worker out of heap memory (SIGABRT) is respawned, and its exit says why', async () => {
+    current = startLoop(
+      {
+        maxWorkerNum: 1,
+        execArgv: ['--max-old-space-size=16'],
+        restart: { initialDelayMs: 50, maxDelayMs: 200 },
+      },
+      { leak: true },
+    );
+    const { group, runDir } = current;
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.signal === 'SIGABRT'),
+      'an exit on heap out of memory',
+      1,
+      30_000,
+    );
+    expect(exit).toMatchObject({ pin: 0, code: null, reason: 'crash' });
+    expect(exit.error).toMatch(
+      /^FATAL ERROR: .*JavaScript heap out of memory; the worker's heap limit: raise it \(execArgv \['--max-old-space-size=<MiB>'\], drover start --node-args\)/,
+    );
+    await group.waitEvent(
+      is('workerReady', (e) => e.pid !== exit.pid),
+      'the respawn',
+    );
+    const status = await new Manage({ baseTitle: 'loop', runDir }).status();
+    expect(status.workers[0]!.lastExit).toMatchObject({ signal: 'SIGABRT', reason: 'crash' });
+    expect(status.workers[0]!.lastExit!.error).toContain('JavaScript heap out of memory');
+  });
+
+  it('an exit by SIGABRT waits briefly for the last words on stderr that say why', async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, restart: { initialDelayMs: 50, maxDelayMs: 200 } },
+      { abortBeforeWords: true },
+    );
+    const exit = await current.group.waitEvent(
+      is('workerExit', (e) => e.signal === 'SIGABRT'),
+      'the abort',
+    );
+    expect(exit).toMatchObject({ pin: 0, reason: 'crash', error: 'FATAL ERROR: late words' });
+  });
+
   it('workers that exit(41) are replaced on the same PIN', async () => {
     current = startLoop(
       { maxWorkerNum: 2, restart: { initialDelayMs: 50, maxDelayMs: 200 } },

@@ -411,7 +411,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     if (handle.stdout)
       new OutputCapture(handle.stdout, (line) => out.line('stdout', line), { backPressure: this.log });
     if (handle.stderr)
-      new OutputCapture(handle.stderr, (line) => out.line('stderr', line), { backPressure: this.log });
+      new OutputCapture(
+        handle.stderr,
+        (line) => {
+          out.line('stderr', line);
+          handle.stderrLine(line);
+        },
+        { backPressure: this.log },
+      );
 
     const info = { pin: slot.pin, pid: handle.pid, title };
     handle.once('ready', () => {

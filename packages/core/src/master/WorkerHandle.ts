@@ -34,6 +34,12 @@ export interface HandleEvents {
  */
 /** The record of a worker's child processes is pruned of ended ones when it reaches this size. */
 const CHILDREN_PRUNE_MIN = 64;
+/** How Node and V8 begin the line they write before they abort the process. */
+const FATAL_PREFIX = 'FATAL ERROR: ';
+/** How long an exit by SIGABRT waits for the rest of the worker's stderr, which says why. */
+const FATAL_OUTPUT_WAIT_MS = 250;
+const RAISE_HEAP =
+  "the worker's heap limit: raise it (execArgv ['--max-old-space-size=<MiB>'], drover start --node-args) or find what holds the memory";
 
 export class WorkerHandle extends EventEmitter<HandleEvents> {
   readonly pid: number;
@@ -102,7 +108,22 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         resolve({ code, signal });
         this.emit('exit', code, signal);
       };
-      cw.process.once('exit', onExit);
+      cw.process.once('exit', (code, signal) => {
+        // V8 aborts after writing why (`FATAL ERROR: ...`) on stderr, which the master may read
+        // after the exit: the exit waits for it, briefly, so that it is said with the exit
+        const stderr = cw.process.stderr;
+        if (signal !== 'SIGABRT' || this.error || !stderr || stderr.readableEnded || stderr.destroyed)
+          return onExit(code, signal);
+        const done = () => {
+          clearTimeout(timer);
+          stderr.off('end', done);
+          stderr.off('close', done);
+          onExit(code, signal);
+        };
+        const timer = setTimeout(done, FATAL_OUTPUT_WAIT_MS);
+        stderr.once('end', done);
+        stderr.once('close', done);
+      });
       // A send racing the worker's exit fails with EPIPE/ERR_IPC_CHANNEL_CLOSED: the exit handler
       // covers it. A fork that failed (EMFILE, EAGAIN: no pid) never emits 'exit': it ends here,
       // so the master handles it as a crash.
@@ -127,6 +148,20 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
 
   get stderr(): NodeJS.ReadableStream | null {
     return this.cw.process.stderr;
+  }
+
+  /**
+   * A line of the worker's stderr: Node's and V8's last words before an abort (`FATAL ERROR:
+   * Reached heap limit Allocation failed - JavaScript heap out of memory`) are the error that
+   * ended it, which it could not report itself.
+   */
+  stderrLine(line: string): void {
+    if (this.error || !line.startsWith(FATAL_PREFIX)) return;
+    const message = line.slice(FATAL_PREFIX.length).trim();
+    this.error = {
+      name: 'FATAL ERROR',
+      message: message.includes('heap out of memory') ? `${message}; ${RAISE_HEAP}` : message,
+    };
   }
 
   get alive(): boolean {
