@@ -118,6 +118,118 @@ describe('start and stop', () => {
     expect(group.events.find(is('workerExit'))).toMatchObject({ signal: 'SIGKILL', reason: 'stop' });
   });
 
+  // A signal sent to the whole process group (Ctrl-C, systemd's KillMode=control-group) reaches
+  // the master and every worker; the master's word may reach a worker before its own copy.
+  it("a group-wide stop signal is one stop: a worker's copy coming after the master's word does not cut its execution", async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, executeUSleep: 0 },
+      { workMs: 1500, reportExecutionEnd: true, reportAbort: true },
+    );
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pid = readyPids(group).get(0)!;
+    group.signal('SIGTERM');
+    await group.waitEvent(
+      is('aborted', (e) => e.pid === pid),
+      "the master's stop reached the worker",
+    );
+    process.kill(pid, 'SIGTERM');
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.events.find(is('workerExit', (e) => e.pid === pid))).toMatchObject({
+      code: 0,
+      reason: 'stop',
+    });
+    const abortAt = group.events.find(is('aborted'))!.t as number;
+    expect(
+      group.events.some((e) => e.event === 'executionEnd' && e.pid === pid && (e.t as number) >= abortAt),
+    ).toBe(true);
+  });
+
+  it('after the copy of the group-wide signal, another signal to the worker still ends it at once', async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, executeUSleep: 0, stopTimeout: 60_000 },
+      { workMs: 60_000, reportAbort: true },
+    );
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pid = readyPids(group).get(0)!;
+    group.signal('SIGINT');
+    await group.waitEvent(
+      is('aborted', (e) => e.pid === pid),
+      "the master's stop reached the worker",
+    );
+    // the copy of the Ctrl-C, then a signal of its own (delivered in that order: SIGINT is the lower)
+    process.kill(pid, 'SIGINT');
+    process.kill(pid, 'SIGTERM');
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.pid === pid),
+      'the worker to exit',
+      1,
+      10_000,
+    );
+    expect(exit).toMatchObject({ code: 143, signal: null });
+    expect(await group.waitExit(10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it("a worker's copy coming before the master's word is that stop too: a second signal still ends it at once", async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, executeUSleep: 0, stopTimeout: 60_000 },
+      { workMs: 60_000, reportAbort: true, reportStopSeen: true },
+    );
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pid = readyPids(group).get(0)!;
+    process.kill(pid, 'SIGTERM');
+    await group.waitEvent(
+      is('aborted', (e) => e.pid === pid),
+      'the signal reached the worker',
+    );
+    group.signal('SIGTERM');
+    await group.waitEvent(
+      is('stopSeen', (e) => e.pid === pid),
+      "the master's stop to reach the worker",
+    );
+    expect(group.count(is('workerExit'))).toBe(0);
+    process.kill(pid, 'SIGTERM');
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.pid === pid),
+      'the worker to exit',
+      1,
+      10_000,
+    );
+    expect(exit).toMatchObject({ code: 143, signal: null });
+    expect(await group.waitExit(10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('a worker already draining (a stop asked over the socket) learns the signal the group then stops on', async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, executeUSleep: 0 },
+      { workMs: 1500, reportExecutionEnd: true, reportStopSeen: true },
+    );
+    const { group, runDir } = current;
+    await group.waitEvent(is('started'), 'started');
+    const pid = readyPids(group).get(0)!;
+    const stopping = new Manage({ baseTitle: 'loop', runDir }).stop();
+    await group.waitEvent(
+      is('stopSeen', (e) => e.pid === pid),
+      'the stop over the socket to reach the worker',
+    );
+    group.signal('SIGTERM');
+    await group.waitEvent(
+      is('stopSeen', (e) => e.pid === pid),
+      'the signal to be told to the worker',
+      2,
+    );
+    process.kill(pid, 'SIGTERM');
+    await stopping;
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    expect(group.events.find(is('workerExit', (e) => e.pid === pid))).toMatchObject({
+      code: 0,
+      reason: 'stop',
+    });
+    expect(group.count(is('executionEnd', (e) => e.pid === pid))).toBeGreaterThan(0);
+  });
+
   it('a second SIGINT forces the stop at once', async () => {
     current = startLoop({ maxWorkerNum: 2, stopTimeout: 60_000 }, { workMs: 60_000 });
     const { group } = current;

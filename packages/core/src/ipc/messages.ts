@@ -15,10 +15,17 @@ export interface SerializedError {
   code?: string;
 }
 
+/** The signals that stop a worker gracefully, a second one at once. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
 /** master -> worker */
 export type MasterMessage =
-  /** finish the current execution, drain servers, exit */
-  | { $drover: 'stop'; reason: ExitReason }
+  /**
+   * finish the current execution, drain servers, exit. `signal`: the master stops because it got
+   * this signal; sent to the whole process group (Ctrl-C, systemd's KillMode=control-group), its
+   * copy reaches the worker too, and is this stop, not a second signal that forces the exit
+   */
+  | { $drover: 'stop'; reason: ExitReason; signal?: StopSignal }
   /** heartbeat for hang detection */
   | { $drover: 'ping'; seq: number }
   /** ask for live figures for status */

@@ -9,6 +9,7 @@ import { AlreadyRunningError, DroverError, describeValue } from '../errors.js';
 import {
   ENVELOPE_VAR,
   type MasterMessage,
+  type StopSignal,
   type WorkerEnvelope,
   type WorkerMessage,
 } from '../ipc/messages.js';
@@ -155,6 +156,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private lastHangCheck = 0;
   private startPromise: Promise<void> | null = null;
   private stopPromise: Promise<StopOutcome> | null = null;
+  /**
+   * The signal the group stops on (SIGINT, SIGTERM), told to every worker with its stop: sent to
+   * the whole process group, a copy reaches each worker, which must take it for this stop.
+   */
+  private stopSignal: StopSignal | undefined;
   private opChain: Promise<unknown> = Promise.resolve();
   private pendingReload: Promise<ReloadResult> | null = null;
   /** SIGTTIN / SIGTTOU not applied yet (see scaleBySignal) */
@@ -1283,7 +1289,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private stopWorker(slot: WorkerSlot, h: WorkerHandle, reason: ExitReason): Promise<void> {
     if (h.state !== 'draining')
       this.emit('workerStop', { pin: slot.pin, pid: h.pid, title: h.title, reason });
-    return h.stop(reason, this.config.stopTimeout);
+    return h.stop(reason, this.config.stopTimeout, this.stopSignal);
   }
 
   /** What a restart or scale answers when the group stops (or its start failed) before it is done. */
@@ -1438,6 +1444,11 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   async stopBySignal(signal: NodeJS.Signals): Promise<void> {
     this.log.info(`${signal} received: graceful stop`);
+    if (signal === 'SIGINT' || signal === 'SIGTERM') {
+      this.stopSignal = signal;
+      // the workers draining already (a reload's, a stop asked over the socket) learn it too
+      for (const slot of this.slots.values()) for (const h of slot.handles()) h.tellStopSignal(signal);
+    }
     await this.stop();
     this.router.unregister(this);
   }

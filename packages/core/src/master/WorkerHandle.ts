@@ -5,6 +5,7 @@ import {
   isDroverMessage,
   type MasterMessage,
   type SerializedError,
+  type StopSignal,
   type WorkerMessage,
 } from '../ipc/messages.js';
 import { isDeadState, Process } from '../process/Process.js';
@@ -86,6 +87,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   /** messages for a worker that is not ready yet: its listener may not exist before then */
   private early: MasterMessage[] = [];
   private stopReason: ExitReason | null = null;
+  /** the signal the master stops on, told to the worker with its stop */
+  private stopSignal: StopSignal | undefined;
   private readonly queries = new Map<number, (report: WorkerReport | null) => void>();
 
   constructor(
@@ -179,7 +182,11 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       case 'ready':
         if (this.state === 'draining' && this.stopReason) {
           // Asked to stop while still loading: that message may have come before any listener.
-          this.send({ $drover: 'stop', reason: this.stopReason });
+          this.send({
+            $drover: 'stop',
+            reason: this.stopReason,
+            ...(this.stopSignal ? { signal: this.stopSignal } : {}),
+          });
           return;
         }
         if (this.state === 'starting') {
@@ -309,17 +316,28 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   }
 
   /**
+   * Tells a draining worker (a reload's, a stop asked over the socket) the signal its group now
+   * stops on: the copy of that signal a group-wide kill sends it is no second one.
+   */
+  tellStopSignal(signal: StopSignal): void {
+    if (!this.alive || this.state !== 'draining' || !this.stopReason || this.stopSignal) return;
+    this.stopSignal = signal;
+    this.send({ $drover: 'stop', reason: this.stopReason, signal });
+  }
+
+  /**
    * Asks the worker to finish and exit; SIGKILL after `timeoutMs` (`killedAtStopTimeout`, and a
    * `stopTimeout` event first). Resolves when it has exited.
    */
-  async stop(reason: ExitReason, timeoutMs: number): Promise<void> {
+  async stop(reason: ExitReason, timeoutMs: number, signal?: StopSignal): Promise<void> {
     if (!this.alive) return;
     this.expected ??= reason;
     if (this.state !== 'draining') {
       this.state = 'draining';
       this.stopReason = reason;
-      if (!this.send({ $drover: 'stop', reason })) this.kill('SIGTERM');
-    }
+      this.stopSignal = signal;
+      if (!this.send({ $drover: 'stop', reason, ...(signal ? { signal } : {}) })) this.kill('SIGTERM');
+    } else if (signal) this.tellStopSignal(signal);
     const timer = setTimeout(() => {
       if (!this.alive || this.pid <= 0) return;
       // once, however many stops wait on it (a reload's and a stop's)

@@ -5,6 +5,7 @@ import {
   ENVELOPE_VAR,
   isDroverMessage,
   type MasterMessage,
+  type StopSignal,
   serializeError,
   type WorkerEnvelope,
   type WorkerMessage,
@@ -213,10 +214,17 @@ export class WorkerRuntime {
       endDescendantsSync(process.pid, Math.min(EXIT_CHILD_GRACE_MS, this.childGraceMs()), found);
     });
 
-    // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once.
+    // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once. The copy
+    // of the signal the master stops on (sent to the whole process group: a Ctrl-C, systemd's
+    // KillMode=control-group) is that stop, whether it comes before the master's word or after.
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
         if (this.relayingStop) return;
+        if (sig === this.copyDue) {
+          this.copyDue = null;
+          return;
+        }
+        if (!this.ending) this.directSignal = sig;
         const code = 128 + constants.signals[sig];
         // a live master records this process's end as a crash: nobody asked it to stop
         if (!this.ending && !this.orphaned && process.connected)
@@ -240,6 +248,8 @@ export class WorkerRuntime {
   private onMasterMessage(message: MasterMessage): void {
     switch (message.$drover) {
       case 'stop':
+        // its copy of the master's signal is still to come, unless it came first
+        if (message.signal && message.signal !== this.directSignal) this.copyDue = message.signal;
         this.requestStop(message.reason, 0);
         break;
       case 'ping':
@@ -379,6 +389,10 @@ export class WorkerRuntime {
   /** the processes a script's stop sent SIGTERM to, kept for their SIGKILL */
   private stopTree: ProcessRef[] = [];
   private relayingStop = false;
+  /** the first SIGINT/SIGTERM that reached this process straight */
+  private directSignal: StopSignal | null = null;
+  /** the signal the master stops on, whose copy has yet to reach this process: it is no second one */
+  private copyDue: StopSignal | null = null;
 
   /**
    * Stop requested (by the master, a signal, or the master's death). `signal` is the one that
