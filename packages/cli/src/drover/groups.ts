@@ -38,7 +38,8 @@ export async function scanRunDir(stderr: ErrorStream | null, only?: readonly str
   const runDir = defaultRunDir();
   const { running, ended } = await scanGroups(runDir, only);
   for (const group of ended) {
-    const again = running.some((g) => g.baseTitle === group.baseTitle && g.pid !== group.pid);
+    // a master of that name runs now: a later one (its pid may be the same: both PID 1 of a container)
+    const again = running.some((g) => g.baseTitle === group.baseTitle);
     stderr?.write(`drover: ${describeEnded(group, again)}\n`);
   }
   return { runDir, running: [...running].sort((a, b) => a.baseTitle.localeCompare(b.baseTitle)), ended };

@@ -34,6 +34,14 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
   const { settleMs } = validateBackgroundOptions(spec);
   const first = spec.groups[0];
   if (!first) throw new DroverError('EINVAL', 'drover: a background start needs at least one group');
+  if (process.pid === 1) {
+    // the kernel kills every process of a PID namespace when its init exits: the daemon too
+    throw new DroverError(
+      'EDAEMON',
+      `drover: cannot start ${spec.groups.map((g) => `'${g.baseTitle}'`).join(', ')} in the background: this process is PID 1 of its PID namespace (a container's command), and when it exits the kernel kills every process left in it, the background master included`,
+      { hint: "run the master in the foreground as the container's command: start without -d" },
+    );
+  }
   const script = process.argv[1];
   if (!script) {
     throw new DroverError(

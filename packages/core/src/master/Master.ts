@@ -90,6 +90,14 @@ export interface MasterOptions {
 const STATUS_QUERY_TIMEOUT_MS = 300;
 /** What the processes a killed worker left behind get between SIGTERM and SIGKILL (stopTimeout, if shorter). */
 const LEFT_BEHIND_GRACE_MS = 2000;
+/**
+ * Only an init reaps the processes orphaned in its PID namespace; Node waits for its own children
+ * only, so under a master that is PID 1 every orphan stays a zombie, and they add up.
+ */
+const PID_ONE_WARNING =
+  'the master is PID 1 of its PID namespace (a container without an init): processes the workers leave behind are never reaped and stay as zombies; run it under an init: docker run --init, tini, or dumb-init (docs/operations.md, "In a container")';
+/** Said once per process, however many groups it runs. */
+let pidOneWarned = false;
 /** An error's first line kept in a `<name>.ended` record: the record stays a small file. */
 const MAX_END_ERROR_CHARS = 500;
 
@@ -300,6 +308,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       // logged once the forks are under way: a first write to the terminal costs milliseconds
       this.log.info(`master started`, { pid: process.pid, workers: this.target });
+      if (process.pid === 1 && !pidOneWarned) {
+        pidOneWarned = true;
+        this.log.warning(PID_ONE_WARNING);
+      }
       const allReady = Promise.all(ready);
       // a worker failing while the socket opens is handled below, by the await, not left unhandled
       allReady.catch(() => {});
@@ -329,6 +341,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         formatTitle(config.titlePrefix, 'Reaper', config.baseTitle),
         undefined,
         this.logFile ? { file: this.logFile, baseTitle: config.baseTitle } : undefined,
+        (err) =>
+          this.log.warning(
+            `the reaper cannot start (/bin/sh: ${err.code ?? err.message}): should this master be killed, a worker stuck in synchronous code outlives it; give the image a POSIX shell at /bin/sh`,
+          ),
       );
       this.reaper.start();
       this.updateReaper();
@@ -1366,8 +1382,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private entombStalePidFile(paths: GroupPaths): void {
     try {
       const stale = readPidFile(paths.pidFile);
-      if (stale && stale.pid !== process.pid && !isRecordLive(stale))
-        entombPidFile(paths.pidFile, paths.endedFile, stale);
+      if (stale && !isRecordLive(stale)) entombPidFile(paths.pidFile, paths.endedFile, stale);
     } catch {
       // unsafe or malformed: written over as before
     }

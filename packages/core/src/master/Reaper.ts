@@ -76,12 +76,14 @@ export class Reaper {
 
   /**
    * `log`: the group's log file and name, to which the reaper appends one line when it finds the
-   * master dead (none in the foreground, where the log is the terminal).
+   * master dead (none in the foreground, where the log is the terminal). `onFailure`: the reaper
+   * could not start (no `/bin/sh`, as in a distroless image; a pids limit reached).
    */
   constructor(
     private readonly title: string,
     private readonly graceSeconds = 0.5,
     private readonly log?: { file: string; baseTitle: string },
+    private readonly onFailure?: (err: NodeJS.ErrnoException) => void,
   ) {}
 
   start(): void {
@@ -101,7 +103,8 @@ export class Reaper {
         stdio: ['pipe', 'ignore', 'ignore'],
       },
     );
-    child.on('error', () => {});
+    // a spawn that failed emits 'error' and no 'exit': no restart loop, the master is told once
+    child.on('error', (err) => this.onFailure?.(err));
     child.stdin?.on('error', () => {});
     // Killed by someone while the master lives: start a new one with the current list.
     child.once('exit', () => {
