@@ -238,17 +238,17 @@ export async function ensureBuilt(opts: { packages?: boolean } = {}): Promise<vo
 
 /**
  * `stderr` without the notes a command that finds nothing running adds when masters of this user
- * run with another run directory (other tests' groups, which come and go): the end of a
- * not-running error, and the line of `drover status`.
+ * run with another run directory, or (for root) masters of other users run (other tests' groups,
+ * which come and go): the end of a not-running error, and the line of `drover status`.
  */
 export function withoutElsewhere(stderr: string): string {
   return stderr
     .replace(
-      /^drover: but (a drover master|\d+ drover masters) of this user runs? with another run directory: .*\n/m,
+      /^drover: but ((a drover master|\d+ drover masters) of this user runs? with another run directory|uid \d+ ).*\n/m,
       '',
     )
     .replace(
-      /; but (a drover master|\d+ drover masters) of this user runs? with another run directory: [^\n]*\n$/,
+      /; but ((a drover master|\d+ drover masters) of this user runs? with another run directory|uid \d+ )[^\n]*\n$/,
       '\n',
     );
 }

@@ -7,6 +7,8 @@ import {
   type EndedGroup,
   type MasterElsewhere,
   mastersElsewhere,
+  type OtherUserMaster,
+  otherUsersMasters,
   type RunningGroup,
   scanGroups,
 } from '@drover/core/control';
@@ -97,7 +99,8 @@ export async function withOthers(scan: RunDirScan, stderr: ErrorStream | null): 
 /**
  * `no group named 'x' is running in <run dir>`, with the groups that run there, and, when a master
  * of this user runs a group of that name with another run directory (or, with nothing running
- * there, any group), where, and the DROVER_RUN_DIR that reaches it.
+ * there, any group), where, and the DROVER_RUN_DIR that reaches it. For root, the same of the
+ * masters of other users (otherUsersMasters), and how to run drover as their user.
  */
 export function notRunningError(name: string, scan: RunDirScan): DroverError {
   const here = scan.running.map((g) => g.baseTitle);
@@ -107,15 +110,19 @@ export function notRunningError(name: string, scan: RunDirScan): DroverError {
     scan.runDir,
     scan.running.map((g) => g.pid),
   );
+  const others = otherUsersMasters();
   const same = elsewhere.filter((m) => m.groups.includes(name));
-  if (same.length > 0)
-    return new DroverError('ENOTRUNNING', message, { hint: elsewhereHint(same, `'${name}'`) });
+  const othersSame = others.filter((m) => m.groups.includes(name));
+  const hints: string[] = [];
+  if (same.length > 0) hints.push(elsewhereHint(same, `'${name}'`));
+  if (othersSame.length > 0)
+    hints.push(`${same.length > 0 ? 'and' : 'but'} ${otherUsersHint(othersSame, `'${name}'`)}`);
+  if (hints.length > 0) return new DroverError('ENOTRUNNING', message, { hint: hints.join('; ') });
   if (here.length > 0) return new DroverError('ENOTRUNNING', message);
-  // nothing runs here: a shell with the wrong DROVER_RUN_DIR is as likely as a group not started
+  // nothing runs here: a shell with the wrong DROVER_RUN_DIR (or user) is as likely as a group not started
   const start = ended || ranHere(scan.runDir, name) ? `start it again ('start')` : `start it first ('start')`;
-  return new DroverError('ENOTRUNNING', message, {
-    hint: elsewhere.length > 0 ? `${start}; but ${elsewhereHint(elsewhere, null)}` : start,
-  });
+  const note = elsewhereNoteOf(elsewhere, others);
+  return new DroverError('ENOTRUNNING', message, { hint: note === null ? start : `${start}; but ${note}` });
 }
 
 /**
@@ -128,14 +135,78 @@ function ranHere(runDir: string, name: string): boolean {
 
 /**
  * The note for `drover status` or `stop all` that found nothing running: the masters of this user
- * that run with another run directory, and the DROVER_RUN_DIR that reaches them; null for none.
+ * that run with another run directory, and the DROVER_RUN_DIR that reaches them; for root, the
+ * masters of other users too, and how to run drover as their user; null for none.
  */
 export function elsewhereNote(scan: RunDirScan): string | null {
-  const elsewhere = mastersElsewhere(
-    scan.runDir,
-    scan.running.map((g) => g.pid),
+  return elsewhereNoteOf(
+    mastersElsewhere(
+      scan.runDir,
+      scan.running.map((g) => g.pid),
+    ),
+    otherUsersMasters(),
   );
-  return elsewhere.length === 0 ? null : elsewhereHint(elsewhere, null);
+}
+
+function elsewhereNoteOf(
+  elsewhere: readonly MasterElsewhere[],
+  others: readonly OtherUserMaster[],
+): string | null {
+  const notes: string[] = [];
+  if (elsewhere.length > 0) notes.push(elsewhereHint(elsewhere, null));
+  if (others.length > 0) notes.push(`${notes.length > 0 ? 'and ' : ''}${otherUsersHint(others, null)}`);
+  return notes.length === 0 ? null : notes.join('; ');
+}
+
+/**
+ * For root, when another user runs group `name` (a `docker exec` as root into a container whose
+ * service runs as its USER): `but uid 1000 (node) runs 'web' (...); run drover as that user: ...`,
+ * to append to a message about `name`; null when none does, or for any other user.
+ */
+export function otherUsersNote(name: string): string | null {
+  const found = otherUsersMasters().filter((m) => m.groups.includes(name));
+  return found.length === 0 ? null : `but ${otherUsersHint(found, `'${name}'`)}`;
+}
+
+/** `uid 1000 (node)`, or `uid 100123` for a uid without an account. */
+function userLabel(m: OtherUserMaster): string {
+  return m.user === null ? `uid ${m.uid}` : `uid ${m.uid} (${m.user})`;
+}
+
+/**
+ * `uid 1000 (node) runs 'web' (pid 5, run directory /tmp/drover-1000); run drover as that user:
+ * runuser -u node -- drover ..., setpriv --reuid=1000 --regid=1000 --clear-groups drover ..., or
+ * docker exec -u 1000 <container> drover ...`. `what`: the group asked for, or null for any group.
+ */
+function otherUsersHint(masters: readonly OtherUserMaster[], what: string | null): string {
+  const { who, how } = otherUsersParts(masters, what, 'runs');
+  return `${who}; ${how}`;
+}
+
+/** The masters of other users (`who`), and how to reach them (`how`): see otherUsersHint. */
+function otherUsersParts(
+  masters: readonly OtherUserMaster[],
+  what: string | null,
+  verb: string,
+): { who: string; how: string } {
+  const named = masters.slice(0, MAX_NAMED).map((m) => {
+    const groups = what ?? m.groups.map((g) => `'${g}'`).join(', ');
+    return `${userLabel(m)} ${verb} ${groups} (pid ${m.pid}, run directory ${m.runDir ?? 'unknown'})`;
+  });
+  if (masters.length > MAX_NAMED) named.push(`${masters.length - MAX_NAMED} more masters of other users`);
+  const first = masters[0]!;
+  const uids = new Set(masters.map((m) => m.uid));
+  const as = uids.size === 1 ? 'that user' : `the user of the group you want, e.g. for ${userLabel(first)}`;
+  const dir = first.runDir !== null && !first.defaultRunDir ? `, with DROVER_RUN_DIR=${first.runDir}` : '';
+  const ways = [
+    ...(first.user === null ? [] : [`runuser -u ${first.user} -- drover ...`]),
+    `setpriv --reuid=${first.uid} --regid=${first.gid} --clear-groups drover ...`,
+    `docker exec -u ${first.uid} <container> drover ...`,
+  ];
+  return {
+    who: named.join(', '),
+    how: `run drover as ${as}${dir}: ${ways.slice(0, -1).join(', ')}, or ${ways.at(-1)}`,
+  };
 }
 
 /** Masters named in one message at most; the rest are counted. */
@@ -168,23 +239,36 @@ function elsewhereHint(masters: readonly MasterElsewhere[], what: string | null)
 /**
  * The warning a start in the default run directory prints when a master of this user already runs
  * one of `names` with another run directory (a separate namespace: legitimate, but two copies of
- * the group then run); null when none does. `except`: the pid of the master this start launched.
+ * the group then run), and, for root, when another user runs one of them (a second copy, which
+ * that user's drover commands do not see); null when none does. `except`: the pid of the master
+ * this start launched.
  */
 export function startedElsewhereWarning(names: readonly string[], except: number[] = []): string | null {
   const runDir = defaultRunDir();
   const found = mastersElsewhere(runDir, except).filter((m) => m.groups.some((g) => names.includes(g)));
-  if (found.length === 0) return null;
-  const which = found.map((m) => {
-    const groups = m.groups.filter((g) => names.includes(g)).map((g) => `'${g}'`);
-    return `${groups.join(', ')} (pid ${m.pid}, run directory ${m.runDir ?? 'unknown'})`;
-  });
-  const dirs = [...new Set(found.map((m) => m.runDir).filter((d): d is string => d !== null))];
-  const fix =
-    dirs.length === 1
-      ? `set DROVER_RUN_DIR=${dirs[0]}`
-      : `set DROVER_RUN_DIR to its run directory${dirs.length > 1 ? ` (${dirs.join(', ')})` : ''}`;
-  return (
-    `drover: warning: a master of this user already runs ${which.join(', ')}; this start uses ${runDir}, another run directory, so two copies run, and the commands of a shell see only the one of its DROVER_RUN_DIR; ` +
-    `to control that one, ${fix}`
-  );
+  const others = otherUsersMasters(except).filter((m) => m.groups.some((g) => names.includes(g)));
+  const lines: string[] = [];
+  if (found.length > 0) {
+    const which = found.map((m) => {
+      const groups = m.groups.filter((g) => names.includes(g)).map((g) => `'${g}'`);
+      return `${groups.join(', ')} (pid ${m.pid}, run directory ${m.runDir ?? 'unknown'})`;
+    });
+    const dirs = [...new Set(found.map((m) => m.runDir).filter((d): d is string => d !== null))];
+    const fix =
+      dirs.length === 1
+        ? `set DROVER_RUN_DIR=${dirs[0]}`
+        : `set DROVER_RUN_DIR to its run directory${dirs.length > 1 ? ` (${dirs.join(', ')})` : ''}`;
+    lines.push(
+      `drover: warning: a master of this user already runs ${which.join(', ')}; this start uses ${runDir}, another run directory, so two copies run, and the commands of a shell see only the one of its DROVER_RUN_DIR; ` +
+        `to control that one, ${fix}`,
+    );
+  }
+  if (others.length > 0) {
+    const only = others.map((m) => ({ ...m, groups: m.groups.filter((g) => names.includes(g)) }));
+    const { who, how } = otherUsersParts(only, null, 'already runs');
+    lines.push(
+      `drover: warning: ${who}; this start, as root, runs a second copy in ${runDir}, and the drover commands of each user see only their own; to control that one, ${how}`,
+    );
+  }
+  return lines.length === 0 ? null : lines.join('\n');
 }

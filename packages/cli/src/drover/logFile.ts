@@ -9,7 +9,7 @@ import {
   manageFromEntry,
   type RunningGroup,
 } from '@drover/core/control';
-import { type ErrorStream, scanRunDir } from './groups.js';
+import { type ErrorStream, otherUsersNote, scanRunDir } from './groups.js';
 
 /**
  * How long the log file of a running group may be missing before that is said: a rotation
@@ -55,7 +55,22 @@ export async function checkLogFile(
 ): Promise<string> {
   const scan = await scanRunDir(stderr, [name]).catch(() => null);
   const running = scan?.running[0];
-  if (!running) return existingFile(name, scan?.ended[0]?.logFile ?? (await stopped()), null);
+  if (!running) {
+    // root, whose run directory lacks a group another user runs (a docker exec into a container of a USER)
+    const note = otherUsersNote(name);
+    let file: string;
+    try {
+      file = existingFile(name, scan?.ended[0]?.logFile ?? (await stopped()), null);
+    } catch (error) {
+      if (note !== null && error instanceof Error) error.message += `; ${note}`;
+      throw error;
+    }
+    if (note !== null)
+      stderr?.write(
+        `drover: warning: this is the log of an earlier run of '${name}' by this user; ${note}\n`,
+      );
+    return file;
+  }
   const run = await runStatusOf(running);
   if (run?.logFile) return masterLogFile(name, running.pid, run.logFile, deadline);
   // A master that says what it runs but names no log file logs to its terminal (or through a

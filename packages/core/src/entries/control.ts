@@ -32,7 +32,12 @@ export {
   runningGroups,
   scanGroups,
 } from '../groups/discovery.js';
-export { type MasterElsewhere, mastersElsewhere } from '../groups/elsewhere.js';
+export {
+  type MasterElsewhere,
+  mastersElsewhere,
+  type OtherUserMaster,
+  otherUsersMasters,
+} from '../groups/elsewhere.js';
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
 export { colorWanted } from '../log/ConsoleSink.js';
 export { escapeControl } from '../log/format.js';

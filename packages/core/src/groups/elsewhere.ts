@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /** A drover master of this user, seen in /proc, that runs with another run directory. */
@@ -8,6 +9,16 @@ export interface MasterElsewhere {
   groups: string[];
   /** its run directory, or null when it cannot be told (see mastersElsewhere) */
   runDir: string | null;
+}
+
+/** A drover master of another user (see otherUsersMasters). */
+export interface OtherUserMaster extends MasterElsewhere {
+  uid: number;
+  gid: number;
+  /** the account of `uid` in /etc/passwd; null when it has none (a container's random uid) */
+  user: string | null;
+  /** true when its run directory is that user's default one ($TMPDIR/drover-<uid>) */
+  defaultRunDir: boolean;
 }
 
 /** `<prefix>:Master:<baseTitle>[,<baseTitle>...]`, as formatTitle and ManageMultiple set it. */
@@ -33,7 +44,51 @@ export function mastersElsewhere(runDir: string, except: Iterable<number> = []):
  */
 export function userMasters(except: Iterable<number> = []): MasterElsewhere[] {
   const uid = process.getuid?.();
-  if (process.platform !== 'linux' || uid === undefined) return [];
+  if (uid === undefined) return [];
+  return scanMasters(except, (owner) => owner === uid).map(({ pid, groups, runDir }) => ({
+    pid,
+    groups,
+    runDir,
+  }));
+}
+
+/**
+ * The drover masters of the other users, for root only: root may read every `/proc/<pid>` (their
+ * sockets, environment and mount namespace), and may run drover as their user to control them.
+ * Any other user gets []: it could not control them, and a shared host's other users' groups are
+ * none of its business. Masters in another PID namespace (a container's, seen from the host) are
+ * left out: drover run there is what reaches them. One in another mount namespace (a service with
+ * systemd's PrivateTmp=) has an unknown run directory: its path there is not one here. See
+ * userMasters for the rest.
+ */
+export function otherUsersMasters(except: Iterable<number> = []): OtherUserMaster[] {
+  const uid = process.getuid?.();
+  if (uid === undefined || uid !== 0 || process.geteuid?.() !== 0) return [];
+  const own = { pid: namespace('self', 'pid'), mnt: namespace('self', 'mnt') };
+  const masters = scanMasters(except, (owner) => owner !== uid).filter(
+    (m) => own.pid === null || namespace(String(m.pid), 'pid') === own.pid,
+  );
+  if (masters.length === 0) return [];
+  const accounts = passwdNames();
+  return masters.map((m) => {
+    const runDir = own.mnt === null || namespace(String(m.pid), 'mnt') === own.mnt ? m.runDir : null;
+    return {
+      ...m,
+      runDir,
+      user: accounts.get(m.uid) ?? null,
+      defaultRunDir: runDir !== null && runDir === realOrResolved(join(tmpdir(), `drover-${m.uid}`)),
+    };
+  });
+}
+
+interface ScannedMaster extends MasterElsewhere {
+  uid: number;
+  gid: number;
+}
+
+/** The drover masters whose owner `accept` takes, from one scan of /proc (see userMasters). */
+function scanMasters(except: Iterable<number>, accept: (uid: number) => boolean): ScannedMaster[] {
+  if (process.platform !== 'linux') return [];
   const skip = new Set([process.pid, ...except]);
   let entries: string[];
   try {
@@ -41,22 +96,25 @@ export function userMasters(except: Iterable<number> = []): MasterElsewhere[] {
   } catch {
     return [];
   }
-  const found: MasterElsewhere[] = [];
+  const found: ScannedMaster[] = [];
   let sockets: Map<string, string> | null = null;
   for (const entry of entries) {
     const pid = Number(entry);
     if (!Number.isSafeInteger(pid) || pid <= 0 || skip.has(pid)) continue;
-    const groups = masterGroups(pid, uid);
-    if (groups === null) continue;
+    const master = masterGroups(pid, accept);
+    if (master === null) continue;
     sockets ??= boundSockets();
-    const dir = masterRunDir(pid, groups, sockets);
-    found.push({ pid, groups, runDir: dir === null ? null : realOrResolved(dir) });
+    const dir = masterRunDir(pid, master.groups, sockets);
+    found.push({ pid, ...master, runDir: dir === null ? null : realOrResolved(dir) });
   }
   return found;
 }
 
-/** The groups named by the title of `pid` when it is a drover master of `uid`; else null. */
-function masterGroups(pid: number, uid: number): string[] | null {
+/** The groups named by the title of `pid`, and its owner, when it is a drover master of an owner `accept` takes; else null. */
+function masterGroups(
+  pid: number,
+  accept: (uid: number) => boolean,
+): { groups: string[]; uid: number; gid: number } | null {
   let title: string;
   try {
     // a title is set over the command line's memory: what follows it is NULs
@@ -66,13 +124,41 @@ function masterGroups(pid: number, uid: number): string[] | null {
   }
   const match = MASTER_TITLE.exec(title);
   if (!match?.[1]) return null;
+  let owner: { uid: number; gid: number };
   try {
-    if (statSync(`/proc/${pid}`).uid !== uid) return null;
+    owner = statSync(`/proc/${pid}`);
   } catch {
     return null;
   }
+  if (!accept(owner.uid)) return null;
   const groups = match[1].split(',').filter((name) => GROUP_NAME.test(name));
-  return groups.length > 0 ? groups : null;
+  return groups.length > 0 ? { groups, uid: owner.uid, gid: owner.gid } : null;
+}
+
+/** The namespace `kind` of `/proc/<pid>` (`mnt:[4026531841]`), null when it cannot be read. */
+function namespace(pid: string, kind: 'mnt' | 'pid'): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return null;
+  }
+}
+
+/** uid → account name, from /etc/passwd (the first name of a uid); empty when it cannot be read. */
+function passwdNames(): Map<number, string> {
+  const names = new Map<number, string>();
+  let text: string;
+  try {
+    text = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return names;
+  }
+  for (const line of text.split('\n')) {
+    const [name, , uid] = line.split(':');
+    const id = Number(uid);
+    if (name && uid && Number.isSafeInteger(id) && !names.has(id)) names.set(id, name);
+  }
+  return names;
 }
 
 /** inode → path of every unix socket bound to a path (not an abstract name), from /proc/net/unix. */
