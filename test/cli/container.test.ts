@@ -1,9 +1,10 @@
 // What a container does to a group: its master as PID 1 of its PID namespace (`docker run` without
 // --init) warns that orphans are not reaped there, refuses a background start (its exit would kill
 // the daemon), and a killed one started again is still said to have ended; an image without a
-// shell (distroless) has no reaper, which the master says.
+// shell (distroless) has no reaper, which the master says; a worker the kernel's OOM killer ends
+// at the memory limit of its cgroup is said to be that, not a mere crash.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, CLI_FIXTURES, LiveProcess, pidAlive, waitUntil } from './support/bin.js';
@@ -138,4 +139,96 @@ describe.skipIf(!canUnshare)('an image without /bin/sh (distroless)', () => {
       await master.kill();
     }
   }, 60_000);
+});
+
+/** A memory cgroup of its own with `limit` bytes, where this process may put others (root); null: none. */
+function memoryCgroup(limit: number): { dir: string; procs: string; remove: () => void } | null {
+  if (process.getuid?.() !== 0) return null;
+  const name = `drover-test-${process.pid}-${Date.now()}`;
+  const attempts: [root: string, limits: [file: string, value: string][]][] = [
+    // cgroup v1: limit, and no swap to escape to
+    [
+      '/sys/fs/cgroup/memory',
+      [
+        ['memory.limit_in_bytes', String(limit)],
+        ['memory.memsw.limit_in_bytes', String(limit)],
+      ],
+    ],
+    // cgroup v2
+    [
+      '/sys/fs/cgroup',
+      [
+        ['memory.max', String(limit)],
+        ['memory.swap.max', '0'],
+      ],
+    ],
+  ];
+  for (const [root, limits] of attempts) {
+    if (!existsSync(join(root, 'cgroup.procs'))) continue;
+    const dir = join(root, name);
+    try {
+      mkdirSync(dir);
+    } catch {
+      continue;
+    }
+    try {
+      for (const [file, value] of limits)
+        if (existsSync(join(dir, file))) writeFileSync(join(dir, file), value);
+      return { dir, procs: join(dir, 'cgroup.procs'), remove: () => rmdirSync(dir) };
+    } catch {
+      rmdirSync(dir);
+    }
+  }
+  return null;
+}
+
+/** Holds 16 MiB more every 20 ms, written to, until the kernel stops it. */
+const HOG = `const held = [];
+setInterval(() => held.push(Buffer.alloc(16 * 1024 * 1024, 1)), 20);
+`;
+
+const probeCgroup = memoryCgroup(256 * 1024 * 1024);
+probeCgroup?.remove();
+
+describe.skipIf(probeCgroup === null)('a worker killed at the memory limit of its cgroup', () => {
+  it("is said to be killed by the kernel's OOM killer, with the fix", async () => {
+    const box = openSandbox();
+    writeFileSync(join(box.dir, 'hog.mjs'), HOG);
+    const cgroup = memoryCgroup(256 * 1024 * 1024)!;
+    const master = new LiveProcess(
+      spawn(
+        'sh',
+        [
+          '-c',
+          'echo $$ > "$0" && exec "$@"',
+          cgroup.procs,
+          process.execPath,
+          BIN,
+          'start',
+          'hog.mjs',
+          '--name=fixcli-oom',
+        ],
+        { cwd: box.dir, env: box.env, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    try {
+      await master.waitForOutput(
+        /worker exited pin=0 pid=\d+ code=null signal=SIGKILL reason=crash error=/,
+        60_000,
+      );
+      expect(master.output).toMatch(
+        /error +\[fixcli-oom:master #\d+\] worker exited pin=0 pid=\d+ code=null signal=SIGKILL reason=crash error="OOMKilled: killed by the kernel's OOM killer: the memory of its cgroup \(a container's limit, or the machine's\) ran out; set maxMemory \(--max-memory\) so that a worker is recycled before, lower what the workers hold, or raise the limit"\n/,
+      );
+      const [group] = await box.status();
+      expect(group!.workers[0]!.lastExit?.error).toMatch(/^OOMKilled: killed by the kernel's OOM killer/);
+      expect((await box.drover(['stop', 'fixcli-oom'])).code).toBe(0);
+      await master.waitExit();
+    } finally {
+      await master.kill();
+      await waitUntil('the cgroup to empty', () =>
+        readFileSync(cgroup.procs, 'utf8').trim() === '' ? true : undefined,
+      );
+      cgroup.remove();
+    }
+  }, 90_000);
 });

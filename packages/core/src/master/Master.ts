@@ -15,6 +15,7 @@ import {
 } from '../ipc/messages.js';
 import type { Logger } from '../log/Logger.js';
 import { OutputCapture } from '../log/OutputCapture.js';
+import { oomKills } from '../process/OomKills.js';
 import { CpuSampler, isStoppedState, Process } from '../process/Process.js';
 import { endProcesses } from '../process/tree.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
@@ -96,6 +97,8 @@ const LEFT_BEHIND_GRACE_MS = 2000;
  */
 const PID_ONE_WARNING =
   'the master is PID 1 of its PID namespace (a container without an init): processes the workers leave behind are never reaped and stay as zombies; run it under an init: docker run --init, tini, or dumb-init (docs/operations.md, "In a container")';
+const OOM_KILLED =
+  "killed by the kernel's OOM killer: the memory of its cgroup (a container's limit, or the machine's) ran out; set maxMemory (--max-memory) so that a worker is recycled before, lower what the workers hold, or raise the limit";
 /** Said once per process, however many groups it runs. */
 let pidOneWarned = false;
 /** An error's first line kept in a `<name>.ended` record: the record stays a small file. */
@@ -164,6 +167,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private lastHangCheck = 0;
   private startPromise: Promise<void> | null = null;
   private stopPromise: Promise<StopOutcome> | null = null;
+  /** the OOM kills of the group's memory cgroup already known (at the start, or put down to a worker) */
+  private oomKillsSeen: number | null = null;
   /**
    * The signal the group stops on (SIGINT, SIGTERM), told to every worker with its stop: sent to
    * the whole process group, a copy reaches each worker, which must take it for this stop.
@@ -308,6 +313,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       }
       // logged once the forks are under way: a first write to the terminal costs milliseconds
       this.log.info(`master started`, { pid: process.pid, workers: this.target });
+      // the count a worker's SIGKILL from outside is checked against (cheap: two small reads)
+      this.oomKillsSeen = oomKills();
       if (process.pid === 1 && !pidOneWarned) {
         pidOneWarned = true;
         this.log.warning(PID_ONE_WARNING);
@@ -635,6 +642,14 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   ): void {
     const reason = this.classify(slot, handle, code, signal);
     handle.exitReason = reason;
+    if (signal === 'SIGKILL' && !handle.sentKill && !handle.error && this.oomKillsSeen !== null) {
+      // one OOM kill of the cgroup not yet put down to a worker: this one (two may die at once)
+      const count = oomKills();
+      if (count !== null && count > this.oomKillsSeen) {
+        this.oomKillsSeen += 1;
+        handle.error = { name: 'OOMKilled', message: OOM_KILLED };
+      }
+    }
     const error = handle.error
       ? `${handle.error.name}: ${handle.error.message}`
       : reason === 'crash' && handle.signalled

@@ -76,6 +76,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   channelClosed = false;
   /** SIGTERM/SIGINT reached the worker straight, not through the master */
   signalled: string | null = null;
+  /** the master sent it SIGKILL: a SIGKILL exit it did not send came from outside (kill -9, the OOM killer) */
+  sentKill = false;
   /** a stop asked of it timed out, and it was SIGKILLed: its execution was cut off */
   killedAtStopTimeout = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -357,8 +359,10 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     if (!this.alive || this.pid <= 0) return;
     // A worker killed outright cannot end its own children: its descendants (all levels,
     // collected while it still lives to be their parent) go first.
-    if (signal === 'SIGKILL')
+    if (signal === 'SIGKILL') {
+      this.sentKill = true;
       for (const child of Process.descendants(this.pid)) signalQuietly(child.pid, signal);
+    }
     // already gone: the exit event follows
     signalQuietly(this.pid, signal);
   }
