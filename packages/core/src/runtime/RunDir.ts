@@ -100,6 +100,10 @@ function markedAsOwn(dir: string, uid: number | undefined): boolean {
   }
 }
 
+/** The hint for a run directory on a read-only file system (a container's read-only root). */
+const ON_READ_ONLY_FS =
+  'its file system is read-only; set DROVER_RUN_DIR (runDir) to a directory on a writable file system (in a container, a tmpfs: docker run --tmpfs /run/app -e DROVER_RUN_DIR=/run/app)';
+
 function unsafe(dir: string, problem: string, hint: string): DroverError {
   return new DroverError('EUNSAFE_RUNDIR', `drover: run directory '${dir}' ${problem}`, { hint });
 }
@@ -119,7 +123,7 @@ export function ensurePrivateDir(dir: string): void {
       throw unsafe(
         dir,
         code === 'EKERNELFS' ? ON_KERNEL_FS : `cannot be created (${code ?? (err as Error).message})`,
-        'set DROVER_RUN_DIR to a directory you own',
+        code === 'EROFS' ? ON_READ_ONLY_FS : 'set DROVER_RUN_DIR to a directory you own',
       );
     }
   }
@@ -150,10 +154,13 @@ export function ensurePrivateDir(dir: string): void {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
     throw unsafe(
       dir,
-      `cannot be written (${(err as NodeJS.ErrnoException).code})`,
-      `run 'chmod 700 ${dir}', or set DROVER_RUN_DIR to a directory you own`,
+      `cannot be written (${code})`,
+      code === 'EROFS'
+        ? ON_READ_ONLY_FS
+        : `run 'chmod 700 ${dir}', or set DROVER_RUN_DIR to a directory you own`,
     );
   }
   if ((stats.mode & 0o077) !== 0) {
