@@ -41,6 +41,16 @@ const FATAL_PREFIX = 'FATAL ERROR: ';
 const FATAL_OUTPUT_WAIT_MS = 250;
 const RAISE_HEAP =
   "the worker's heap limit: raise it (execArgv ['--max-old-space-size=<MiB>'], drover start --node-args) or find what holds the memory";
+/**
+ * How Node says it could not create a thread. `node[<pid>]: pthread_create: <error>` is the thread
+ * of its SIGUSR1 handler, at its start: it goes on without it, but the next thread it needs (its
+ * libuv pool's) ends it with a SIGABRT and no word. `Assertion failed: (0) == (uv_thread_create…`
+ * is one of its platform's threads: it aborts at once.
+ */
+const PTHREAD_CREATE = /^\S+\[\d+\]: pthread_create: (.+)$/;
+const THREAD_ASSERTION = /\bAssertion\b.*\(uv_thread_create(_ex)?\(/;
+const NO_THREAD =
+  'the worker could not create a thread: the user it runs as has as many processes and threads as it may (ulimit -u), or the container as many as its pids limit (docker run --pids-limit; a master that is PID 1 without an init leaves zombies that count: docker run --init); raise the limit, or run fewer workers';
 
 export class WorkerHandle extends EventEmitter<HandleEvents> {
   readonly pid: number;
@@ -92,6 +102,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   /** the signal the master stops on, told to the worker with its stop */
   private stopSignal: StopSignal | undefined;
   private readonly queries = new Map<number, (report: WorkerReport | null) => void>();
+  /** a thread Node could not create, said on its stderr: the error of a SIGABRT that follows */
+  private threadFailure: SerializedError | null = null;
 
   constructor(
     readonly pin: number,
@@ -107,6 +119,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     this.exited = new Promise((resolve) => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.state === 'exited') return;
+        if (signal === 'SIGABRT') this.error ??= this.threadFailure;
         this.state = 'exited';
         for (const answer of this.queries.values()) answer(null);
         this.queries.clear();
@@ -161,12 +174,20 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
    * ended it, which it could not report itself.
    */
   stderrLine(line: string): void {
-    if (this.error || !line.startsWith(FATAL_PREFIX)) return;
-    const message = line.slice(FATAL_PREFIX.length).trim();
-    this.error = {
-      name: 'FATAL ERROR',
-      message: message.includes('heap out of memory') ? `${message}; ${RAISE_HEAP}` : message,
-    };
+    if (this.error) return;
+    if (line.startsWith(FATAL_PREFIX)) {
+      const message = line.slice(FATAL_PREFIX.length).trim();
+      this.error = {
+        name: 'FATAL ERROR',
+        message: message.includes('heap out of memory') ? `${message}; ${RAISE_HEAP}` : message,
+      };
+    } else if (THREAD_ASSERTION.test(line)) {
+      this.error = { name: 'FATAL ERROR', message: `${line.replace(/^[\s#]+/, '').trim()}; ${NO_THREAD}` };
+    } else {
+      // a worker that goes on without that thread is no failure: only its SIGABRT is said so
+      const failed = PTHREAD_CREATE.exec(line)?.[1]?.trim();
+      if (failed) this.threadFailure ??= { name: 'pthread_create', message: `${failed}; ${NO_THREAD}` };
+    }
   }
 
   get alive(): boolean {
