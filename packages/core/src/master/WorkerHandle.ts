@@ -11,6 +11,7 @@ import {
 import { isDeadState, Process } from '../process/Process.js';
 import { isStillRunning, type ProcessRef, signalQuietly } from '../process/tree.js';
 import type { ExitReason } from '../status.js';
+import { lastWords } from './lastWords.js';
 import { workerDirectoryProblem } from './workerDirectory.js';
 
 export interface WorkerReport {
@@ -29,29 +30,15 @@ export interface HandleEvents {
   stopTimeout: [timeoutMs: number];
 }
 
+/** The record of a worker's child processes is pruned of ended ones when it reaches this size. */
+const CHILDREN_PRUNE_MIN = 64;
+/** How long an exit by SIGABRT waits for the rest of the worker's stderr, which says why. */
+const FATAL_OUTPUT_WAIT_MS = 250;
+
 /**
  * The master's view of one worker process: its state, the messages it sends, and how to stop it.
  * A PIN's WorkerSlot owns one handle at a time, two during a rolling replacement.
  */
-/** The record of a worker's child processes is pruned of ended ones when it reaches this size. */
-const CHILDREN_PRUNE_MIN = 64;
-/** How Node and V8 begin the line they write before they abort the process. */
-const FATAL_PREFIX = 'FATAL ERROR: ';
-/** How long an exit by SIGABRT waits for the rest of the worker's stderr, which says why. */
-const FATAL_OUTPUT_WAIT_MS = 250;
-const RAISE_HEAP =
-  "the worker's heap limit: raise it (execArgv ['--max-old-space-size=<MiB>'], drover start --node-args) or find what holds the memory";
-/**
- * How Node says it could not create a thread. `node[<pid>]: pthread_create: <error>` is the thread
- * of its SIGUSR1 handler, at its start: it goes on without it, but the next thread it needs (its
- * libuv pool's) ends it with a SIGABRT and no word. `Assertion failed: (0) == (uv_thread_create…`
- * is one of its platform's threads: it aborts at once.
- */
-const PTHREAD_CREATE = /^\S+\[\d+\]: pthread_create: (.+)$/;
-const THREAD_ASSERTION = /\bAssertion\b.*\(uv_thread_create(_ex)?\(/;
-const NO_THREAD =
-  'the worker could not create a thread: the user it runs as has as many processes and threads as it may (ulimit -u), or the container as many as its pids limit (docker run --pids-limit; a master that is PID 1 without an init leaves zombies that count: docker run --init); raise the limit, or run fewer workers';
-
 export class WorkerHandle extends EventEmitter<HandleEvents> {
   readonly pid: number;
   /** its start time in `/proc` (clock ticks since boot), null when unknown */
@@ -168,26 +155,14 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     return this.cw.process.stderr;
   }
 
-  /**
-   * A line of the worker's stderr: Node's and V8's last words before an abort (`FATAL ERROR:
-   * Reached heap limit Allocation failed - JavaScript heap out of memory`) are the error that
-   * ended it, which it could not report itself.
-   */
+  /** A line of the worker's stderr: Node's and V8's last words before an abort (see lastWords). */
   stderrLine(line: string): void {
     if (this.error) return;
-    if (line.startsWith(FATAL_PREFIX)) {
-      const message = line.slice(FATAL_PREFIX.length).trim();
-      this.error = {
-        name: 'FATAL ERROR',
-        message: message.includes('heap out of memory') ? `${message}; ${RAISE_HEAP}` : message,
-      };
-    } else if (THREAD_ASSERTION.test(line)) {
-      this.error = { name: 'FATAL ERROR', message: `${line.replace(/^[\s#]+/, '').trim()}; ${NO_THREAD}` };
-    } else {
-      // a worker that goes on without that thread is no failure: only its SIGABRT is said so
-      const failed = PTHREAD_CREATE.exec(line)?.[1]?.trim();
-      if (failed) this.threadFailure ??= { name: 'pthread_create', message: `${failed}; ${NO_THREAD}` };
-    }
+    const words = lastWords(line);
+    if (!words) return;
+    // a worker that goes on without that thread is no failure: only its SIGABRT is said so
+    if ('fatal' in words) this.error = words.fatal;
+    else this.threadFailure ??= words.ifAborted;
   }
 
   get alive(): boolean {
