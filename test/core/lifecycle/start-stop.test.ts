@@ -201,7 +201,7 @@ describe('start and stop', () => {
     expect(await group.waitExit(10_000)).toEqual({ code: 0, signal: null });
   });
 
-  it('a worker already draining (a stop asked over the socket) learns the signal the group then stops on', async () => {
+  it('a worker already draining (a stop over the socket, a reload, a recycle) takes the group signal that comes next for that stop', async () => {
     current = startLoop(
       { maxWorkerNum: 1, executeUSleep: 0 },
       { workMs: 1500, reportExecutionEnd: true, reportStopSeen: true },

@@ -23,7 +23,7 @@ export type MasterMessage =
   /**
    * finish the current execution, drain servers, exit. `signal`: the master stops because it got
    * this signal; sent to the whole process group (Ctrl-C, systemd's KillMode=control-group), its
-   * copy reaches the worker too, and is this stop, not a second signal that forces the exit
+   * copy reaches the worker too, and a script's own SIGTERM handler gets that one, not a relay
    */
   | { $drover: 'stop'; reason: ExitReason; signal?: StopSignal }
   /** heartbeat for hang detection */

@@ -171,7 +171,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private oomKillsSeen: number | null = null;
   /**
    * The signal the group stops on (SIGINT, SIGTERM), told to every worker with its stop: sent to
-   * the whole process group, a copy reaches each worker, which must take it for this stop.
+   * the whole process group, a copy reaches each worker too, which a script's own SIGTERM handler
+   * must not get twice.
    */
   private stopSignal: StopSignal | undefined;
   private opChain: Promise<unknown> = Promise.resolve();
@@ -1474,11 +1475,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   async stopBySignal(signal: NodeJS.Signals): Promise<void> {
     this.log.info(`${signal} received: graceful stop`);
-    if (signal === 'SIGINT' || signal === 'SIGTERM') {
-      this.stopSignal = signal;
-      // the workers draining already (a reload's, a stop asked over the socket) learn it too
-      for (const slot of this.slots.values()) for (const h of slot.handles()) h.tellStopSignal(signal);
-    }
+    if (signal === 'SIGINT' || signal === 'SIGTERM') this.stopSignal = signal;
     await this.stop();
     this.router.unregister(this);
   }

@@ -314,16 +314,6 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   }
 
   /**
-   * Tells a draining worker (a reload's, a stop asked over the socket) the signal its group now
-   * stops on: the copy of that signal a group-wide kill sends it is no second one.
-   */
-  tellStopSignal(signal: StopSignal): void {
-    if (!this.alive || this.state !== 'draining' || !this.stopReason || this.stopSignal) return;
-    this.stopSignal = signal;
-    this.send({ $drover: 'stop', reason: this.stopReason, signal });
-  }
-
-  /**
    * Asks the worker to finish and exit; SIGKILL after `timeoutMs` (`killedAtStopTimeout`, and a
    * `stopTimeout` event first). Resolves when it has exited.
    */
@@ -335,7 +325,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
       this.stopReason = reason;
       this.stopSignal = signal;
       if (!this.send({ $drover: 'stop', reason, ...(signal ? { signal } : {}) })) this.kill('SIGTERM');
-    } else if (signal) this.tellStopSignal(signal);
+    }
     const timer = setTimeout(() => {
       if (!this.alive || this.pid <= 0) return;
       // once, however many stops wait on it (a reload's and a stop's)

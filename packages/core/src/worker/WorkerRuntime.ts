@@ -45,6 +45,12 @@ const EXIT_CHILD_GRACE_MS = 500;
 const MASTER_DEATH_WATCH_MS = 200;
 /** A master too busy to answer a round trip within this is not waited for longer. */
 const SYNC_TIMEOUT_MS = 1_000;
+/**
+ * How long the master's stop on a SIGTERM waits before it relays SIGTERM to a script's own
+ * handler: the group's copy, sent at the same instant as the master's, is here by then if it was
+ * sent at all, and the handler then gets one SIGTERM, not two.
+ */
+const COPY_WAIT_MS = 100;
 
 /**
  * Takes the Node options the master gave this worker out of `process.execArgv`, which
@@ -214,25 +220,27 @@ export class WorkerRuntime {
       endDescendantsSync(process.pid, Math.min(EXIT_CHILD_GRACE_MS, this.childGraceMs()), found);
     });
 
-    // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once. The copy
-    // of the signal the master stops on (sent to the whole process group: a Ctrl-C, systemd's
-    // KillMode=control-group) is that stop, whether it comes before the master's word or after.
+    // SIGINT/SIGTERM straight to a worker: stop gracefully; a second one exits at once. A stop the
+    // master asked for does not count: the copy of a signal sent to the whole process group (a
+    // Ctrl-C, systemd's KillMode=control-group), which reaches the worker as well as the master,
+    // is that same stop, whichever of the two comes first.
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
         if (this.relayingStop) return;
-        if (sig === this.copyDue) {
-          this.copyDue = null;
-          return;
-        }
-        if (!this.ending) this.directSignal = sig;
         const code = 128 + constants.signals[sig];
+        // the relay waiting for this copy is not needed: the script's handler has it now
+        if (sig === 'SIGTERM' && this.pendingRelay) {
+          clearTimeout(this.pendingRelay);
+          this.pendingRelay = null;
+        }
+        const second = this.signalledDirectly;
+        this.signalledDirectly = true;
         // a live master records this process's end as a crash: nobody asked it to stop
         if (!this.ending && !this.orphaned && process.connected)
           this.send({ $drover: 'signalled', signal: sig });
-        if (this.ending) {
-          // A script ending on its own keeps its signals: the master's stopTimeout bounds it.
-          if (!this.scriptEndsItself) this.exit(code);
-        } else this.requestStop('signal', code, sig);
+        if (!this.ending) this.requestStop('signal', code, sig);
+        // A script ending on its own keeps its signals: the master's stopTimeout bounds it.
+        else if (second && !this.scriptEndsItself) this.exit(code);
       });
     }
     // Group-wide signals meant for the master (a terminal hangup, scaling) must neither kill nor
@@ -248,9 +256,7 @@ export class WorkerRuntime {
   private onMasterMessage(message: MasterMessage): void {
     switch (message.$drover) {
       case 'stop':
-        // its copy of the master's signal is still to come, unless it came first
-        if (message.signal && message.signal !== this.directSignal) this.copyDue = message.signal;
-        this.requestStop(message.reason, 0);
+        this.requestStop(message.reason, 0, undefined, message.signal);
         break;
       case 'ping':
         this.send({ $drover: 'pong', seq: message.seq });
@@ -389,32 +395,42 @@ export class WorkerRuntime {
   /** the processes a script's stop sent SIGTERM to, kept for their SIGKILL */
   private stopTree: ProcessRef[] = [];
   private relayingStop = false;
-  /** the first SIGINT/SIGTERM that reached this process straight */
-  private directSignal: StopSignal | null = null;
-  /** the signal the master stops on, whose copy has yet to reach this process: it is no second one */
-  private copyDue: StopSignal | null = null;
+  /** a SIGINT/SIGTERM reached this process straight: the next one exits at once */
+  private signalledDirectly = false;
+  /** the SIGTERM relayed to the script's own handler, held while the group's copy may come */
+  private pendingRelay: NodeJS.Timeout | null = null;
 
   /**
    * Stop requested (by the master, a signal, or the master's death). `signal` is the one that
-   * came straight to this process, if any.
+   * came straight to this process, if any; `masterSignal`, the one the master stops on, whose copy
+   * may reach this process too (a signal sent to the whole process group).
    */
-  requestStop(reason: ExitReason | 'signal' | 'orphan', code: number, signal?: NodeJS.Signals): void {
+  requestStop(
+    reason: ExitReason | 'signal' | 'orphan',
+    code: number,
+    signal?: NodeJS.Signals,
+    masterSignal?: StopSignal,
+  ): void {
     if (this.ending) return;
     this.ending = { reason, code };
     if (reason !== 'signal' && reason !== 'orphan')
       this.stopDeadline = Date.now() + this.envelope.stopTimeout;
     this.abort.abort();
     // A signal the script handles itself has reached its handler already; any other stop reaches
-    // a script's SIGTERM handler as SIGTERM, as under a plain supervisor.
+    // a script's SIGTERM handler as SIGTERM, as under a plain supervisor: once. When the master
+    // stops on a SIGTERM, the group's copy may be on its way, and the relay waits for it a little.
     const scriptHasHandler = signal === 'SIGTERM' && process.listenerCount('SIGTERM') > 1;
     if (!scriptHasHandler && process.listenerCount('SIGTERM') > 1) {
-      // the runtime's own listener would take the relayed SIGTERM for a second one and exit
-      this.relayingStop = true;
-      try {
-        process.emit('SIGTERM', 'SIGTERM');
-      } finally {
-        this.relayingStop = false;
-      }
+      if (masterSignal !== 'SIGTERM') this.relaySigterm();
+      else
+        this.pendingRelay = setTimeout(() => {
+          // after this turn's poll phase, where a copy that came meanwhile is read first
+          setImmediate(() => {
+            if (!this.pendingRelay) return;
+            this.pendingRelay = null;
+            this.relaySigterm();
+          });
+        }, COPY_WAIT_MS);
     }
     const handled = scriptHasHandler || process.listenerCount('SIGTERM') > 1;
     // (an orphan's end is bound by ORPHAN_DEADLINE_MS instead)
@@ -442,6 +458,17 @@ export class WorkerRuntime {
     }
     // In loop mode the loop calls wrapUp after the current execution; otherwise do it now.
     if (!this.loop || !this.busy) void this.wrapUp();
+  }
+
+  /** The master's stop, to the script's own SIGTERM handler. */
+  private relaySigterm(): void {
+    // the runtime's own listener would take the relayed SIGTERM for one sent to this process
+    this.relayingStop = true;
+    try {
+      process.emit('SIGTERM', 'SIGTERM');
+    } finally {
+      this.relayingStop = false;
+    }
   }
 
   private wrapping = false;
