@@ -73,6 +73,18 @@ describe('respawn', () => {
     expect(exit).toMatchObject({ pin: 0, reason: 'crash', error: 'FATAL ERROR: late words' });
   });
 
+  it("a child's last words on the worker's stderr are no error of the worker's own exit", async () => {
+    current = startLoop({ maxWorkerNum: 1 }, { childLastWords: true });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    expect(group.output).toContain("FATAL ERROR: a child's words");
+    group.signal('SIGTERM');
+    expect(await group.waitExit()).toEqual({ code: 0, signal: null });
+    const exit = group.events.find(is('workerExit'))!;
+    expect(exit).toMatchObject({ code: 0, reason: 'stop' });
+    expect(exit.error).toBeUndefined();
+  });
+
   it('workers that exit(41) are replaced on the same PIN', async () => {
     current = startLoop(
       { maxWorkerNum: 2, restart: { initialDelayMs: 50, maxDelayMs: 200 } },

@@ -89,8 +89,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   /** the signal the master stops on, told to the worker with its stop */
   private stopSignal: StopSignal | undefined;
   private readonly queries = new Map<number, (report: WorkerReport | null) => void>();
-  /** a thread Node could not create, said on its stderr: the error of a SIGABRT that follows */
-  private threadFailure: SerializedError | null = null;
+  /** what its stderr said before an abort (heap out of memory, a thread not created): the error of a SIGABRT */
+  private abortError: SerializedError | null = null;
 
   constructor(
     readonly pin: number,
@@ -106,7 +106,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     this.exited = new Promise((resolve) => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.state === 'exited') return;
-        if (signal === 'SIGABRT') this.error ??= this.threadFailure;
+        if (signal === 'SIGABRT') this.error ??= this.abortError;
         this.state = 'exited';
         for (const answer of this.queries.values()) answer(null);
         this.queries.clear();
@@ -117,7 +117,14 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         // V8 aborts after writing why (`FATAL ERROR: ...`) on stderr, which the master may read
         // after the exit: the exit waits for it, briefly, so that it is said with the exit
         const stderr = cw.process.stderr;
-        if (signal !== 'SIGABRT' || this.error || !stderr || stderr.readableEnded || stderr.destroyed)
+        if (
+          signal !== 'SIGABRT' ||
+          this.error ||
+          this.abortError ||
+          !stderr ||
+          stderr.readableEnded ||
+          stderr.destroyed
+        )
           return onExit(code, signal);
         const done = () => {
           clearTimeout(timer);
@@ -155,14 +162,16 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     return this.cw.process.stderr;
   }
 
-  /** A line of the worker's stderr: Node's and V8's last words before an abort (see lastWords). */
+  /**
+   * A line of the worker's stderr: Node's and V8's last words before an abort (see lastWords),
+   * kept for a SIGABRT exit only: a worker goes on without a thread it could not create, and a
+   * child sharing its stderr may write them and die alone.
+   */
   stderrLine(line: string): void {
-    if (this.error) return;
     const words = lastWords(line);
     if (!words) return;
-    // a worker that goes on without that thread is no failure: only its SIGABRT is said so
-    if ('fatal' in words) this.error = words.fatal;
-    else this.threadFailure ??= words.ifAborted;
+    if ('fatal' in words) this.abortError = words.fatal;
+    else this.abortError ??= words.ifAborted;
   }
 
   get alive(): boolean {
