@@ -217,10 +217,10 @@ describe.skipIf(probeCgroup === null)('a worker killed at the memory limit of it
         60_000,
       );
       expect(master.output).toMatch(
-        /error +\[fixcli-oom:master #\d+\] worker exited pin=0 pid=\d+ code=null signal=SIGKILL reason=crash error="OOMKilled: killed by the kernel's OOM killer: the memory of its cgroup \(a container's limit, or the machine's\) ran out; set maxMemory \(--max-memory\) so that a worker is recycled before, lower what the workers hold, or raise the limit"\n/,
+        /error +\[fixcli-oom:master #\d+\] worker exited pin=0 pid=\d+ code=null signal=SIGKILL reason=crash error="OOMKilled: killed by a SIGKILL drover did not send, most likely the kernel's OOM killer \(its memory cgroup counted 1 OOM kill\(s\) since \S+Z\): the memory of the container or the machine ran out; set maxMemory \(--max-memory\) so that a worker is recycled before, lower what the workers hold, or raise the limit"\n/,
       );
       const [group] = await box.status();
-      expect(group!.workers[0]!.lastExit?.error).toMatch(/^OOMKilled: killed by the kernel's OOM killer/);
+      expect(group!.workers[0]!.lastExit?.error).toMatch(/^OOMKilled: killed by a SIGKILL drover did not send, most likely the kernel's OOM killer/);
       expect((await box.drover(['stop', 'fixcli-oom'])).code).toBe(0);
       await master.waitExit();
     } finally {

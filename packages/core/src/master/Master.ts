@@ -15,7 +15,7 @@ import {
 } from '../ipc/messages.js';
 import type { Logger } from '../log/Logger.js';
 import { OutputCapture } from '../log/OutputCapture.js';
-import { oomKills } from '../process/OomKills.js';
+import { OomKillWatch } from '../process/OomKills.js';
 import { CpuSampler, isStoppedState, Process } from '../process/Process.js';
 import { endProcesses } from '../process/tree.js';
 import { InstanceLock } from '../runtime/InstanceLock.js';
@@ -98,7 +98,14 @@ const LEFT_BEHIND_GRACE_MS = 2000;
 const PID_ONE_WARNING =
   'the master is PID 1 of its PID namespace (a container without an init): processes the workers leave behind are never reaped and stay as zombies; run it under an init: docker run --init, tini, or dumb-init (docs/operations.md, "In a container")';
 const OOM_KILLED =
-  "killed by the kernel's OOM killer: the memory of its cgroup (a container's limit, or the machine's) ran out; set maxMemory (--max-memory) so that a worker is recycled before, lower what the workers hold, or raise the limit";
+  'the memory of the container or the machine ran out; set maxMemory (--max-memory) so that a worker is recycled before, lower what the workers hold, or raise the limit';
+/** What to do about a reaper that could not start, by the spawn's error code. */
+function reaperFix(code: string | undefined): string {
+  if (code === 'EAGAIN')
+    return "the user's or the container's limit on processes is reached (ulimit -u, docker run --pids-limit): raise it, or run fewer workers";
+  if (code === 'ENOENT' || code === 'EACCES') return 'give the image a POSIX shell at /bin/sh';
+  return 'check that /bin/sh can be started';
+}
 /** Said once per process, however many groups it runs. */
 let pidOneWarned = false;
 /** An error's first line kept in a `<name>.ended` record: the record stays a small file. */
@@ -167,8 +174,8 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private lastHangCheck = 0;
   private startPromise: Promise<void> | null = null;
   private stopPromise: Promise<StopOutcome> | null = null;
-  /** the OOM kills of the group's memory cgroup already known (at the start, or put down to a worker) */
-  private oomKillsSeen: number | null = null;
+  /** puts a worker's SIGKILL from outside down to the OOM killer (from the start on) */
+  private oomWatch: OomKillWatch | null = null;
   /**
    * The signal the group stops on (SIGINT, SIGTERM), told to every worker with its stop: sent to
    * the whole process group, a copy reaches each worker too, which a script's own SIGTERM handler
@@ -315,7 +322,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
       // logged once the forks are under way: a first write to the terminal costs milliseconds
       this.log.info(`master started`, { pid: process.pid, workers: this.target });
       // the count a worker's SIGKILL from outside is checked against (cheap: two small reads)
-      this.oomKillsSeen = oomKills();
+      this.oomWatch = new OomKillWatch();
       if (process.pid === 1 && !pidOneWarned) {
         pidOneWarned = true;
         this.log.warning(PID_ONE_WARNING);
@@ -351,7 +358,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         this.logFile ? { file: this.logFile, baseTitle: config.baseTitle } : undefined,
         (err) =>
           this.log.warning(
-            `the reaper cannot start (/bin/sh: ${err.code ?? err.message}): should this master be killed, a worker stuck in synchronous code outlives it; give the image a POSIX shell at /bin/sh`,
+            `the reaper cannot start (/bin/sh: ${err.code ?? err.message}): should this master be killed, a worker stuck in synchronous code outlives it; ${reaperFix(err.code)}`,
           ),
       );
       this.reaper.start();
@@ -643,14 +650,12 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   ): void {
     const reason = this.classify(slot, handle, code, signal);
     handle.exitReason = reason;
-    if (signal === 'SIGKILL' && !handle.sentKill && !handle.error && this.oomKillsSeen !== null) {
-      // one OOM kill of the cgroup not yet put down to a worker: this one (two may die at once)
-      const count = oomKills();
-      if (count !== null && count > this.oomKillsSeen) {
-        this.oomKillsSeen += 1;
-        handle.error = { name: 'OOMKilled', message: OOM_KILLED };
-      }
-    }
+    const oom = this.oomWatch?.onExit(signal === 'SIGKILL' && !handle.sentKill && !handle.error);
+    if (oom)
+      handle.error = {
+        name: 'OOMKilled',
+        message: `killed by a SIGKILL drover did not send, most likely the kernel's OOM killer (its memory cgroup counted ${oom.kills} OOM kill(s) since ${new Date(oom.since).toISOString()}): ${OOM_KILLED}`,
+      };
     const error = handle.error
       ? `${handle.error.name}: ${handle.error.message}`
       : reason === 'crash' && handle.signalled

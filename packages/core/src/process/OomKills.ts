@@ -42,3 +42,52 @@ function memoryCgroupFiles(): string[] {
   // v1 first where both are mounted: its memory controller is the one that counts then
   return files.sort((a, b) => Number(b.includes('oom_control')) - Number(a.includes('oom_control')));
 }
+
+/** Within this of an exit put down to the OOM killer, the other kills it counted go to workers dying with it. */
+const SAME_EVENT_MS = 1000;
+
+/**
+ * Puts a worker's SIGKILL from outside drover down to the kernel's OOM killer when the `oom_kill`
+ * count of the group's memory cgroup grew since the last look. Every worker exit is a look, so a
+ * kill of another process of the cgroup (a worker's helper, a sidecar) is not put on a worker
+ * killed by hand later on; workers the killer took at once (the count grew by several) are each
+ * put down to it.
+ */
+export class OomKillWatch {
+  private seen: number | null;
+  private seenAt: number;
+  private sameEvent = { kills: 0, until: 0 };
+
+  /** `read`: the count (oomKills; another for tests) */
+  constructor(
+    private readonly read: () => number | null = oomKills,
+    now = Date.now(),
+  ) {
+    this.seen = read();
+    this.seenAt = now;
+  }
+
+  /**
+   * A worker exited; `foreignKill`: of a SIGKILL drover did not send. Returns how many OOM kills
+   * were counted since when, when this one is most likely one of them; null otherwise.
+   */
+  onExit(foreignKill: boolean, now = Date.now()): { kills: number; since: number } | null {
+    if (this.seen === null) return null;
+    const count = this.read();
+    if (count === null) return null;
+    const grew = count - this.seen;
+    const since = this.seenAt;
+    this.seen = count;
+    this.seenAt = now;
+    if (!foreignKill) return null;
+    if (grew > 0) {
+      this.sameEvent = { kills: grew - 1, until: now + SAME_EVENT_MS };
+      return { kills: grew, since };
+    }
+    if (this.sameEvent.kills > 0 && now <= this.sameEvent.until) {
+      this.sameEvent.kills -= 1;
+      return { kills: 1, since };
+    }
+    return null;
+  }
+}
