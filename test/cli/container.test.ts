@@ -72,9 +72,38 @@ describe.skipIf(!canUnshare)('a master that is PID 1 (a container without an ini
     ]);
     expect(await launcher.waitExit()).toEqual({ code: 1, signal: null });
     expect(launcher.output).toBe(
-      "drover: cannot start 'fixcli-initd' in the background: this process is PID 1 of its PID namespace (a container's command), and when it exits the kernel kills every process left in it, the background master included; run the master in the foreground as the container's command: start without -d\n",
+      "drover: cannot start 'fixcli-initd' in the background: this process is PID 1 of its PID namespace (a container's command): when it exits, the kernel kills every process left in the namespace, the background master included; run the master in the foreground as the container's command: start without -d\n",
     );
     expect(readdirSync(box.runDir).filter((f) => f.startsWith('fixcli-initd'))).toEqual([]);
+  }, 60_000);
+
+  it('a background start run by a PID 1 that exits with it (a shell, tini) is refused too', async () => {
+    const box = openSandbox();
+    // `; exit $?`: the shell stays PID 1 and runs drover as its child, as a CMD in shell form does
+    const shell = new LiveProcess(
+      spawn(
+        'unshare',
+        [
+          '--pid',
+          '--fork',
+          '--mount-proc',
+          'sh',
+          '-c',
+          '"$0" "$@"; exit $?',
+          process.execPath,
+          BIN,
+          'start',
+          join(CLI_FIXTURES, 'plain.mjs'),
+          '-d',
+          '--name=fixcli-initsh',
+        ],
+        { cwd: box.dir, env: box.env, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    expect(await shell.waitExit()).toEqual({ code: 1, signal: null });
+    expect(shell.output).toBe(
+      "drover: cannot start 'fixcli-initsh' in the background: this process is the command PID 1 (sh) runs, as a container's command is: sh exits when it does, and the kernel then kills every process left in the namespace, the background master included; run the master in the foreground as the container's command: start without -d\n",
+    );
   }, 60_000);
 
   it('killed, then started again (both PID 1), it is said to have ended before the master that runs now', async () => {
@@ -220,7 +249,9 @@ describe.skipIf(probeCgroup === null)('a worker killed at the memory limit of it
         /error +\[fixcli-oom:master #\d+\] worker exited pin=0 pid=\d+ code=null signal=SIGKILL reason=crash error="OOMKilled: killed by a SIGKILL drover did not send, most likely the kernel's OOM killer \(its memory cgroup counted 1 OOM kill\(s\) since \S+Z\): the memory of the container or the machine ran out; set maxMemory \(--max-memory\) so that a worker is recycled before, lower what the workers hold, or raise the limit"\n/,
       );
       const [group] = await box.status();
-      expect(group!.workers[0]!.lastExit?.error).toMatch(/^OOMKilled: killed by a SIGKILL drover did not send, most likely the kernel's OOM killer/);
+      expect(group!.workers[0]!.lastExit?.error).toMatch(
+        /^OOMKilled: killed by a SIGKILL drover did not send, most likely the kernel's OOM killer/,
+      );
       expect((await box.drover(['stop', 'fixcli-oom'])).code).toBe(0);
       await master.waitExit();
     } finally {

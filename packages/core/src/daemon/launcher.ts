@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ControlClient } from '../control/ControlClient.js';
 import { SocketGoneError } from '../control/SocketGoneError.js';
@@ -34,11 +34,12 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
   const { settleMs } = validateBackgroundOptions(spec);
   const first = spec.groups[0];
   if (!first) throw new DroverError('EINVAL', 'drover: a background start needs at least one group');
-  if (process.pid === 1) {
+  const entry = containerEntry();
+  if (entry) {
     // the kernel kills every process of a PID namespace when its init exits: the daemon too
     throw new DroverError(
       'EDAEMON',
-      `drover: cannot start ${spec.groups.map((g) => `'${g.baseTitle}'`).join(', ')} in the background: this process is PID 1 of its PID namespace (a container's command), and when it exits the kernel kills every process left in it, the background master included`,
+      `drover: cannot start ${spec.groups.map((g) => `'${g.baseTitle}'`).join(', ')} in the background: ${entry}`,
       { hint: "run the master in the foreground as the container's command: start without -d" },
     );
   }
@@ -122,6 +123,32 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
   child.removeAllListeners('exit');
   child.unref();
   return child.pid as number;
+}
+
+/**
+ * PID 1s that end as soon as their child does, taking a container with them: an init made for a
+ * container (docker run --init, tini, dumb-init) or a shell running one command (a CMD in shell
+ * form, `sh -c`). An init that supervises services (systemd, s6, runit) stays.
+ */
+const CHILD_ENDS_INIT = new Set(['tini', 'docker-init', 'dumb-init', 'sh', 'bash', 'dash', 'ash', 'busybox']);
+
+/**
+ * Why this process is the command of a container, whose end ends the container: it is PID 1 of
+ * its PID namespace, or the child of a PID 1 that exits with it; null when it is not.
+ */
+function containerEntry(): string | null {
+  if (process.pid === 1)
+    return "this process is PID 1 of its PID namespace (a container's command): when it exits, the kernel kills every process left in the namespace, the background master included";
+  if (process.ppid !== 1) return null;
+  let init: string;
+  try {
+    init = readFileSync('/proc/1/comm', 'utf8').trim();
+  } catch {
+    return null;
+  }
+  return CHILD_ENDS_INIT.has(init)
+    ? `this process is the command PID 1 (${init}) runs, as a container's command is: ${init} exits when it does, and the kernel then kills every process left in the namespace, the background master included`
+    : null;
 }
 
 /** Signals that end a launcher's wait for its daemon (a terminal's Ctrl-C, a kill). */
