@@ -972,7 +972,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     const gaveUp = [...this.slots.values()].filter((s) => s.failed).sort((a, b) => a.pin - b.pin);
     const failed = gaveUp.length > 0;
     this.log.notice(failed ? 'no worker left to run: every worker finished or gave up' : ALL_FINISHED_NOTICE);
-    // a group that gave up stays visible to `drover status` (as systemd's `failed` state) until said once
+    // a group that gave up leaves why, for the next `drover status` to say (once)
     const end: GroupEnd | undefined = failed
       ? {
           reason: 'gave-up',

@@ -42,7 +42,7 @@ export interface GaveUpPin {
 
 /**
  * Why a master ended by itself with exit code 1, kept in its `<name>.ended` record until a
- * `drover status` says it: systemd's `failed` state, for a group that no supervisor restarts.
+ * `drover status` says it (once), for a group that no supervisor restarts.
  */
 export interface GroupEnd {
   /** every PIN gave up (restart.maxRestarts) or finished normally, at least one having given up */
