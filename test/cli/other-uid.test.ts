@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, CLI_FIXTURES, pidAlive, type Result, waitUntil } from './support/bin.js';
+import { BIN, CLI_FIXTURES, pidAlive, type Result, spawnNode, waitUntil } from './support/bin.js';
 import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -131,6 +131,22 @@ describe.skipIf(!isRoot)('a group another user runs, looked at by root', () => {
     );
     const stopSecond = await box.drover(['stop', NAME], { env: asDefault });
     expect(stopSecond.code, stopSecond.stderr).toBe(0);
+
+    // with a run directory of root's own set: still a second copy, still said (in the foreground, before it runs)
+    const third = spawnNode([BIN, 'start', plain, `--name=${NAME}`], { env: box.env, cwd: box.dir });
+    try {
+      await third.waitForOutput(/worker is ready/);
+      const [warning] = third.output.split('\n');
+      expect(warning).toBe(
+        `drover: warning: ${label} already runs '${NAME}' (pid ${pid}, run directory ${where}); ` +
+          `this start, as root, runs a second copy in ${box.runDir}, and the drover commands of each user see only their own; ` +
+          `to control that one, ${how}`,
+      );
+      expect((await box.drover(['stop', NAME])).code).toBe(0);
+      await third.waitExit();
+    } finally {
+      await third.kill();
+    }
 
     // any other user: not a word about it (it could not control it)
     const bystanderRun = runDirOf(box, 'bystander', BYSTANDER, BYSTANDER);

@@ -237,16 +237,20 @@ function elsewhereHint(masters: readonly MasterElsewhere[], what: string | null)
 }
 
 /**
- * The warning a start in the default run directory prints when a master of this user already runs
- * one of `names` with another run directory (a separate namespace: legitimate, but two copies of
- * the group then run), and, for root, when another user runs one of them (a second copy, which
- * that user's drover commands do not see); null when none does. `except`: the pid of the master
- * this start launched.
+ * The warning a start prints before it runs a second copy of a group: when a master of this user
+ * already runs one of `names` with another run directory (a separate namespace: legitimate, but
+ * two copies of the group then run; asked only of a start in the default run directory), and, for
+ * root, when another user runs one of `othersNames` (a second copy, which that user's drover
+ * commands do not see); null when none does.
  */
-export function startedElsewhereWarning(names: readonly string[], except: number[] = []): string | null {
+export function startedElsewhereWarning(
+  names: readonly string[],
+  othersNames: readonly string[] = names,
+): string | null {
   const runDir = defaultRunDir();
-  const found = mastersElsewhere(runDir, except).filter((m) => m.groups.some((g) => names.includes(g)));
-  const others = otherUsersMasters(except).filter((m) => m.groups.some((g) => names.includes(g)));
+  const found =
+    names.length === 0 ? [] : mastersElsewhere(runDir).filter((m) => m.groups.some((g) => names.includes(g)));
+  const others = otherUsersMasters().filter((m) => m.groups.some((g) => othersNames.includes(g)));
   const lines: string[] = [];
   if (found.length > 0) {
     const which = found.map((m) => {
@@ -264,7 +268,7 @@ export function startedElsewhereWarning(names: readonly string[], except: number
     );
   }
   if (others.length > 0) {
-    const only = others.map((m) => ({ ...m, groups: m.groups.filter((g) => names.includes(g)) }));
+    const only = others.map((m) => ({ ...m, groups: m.groups.filter((g) => othersNames.includes(g)) }));
     const { who, how } = otherUsersParts(only, null, 'already runs');
     lines.push(
       `drover: warning: ${who}; this start, as root, runs a second copy in ${runDir}, and the drover commands of each user see only their own; to control that one, ${how}`,

@@ -29,6 +29,11 @@ export function daemonRole(): DaemonRole {
   return role;
 }
 
+/** True in a background daemon: a process that a `start -d` launched, running its command line again. */
+export function isDaemonProcess(): boolean {
+  return daemonRole().isDaemon;
+}
+
 /** True in a daemon that was started to run the master of `baseTitle`. */
 export function daemonHosts(baseTitle: string): boolean {
   const { isDaemon, groups } = daemonRole();

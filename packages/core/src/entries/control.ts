@@ -42,6 +42,7 @@ export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
 export { colorWanted } from '../log/ConsoleSink.js';
 export { escapeControl } from '../log/format.js';
 export { RELOAD_STOPPING } from '../master/events.js';
+export { isDaemonProcess } from '../daemon/role.js';
 export { defaultRunDir } from '../runtime/RunDir.js';
 export type { GaveUpPin, GroupEnd } from '../runtime/PidFile.js';
 export { describeDegraded, describeGroupEnd, type PinProblem, pinProblems } from '../status/GroupHealth.js';

@@ -7,6 +7,7 @@ import {
   findConfigFile,
   type GroupEntry,
   isConfigFileName,
+  isDaemonProcess,
   loadGroupsConfig,
   checkEntriesCanStart,
   manageFromEntry,
@@ -94,26 +95,23 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
       { launch: scriptLaunch(script, this.args.args) },
     );
     if (background) manage.setBackground(true);
-    // in the foreground this process becomes the master: warn before it starts
-    if (!background) this.warnRunsElsewhere([name]);
+    this.warnRunsElsewhere([name], [name]);
     const pid = await plainErrors(() => manage.start());
-    if (launchedDaemon(background, pid)) {
+    if (launchedDaemon(background, pid))
       this.io.stdout.write(`started '${name}' in the background (pid ${pid}); log: ${manage.logFile()}\n`);
-      this.warnRunsElsewhere([name], pid);
-    }
   }
 
   /**
-   * Warns when a master of this user already runs one of `names` with another run directory, and
-   * this start uses the default one (DROVER_RUN_DIR unset: a shell that lacks the variable of the
-   * group's service, as `sudo -u app drover start` has). Not refused: separate run directories are
-   * separate namespaces, and one chosen with DROVER_RUN_DIR is meant as one; but two copies of the
-   * group now run, and this shell's commands see only this one. Said only by the process the user
-   * ran (never by a daemon, which runs this command line again). `started`: the daemon launched.
+   * Warns, before the start, when a master of this user already runs one of `inDefault` with
+   * another run directory, and this start uses the default one (DROVER_RUN_DIR unset: a shell that
+   * lacks the variable of the group's service, as `sudo -u app drover start` has), and, for root,
+   * when another user runs one of `names`. Not refused: separate run directories are separate
+   * namespaces; but two copies of the group then run, and this shell's commands see only this one.
+   * Said only by the process the user ran, never by a daemon, which runs this command line again.
    */
-  private warnRunsElsewhere(names: readonly string[], started?: number): void {
-    if (process.env.DROVER_RUN_DIR || names.length === 0) return;
-    const warning = startedElsewhereWarning(names, started === undefined ? [] : [started]);
+  private warnRunsElsewhere(inDefault: readonly string[], names: readonly string[]): void {
+    if (isDaemonProcess()) return;
+    const warning = startedElsewhereWarning(process.env.DROVER_RUN_DIR ? [] : inDefault, names);
     if (warning !== null) this.io.stderr.write(`${warning}\n`);
   }
 
@@ -190,7 +188,10 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     if (background) multi.setBackground(true);
     // an entry with a runDir of its own chose its namespace
     const inDefault = entries.filter((e) => !e.runDir && !e.pidRoot).map((e) => e.baseTitle);
-    if (!background) this.warnRunsElsewhere(inDefault);
+    this.warnRunsElsewhere(
+      inDefault,
+      entries.map((e) => e.baseTitle),
+    );
     const pid = await plainErrors(() =>
       multi.start().catch(async (error: unknown) => {
         throw only === undefined ? await withStartByName(error, entries, background) : error;
@@ -199,7 +200,6 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
     if (launchedDaemon(background, pid)) {
       const names = entries.map((e) => `'${e.baseTitle}'`).join(', ');
       this.io.stdout.write(`started ${names} from ${file} in the background (pid ${pid})\n`);
-      this.warnRunsElsewhere(inDefault, pid);
     }
   }
 }
