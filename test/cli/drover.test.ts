@@ -74,14 +74,15 @@ describe('drover start -d and the commands that follow it', () => {
       `drover: 'alpha' is already running (pid ${pid}); stop it first (drover stop alpha, or stop() on its Manage), or give the new group another name (--name, baseTitle)\n`,
     );
     expect(again.code).toBe(1);
-    const unknown = await box.drover(['stop', 'beta']);
+    // (a name no other test runs: a master of it elsewhere would be named too)
+    const unknown = await box.drover(['stop', 'fixcli-unknown']);
     expect(unknown.stderr).toBe(
-      `drover: no group named 'beta' is running in ${box.runDir}; running there: alpha\n`,
+      `drover: no group named 'fixcli-unknown' is running in ${box.runDir}; running there: alpha\n`,
     );
     expect(unknown.code).toBe(1);
-    const unknownStatus = await box.drover(['status', 'beta']);
+    const unknownStatus = await box.drover(['status', 'fixcli-unknown']);
     expect(unknownStatus.stderr).toBe(
-      `drover: no group named 'beta' is running in ${box.runDir}; running there: alpha\n`,
+      `drover: no group named 'fixcli-unknown' is running in ${box.runDir}; running there: alpha\n`,
     );
     expect(unknownStatus.code).toBe(1);
 
@@ -228,6 +229,35 @@ describe('drover start in the foreground', () => {
 });
 
 describe('drover start with a config file', () => {
+  it('in the foreground, the process is the master of every group, titled after them', async () => {
+    const box = openSandbox();
+    writeFileSync(
+      join(box.dir, 'drover.config.json'),
+      JSON.stringify({
+        groups: [
+          { baseTitle: 'fg-web', script: plain, maxWorkerNum: 1 },
+          { baseTitle: 'fg-jobs', script: plain, maxWorkerNum: 1 },
+        ],
+      }),
+    );
+    const master = spawnNode([BIN, 'start'], { env: box.env, cwd: box.dir });
+    try {
+      box.track(master.pid);
+      await box.waitWorkers('fg-web', 1);
+      await box.waitWorkers('fg-jobs', 1);
+      expect(title(master.pid)).toBe('drover:Master:fg-web,fg-jobs');
+      // one of them stopped: the title names the one left
+      expect((await box.drover(['stop', 'fg-web'])).code).toBe(0);
+      await waitUntil('the title to drop fg-web', () =>
+        title(master.pid) === 'drover:Master:fg-jobs' ? true : undefined,
+      );
+      master.proc.kill('SIGTERM');
+      expect(await master.waitExit()).toEqual({ code: 0, signal: null });
+    } finally {
+      await master.kill();
+    }
+  }, 120_000);
+
   it('starts two groups from drover.config.mjs; each is stopped by its name or with all', async () => {
     const box = openSandbox();
     writeFileSync(

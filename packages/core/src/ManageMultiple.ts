@@ -15,6 +15,12 @@ export interface ManageMultipleOptions {
   runDir?: string;
   /** the logger of each group that was given none (default: terminal, or its log file in background mode) */
   logger?: (baseTitle: string) => Logger;
+  /**
+   * A process that runs several groups in the foreground takes their title
+   * (`drover:Master:web,mailer`), as a background daemon does, so that `ps` and drover's scans of
+   * `/proc` know it. Default false: a script's own process keeps the title it has.
+   */
+  title?: boolean;
 }
 
 /**
@@ -134,6 +140,7 @@ export class ManageMultiple {
 
   private async startHere(groups: Manage[], fileLog: boolean): Promise<number> {
     const ownTitle = groups.length === 1;
+    if (!ownTitle && this.options.title) setOwnTitle(this.titleOf(groups.map((m) => m.baseTitle)));
     const outcomes = await Promise.allSettled(
       groups.map((m) => m.startMaster({ fileLog, ownTitle, logger: this.options.logger?.(m.baseTitle) })),
     );
@@ -155,15 +162,19 @@ export class ManageMultiple {
    * find this process for a group that now runs elsewhere. Only a title of that form is changed.
    */
   private retitleAsGroupsStop(groups: Manage[]): void {
-    const prefix = (groups[0] as Manage).config.titlePrefix;
-    const titleOf = (names: string[]) => formatTitle(prefix, 'Master', names.join(','));
-    let shown = titleOf(groups.map((m) => m.baseTitle));
+    let shown = this.titleOf(groups.map((m) => m.baseTitle));
     const retitle = () => {
       const running = groups.filter((m) => !m.stoppedHere).map((m) => m.baseTitle);
       if (running.length === 0 || process.title !== shown) return;
-      shown = setOwnTitle(titleOf(running));
+      shown = setOwnTitle(this.titleOf(running));
     };
     for (const m of groups) m.once('stop', retitle);
+  }
+
+  /** `drover:Master:web,mailer`, with the title prefix of the first group. */
+  private titleOf(names: readonly string[]): string {
+    const [first] = this.groups.values();
+    return formatTitle((first as Manage).config.titlePrefix, 'Master', names.join(','));
   }
 
   /** Graceful stop of every running group; resolves with how each one's stop went, in order. */

@@ -182,7 +182,8 @@ export class StartAction extends CommandAction<StartParams, { script?: string; a
       const start = given === undefined ? 'drover start' : `drover start ${this.args.script}`;
       throw withoutPrefix(noSuchGroupError(file, all, only, { start }));
     }
-    const multi = new ManageMultiple();
+    // the process becomes the master of them all: `ps` and drover's scans of /proc know it by its title
+    const multi = new ManageMultiple({ title: true });
     await plainErrors(async () => checkEntriesCanStart(entries));
     for (const entry of entries) multi.addManage(manageFromEntry(entry));
     if (background) multi.setBackground(true);
