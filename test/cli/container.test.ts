@@ -4,7 +4,15 @@
 // shell (distroless) has no reaper, which the master says; a worker the kernel's OOM killer ends
 // at the memory limit of its cgroup is said to be that, not a mere crash.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, CLI_FIXTURES, LiveProcess, pidAlive, waitUntil } from './support/bin.js';
@@ -77,17 +85,19 @@ describe.skipIf(!canUnshare)('a master that is PID 1 (a container without an ini
     expect(readdirSync(box.runDir).filter((f) => f.startsWith('fixcli-initd'))).toEqual([]);
   }, 60_000);
 
-  it('a background start run by a PID 1 that exits with it (a shell, tini) is refused too', async () => {
+  it('a background start run by an init that exits with it (tini, docker-init, dumb-init) is refused too', async () => {
     const box = openSandbox();
-    // `; exit $?`: the shell stays PID 1 and runs drover as its child, as a CMD in shell form does
-    const shell = new LiveProcess(
+    // a shell named tini stands for it: PID 1 runs drover as its child and exits when it does
+    const tini = join(box.dir, 'tini');
+    symlinkSync('/bin/sh', tini);
+    const init = new LiveProcess(
       spawn(
         'unshare',
         [
           '--pid',
           '--fork',
           '--mount-proc',
-          'sh',
+          tini,
           '-c',
           '"$0" "$@"; exit $?',
           process.execPath,
@@ -100,9 +110,9 @@ describe.skipIf(!canUnshare)('a master that is PID 1 (a container without an ini
         { cwd: box.dir, env: box.env, stdio: ['ignore', 'pipe', 'pipe'] },
       ),
     );
-    expect(await shell.waitExit()).toEqual({ code: 1, signal: null });
-    expect(shell.output).toBe(
-      "drover: cannot start 'fixcli-initsh' in the background: this process is the command PID 1 (sh) runs, as a container's command is: sh exits when it does, and the kernel then kills every process left in the namespace, the background master included; run the master in the foreground as the container's command: start without -d\n",
+    expect(await init.waitExit()).toEqual({ code: 1, signal: null });
+    expect(init.output).toBe(
+      "drover: cannot start 'fixcli-initsh' in the background: this process is the command PID 1 (tini) runs, as a container's command is: tini exits when it does, and the kernel then kills every process left in the namespace, the background master included; run the master in the foreground as the container's command: start without -d\n",
     );
   }, 60_000);
 

@@ -126,11 +126,12 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
 }
 
 /**
- * PID 1s that end as soon as their child does, taking a container with them: an init made for a
- * container (docker run --init, tini, dumb-init) or a shell running one command (a CMD in shell
- * form, `sh -c`). An init that supervises services (systemd, s6, runit) stays.
+ * The inits made for a container (docker run --init, tini, dumb-init): PID 1s that end as soon as
+ * their child does, taking the container with them. An init that supervises services (systemd,
+ * s6, runit) stays, and so may a shell (an interactive one, or a script that goes on after the
+ * start): a shell at PID 1 is not judged.
  */
-const CHILD_ENDS_INIT = new Set(['tini', 'docker-init', 'dumb-init', 'sh', 'bash', 'dash', 'ash', 'busybox']);
+const CHILD_ENDS_INIT = new Set(['tini', 'docker-init', 'dumb-init']);
 
 /**
  * Why this process is the command of a container, whose end ends the container: it is PID 1 of
