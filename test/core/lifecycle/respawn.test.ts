@@ -85,6 +85,23 @@ describe('respawn', () => {
     expect(exit.error).toBeUndefined();
   });
 
+  it('nor of a SIGABRT of its own long after them, which said nothing', async () => {
+    current = startLoop(
+      { maxWorkerNum: 1, restart: { initialDelayMs: 50, maxDelayMs: 200 } },
+      { childLastWords: true, abortAfterMs: 3000 },
+    );
+    const { group } = current;
+    const exit = await group.waitEvent(
+      is('workerExit', (e) => e.signal === 'SIGABRT'),
+      'the abort',
+      1,
+      20_000,
+    );
+    expect(group.output).toContain("FATAL ERROR: a child's words");
+    expect(exit).toMatchObject({ pin: 0, reason: 'crash' });
+    expect(exit.error).toBeUndefined();
+  });
+
   it('workers that exit(41) are replaced on the same PIN', async () => {
     current = startLoop(
       { maxWorkerNum: 2, restart: { initialDelayMs: 50, maxDelayMs: 200 } },

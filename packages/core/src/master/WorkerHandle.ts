@@ -34,6 +34,8 @@ export interface HandleEvents {
 const CHILDREN_PRUNE_MIN = 64;
 /** How long an exit by SIGABRT waits for the rest of the worker's stderr, which says why. */
 const FATAL_OUTPUT_WAIT_MS = 250;
+/** A `FATAL ERROR:` line is the worker's own last words only if its abort follows within this. */
+const FATAL_LINE_FRESH_MS = 2000;
 
 /**
  * The master's view of one worker process: its state, the messages it sends, and how to stop it.
@@ -91,6 +93,8 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   private readonly queries = new Map<number, (report: WorkerReport | null) => void>();
   /** what its stderr said before an abort (heap out of memory, a thread not created): the error of a SIGABRT */
   private abortError: SerializedError | null = null;
+  /** when a line that comes right before an abort (`FATAL ERROR:`) was read: one long before is a child's */
+  private fatalAt = 0;
 
   constructor(
     readonly pin: number,
@@ -106,7 +110,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     this.exited = new Promise((resolve) => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.state === 'exited') return;
-        if (signal === 'SIGABRT') this.error ??= this.abortError;
+        if (signal === 'SIGABRT') this.error ??= this.lastWordsNow();
         this.state = 'exited';
         for (const answer of this.queries.values()) answer(null);
         this.queries.clear();
@@ -120,7 +124,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         if (
           signal !== 'SIGABRT' ||
           this.error ||
-          this.abortError ||
+          (this.abortError && this.fatalAt > 0 && this.lastWordsNow()) ||
           !stderr ||
           stderr.readableEnded ||
           stderr.destroyed
@@ -170,8 +174,23 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   stderrLine(line: string): void {
     const words = lastWords(line);
     if (!words) return;
-    if ('fatal' in words) this.abortError = words.fatal;
-    else this.abortError ??= words.ifAborted;
+    if ('fatal' in words) {
+      this.abortError = words.fatal;
+      this.fatalAt = performance.now();
+    } else if (this.fatalAt === 0) this.abortError ??= words.ifAborted;
+  }
+
+  /**
+   * The last words that explain an abort now: a `FATAL ERROR:` line of the last moments (Node
+   * aborts right after it; one written long before was a child's), or a thread Node could not
+   * create (the abort may come long after).
+   */
+  private lastWordsNow(): SerializedError | null {
+    if (this.fatalAt > 0 && performance.now() - this.fatalAt > FATAL_LINE_FRESH_MS) {
+      this.abortError = null;
+      this.fatalAt = 0;
+    }
+    return this.abortError;
   }
 
   get alive(): boolean {
