@@ -258,6 +258,31 @@ describe('drover start with a config file', () => {
     }
   }, 120_000);
 
+  it('in the foreground, a title longer than the command line leaves room for is not set cut', async () => {
+    const box = openSandbox();
+    const long = (n: number) => `fg-${'x'.repeat(55)}-${n}`;
+    writeFileSync(
+      join(box.dir, 'drover.config.json'),
+      JSON.stringify({
+        groups: [
+          { baseTitle: long(1), script: plain, maxWorkerNum: 1 },
+          { baseTitle: long(2), script: plain, maxWorkerNum: 1 },
+          { baseTitle: long(3), script: plain, maxWorkerNum: 1 },
+        ],
+      }),
+    );
+    const master = spawnNode([BIN, 'start'], { env: box.env, cwd: box.dir });
+    try {
+      box.track(master.pid);
+      await box.waitWorkers(long(3), 1);
+      expect(title(master.pid)).not.toMatch(/^drover:Master:/);
+      master.proc.kill('SIGTERM');
+      expect(await master.waitExit()).toEqual({ code: 0, signal: null });
+    } finally {
+      await master.kill();
+    }
+  }, 120_000);
+
   it('starts two groups from drover.config.mjs; each is stopped by its name or with all', async () => {
     const box = openSandbox();
     writeFileSync(

@@ -18,7 +18,8 @@ export interface ManageMultipleOptions {
   /**
    * A process that runs several groups in the foreground takes their title
    * (`drover:Master:web,mailer`), as a background daemon does, so that `ps` and drover's scans of
-   * `/proc` know it. Default false: a script's own process keeps the title it has.
+   * `/proc` know it, when its command line leaves room for it (Linux writes a title over it).
+   * Default false: a script's own process keeps the title it has.
    */
   title?: boolean;
 }
@@ -140,7 +141,12 @@ export class ManageMultiple {
 
   private async startHere(groups: Manage[], fileLog: boolean): Promise<number> {
     const ownTitle = groups.length === 1;
-    if (!ownTitle && this.options.title) setOwnTitle(this.titleOf(groups.map((m) => m.baseTitle)));
+    if (!ownTitle && this.options.title) {
+      // a title cut to the room of the command line would name a group that is not there
+      const before = process.title;
+      const wanted = this.titleOf(groups.map((m) => m.baseTitle));
+      if (setOwnTitle(wanted) !== wanted) setOwnTitle(before);
+    }
     const outcomes = await Promise.allSettled(
       groups.map((m) => m.startMaster({ fileLog, ownTitle, logger: this.options.logger?.(m.baseTitle) })),
     );
