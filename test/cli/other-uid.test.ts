@@ -3,11 +3,10 @@
 // logs of its name say that user runs it, and how to run drover as that user; a start as root
 // warns before it starts a second copy. The exit codes are those of a group that does not run.
 // Any other user sees nothing of it: it could not control it.
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, CLI_FIXTURES, pidAlive, type Result, spawnNode, waitUntil } from './support/bin.js';
+import { BIN, CLI_FIXTURES, pidAlive, type Result, runCommand, spawnNode, waitUntil } from './support/bin.js';
 import { type Sandbox, sandboxPerTest } from './support/sandbox.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -38,22 +37,7 @@ function droverAs(
   cwd: string,
 ): Promise<Result> {
   const argv = [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', process.execPath, BIN, ...args];
-  return new Promise((resolve) => {
-    execFile(
-      'setpriv',
-      argv,
-      { cwd, env, timeout: 60_000, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => {
-        const failure = error as (Error & { code?: unknown; signal?: NodeJS.Signals }) | null;
-        resolve({
-          code: failure ? (typeof failure.code === 'number' ? failure.code : null) : 0,
-          signal: failure?.signal ?? null,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
+  return runCommand('setpriv', argv, { cwd, env });
 }
 
 /** A directory of the sandbox owned by `uid`, private: its run directory. */

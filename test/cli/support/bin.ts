@@ -39,9 +39,18 @@ export function runNode(
   argv: readonly string[],
   opts: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
 ): Promise<Result> {
+  return runCommand(process.execPath, argv, opts);
+}
+
+/** Runs `file ...argv` to completion (deadline `timeoutMs`, then SIGKILL): `unshare`, `setpriv`, ... */
+export function runCommand(
+  file: string,
+  argv: readonly string[],
+  opts: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+): Promise<Result> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
+      file,
       argv,
       { cwd: opts.cwd ?? ROOT, env: opts.env, timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {

@@ -1,11 +1,19 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DroverError } from '../../../packages/core/src/errors.js';
 import { prepareLogFiles } from '../../../packages/core/src/log/logDir.js';
 import { ensurePrivateDir } from '../../../packages/core/src/runtime/RunDir.js';
-import { BIN, CLI_FIXTURES, cliEnv, drover, ensureBuilt, type Result } from '../../cli/support/bin.js';
+import {
+  BIN,
+  CLI_FIXTURES,
+  cliEnv,
+  drover,
+  ensureBuilt,
+  type Result,
+  runCommand,
+} from '../../cli/support/bin.js';
 import { removeDir, tempDir } from './support.js';
 
 /**
@@ -49,21 +57,9 @@ function droverOnReadOnly(args: readonly string[], env: NodeJS.ProcessEnv): Prom
     `mount -o remount,bind,ro '${robind}'`,
     'exec "$@"',
   ].join(' && ');
-  return new Promise((resolve) => {
-    execFile(
-      'unshare',
-      ['--mount', 'sh', '-c', script, 'sh', process.execPath, BIN, ...args],
-      { cwd: dir, env, timeout: 60_000, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => {
-        const failure = error as (Error & { code?: unknown; signal?: NodeJS.Signals }) | null;
-        resolve({
-          code: failure ? (typeof failure.code === 'number' ? failure.code : null) : 0,
-          signal: failure?.signal ?? null,
-          stdout,
-          stderr,
-        });
-      },
-    );
+  return runCommand('unshare', ['--mount', 'sh', '-c', script, 'sh', process.execPath, BIN, ...args], {
+    cwd: dir,
+    env,
   });
 }
 
