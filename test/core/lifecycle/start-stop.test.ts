@@ -11,6 +11,31 @@ afterEach(async () => {
   current = undefined;
 });
 
+/** The worker `pid` exits at once on a second SIGTERM (143), and its master then exits 0. */
+async function endsAtOnce({ group }: LoopGroup, pid: number): Promise<void> {
+  const exit = await group.waitEvent(
+    is('workerExit', (e) => e.pid === pid),
+    'the worker to exit',
+    1,
+    10_000,
+  );
+  expect(exit).toMatchObject({ code: 143, signal: null });
+  expect(await group.waitExit(10_000)).toEqual({ code: 0, signal: null });
+}
+
+/** One worker busy for a minute, as the signal tests want it, with its pid once started. */
+async function oneBusyWorker(
+  behaviour: Record<string, unknown>,
+): Promise<{ group: LoopGroup['group']; pid: number }> {
+  current = startLoop(
+    { maxWorkerNum: 1, executeUSleep: 0, stopTimeout: 60_000 },
+    { workMs: 60_000, ...behaviour },
+  );
+  const { group } = current;
+  await group.waitEvent(is('started'), 'started');
+  return { group, pid: readyPids(group).get(0)! };
+}
+
 describe('start and stop', () => {
   it('a stop while the workers start cancels the start, and says so (no worker is blamed)', async () => {
     current = startLoop({ maxWorkerNum: 2 }, { initMs: 4000 });
@@ -146,13 +171,7 @@ describe('start and stop', () => {
   });
 
   it('after the copy of the group-wide signal, another signal to the worker still ends it at once', async () => {
-    current = startLoop(
-      { maxWorkerNum: 1, executeUSleep: 0, stopTimeout: 60_000 },
-      { workMs: 60_000, reportAbort: true },
-    );
-    const { group } = current;
-    await group.waitEvent(is('started'), 'started');
-    const pid = readyPids(group).get(0)!;
+    const { group, pid } = await oneBusyWorker({ reportAbort: true });
     group.signal('SIGINT');
     await group.waitEvent(
       is('aborted', (e) => e.pid === pid),
@@ -161,24 +180,11 @@ describe('start and stop', () => {
     // the copy of the Ctrl-C, then a signal of its own (delivered in that order: SIGINT is the lower)
     process.kill(pid, 'SIGINT');
     process.kill(pid, 'SIGTERM');
-    const exit = await group.waitEvent(
-      is('workerExit', (e) => e.pid === pid),
-      'the worker to exit',
-      1,
-      10_000,
-    );
-    expect(exit).toMatchObject({ code: 143, signal: null });
-    expect(await group.waitExit(10_000)).toEqual({ code: 0, signal: null });
+    await endsAtOnce(current!, pid);
   });
 
   it("a worker's copy coming before the master's word is that stop too: a second signal still ends it at once", async () => {
-    current = startLoop(
-      { maxWorkerNum: 1, executeUSleep: 0, stopTimeout: 60_000 },
-      { workMs: 60_000, reportAbort: true, reportStopSeen: true },
-    );
-    const { group } = current;
-    await group.waitEvent(is('started'), 'started');
-    const pid = readyPids(group).get(0)!;
+    const { group, pid } = await oneBusyWorker({ reportAbort: true, reportStopSeen: true });
     process.kill(pid, 'SIGTERM');
     await group.waitEvent(
       is('aborted', (e) => e.pid === pid),
@@ -191,14 +197,7 @@ describe('start and stop', () => {
     );
     expect(group.count(is('workerExit'))).toBe(0);
     process.kill(pid, 'SIGTERM');
-    const exit = await group.waitEvent(
-      is('workerExit', (e) => e.pid === pid),
-      'the worker to exit',
-      1,
-      10_000,
-    );
-    expect(exit).toMatchObject({ code: 143, signal: null });
-    expect(await group.waitExit(10_000)).toEqual({ code: 0, signal: null });
+    await endsAtOnce(current!, pid);
   });
 
   it('a worker already draining (a stop over the socket, a reload, a recycle) takes the group signal that comes next for that stop', async () => {
