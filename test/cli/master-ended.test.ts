@@ -209,4 +209,32 @@ describe('a group that gave up', () => {
     expect(first.stdout).toContain(String(now));
     expect((await box.drover(['status', 'fixcli-requit'])).stderr).toBe('');
   }, 90_000);
+
+  it('a background start of a config file says at once that one of its groups gave up', async () => {
+    const box = openSandbox();
+    writeFileSync(join(box.dir, 'quits.mjs'), 'export async function work() {\n  process.exit(3);\n}\n');
+    writeFileSync(
+      join(box.dir, 'drover.config.json'),
+      JSON.stringify({
+        groups: [
+          { baseTitle: 'fixcli-stays', script: join(CLI_FIXTURES, 'plain.mjs'), maxWorkerNum: 1 },
+          {
+            baseTitle: 'fixcli-quits',
+            script: 'quits.mjs',
+            maxWorkerNum: 1,
+            restart: { initialDelayMs: 100, maxRestarts: 1 },
+          },
+        ],
+      }),
+    );
+    const started = await box.drover(['start', '-d']);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toMatch(
+      /^drover: 'fixcli-stays', 'fixcli-quits' did not start in the background: 'fixcli-quits' gave up: worker 0 given up after 1 restart\(s\) \(restart\.maxRestarts\), last exit code 3, crash, \d+s ago; its daemon \(pid \d+\) was stopped and no longer runs/,
+    );
+    // said by the start: not again by the next status, which finds nothing running
+    const status = await box.drover(['status']);
+    expect(status.code).toBe(0);
+    expect(withoutElsewhere(status.stderr)).toBe('');
+  }, 90_000);
 });

@@ -8,9 +8,10 @@ import { cleanAfterFailedStart } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
 import { ALL_FINISHED_NOTICE } from '../master/events.js';
-import { isRecordLive, readPidFile } from '../runtime/PidFile.js';
+import { claimEndedRecord, isRecordLive, type PidRecord, readPidFile } from '../runtime/PidFile.js';
 import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
 import type { GroupStatus, WorkerState } from '../status.js';
+import { describeGroupEnd } from '../status/GroupHealth.js';
 import { withoutTitleOption } from '../title.js';
 import { DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR } from './role.js';
 import { type DaemonGroup, type DaemonSpec, DaemonStartError, validateBackgroundOptions } from './options.js';
@@ -108,7 +109,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
         'a script that ends by itself (a one-shot job) runs in the foreground: start it without -d',
       );
     }
-    const reason = keyLine(tail) ?? (tail.length === 0 ? fullDisk(spec.groups) : null);
+    const reason = why.saysWhy ? null : (keyLine(tail) ?? (tail.length === 0 ? fullDisk(spec.groups) : null));
     // what the last probe saw is past: the daemon it saw is gone now, and the message says how
     const gone = stopped ? `; its daemon (pid ${child.pid}) was ${stopped} and no longer runs` : '';
     throw new DaemonStartError(
@@ -191,6 +192,8 @@ class StartFailure extends Error {
     readonly stillRunning: boolean,
     /** the daemon's own exit code, when it exited by itself */
     readonly exitCode: number | null = null,
+    /** the message says why already: no line of the log is added to it */
+    readonly saysWhy = false,
   ) {
     super(message);
   }
@@ -232,8 +235,11 @@ function liveMasterPid(group: DaemonGroup): number | null {
   }
 }
 
-/** `crashes`: the crash and hang exits the group's status shows, one `group:pin@time` each. */
-type Probe = { ok: true; crashes: string[] } | { ok: false; why: string; crashes?: string[] };
+/**
+ * `crashes`: the crash and hang exits the group's status shows, one `group:pin@time` each;
+ * `final`: the group ended for good (it gave up), and waiting longer is pointless.
+ */
+type Probe = { ok: true; crashes: string[] } | { ok: false; why: string; crashes?: string[]; final?: true };
 
 /** Crashes of one PIN seen while a background start waits that end it at once: a crash loop will not settle. */
 const CRASHES_TO_GIVE_UP = 3;
@@ -247,6 +253,8 @@ async function probe(group: DaemonGroup, daemonPid: number): Promise<Probe> {
     // a group whose every worker finished (a one-shot job beside the others) has let go of its
     // socket, and is done: it is not waited for
     if (await finishedInDaemon(group, daemonPid)) return { ok: true, crashes: [] };
+    const gaveUp = gaveUpInDaemon(group, daemonPid);
+    if (gaveUp) return { ok: false, why: gaveUp, final: true };
     return { ok: false, why: `its control socket '${group.socket}' does not answer` };
   }
   try {
@@ -290,6 +298,24 @@ async function finishedInDaemon(group: DaemonGroup, daemonPid: number): Promise<
   return lines.some((line) => line.includes(record));
 }
 const FINISHED_TAIL_LINES = 20;
+
+/**
+ * Why `group`'s master in the daemon `daemonPid` gave up (every worker given up, while the other
+ * groups of the daemon run on), from the `<name>.ended` record it left, taken away: this start
+ * says it. Null when it did not.
+ */
+function gaveUpInDaemon(group: DaemonGroup, daemonPid: number): string | null {
+  const { endedFile } = groupPaths(dirname(group.socket), group.baseTitle);
+  let record: PidRecord | null;
+  try {
+    record = readPidFile(endedFile);
+  } catch {
+    return null;
+  }
+  if (!record?.end || record.pid !== daemonPid) return null;
+  claimEndedRecord(endedFile);
+  return `'${group.baseTitle}' gave up: ${describeGroupEnd(record.end)}`;
+}
 
 /** The PIN with the most distinct crashes among `group:pin@time` entries. */
 function worstPin(crashes: ReadonlySet<string>): { pin: string; crashes: number } {
@@ -344,7 +370,11 @@ function waitUntilSettled(
       if (done) return;
       const results = await Promise.all(groups.map((g) => probe(g, child.pid as number)));
       if (done) return;
-      const failed = results.find((r): r is { ok: false; why: string } => !r.ok);
+      const failed = results.find((r): r is { ok: false; why: string; final?: true } => !r.ok);
+      if (failed?.final) {
+        finish(new StartFailure(failed.why, true, null, true));
+        return;
+      }
       for (const r of results) for (const crash of r.crashes ?? []) seenCrashes.add(crash);
       const crashes = results.map((r) => (r.crashes ?? []).join(' ')).join('|');
       const looping = worstPin(seenCrashes);
