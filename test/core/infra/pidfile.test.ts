@@ -10,7 +10,6 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DroverError } from '../../../packages/core/src/errors.js';
 import { Process } from '../../../packages/core/src/process/Process.js';
 import {
   type GroupEnd,
@@ -21,7 +20,7 @@ import {
   removePidFile,
   writePidFile,
 } from '../../../packages/core/src/runtime/PidFile.js';
-import { Children, removeDir, tempDir, waitFor } from './support.js';
+import { Children, removeDir, tempDir, waitFor, thrown } from './support.js';
 
 const children = new Children();
 let dir: string;
@@ -46,16 +45,6 @@ function ownRecord(overrides: Partial<PidRecord> = {}): PidRecord {
     version: '0.1.0',
     ...overrides,
   };
-}
-
-function thrown(fn: () => unknown): DroverError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DroverError);
-    return err as DroverError;
-  }
-  throw new Error('expected a DroverError, nothing was thrown');
 }
 
 describe('writePidFile / readPidFile', () => {

@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DroverError } from '../../../packages/core/src/errors.js';
 import { prepareLogFiles } from '../../../packages/core/src/log/logDir.js';
 import { ensurePrivateDir } from '../../../packages/core/src/runtime/RunDir.js';
 import {
@@ -14,7 +13,7 @@ import {
   type Result,
   runCommand,
 } from '../../cli/support/bin.js';
-import { removeDir, tempDir } from './support.js';
+import { removeDir, tempDir, thrown } from './support.js';
 
 /**
  * Node 20's recursive mkdir says ENOENT for a directory on a read-only file system (it stats the
@@ -109,16 +108,6 @@ describe.skipIf(problem !== null)(
 );
 
 describe('a directory that really cannot be found keeps ENOENT', () => {
-  function thrown(fn: () => unknown): DroverError {
-    try {
-      fn();
-    } catch (err) {
-      expect(err).toBeInstanceOf(DroverError);
-      return err as DroverError;
-    }
-    throw new Error('expected a DroverError, nothing was thrown');
-  }
-
   it('under a dangling symbolic link, for the run and the log directory', () => {
     symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling'));
     const runDir = join(dir, 'dangling', 'run');

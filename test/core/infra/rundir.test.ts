@@ -2,7 +2,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, DroverError } from '../../../packages/core/src/errors.js';
+import { ConfigError } from '../../../packages/core/src/errors.js';
 import {
   defaultRunDir,
   ensurePrivateDir,
@@ -10,7 +10,7 @@ import {
   listGroups,
   MAX_SOCKET_PATH_BYTES,
 } from '../../../packages/core/src/runtime/RunDir.js';
-import { removeDir, tempDir } from './support.js';
+import { removeDir, tempDir, thrown } from './support.js';
 
 const uid = process.getuid?.() as number;
 let dir: string;
@@ -26,16 +26,6 @@ afterEach(() => {
     else process.env[key] = savedEnv[key];
   }
 });
-
-function thrown(fn: () => unknown): DroverError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DroverError);
-    return err as DroverError;
-  }
-  throw new Error('expected a DroverError, nothing was thrown');
-}
 
 describe('defaultRunDir', () => {
   it('prefers $DROVER_RUN_DIR', () => {

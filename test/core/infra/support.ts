@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { DroverError } from '../../../packages/core/src/errors.js';
 
 /**
  * Polls `check` until it returns a value other than undefined, null or false, or throws after
@@ -130,4 +132,15 @@ export function coreDist(module: string): string {
 /** A fixture file next to the tests. */
 export function fixture(name: string): string {
   return join(REPO, 'test/core/infra/fixtures', name);
+}
+
+/** The DroverError `fn` throws; fails the test when it throws something else, or nothing. */
+export function thrown(fn: () => unknown): DroverError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(DroverError);
+    return err as DroverError;
+  }
+  throw new Error('expected a DroverError, nothing was thrown');
 }
