@@ -106,6 +106,24 @@ function reaperFix(code: string | undefined): string {
   if (code === 'ENOENT' || code === 'EACCES') return 'give the image a POSIX shell at /bin/sh';
   return 'check that /bin/sh can be started';
 }
+/** Why a group whose PINs all finished or gave up ended: undefined when none gave up. */
+function gaveUpEnd(slots: readonly WorkerSlot[]): GroupEnd | undefined {
+  const gaveUp = slots.filter((s) => s.failed).sort((a, b) => a.pin - b.pin);
+  if (gaveUp.length === 0) return undefined;
+  return {
+    reason: 'gave-up',
+    at: Date.now(),
+    gaveUp: gaveUp.length,
+    pins: gaveUp.slice(0, MAX_END_PINS).map((s) => ({
+      pin: s.pin,
+      restarts: s.restarts,
+      lastExit: s.lastExit && {
+        ...s.lastExit,
+        ...(s.lastExit.error ? { error: s.lastExit.error.slice(0, MAX_END_ERROR_CHARS) } : {}),
+      },
+    })),
+  };
+}
 /** Said once per process, however many groups it runs. */
 let pidOneWarned = false;
 /** An error's first line kept in a `<name>.ended` record: the record stays a small file. */
@@ -969,25 +987,10 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
   private finishIfAllDone(): void {
     if (this.slots.size === 0) return;
     for (const slot of this.slots.values()) if (!slot.finished && !slot.failed) return;
-    const gaveUp = [...this.slots.values()].filter((s) => s.failed).sort((a, b) => a.pin - b.pin);
-    const failed = gaveUp.length > 0;
-    this.log.notice(failed ? 'no worker left to run: every worker finished or gave up' : ALL_FINISHED_NOTICE);
     // a group that gave up leaves why, for the next `drover status` to say (once)
-    const end: GroupEnd | undefined = failed
-      ? {
-          reason: 'gave-up',
-          at: Date.now(),
-          gaveUp: gaveUp.length,
-          pins: gaveUp.slice(0, MAX_END_PINS).map((s) => ({
-            pin: s.pin,
-            restarts: s.restarts,
-            lastExit: s.lastExit && {
-              ...s.lastExit,
-              ...(s.lastExit.error ? { error: s.lastExit.error.slice(0, MAX_END_ERROR_CHARS) } : {}),
-            },
-          })),
-        }
-      : undefined;
+    const end = gaveUpEnd([...this.slots.values()]);
+    const failed = end !== undefined;
+    this.log.notice(failed ? 'no worker left to run: every worker finished or gave up' : ALL_FINISHED_NOTICE);
     void this.shutdown('normal', { label: failed ? 'failed' : 'normal', end }).then(() =>
       this.router.unregister(this, failed ? 1 : 0),
     );
