@@ -9,6 +9,7 @@ import {
   RETRY,
   type StalledConsumer,
   type TakenTask,
+  within,
 } from './contract.js';
 
 const LEASE_MS = 1_500;
@@ -179,5 +180,93 @@ describe('memory queue specifics', () => {
     await q.close();
     await expect(waiting).rejects.toMatchObject({ code: 'ECLOSED' });
     await expect(q.enqueue([{ payload: 2 }])).rejects.toThrow("drover: the memory queue 'closing' is closed");
+  });
+});
+
+describe('memory queue: enqueueAndWait in a bounded queue', () => {
+  for (const maxQueued of [undefined, 10]) {
+    it(`keeps no result of a task without an id (maxQueued ${maxQueued}), and keeps one with an id`, async () => {
+      const q = createMemoryBackend<number, number>({ queue: 'unlisted', retry: RETRY, maxQueued });
+      q.consume(async (d) => d.payload * 2, { concurrency: 2 });
+      expect(await q.enqueueAndWait({ payload: 21 })).toBe(42);
+      expect(await q.enqueueAndWaitAll([{ payload: 1 }, { payload: 2 }])).toEqual([2, 4]);
+      // generated ids are 1, 2, 3, never returned: no one can read those results, so none is kept
+      // (before, a bounded queue kept each, up to keepResults: 10 000 results no one could read)
+      for (const id of ['1', '2', '3'])
+        await expect(q.waitForResult(id)).rejects.toMatchObject({ code: 'ETASKUNKNOWN' });
+      expect(await q.enqueueAndWait({ id: 'mine', payload: 5 })).toBe(10);
+      expect(await q.waitForResult('mine')).toBe(10);
+      // a known id runs nothing new: its kept result answers
+      expect(await q.enqueueAndWaitAll([{ id: 'mine', payload: 6 }])).toEqual([10]);
+      await q.close();
+    });
+  }
+
+  it('rejects when full, and counts the submits of one tick, as enqueue does', async () => {
+    const q = createMemoryBackend<number, number>({ queue: 'full', retry: RETRY, maxQueued: 3 });
+    const outcomes = Array.from({ length: 20 }, (_, n) => q.enqueueAndWait({ payload: n }));
+    const settled = await within(Promise.allSettled(outcomes.slice(3)), 15_000, 'the refused submits');
+    expect(settled).toHaveLength(17);
+    for (const o of settled) {
+      const { reason } = o as PromiseRejectedResult;
+      expect(reason).toMatchObject({ code: 'EQUEUEFULL' });
+      expect(reason.message).toMatch(
+        /^drover: queue 'full' is full: 3 task\(s\) waiting, 1 more would pass maxQueued 3;/,
+      );
+    }
+    expect((await q.stats()).ready).toBe(3);
+    await expect(
+      q.enqueueAndWaitAll([{ payload: 1 }, { payload: 2 }, { payload: 3 }, { payload: 4 }]),
+    ).rejects.toThrow("drover: an enqueue of 4 tasks can never fit queue 'full' (maxQueued 3)");
+    q.consume(async (d) => d.payload, { concurrency: 3 });
+    expect(await within(Promise.all(outcomes.slice(0, 3)), 15_000, 'the admitted results')).toEqual([
+      0, 1, 2,
+    ]);
+    await q.close();
+  });
+
+  it("whenFull 'wait': signal and timeoutMs bound the wait for room (nothing queued) and then the wait for the result", async () => {
+    const q = createMemoryBackend<string, string>({
+      queue: 'roomy',
+      retry: RETRY,
+      maxQueued: 1,
+      whenFull: 'wait',
+    });
+    await q.enqueue([{ payload: 'first' }]);
+    const late = await q.enqueueAndWait({ payload: 'late' }, { timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(late).toMatchObject({ code: 'ETIMEOUT' });
+    expect((late as Error).message).toBe(
+      "drover: the enqueue of a task to queue 'roomy' got no room (maxQueued 1) within 200 ms; nothing was queued; submit it again later; raise timeoutMs or maxQueued, or add consumers",
+    );
+    const aborted = new AbortController();
+    const cancelled = q.enqueueAndWait({ payload: 'cancelled' }, { signal: aborted.signal });
+    aborted.abort(new Error('gave up'));
+    await expect(cancelled).rejects.toMatchObject({ code: 'ABORTED' });
+    expect((await q.stats()).ready).toBe(1);
+    // waits for room, then for a result that never comes: the ETIMEOUT names the whole timeoutMs
+    const timeoutMs = 1_500;
+    const hangs = q.enqueueAndWait({ payload: 'hang' }, { timeoutMs }).catch((e: unknown) => e);
+    const waits = q.enqueueAndWaitAll([{ payload: 'after' }], { timeoutMs: 15_000 });
+    // time passes while they wait for room: what is left of timeoutMs is less than it
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ran: string[] = [];
+    q.consume(
+      (d) => {
+        ran.push(d.payload);
+        return d.payload === 'hang'
+          ? new Promise<string>(() => {})
+          : Promise.resolve(d.payload.toUpperCase());
+      },
+      { concurrency: 3 },
+    );
+    expect(await within(waits, 15_000, 'the waiting submit')).toEqual(['AFTER']);
+    const timedOut = (await within(hangs, 15_000, 'the timeout')) as Error;
+    expect(timedOut).toMatchObject({ code: 'ETIMEOUT' });
+    expect(timedOut.message).toMatch(
+      new RegExp(`^drover: no result for task '\\d+' within ${timeoutMs} ms;`),
+    );
+    // in order, and what gave up waiting for room never ran
+    expect(ran).toEqual(['first', 'hang', 'after']);
+    await q.close();
   });
 });

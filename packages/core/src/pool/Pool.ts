@@ -360,12 +360,13 @@ export class Pool<P = unknown, R = unknown, C = unknown> extends EventEmitter<Po
 
   private async submitThrough(payload: P, options: SubmitOptions): Promise<R> {
     const backend = this.checkedProducer ?? (await this.producer());
+    const task = { payload, id: options.id, delayMs: options.delayMs, priority: options.priority };
+    const wait = { signal: options.signal, timeoutMs: options.timeoutMs };
+    // the first submits of a pool come here too, while its in-memory queue is looked up: theirs
+    // must keep no result either (a generated id is never returned, so no one could read it)
+    if (this.memoryProducer) return this.memoryProducer.enqueueAndWait(task, wait);
     // signal and timeoutMs bound the enqueue too: a Redis that hangs must not hold the submit
-    return submitAndWait(
-      backend,
-      { payload, id: options.id, delayMs: options.delayMs, priority: options.priority },
-      { signal: options.signal, timeoutMs: options.timeoutMs },
-    );
+    return submitAndWait(backend, task, wait);
   }
 
   /**

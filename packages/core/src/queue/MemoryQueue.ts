@@ -36,7 +36,7 @@ import type {
   WaitForResultOptions,
 } from './QueueBackend.js';
 import { ResultWaiters } from './ResultWaiters.js';
-import { submitAllAndWait, submitAndWait } from './submit.js';
+import { namingWholeTimeout } from './submit.js';
 
 /** Options of `MemoryQueue.consume`: the contract's, and one for handlers that hand data on. */
 export interface MemoryConsumeOptions<P = unknown> extends ConsumeOptions<P> {
@@ -89,6 +89,10 @@ const CAPABILITIES: BackendCapabilities = {
   idempotentIds: true,
 };
 
+function first<R>(results: R[]): R {
+  return results[0]!;
+}
+
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
@@ -130,15 +134,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   }
 
   async enqueue(specs: readonly TaskSpec<P>[], options: EnqueueOptions = {}): Promise<string[]> {
-    if (this.closed) throw backendClosedError(this.kind, this.queue);
-    if (!Array.isArray(specs))
-      throw new DroverError('ECONFIG', `drover: enqueue() takes an array of task specs`, {
-        hint: 'wrap a single task: enqueue([{ payload }])',
-      });
-    const copies = specs.map((spec, index) => {
-      validateTaskSpec(spec, index);
-      return copyJson(spec.payload, `tasks[${index}].payload`);
-    });
+    const copies = this.checkedCopies(specs);
     if (this.options.maxQueued !== Number.POSITIVE_INFINITY) {
       const reserved = await this.admit(specs, options.signal, options.timeoutMs);
       // the insert below takes the room the reservation held
@@ -178,12 +174,13 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
   /**
    * `enqueue([task])`, then `waitForResult` of its id, in one step: for a submitter that waits for
    * its own task. A task without an `id` gets one that is never returned, so its result goes to
-   * this caller only and is not kept (`waitForResult` of it: ETASKUNKNOWN once it is done); its
-   * dead letter is kept as usual.
+   * this caller only and is not kept (`waitForResult` of it: ETASKUNKNOWN once it is done), in a
+   * bounded queue too; its dead letter is kept as usual. `signal` and `timeoutMs` bound the whole
+   * of it, the wait for room included, as they do `submitAndWait`.
    */
   enqueueAndWait(task: TaskSpec<P>, options: WaitForResultOptions = {}): Promise<R> {
     if (this.closed || this.options.maxQueued !== Number.POSITIVE_INFINITY)
-      return submitAndWait(this, task, options);
+      return this.admitAndWait([task], options).then(first);
     try {
       validateTaskSpec(task, 0);
       const result = this.insertAndWait(task, copyJson(task.payload, 'tasks[0].payload'), options);
@@ -200,7 +197,7 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
    */
   enqueueAndWaitAll(tasks: readonly TaskSpec<P>[], options: WaitForResultOptions = {}): Promise<R[]> {
     if (this.closed || this.options.maxQueued !== Number.POSITIVE_INFINITY || !Array.isArray(tasks))
-      return submitAllAndWait(this, tasks, options);
+      return this.admitAndWait(tasks, options);
     try {
       const copies = tasks.map((spec, index) => {
         validateTaskSpec(spec, index);
@@ -375,11 +372,55 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     return fresh;
   }
 
-  /** Inserts a checked spec and waits for its result (see enqueueAndWait). */
-  private insertAndWait(spec: TaskSpec<P>, payload: unknown, options: WaitForResultOptions): Promise<R> {
-    if (spec.id !== undefined) return this.waitForResult(this.insert(spec, payload), options);
-    // new, so no result or dead letter to look for
-    return this.waiters.wait<R>(this.insert(spec, payload, true), options);
+  /** The specs checked, and a copy of each payload; throws (ECLOSED, ECONFIG, EPAYLOAD) before anything is queued. */
+  private checkedCopies(specs: readonly TaskSpec<P>[]): unknown[] {
+    if (this.closed) throw backendClosedError(this.kind, this.queue);
+    if (!Array.isArray(specs))
+      throw new DroverError('ECONFIG', `drover: enqueue() takes an array of task specs`, {
+        hint: 'wrap a single task: enqueue([{ payload }])',
+      });
+    return specs.map((spec, index) => {
+      validateTaskSpec(spec, index);
+      return copyJson(spec.payload, `tasks[${index}].payload`);
+    });
+  }
+
+  /**
+   * `enqueueAndWaitAll` of a bounded queue: room first, as `enqueue` waits for it (in order, with its
+   * errors and its reservation), then the inserts of the unbounded path, so that a task without an
+   * id keeps no result here either. `signal` and `timeoutMs` bound both steps, as in `submitAndWait`.
+   */
+  private async admitAndWait(tasks: readonly TaskSpec<P>[], options: WaitForResultOptions): Promise<R[]> {
+    const deadline = new Deadline(options.timeoutMs);
+    const copies = this.checkedCopies(tasks);
+    if (this.options.maxQueued !== Number.POSITIVE_INFINITY) {
+      const reserved = await this.admit(tasks, options.signal, deadline.left());
+      // the inserts below take the room the reservation held
+      this.reserved -= reserved;
+    }
+    if (this.closed) throw backendClosedError(this.kind, this.queue);
+    const left = deadline.left();
+    const results = tasks.map((spec, index) => this.insertAndWait(spec, copies[index], options, left));
+    this.pump();
+    return Promise.all(results);
+  }
+
+  /**
+   * Inserts a checked spec and waits for its result (see enqueueAndWait), for `left` ms of the
+   * caller's `timeoutMs` (all of it unless room was waited for first).
+   */
+  private insertAndWait(
+    spec: TaskSpec<P>,
+    payload: unknown,
+    options: WaitForResultOptions,
+    left = options.timeoutMs,
+  ): Promise<R> {
+    const unlisted = spec.id === undefined;
+    const id = this.insert(spec, payload, unlisted);
+    const bound = left === options.timeoutMs ? options : { signal: options.signal, timeoutMs: left };
+    // an unlisted task is new, so there is no result or dead letter to look for
+    const wait = unlisted ? this.waiters.wait<R>(id, bound) : this.waitForResult(id, bound);
+    return namingWholeTimeout(wait, id, options.timeoutMs, left);
   }
 
   private insert(spec: TaskSpec<P>, payload: unknown, unlisted = false): string {

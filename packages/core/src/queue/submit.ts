@@ -39,9 +39,21 @@ export function waitWithin<P, R>(
   options: WaitForResultOptions,
   deadline: Deadline,
 ): Promise<R> {
-  const { timeoutMs } = options;
   const left = deadline.left();
   const wait = backend.waitForResult(taskId, { signal: options.signal, timeoutMs: left });
+  return namingWholeTimeout(wait, taskId, options.timeoutMs, left);
+}
+
+/**
+ * `wait`, a wait for `taskId` bounded by `left` ms of the caller's `timeoutMs`: its ETIMEOUT names
+ * the whole `timeoutMs`, which is what the caller gave.
+ */
+export function namingWholeTimeout<R>(
+  wait: Promise<R>,
+  taskId: string,
+  timeoutMs: number | undefined,
+  left: number | undefined,
+): Promise<R> {
   if (timeoutMs === undefined || left === timeoutMs) return wait;
   return wait.catch((error: unknown) => {
     throw isWaitTimeout(error, taskId) ? waitTimeoutError(taskId, timeoutMs) : error;
