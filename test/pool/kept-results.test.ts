@@ -46,4 +46,23 @@ describe('pool: results that no one can read are not kept', () => {
     expect(await heapMb(group)).toBeLessThan(before + SLACK_MB);
   }, 90_000);
 
+  it('results kept for their id leave after keepResults.ageMs, though nothing new is stored', async () => {
+    // long enough for the burst to end before its first results are due to leave
+    current = startPoolScript(SCRIPT, { keepResults: { ageMs: 5_000 } });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    await burst(group, undefined, 200);
+    const before = await heapMb(group);
+    await burst(group, 'kept');
+    // kept, as asked: the measure sees them
+    expect(await heapMb(group)).toBeGreaterThan(before + 2 * SLACK_MB);
+    // before: they stayed until the next result was stored, however long that took
+    const deadline = Date.now() + 30_000;
+    let now = await heapMb(group);
+    while (now >= before + SLACK_MB && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      now = await heapMb(group);
+    }
+    expect(now).toBeLessThan(before + SLACK_MB);
+  }, 90_000);
 });

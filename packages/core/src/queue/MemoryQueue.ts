@@ -240,6 +240,8 @@ export class MemoryQueue<P = unknown, R = unknown> implements QueueBackend<P, R>
     this.roomWaiters = [];
     await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: false })));
     this.delayed.clear();
+    this.results.close();
+    this.dead.close();
     for (const lease of this.abandonedLeases) clearTimeout(lease.expiryTimer);
     this.abandonedLeases.clear();
     // a task the stop gave up on while it ran is not one that was refused: it may have partly run

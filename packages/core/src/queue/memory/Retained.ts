@@ -1,4 +1,8 @@
+import { TIMER_MAX_MS } from '../../timerLimit.js';
 import { Fifo } from './Fifo.js';
+
+/** The sweep of entries past their age runs at most this often: a steady stream of them wakes it once a second. */
+const SWEEP_EVERY_MS = 1_000;
 
 interface Kept<V> {
   readonly key: string;
@@ -9,12 +13,17 @@ interface Kept<V> {
 /**
  * Finished entries (results, dead letters) kept for a while: evicted when older than `ageMs` or
  * beyond the newest `count`. Age order lives in a FIFO beside the map: scanning a Map from its
- * oldest end after many deletions walks its tombstones, which made eviction O(n).
+ * oldest end after many deletions walks its tombstones, which made eviction O(n). Entries past
+ * their age leave on a timer too, so that a burst's do not wait for the next entry stored: one
+ * unref'd timer, armed only while something is kept, for the oldest entry's end (at most once
+ * every SWEEP_EVERY_MS).
  */
 export class Retained<V> {
   private readonly entries = new Map<string, Kept<V>>();
   /** the same entries, oldest first (one object per entry serves both) */
   private readonly order = new Fifo<Kept<V>>();
+  private sweep: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly limits: { ageMs: number; count: number }) {}
 
@@ -33,6 +42,7 @@ export class Retained<V> {
     this.entries.set(key, kept);
     this.order.push(kept);
     this.evict(at);
+    if (this.sweep === undefined) this.armSweep(at);
   }
 
   get(key: string): V | undefined {
@@ -54,6 +64,30 @@ export class Retained<V> {
     this.evict();
     const values = [...this.entries.values()].sort((a, b) => b.at - a.at).map((kept) => kept.value);
     return values.slice(0, limit);
+  }
+
+  /** No more sweeps (the queue closed); what is kept stays readable, and is evicted as it is read. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.sweep);
+    this.sweep = undefined;
+  }
+
+  private armSweep(now: number): void {
+    const head = this.order.peek();
+    if (!head || this.closed) return;
+    const ends = head.at + this.limits.ageMs - now;
+    this.sweep = setTimeout(
+      () => {
+        this.sweep = undefined;
+        const at = Date.now();
+        this.evict(at);
+        this.armSweep(at);
+      },
+      Math.min(TIMER_MAX_MS, Math.max(SWEEP_EVERY_MS, ends + 1)),
+    );
+    // kept results are no reason for a process to stay alive
+    this.sweep.unref();
   }
 
   private evict(now = Date.now()): void {
