@@ -91,10 +91,10 @@ describe.skipIf(!shared)('examples/redis-pool', () => {
     expect(psCount()).toBe(5);
 
     // the log lines: kind, pid, consuming, finished, remaining
-    expect(consumer.output).toMatch(/\[permanent\] pid \d+ consuming task \d+ \(n=\d+, attempt 1\)/);
-    expect(consumer.output).toMatch(/\[temporary\] pid \d+ consuming task \d+/);
-    expect(consumer.output).toMatch(/\[temporary\] pid \d+ finished task \d+/);
-    expect(consumer.output).toMatch(/task \d+ done, remaining \d+/);
+    expect(consumer.output).toMatch(/\[permanent\] pid \d+ consuming task \d+~[\w-]+ \(n=\d+, attempt 1\)/);
+    expect(consumer.output).toMatch(/\[temporary\] pid \d+ consuming task \d+~[\w-]+/);
+    expect(consumer.output).toMatch(/\[temporary\] pid \d+ finished task \d+~[\w-]+/);
+    expect(consumer.output).toMatch(/task \d+~[\w-]+ done, remaining \d+/);
     expect(consumer.output).toMatch(/backlog \d+: started 7 temporary workers, 10 workers now/);
     expect(consumer.output.match(/ consuming task /g)).toHaveLength(100);
 

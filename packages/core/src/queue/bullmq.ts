@@ -12,6 +12,7 @@ import {
   QueueEvents,
   Worker,
 } from 'bullmq';
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { closest } from '../closest.js';
 import { ConfigError, DroverError } from '../errors.js';
@@ -258,6 +259,14 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
   private probeTimer: NodeJS.Timeout | undefined;
   /** settles when this process's last bounded enqueue is added (see enqueue) */
   private admitting: Promise<void> = Promise.resolve();
+  /**
+   * The end of this backend's generated ids, `<n>~<token>`. BullMQ's own ids count from 1 again
+   * once Redis lost the queue's keys, and a new job's result then settled an old wait for the
+   * same id; these are never made twice, by any producer, in any epoch of the keys. A caller's
+   * own ids cannot hold a `~`.
+   */
+  private readonly idSuffix = `~${randomBytes(9).toString('base64url')}`;
+  private generatedIds = 0;
 
   constructor(options: BullMQBackendOptions) {
     this.options = resolveBackendOptions(options);
@@ -676,7 +685,7 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
 
   private jobOptions(spec: TaskSpec<P>): JobsOptions {
     return {
-      ...(spec.id === undefined ? {} : { jobId: spec.id }),
+      jobId: spec.id ?? `${++this.generatedIds}${this.idSuffix}`,
       ...(spec.delayMs ? { delay: spec.delayMs } : {}),
       ...(spec.priority ? { priority: spec.priority } : {}),
       attempts: this.options.retry.maxAttempts,

@@ -248,9 +248,9 @@ export function runningClosedError(
   );
 }
 
-/** A task id drover generated (an integer): a caller's own ids never are. */
+/** A task id drover generated (an integer, or BullMQ's `<n>~<token>`): a caller's own ids never are. */
 function isGeneratedId(taskId: string): boolean {
-  return /^\d+$/.test(taskId);
+  return /^\d+$/.test(taskId) || taskId.includes('~');
 }
 
 /**
