@@ -1,6 +1,10 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Pool } from '@drover/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { is, type StartedPool, startPool } from './helpers.js';
+import { is, type StartedPool, startPool, startPoolScript } from './helpers.js';
+
+const LOAD_POOL = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures/load-pool.mjs');
 
 let current: StartedPool | undefined;
 afterEach(async () => {
@@ -90,4 +94,50 @@ describe('autoscaling', () => {
     expect(stop.reason).toBe('idle');
     expect(stop.t as number).toBeGreaterThanOrEqual(done.t as number);
   });
+
+  it('with concurrencyPerWorker > 1, temporary workers leave under a light steady load that the permanent worker holds, and none starts again', async () => {
+    current = startPoolScript(LOAD_POOL, {
+      minWorkers: 1,
+      maxWorkers: 3,
+      concurrencyPerWorker: 4,
+      idleTimeout: 1500,
+      scaleInterval: 100,
+    });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    // a light steady load (3 tasks in flight, one worker's window is 4), and a burst that needs all 3
+    await group.answer(group.command('steady', { inFlight: 3, sleepMs: 50 }));
+    const burst = group.command('burst', { n: 40, sleepMs: 300 });
+    await group.waitEvent(
+      is('workerReady', (e) => e.kind === 'temporary'),
+      'both temporary workers ready',
+      2,
+    );
+    expect((await group.answer(burst, 30_000)).ok).toBe(40);
+    // Least-loaded dispatch spreads the 3 tasks over the 3 workers, so neither temporary worker is
+    // ever idle; they leave anyway, as the load's peak fits in the permanent worker's window.
+    // Before: they stayed as long as the steady load lasted.
+    const exits = await group.waitEvent(
+      is('workerExit', (e) => e.kind === 'temporary'),
+      'both temporary workers leave while the steady load goes on',
+      2,
+      30_000,
+    );
+    expect(exits.reason).toBe('idle');
+    const left = group.events.filter(is('workerExit'));
+    expect(left.map((e) => e.reason)).toEqual(['idle', 'idle']);
+    expect(left.map((e) => e.pin).sort()).toEqual([1, 2]);
+    const startsBefore = group.count(is('workerStart'));
+    // the steady load goes on with the permanent worker alone: no temporary worker starts again
+    await group.answer(group.command('steadyProgress', { tasks: 100 }), 30_000);
+    const status = await group.status();
+    expect(status.pool).toMatchObject({ permanent: 1, temporary: 0 });
+    const stopped = await group.answer(group.command('stopSteady'));
+    // the retired workers finished what they ran: every task succeeded on its first attempt
+    expect(stopped).toMatchObject({ failed: [] });
+    expect(stopped.ok as number).toBeGreaterThan(0);
+    expect(group.count(is('taskRetry'))).toBe(0);
+    expect(group.count(is('workerStart'))).toBe(startsBefore);
+    expect(group.count(is('scaleUp'))).toBe(1);
+  }, 60_000);
 });

@@ -4,7 +4,7 @@ import type { WorkerInfo } from '../master/events.js';
 import { RestartPolicy } from '../master/RestartPolicy.js';
 import type { ExitReason } from '../status.js';
 import type { QueueStats } from '../queue/QueueBackend.js';
-import type { Dispatcher } from './Dispatcher.js';
+import type { Dispatcher, Lane } from './Dispatcher.js';
 import type { ScaleInfo } from './events.js';
 
 /** What the autoscaler needs from the worker group. */
@@ -45,8 +45,13 @@ interface Reading {
  * shared by every master on a shared queue) exceed the free places in the workers' windows, it
  * starts temporary workers for the difference, up to maxWorkers processes (every live one counts:
  * a worker still finishing a task after a scale down or an idle stop, a successor starting beside
- * the worker it replaces); a temporary worker with nothing to do for idleTimeout is stopped
- * (reason 'idle'). A temporary worker that crashes is not started again by the group: the next
+ * the worker it replaces). Temporary workers leave (reason 'idle') when the load no longer needs
+ * them: one with nothing to do for idleTimeout, and, highest PIN first, those whose places the
+ * peak load of the last idleTimeout (tasks in flight and waiting) would not have needed. The
+ * dispatcher spreads a light load over every worker, so without the second rule no temporary
+ * worker would ever be idle while tasks trickle in. A worker retired that way takes nothing new
+ * and leaves once its tasks are done; it takes tasks again if the backlog comes back first.
+ * A temporary worker that crashes is not started again by the group: the next
  * look starts one if the backlog still needs it, after the group's crash backoff when they keep
  * crashing. A queue that does not answer (Redis hung or down) holds no look: idle temporary workers
  * still leave, the read under way is waited for (one at a time), and a warning says the queue is
@@ -64,6 +69,8 @@ export class Autoscaler {
   private crashStreak = 0;
   /** no temporary worker starts before this (epoch ms) */
   private holdUntil = 0;
+  /** [epoch ms, the most tasks held at once then]: the last idleTimeout of load, look by look */
+  private readonly demand: [at: number, tasks: number][] = [];
 
   constructor(
     private readonly options: AutoscalerOptions,
@@ -118,7 +125,7 @@ export class Autoscaler {
    */
   async tick(): Promise<void> {
     if (!this.timer) return;
-    this.retireIdle();
+    this.retire();
     if (this.reading) {
       this.checkSilence(this.reading);
       return;
@@ -153,7 +160,20 @@ export class Autoscaler {
 
   private grow(backlog: number): void {
     const { window, maxWorkers } = this.options;
-    const free = this.dispatcher.freeSlots + this.starting.size * window;
+    this.demand.push([Date.now(), this.dispatcher.inFlight + backlog]);
+    let free = this.dispatcher.freeSlots + this.starting.size * window;
+    if (backlog <= free) return;
+    // a temporary worker retired for want of load and still finishing its tasks is the quickest help
+    for (const lane of this.dispatcher.allLanes()) {
+      if (backlog <= free) break;
+      if (!lane.retiring || !this.dispatcher.reopenLane(lane.pid)) continue;
+      free = this.dispatcher.freeSlots + this.starting.size * window;
+      this.log.info(`backlog came back: a retiring temporary worker takes tasks again`, {
+        pin: lane.pin,
+        pid: lane.pid,
+        backlog,
+      });
+    }
     if (backlog <= free || Date.now() < this.holdUntil) return;
     const counts = this.group.slotCounts();
     // maxWorkers bounds processes, those still finishing included, not only the workers wanted
@@ -176,19 +196,65 @@ export class Autoscaler {
     this.onScaleUp({ started, backlog, workers });
   }
 
-  private retireIdle(): void {
+  /**
+   * Temporary workers the load no longer needs leave: one without a task for idleTimeout, and the
+   * highest temporary PINs, ready for idleTimeout at least, whose places the peak of the last
+   * idleTimeout would not have needed. Those take nothing new and are stopped once their tasks
+   * are done.
+   */
+  private retire(): void {
     const now = Date.now();
-    const { idleTimeout } = this.options;
+    const { idleTimeout, window } = this.options;
+    const peak = this.peakDemand(now);
+    let accepting = 0;
+    const temporaries: Lane[] = [];
     for (const lane of this.dispatcher.allLanes()) {
-      if (!lane.accepting || lane.load > 0 || now - lane.idleSince < idleTimeout) continue;
+      if (lane.retiring) {
+        // promoted to permanent by a scale up meanwhile: it stays
+        if (!this.group.isTemporary(lane.pin)) this.dispatcher.reopenLane(lane.pid);
+        else if (lane.load === 0) this.stopTemporary(lane);
+        continue;
+      }
+      if (!lane.accepting) continue;
+      accepting++;
       if (!this.group.isTemporary(lane.pin)) continue;
-      this.dispatcher.closeLane(lane.pid);
-      this.log.info(`temporary worker idle for ${idleTimeout} ms: stopping it`, {
-        pin: lane.pin,
-        pid: lane.pid,
-      });
-      this.group.retireTemporary(lane.pin);
+      if (lane.load === 0 && now - lane.idleSince >= idleTimeout) {
+        accepting--;
+        this.log.info(`temporary worker idle for ${idleTimeout} ms: stopping it`, {
+          pin: lane.pin,
+          pid: lane.pid,
+        });
+        this.stopTemporary(lane);
+      } else temporaries.push(lane);
     }
+    temporaries.sort((a, b) => b.pin - a.pin);
+    for (const lane of temporaries) {
+      if (peak > (accepting - 1) * window) break;
+      // ready for idleTimeout first: a worker that was slow to start is not stopped on arrival
+      if (now - lane.readyAt < idleTimeout) continue;
+      accepting--;
+      this.log.info(
+        `temporary worker not needed: the peak of the last ${idleTimeout} ms (${peak} task(s)) fits in the other workers: stopping it once its tasks are done`,
+        { pin: lane.pin, pid: lane.pid, running: lane.load },
+      );
+      this.dispatcher.retireLane(lane.pid);
+      if (lane.load === 0) this.stopTemporary(lane);
+    }
+  }
+
+  /** The most tasks held at once (in flight, and waiting here or in the queue) in the last idleTimeout. */
+  private peakDemand(now: number): number {
+    this.demand.push([now, this.dispatcher.takePeak()]);
+    const since = now - this.options.idleTimeout;
+    while (this.demand.length > 0 && this.demand[0]![0] < since) this.demand.shift();
+    let peak = 0;
+    for (const [, tasks] of this.demand) if (tasks > peak) peak = tasks;
+    return peak;
+  }
+
+  private stopTemporary(lane: Lane): void {
+    this.dispatcher.closeLane(lane.pid);
+    this.group.retireTemporary(lane.pin);
   }
 }
 

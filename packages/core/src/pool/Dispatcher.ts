@@ -21,8 +21,16 @@ export class Lane {
   readonly inFlight = new Map<number, Job>();
   /** false once the worker is stopping, retiring or stuck: nothing new goes there */
   accepting = true;
+  /**
+   * Closed by the autoscaler only (a temporary worker the load no longer needs, finishing what it
+   * runs): it may take tasks again if the load comes back before it left. A close for any other
+   * reason (stopping, stuck) clears it.
+   */
+  retiring = false;
+  /** epoch ms the worker became ready */
+  readonly readyAt = Date.now();
   /** epoch ms since which nothing runs here */
-  idleSince = Date.now();
+  idleSince = this.readyAt;
   outbox: TaskMessage[] = [];
 
   constructor(
@@ -64,14 +72,18 @@ export interface DispatchOptions {
 /**
  * Hands deliveries to worker processes and settles them with the outcomes that come back. Each
  * worker has at most `window` tasks in flight; the least loaded worker gets the next one (the
- * lowest PIN on a tie, so permanent workers fill first and temporary ones can fall idle). Tasks
- * that become ready in the same turn of the event loop travel to a worker in one message.
+ * lowest PIN on a tie), which spreads a load over every worker: a worker is one event loop, and
+ * CPU-bound tasks should not pile onto one. The autoscaler retires the temporary workers that
+ * load does not need from its peak (see `takePeak`). Tasks that become ready in the same turn of
+ * the event loop travel to a worker in one message.
  */
 export class Dispatcher {
   private readonly lanes = new Map<number, Lane>();
   private pending: Job[] = [];
   private seq = 0;
   private inFlightCount = 0;
+  /** the most tasks held here at once (in flight and pending) since the last takePeak */
+  private peak = 0;
   private flushScheduled = false;
   private idleWaiters: (() => void)[] = [];
   private stuckTimer: NodeJS.Timeout | null = null;
@@ -112,6 +124,13 @@ export class Dispatcher {
     return this.pending.length;
   }
 
+  /** The most tasks held here at once (in flight and waiting) since the last call. */
+  takePeak(): number {
+    const peak = this.peak;
+    this.peak = this.inFlightCount + this.pending.length;
+    return peak;
+  }
+
   lane(pid: number): Lane | undefined {
     return this.lanes.get(pid);
   }
@@ -125,6 +144,8 @@ export class Dispatcher {
     return new Promise((resolve, reject) => {
       const job: Job = { seq: ++this.seq, delivery, resolve, reject, lane: null, sentAt: 0 };
       this.pending.push(job);
+      if (this.inFlightCount + this.pending.length > this.peak)
+        this.peak = this.inFlightCount + this.pending.length;
       this.scheduleFlush();
       // (after the push: an abort that has already happened takes the job back out at once)
       if (this.options.forwardAborts) {
@@ -147,9 +168,31 @@ export class Dispatcher {
   /** Nothing new for this worker (it is stopping); its running tasks finish there. */
   closeLane(pid: number): void {
     const lane = this.lanes.get(pid);
-    if (!lane?.accepting) return;
+    if (!lane) return;
+    lane.retiring = false;
+    if (!lane.accepting) return;
     lane.accepting = false;
     this.hooks.capacityChanged();
+  }
+
+  /** Nothing new for this worker, which the load no longer needs: it finishes what it runs. */
+  retireLane(pid: number): void {
+    const lane = this.lanes.get(pid);
+    if (!lane?.accepting) return;
+    lane.accepting = false;
+    lane.retiring = true;
+    this.hooks.capacityChanged();
+  }
+
+  /** A retiring worker (retireLane) that has not left yet takes tasks again. */
+  reopenLane(pid: number): boolean {
+    const lane = this.lanes.get(pid);
+    if (!lane?.retiring) return false;
+    lane.retiring = false;
+    lane.accepting = true;
+    this.hooks.capacityChanged();
+    this.scheduleFlush();
+    return true;
   }
 
   /** The worker is gone: whatever it was running failed this attempt. */
