@@ -15,9 +15,23 @@ const backends: BullMQBackend[] = [];
 /** Registers the cleanup of the file's servers and backends after each test. */
 export function cleanUpOwnRedis(): void {
   afterEach(async () => {
-    await Promise.all(backends.splice(0).map((backend) => backend.close().catch(() => {})));
+    await Promise.all(backends.splice(0).map(closeOrEnd));
     await Promise.all(servers.splice(0).map((server) => server.dispose()));
   });
+}
+
+/** Closes a backend; one whose close has not settled within 5 s has its connections ended. */
+async function closeOrEnd(backend: BullMQBackend): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = backend.close().then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), 5_000);
+  });
+  if (!(await Promise.race([closed, late]))) backend.terminate();
+  clearTimeout(timer);
 }
 
 export async function ownRedis(): Promise<PrivateRedis> {

@@ -522,6 +522,11 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     this.stopProbe();
     this.closing ??= (async () => {
       await Promise.all([...this.consumers].map((consumer) => consumer.close({ drain: false })));
+      // An events reader between two reconnect attempts (its connection dropped, Redis down or
+      // not) would hold BullMQ's close for good (see endClients); it only reads results, which a
+      // closing backend waits for no more.
+      const idle = clientsOf(this.eventsReader).filter((client) => client.status !== 'ready');
+      if (idle.length > 0) endClients(idle);
       const events = this.events;
       await Promise.allSettled([
         events?.then((e) => e.close()),
