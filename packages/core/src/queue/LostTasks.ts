@@ -5,10 +5,15 @@ export interface LostTasksHost {
   readonly queue: string;
   /** where the server is, for messages */
   readonly where: string;
-  /** ids of the tasks this process waits for, the longest waiting first; at most `limit` */
-  waited(limit?: number): string[];
+  /** ids of the tasks this process waits for, the longest waiting first; at most `limit`, from the `from`th on */
+  waited(limit?: number, from?: number): string[];
   /** those of `ids` whose job is no longer stored */
   missing(ids: readonly string[]): Promise<string[]>;
+  /**
+   * settles the waits of those of `ids` whose job has finished already: their result event may
+   * have left the server's bounded events stream before this process read it
+   */
+  finished(ids: readonly string[]): Promise<void>;
   /** rejects the waits for `taskId` */
   reject(taskId: string, error: Error): void;
   /** says a batch of lost tasks once */
@@ -17,6 +22,8 @@ export interface LostTasksHost {
 
 /** How many waits a probe looks at: a flush or a restart takes every job, the oldest included. */
 const PROBE_SAMPLE = 16;
+/** How many waits a probe looks at, in turn, for a job that finished unseen (one cheap read each). */
+const FINISHED_SAMPLE = 1_000;
 /** Lost tasks remembered, so one found twice (its wait, then its consumer) is said once. */
 const REMEMBERED = 10_000;
 
@@ -36,6 +43,8 @@ export class LostTasks {
   private again = false;
   private found: string[] = [];
   private readonly said = new Set<string>();
+  /** where the next probe's look for finished jobs starts among the waits */
+  private cursor = 0;
 
   constructor(
     private readonly host: LostTasksHost,
@@ -62,15 +71,30 @@ export class LostTasks {
     return this.running;
   }
 
-  /** Looks for the oldest waits' jobs; checks every wait if one is gone. */
+  /**
+   * Looks for the oldest waits' jobs, and checks every wait if one is gone. Else settles the waits
+   * whose job finished unseen, looking at up to FINISHED_SAMPLE of them per probe, in turn.
+   */
   async probe(): Promise<void> {
     const sample = this.host.waited(PROBE_SAMPLE);
     if (sample.length === 0 || this.running) return;
     try {
       if ((await this.host.missing(sample)).length > 0) await this.check();
+      else await this.host.finished(this.nextTurn());
     } catch {
       // the server does not answer: the reconnect checks
     }
+  }
+
+  /** The next waits to look at for a finished job: the oldest first again once all had a turn. */
+  private nextTurn(): string[] {
+    let turn = this.host.waited(FINISHED_SAMPLE, this.cursor);
+    if (turn.length === 0 && this.cursor > 0) {
+      this.cursor = 0;
+      turn = this.host.waited(FINISHED_SAMPLE, 0);
+    }
+    this.cursor = turn.length < FINISHED_SAMPLE ? 0 : this.cursor + turn.length;
+    return turn;
   }
 
   private async run(): Promise<void> {

@@ -85,12 +85,14 @@ export class ResultWaiters {
     for (const taskId of [...this.byTask.keys()]) this.reject(taskId, errorFor(taskId));
   }
 
-  /** The ids waited for, the longest waiting first; at most `limit`. */
-  ids(limit = Number.POSITIVE_INFINITY): string[] {
+  /** The ids waited for, the longest waiting first; at most `limit`, from the `from`th on. */
+  ids(limit = Number.POSITIVE_INFINITY, from = 0): string[] {
     const ids: string[] = [];
+    let skipped = 0;
     for (const taskId of this.byTask.keys()) {
       if (ids.length >= limit) break;
-      ids.push(taskId);
+      if (skipped < from) skipped++;
+      else ids.push(taskId);
     }
     return ids;
   }

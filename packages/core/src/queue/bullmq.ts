@@ -284,8 +284,9 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       {
         queue: this.queue,
         where: describeRedisConnection(this.redis),
-        waited: (limit) => this.waiters.ids(limit),
+        waited: (limit, from) => this.waiters.ids(limit, from),
         missing: (ids) => this.missingJobs(ids),
+        finished: (ids) => this.settleFinished(ids),
         reject: (taskId, error) => this.waiters.reject(taskId, error),
         report: (error) => this.reportLost(error),
       },
@@ -633,6 +634,26 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     return missing;
   }
 
+  /**
+   * Settles the waits of those of `ids` whose job has finished: BullMQ trims the events stream, so
+   * a result event this process did not read in time (its event loop stalled, its connection was
+   * down) never comes. One read of the job hash each; the whole state only for finished ones.
+   */
+  private async settleFinished(ids: readonly string[]): Promise<void> {
+    for (let from = 0; from < ids.length; from += 1_000) {
+      const slice = ids.slice(from, from + 1_000);
+      const pipeline = this.adminClient().pipeline();
+      for (const id of slice) pipeline.hget(this.jobKey(id), 'finishedOn');
+      const replies = (await pipeline.exec()) ?? [];
+      const finished = slice.filter((id, i) => {
+        const [error, finishedOn] = replies[i] ?? [];
+        // finishedOn is set once the job completed or failed for good, not for an attempt retried
+        return !error && finishedOn !== null && finishedOn !== undefined && this.waiters.has(id);
+      });
+      await Promise.all(finished.map((id) => this.checkFinished(id, false).catch(() => {})));
+    }
+  }
+
   /** Starts the probe for lost jobs, once per run of waits. */
   private probeLost(): void {
     if (this.probeTimer || this.closing) return;
@@ -713,7 +734,11 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
       // Redis back after an outage: a restart without persistence took every job with it
       let readyBefore = false;
       admin.on('ready', () => {
-        if (readyBefore && !this.closing && this.waiters.size > 0) void this.lost.check();
+        if (readyBefore && !this.closing && this.waiters.size > 0) {
+          void this.lost.check();
+          // results that left the events stream while this process was cut off
+          this.settleFinished(this.waiters.ids()).catch(() => {});
+        }
         readyBefore = true;
       });
       this.admin = admin;
@@ -777,13 +802,19 @@ export class BullMQBackend<P = unknown, R = unknown> implements QueueBackend<P, 
     return this.events;
   }
 
-  private async checkFinished(taskId: string): Promise<void> {
+  /**
+   * Settles the wait for `taskId` from its job's stored state, if it finished. `unknownIsError`: a
+   * job Redis does not have is ETASKUNKNOWN (a new wait); a probe leaves such a wait alone, since
+   * a job removed once finished still has its event on the way.
+   */
+  private async checkFinished(taskId: string, unknownIsError = true): Promise<void> {
     const state = await this.producer.getJobState(taskId);
     if (state === 'unknown') {
       // the queue's epoch key gone or replaced too: Redis lost the queue's keys
       const keysGone = await this.keysGone().catch(() => false);
       if (keysGone) this.lost.jobGone(taskId);
-      else this.waiters.reject(taskId, unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
+      else if (unknownIsError)
+        this.waiters.reject(taskId, unknownTaskError(this.queue, taskId, this.options.keepResults.ageMs));
       return;
     }
     if (state !== 'completed' && state !== 'failed') return;
