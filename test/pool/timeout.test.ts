@@ -1,5 +1,9 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { is, type StartedPool, startPool } from './helpers.js';
+import { is, type StartedPool, startPool, startPoolScript } from './helpers.js';
+
+const LOAD_POOL = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures/load-pool.mjs');
 
 let current: StartedPool | undefined;
 afterEach(async () => {
@@ -69,4 +73,41 @@ describe('task timeout', () => {
     expect(group.count(is('workerExit'))).toBe(0);
     expect(group.output).not.toContain('did not settle after taskTimeout');
   }, 90_000);
+
+  it('a stall of the master’s own event loop longer than taskTimeout + grace fails no attempt its workers answered meanwhile; a stuck one is still found', async () => {
+    current = startPoolScript(LOAD_POOL, {
+      minWorkers: 2,
+      concurrencyPerWorker: 4,
+      taskTimeout: 300,
+      taskTimeoutGrace: 300,
+      maxAttempts: 1,
+      stopTimeout: 1000,
+    });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    await group.waitEvent(is('workerReady'), 'both workers ready', 2);
+    // 7 tasks of 50 ms are sent; then the master blocks its loop for 1.5 s in synchronous code,
+    // from each phase of its event loop in turn, while the workers answer the 7; the last time, a
+    // task that never settles is sent with them
+    for (const phase of ['check', 'timers', 'poll']) {
+      const hang = phase === 'poll' ? 1 : 0;
+      const stall = await group.answer(
+        group.command('stall', { n: 7, sleepMs: 50, hang, blockMs: 1500, phase }),
+        30_000,
+      );
+      expect(stall.blockedMs as number).toBeGreaterThanOrEqual(1500);
+      // before: from the check phase, all 7 failed as ETASKSTUCK and both workers were recycled
+      expect({ phase, ...stall }).toMatchObject({ phase, ok: 7, failed: [] });
+      if (!hang) expect(group.count(is('workerStop'))).toBe(0);
+    }
+    const hung = await group.waitEvent(is('hungFailed'), 'the task that never settles fails');
+    expect(hung).toMatchObject({ code: 'ETASKFAILED', lastCode: 'ETASKSTUCK' });
+    const fails = group.events.filter(is('taskFail'));
+    expect(fails).toHaveLength(1);
+    // only the worker of the stuck task is recycled
+    const exit = await group.waitEvent(is('workerExit'), 'the stuck worker is recycled');
+    expect(exit).toMatchObject({ reason: 'recycle' });
+    expect(group.output.match(/did not settle after taskTimeout: recycling its worker/g)).toHaveLength(1);
+    expect(group.count(is('workerExit'))).toBe(1);
+  }, 60_000);
 });

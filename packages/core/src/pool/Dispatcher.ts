@@ -12,6 +12,8 @@ export interface Job {
   lane: Lane | null;
   /** epoch ms it left for its worker */
   sentAt: number;
+  /** the dispatcher's `blind` ms when it left: what the master's stalls since then add */
+  blindAtSend: number;
   /** its worker said the attempt settled; the outcome is crossing the channel (not stuck) */
   settling?: boolean;
 }
@@ -87,15 +89,28 @@ export class Dispatcher {
   private flushScheduled = false;
   private idleWaiters: (() => void)[] = [];
   private stuckTimer: NodeJS.Timeout | null = null;
+  /** ms between two looks for stuck tasks */
+  private readonly stuckEvery: number;
+  /** ms a tick or a look may come late before it counts as a stall of the master's event loop */
+  private readonly stallMs: number;
+  /** epoch ms of the stuck clock's last tick (or of the last stall seen) */
+  private lastTick = Date.now();
+  /** epoch ms the look waiting for the poll phase (setImmediate) was asked for; 0: none waits */
+  private lookAskedAt = 0;
+  /** ms the master's event loop was stalled, in all: time in which it could not hear its workers */
+  private blind = 0;
   private readonly flushNow = () => this.flush();
+  private readonly lookNow = () => this.look();
 
   constructor(
     private readonly options: DispatchOptions,
     private readonly hooks: DispatchHooks,
   ) {
     const { taskTimeout } = options;
+    this.stuckEvery = Math.max(25, Math.min(1000, taskTimeout / 4));
+    this.stallMs = Math.max(this.stuckEvery, 50);
     if (taskTimeout > 0) {
-      this.stuckTimer = setInterval(() => this.checkStuck(), Math.max(25, Math.min(1000, taskTimeout / 4)));
+      this.stuckTimer = setInterval(() => this.stuckClock(), this.stuckEvery);
       this.stuckTimer.unref();
     }
   }
@@ -142,7 +157,7 @@ export class Dispatcher {
   /** The backend's handler: resolves with the outcome of the attempt on some worker. */
   run(delivery: Delivery): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const job: Job = { seq: ++this.seq, delivery, resolve, reject, lane: null, sentAt: 0 };
+      const job: Job = { seq: ++this.seq, delivery, resolve, reject, lane: null, sentAt: 0, blindAtSend: 0 };
       this.pending.push(job);
       if (this.inFlightCount + this.pending.length > this.peak)
         this.peak = this.inFlightCount + this.pending.length;
@@ -303,6 +318,7 @@ export class Dispatcher {
         const job = pending[next++]!;
         job.lane = lane;
         job.sentAt = now;
+        job.blindAtSend = this.blind;
         lane.inFlight.set(job.seq, job);
         const { delivery } = job;
         lane.outbox.push([job.seq, delivery.taskId, delivery.attempt, delivery.payload]);
@@ -335,13 +351,55 @@ export class Dispatcher {
     lane.send({ $drover: 'abort', seqs: [job.seq], reason: serializeError(reason) });
   }
 
+  /**
+   * The stuck clock's tick. It runs in the timers phase, before the poll phase reads what the
+   * workers sent meanwhile: the look waits for that read (setImmediate). A tick late by more than
+   * its interval again means the master's own event loop stalled (synchronous code, a long GC, a
+   * starved or paused host): the workers' answers waited in the pipes all along, so that time does
+   * not count against the tasks in flight.
+   */
+  private stuckClock(): void {
+    const now = Date.now();
+    const late = now - this.lastTick - this.stuckEvery;
+    this.lastTick = now;
+    if (late > this.stallMs) this.blind += late;
+    this.askLook(now);
+  }
+
+  private askLook(now: number): void {
+    if (this.lookAskedAt !== 0) return;
+    this.lookAskedAt = now;
+    setImmediate(this.lookNow);
+  }
+
+  /**
+   * After the poll phase: looks for stuck tasks, unless the loop stalled since the look was asked
+   * for (in a callback after the tick, or before this one in the check phase). Then the answers of
+   * that time may still be unread: the stall does not count against the tasks in flight, and the
+   * look waits for the next read.
+   */
+  private look(): void {
+    const now = Date.now();
+    const late = now - this.lookAskedAt;
+    this.lookAskedAt = 0;
+    if (!this.stuckTimer) return;
+    if (late > this.stallMs) {
+      this.blind += late;
+      this.lastTick = now;
+      this.askLook(now);
+      return;
+    }
+    this.checkStuck();
+  }
+
   private checkStuck(): void {
     const { taskTimeout, taskTimeoutGrace } = this.options;
     const limit = Date.now() - taskTimeout - taskTimeoutGrace;
     for (const lane of this.lanes.values()) {
       let stuck = false;
       for (const job of lane.inFlight.values()) {
-        if (job.sentAt > limit || job.settling) continue;
+        // the time it ran as the master could see it: without the master's own stalls
+        if (job.sentAt + (this.blind - job.blindAtSend) > limit || job.settling) continue;
         stuck = true;
         lane.inFlight.delete(job.seq);
         this.inFlightCount--;
