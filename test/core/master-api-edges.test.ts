@@ -21,9 +21,10 @@ const event = (group: RunningGroup, name: string, timeoutMs?: number): Promise<F
 describe('sendTo and broadcast', () => {
   it('sendTo is true for every message queued to a live worker, however full the channel; the worker gets them all', async () => {
     const group = run('send', 'api-edges-send');
-    // 2000 messages of 64 kB fill the pipe many times over: Node's back-pressure hint says false
+    // 200 messages of 64 kB fill the pipe many times over, and Node's back-pressure hint says
+    // false, but stay under the bound of what the master holds for a worker (16 MiB)
     const burst = await event(group, 'burst', 60_000);
-    expect(burst).toMatchObject({ trues: 2000, falses: 0 });
+    expect(burst).toMatchObject({ trues: 200, falses: 0 });
     const final = await event(group, 'final');
     expect(final.returned).toBe(true);
     // every message of the burst, and the final one, arrived
@@ -33,7 +34,7 @@ describe('sendTo and broadcast', () => {
       1,
       60_000,
     );
-    expect((received.data as { received: number }).received).toBe(2001);
+    expect((received.data as { received: number }).received).toBe(201);
     // a PIN with no process is the one false
     expect((await event(group, 'absentPin')).returned).toBe(false);
   });

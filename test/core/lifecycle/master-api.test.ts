@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURES, type FixtureEvent, pidAlive, RunningGroup, tempDir } from '../../support/group.js';
+import type { GroupStatus } from '../../../packages/core/src/status.js';
 import { is, readyPids } from './helpers.js';
 
 /** The messaging fixture, driven by JSON lines on its stdin. */
@@ -98,6 +99,60 @@ describe('manage.sendTo(pin, data)', () => {
     expect(group.echoes('still-there')[0]).toMatchObject({ pin: 1, pid: pids.get(1) });
     expect(group.echoes('nowhere')).toEqual([]);
     expect(group.echoes('scaled-away')).toEqual([]);
+  });
+});
+
+// docs/manage.md "Messages": the master holds at most 10,000 messages (or 16 MiB) for a worker
+// that does not read its channel; past that, messages to it are refused, said once in the log and
+// in its status, until it reads again.
+describe('messages to a worker that does not read them', () => {
+  it('are refused past the bound, with one warning and a status field, and taken again once it reads', async () => {
+    const group = startMessaging({ maxWorkerNum: 2 });
+    await group.waitEvent(is('started'), 'started');
+    const pids = readyPids(group);
+    const stopped = pids.get(0)!;
+    const warning = `worker 0 (pid ${stopped}) does not read its messages`;
+    let accepted = 0;
+    process.kill(stopped, 'SIGSTOP');
+    try {
+      // 12,000 messages of 1 KB in one go to a process that reads none
+      const many = await group.command('sendMany', { pin: 0, count: 12_000, size: 1000 });
+      expect(many).toMatchObject({ event: 'sentMany', accepted: 10_000, firstRefused: 10_000 });
+      accepted = many.accepted as number;
+      expect(await group.sendTo(0, { token: 'refused' })).toBe(false);
+      // a broadcast skips it and reaches the other worker
+      expect((await group.command('broadcastMany', { count: 10, size: 10 })).event).toBe('broadcastMany');
+      expect(await group.sendTo(1, { token: 'to-1' })).toBe(true);
+      await group.waitFor('the echo from PIN 1', () => group.echoes('to-1').length === 1);
+      expect(group.echoes('to-1')[0]).toMatchObject({ data: { received: 11 } });
+
+      await group.waitFor('the warning', () => group.output.includes(warning));
+      expect(group.output.split(warning).length - 1).toBe(1);
+      const line = group.output.slice(group.output.indexOf(warning)).split('\n')[0];
+      expect(line).toMatch(/10000 messages \(10\.\d MiB\) wait in the master for it/);
+      expect(line).toContain('sendTo() returns false, broadcast() skips it');
+      expect(line).toContain('set hangTimeout');
+      const status = (await group.command('status')).status as GroupStatus;
+      expect(status.workers[0]).toMatchObject({
+        pid: stopped,
+        suspended: true,
+        messageBacklog: { messages: expect.any(Number), bytes: expect.any(Number), refused: 2_000 + 1 + 10 },
+      });
+      // less what the kernel's socket buffer took before the worker stopped reading
+      expect(status.workers[0]?.messageBacklog?.messages).toBeGreaterThan(9_000);
+      expect(status.workers[1]?.messageBacklog).toBeUndefined();
+    } finally {
+      process.kill(stopped, 'SIGCONT');
+    }
+    await group.waitFor('the line that it reads again', () =>
+      group.output.includes(`worker 0 (pid ${stopped}) reads its messages again: 2011 refused`),
+    );
+    expect(await group.sendTo(0, { token: 'after' })).toBe(true);
+    await group.waitFor('the echo after it read', () => group.echoes('after').length === 1);
+    // every accepted message arrived, and none of the refused ones
+    expect(group.echoes('after')[0]).toMatchObject({ pid: stopped, data: { received: accepted + 1 } });
+    const after = (await group.command('status')).status as GroupStatus;
+    expect(after.workers[0]?.messageBacklog).toBeUndefined();
   });
 });
 

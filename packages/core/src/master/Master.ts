@@ -50,7 +50,7 @@ import { type ReapTarget, Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
 import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
-import { WorkerHandle } from './WorkerHandle.js';
+import { type BacklogReport, WorkerHandle } from './WorkerHandle.js';
 import { checkPin, checkUserMessage } from './userMessage.js';
 import { WorkerSlot } from './WorkerSlot.js';
 import { workerDirectoryProblem } from './workerDirectory.js';
@@ -72,7 +72,7 @@ import {
   type StopOutcome,
   type WorkerInfo,
 } from './events.js';
-import { formatMs } from '../status/units.js';
+import { formatBytes, formatMs } from '../status/units.js';
 
 export interface MasterOptions {
   config: ManageConfig;
@@ -501,10 +501,35 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         reason: handle.expected ?? 'stop',
       }),
     );
+    handle.on('backlogFull', (backlog) => this.backlogFull(handle, backlog));
+    handle.on('backlogRead', (refused, sinceMs) =>
+      this.log.info(
+        `worker ${slot.pin} (pid ${handle.pid}) reads its messages again: ${refused} refused in ${formatMs(Math.round(sinceMs / 100) * 100)} while it did not`,
+        { pin: slot.pin, pid: handle.pid, refused },
+      ),
+    );
     this.log.debug(`worker forked`, { pin: slot.pin, pid: handle.pid });
     this.emit('workerStart', info);
     this.updateReaper();
     return handle;
+  }
+
+  /** Says once, when a worker's message backlog reaches the bound, why its messages are refused. */
+  private backlogFull(handle: WorkerHandle, backlog: BacklogReport): void {
+    const why =
+      handle.state === 'starting'
+        ? `It is not ready yet (its init has not finished): messages to it wait in the master until then`
+        : `Its event loop is blocked (synchronous code, an endless loop) or its process is stopped (SIGSTOP, a debugger)`;
+    const fix =
+      handle.state === 'starting'
+        ? `send to it after its workerReady event, or make its init finish sooner`
+        : this.config.hangTimeout > 0
+          ? `find the code that blocks it; hangTimeout (${formatMs(this.config.hangTimeout)}) replaces it once it misses heartbeats that long`
+          : `find the code that blocks it, or set hangTimeout to have a worker that stops answering replaced`;
+    this.log.warning(
+      `worker ${handle.pin} (pid ${handle.pid}) does not read its messages: ${backlog.messages} messages (${formatBytes(backlog.bytes)}) wait in the master for it, the most it holds for a worker; new ones to it are refused (sendTo() returns false, broadcast() skips it) until it reads again. ${why}: ${fix}`,
+      { pin: handle.pin, pid: handle.pid, messages: backlog.messages, bytes: backlog.bytes },
+    );
   }
 
   /**
@@ -1682,19 +1707,20 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   /** Sends a structured value to every live worker; throws EPAYLOAD, sending none, for one JSON cannot carry. */
   broadcast(data: unknown): void {
-    checkUserMessage(data, `the broadcast message of '${this.config.baseTitle}'`);
-    for (const slot of this.slots.values()) slot.current?.send({ $drover: 'msg', data });
+    const bytes = checkUserMessage(data, `the broadcast message of '${this.config.baseTitle}'`);
+    // a worker whose backlog is full is skipped (WorkerHandle.send): its handle logs it once
+    for (const slot of this.slots.values()) slot.current?.send({ $drover: 'msg', data }, bytes);
   }
 
   /**
    * Sends a structured value to the process serving `pin`: true once queued for it, false if there
-   * is none (see Manage.sendTo). Throws EINVAL for a PIN that is no integer >= 0, EPAYLOAD for a
-   * value JSON cannot carry.
+   * is none or it does not read its messages (its backlog is full; see Manage.sendTo). Throws
+   * EINVAL for a PIN that is no integer >= 0, EPAYLOAD for a value JSON cannot carry.
    */
   sendTo(pin: number, data: unknown): boolean {
     checkPin(pin, this.config.baseTitle);
-    checkUserMessage(data, `the message to worker ${pin} of '${this.config.baseTitle}'`);
-    return this.slots.get(pin)?.current?.send({ $drover: 'msg', data }) ?? false;
+    const bytes = checkUserMessage(data, `the message to worker ${pin} of '${this.config.baseTitle}'`);
+    return this.slots.get(pin)?.current?.send({ $drover: 'msg', data }, bytes) ?? false;
   }
 
   /** pid of the worker serving `pin`, if any */
@@ -1758,6 +1784,7 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
             ...(silent ? { unresponsive: true as const } : {}),
             // stopped by a signal, not busy: it runs nothing until SIGCONT
             ...(silent && isStoppedState(Process.stat(h.pid)?.state) ? { suspended: true as const } : {}),
+            ...(h?.alive && h.refusal ? { messageBacklog: h.refusal } : {}),
             ...this.otherProcesses(slot, now),
           };
         }),

@@ -19,6 +19,14 @@ export interface WorkerReport {
   busy: boolean;
 }
 
+/** What waits in the master for a worker that does not read its channel (see MessageBacklog). */
+export interface BacklogReport {
+  /** messages written to the channel that the worker has not read, or held until it is ready */
+  messages: number;
+  /** their JSON size in bytes (drover's own messages at a nominal size) */
+  bytes: number;
+}
+
 export interface HandleEvents {
   ready: [];
   /** a message from the worker that the master acts on (recycle, done, fatal, user msg) */
@@ -28,7 +36,28 @@ export interface HandleEvents {
   exit: [code: number | null, signal: NodeJS.Signals | null];
   /** a stop's `timeoutMs` ran out before the worker exited: it is SIGKILLed right after */
   stopTimeout: [timeoutMs: number];
+  /** its backlog reached the bound: user messages to it are refused from now on */
+  backlogFull: [backlog: BacklogReport];
+  /** it read its backlog down to half the bound: messages to it are accepted again */
+  backlogRead: [refused: number, sinceMs: number];
 }
+
+/**
+ * The bound of a worker's message backlog: what the master holds for it because the worker does
+ * not read its channel (its event loop blocked by synchronous code, its process stopped), or
+ * because it is not ready yet. Past either figure a user message to it is refused (sendTo is
+ * false, broadcast skips it) until it has read down to half of both. A worker that reads keeps its
+ * backlog near zero between two turns of the master's event loop (Node's own back-pressure hint,
+ * send() false, comes at 128 KiB): only a single synchronous burst of that many messages to one
+ * worker, or a worker that does not read, reaches it. At the bound the master holds about 12 to
+ * 35 MB for that worker (a pending write costs 1 to 2.5 KB besides its JSON).
+ */
+export const BACKLOG_MAX_MESSAGES = 10_000;
+export const BACKLOG_MAX_BYTES = 16 * 1024 * 1024;
+/** What one of drover's own messages counts for in the backlog: they are small but for a pool's tasks. */
+const OWN_MESSAGE_BYTES = 64;
+/** The JSON around a user message's data: `{"$drover":"msg","data":...}` and the newline. */
+const USER_ENVELOPE_BYTES = 27;
 
 /** The record of a worker's child processes is pruned of ended ones when it reaches this size. */
 const CHILDREN_PRUNE_MIN = 64;
@@ -86,7 +115,12 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   private pruneChildrenAt = CHILDREN_PRUNE_MIN;
   private seq = 0;
   /** messages for a worker that is not ready yet: its listener may not exist before then */
-  private early: MasterMessage[] = [];
+  private early: Array<{ message: MasterMessage; bytes: number }> = [];
+  /** messages written to its channel and not yet taken by it, plus the early ones, and their bytes */
+  private backlogMessages = 0;
+  private backlogBytes = 0;
+  /** set while user messages to it are refused: since when (epoch ms), how many */
+  private refusing: { since: number; refused: number } | null = null;
   private stopReason: ExitReason | null = null;
   /** the signal the master stops on, told to the worker with its stop */
   private stopSignal: StopSignal | undefined;
@@ -221,7 +255,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
           // heartbeats are answered from here on: a long init is not silence
           this.lastPong = performance.now();
           this.loop = m.loop === true;
-          for (const queued of this.early.splice(0)) this.send(queued);
+          for (const queued of this.early.splice(0)) this.write(queued.message, queued.bytes, true);
           this.emit('ready');
         }
         return;
@@ -303,22 +337,78 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
 
   /**
    * Queues `message` for the worker: true once it is queued (on the channel, or until the worker is
-   * ready), false when the worker has no channel any more. Not Node's back-pressure hint: the
-   * channel queues what the pipe does not take at once, and delivers it in order. The caller checks
-   * that a user's message can be serialised (Master.sendTo): what the channel cannot write is lost.
+   * ready), false when the worker has no channel any more, or for a user message (`msg`) while its
+   * backlog is over the bound (BACKLOG_MAX_MESSAGES, BACKLOG_MAX_BYTES): the worker does not read
+   * it. Not Node's back-pressure hint: the channel queues what the pipe does not take at once, and
+   * delivers it in order. `bytes` is a user message's JSON size. The caller checks that a user's
+   * message can be serialised (Master.sendTo): what the channel cannot write is lost.
    */
-  send(message: MasterMessage): boolean {
+  send(message: MasterMessage, bytes = OWN_MESSAGE_BYTES): boolean {
     if (!this.alive || !this.cw.isConnected()) return false;
-    if (this.state === 'starting' && message.$drover === 'msg') {
-      this.early.push(message);
-      return true;
+    if (message.$drover === 'msg') {
+      bytes += USER_ENVELOPE_BYTES;
+      if (this.refusing) {
+        this.refusing.refused++;
+        return false;
+      }
+      if (this.backlogMessages >= BACKLOG_MAX_MESSAGES || this.backlogBytes >= BACKLOG_MAX_BYTES) {
+        this.refusing = { since: Date.now(), refused: 1 };
+        this.emit('backlogFull', this.backlog);
+        return false;
+      }
+      if (this.state === 'starting') {
+        this.early.push({ message, bytes });
+        this.backlogMessages++;
+        this.backlogBytes += bytes;
+        return true;
+      }
+    }
+    return this.write(message, bytes, false);
+  }
+
+  /** Writes to the channel, counting the message in the backlog until the channel has taken it. */
+  private write(message: MasterMessage, bytes: number, counted: boolean): boolean {
+    if (!counted) {
+      this.backlogMessages++;
+      this.backlogBytes += bytes;
     }
     try {
-      this.cw.send(message);
+      // called once the pipe took it, or with the error that lost it (the channel closed)
+      // (Node calls back without an error for a write cancelled by the channel's close)
+      this.cw.send(message, (err) => this.taken(bytes, !!err || !this.cw.isConnected()));
       return true;
     } catch {
+      this.taken(bytes, true);
       return false;
     }
+  }
+
+  /** A message left the backlog: read (the pipe took it), or `lost` with the channel. */
+  private taken(bytes: number, lost: boolean): void {
+    this.backlogMessages--;
+    this.backlogBytes -= bytes;
+    // a channel closed under its backlog (the worker killed) is no worker reading again
+    if (
+      !lost &&
+      this.refusing &&
+      this.alive &&
+      this.backlogMessages <= BACKLOG_MAX_MESSAGES / 2 &&
+      this.backlogBytes <= BACKLOG_MAX_BYTES / 2
+    ) {
+      const { since, refused } = this.refusing;
+      this.refusing = null;
+      this.emit('backlogRead', refused, Date.now() - since);
+    }
+  }
+
+  /** What waits in the master for this worker now. */
+  get backlog(): BacklogReport {
+    return { messages: this.backlogMessages, bytes: this.backlogBytes };
+  }
+
+  /** While user messages to it are refused: its backlog, since when, how many were refused. */
+  get refusal(): (BacklogReport & { since: number; refused: number }) | null {
+    return this.refusing ? { ...this.backlog, ...this.refusing } : null;
   }
 
   ping(): void {
