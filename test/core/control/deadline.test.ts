@@ -268,7 +268,7 @@ describe('idle connections', () => {
     const refused = await raw();
     const [busy] = await refused.responses(1);
     expect(busy?.error.message).toBe(
-      `drover: too many control connections to '${path}' (limit 2); idle ones are closed after 1 s: try again then, and if it persists find the processes holding them ('ss -xp' lists them)`,
+      `drover: too many control connections to '${path}' (limit 2); idle ones, and ones whose client does not read its answers, are closed after 1 s: try again then, and if it persists find the processes holding them ('ss -xp' lists them)`,
     );
     for (const r of idle) await r.waitClosed(5000);
     expect(idle[0]?.lines.map((l) => JSON.parse(l).error.code)).toEqual(['EIDLE']);

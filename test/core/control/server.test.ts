@@ -242,6 +242,28 @@ describe('ControlServer: hostile clients', () => {
     expect(await other.request('ping')).toBeTruthy();
     r.destroy();
   });
+
+  it('destroys a connection whose client pipelines requests and never reads, once no answer was written for idleTimeoutMs; its slot frees up', async () => {
+    // answers of 64 KiB fill the socket's buffers after a few requests
+    const big = { ...STATUS, master: { ...STATUS.master, title: 'x'.repeat(64 * 1024) } };
+    const server = await serve(stubHandler({ status: async () => big }), {
+      idleTimeoutMs: 300,
+      maxConnections: 2,
+    });
+    const hogs = [await raw(), await raw()];
+    for (const hog of hogs) {
+      hog.socket.pause();
+      hog.write('{"id":1,"cmd":"status"}\n'.repeat(100));
+    }
+    // both slots are taken: the refusal says what frees them
+    const [busy] = await (await raw()).responses(1);
+    expect(busy?.error.code).toBe('EBUSY');
+    expect(busy?.error.message).toContain(
+      'ones whose client does not read its answers, are closed after 1 s',
+    );
+    await waitFor('the server to drop both connections', () => server.connectionCount === 0, 20_000);
+    expect(await (await client()).request('ping')).toBeTruthy();
+  });
 });
 
 describe('ControlServer: the socket file', () => {

@@ -35,8 +35,9 @@ export interface ControlServerOptions {
   /** connections beyond this get an error and are closed (default 64) */
   maxConnections?: number;
   /**
-   * A connection with no request in progress that received nothing for this long is closed, so
-   * forgotten clients cannot use up `maxConnections` (default 10000 ms)
+   * A connection with no request in progress that received nothing for this long is closed, and
+   * one whose client does not read its answers (none of them written for this long) is destroyed,
+   * so forgotten or stuck clients cannot use up `maxConnections` (default 10000 ms)
    */
   idleTimeoutMs?: number;
   /**
@@ -230,7 +231,7 @@ export class ControlServer {
         : encodeError(
             null,
             'EBUSY',
-            `drover: too many control connections to '${this.path}' (limit ${this.maxConnections}); idle ones are closed after ${Math.ceil(this.idleTimeoutMs / 1000)} s: try again then, and if it persists find the processes holding them ('ss -xp' lists them)`,
+            `drover: too many control connections to '${this.path}' (limit ${this.maxConnections}); idle ones, and ones whose client does not read its answers, are closed after ${Math.ceil(this.idleTimeoutMs / 1000)} s: try again then, and if it persists find the processes holding them ('ss -xp' lists them)`,
           );
       socket.on('error', () => {});
       socket.end(why);
@@ -477,9 +478,27 @@ class Connection {
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
+  /**
+   * Waits until the client has taken what was written to it. One that does not read (a hung
+   * agent that pipelines requests) would hold its connection slot, and the answers queued for it,
+   * for good: when none of the pending bytes were written for `idleTimeoutMs`, the connection is
+   * destroyed. A client that reads slowly makes progress and is waited for.
+   */
   private drained(): Promise<void> {
     return new Promise((done) => {
+      let pending = this.socket.writableLength;
+      const deadline = setInterval(() => {
+        const length = this.socket.writableLength;
+        if (length < pending) {
+          pending = length;
+          return;
+        }
+        // 'close' follows, and settles this wait
+        this.socket.destroy();
+      }, this.server.idleTimeoutMs);
+      deadline.unref();
       const settle = () => {
+        clearInterval(deadline);
         this.socket.off('drain', settle);
         this.socket.off('close', settle);
         done();
