@@ -36,10 +36,12 @@ describe('background mode (setBackground)', () => {
     expect(sessionOf(daemon)).toEqual({ pgid: daemon, sid: daemon });
     expect(procStatus(daemon, 'Umask')).toBe('0027');
     expect(readlinkSync(`/proc/${daemon}/cwd`)).toBe(process.cwd());
-    // stdin is /dev/null, stdout and stderr are the group's log file
+    // stdin is /dev/null, stdout and stderr are the group's output file (never rotated), beside its log
     const log = join(world.runDir, 'logs', 'bg.log');
-    expect(readlinkSync(`/proc/${daemon}/fd/1`)).toBe(log);
-    expect(readlinkSync(`/proc/${daemon}/fd/2`)).toBe(log);
+    const out = join(world.runDir, 'logs', 'bg.out');
+    expect(readlinkSync(`/proc/${daemon}/fd/1`)).toBe(out);
+    expect(readlinkSync(`/proc/${daemon}/fd/2`)).toBe(out);
+    expect(mode(out)).toBe(0o600);
     expect(mode(world.runDir)).toBe(0o700);
     expect(mode(join(world.runDir, 'bg.sock'))).toBe(0o600);
     expect(mode(join(world.runDir, 'bg.pid'))).toBe(0o600);

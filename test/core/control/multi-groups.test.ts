@@ -34,7 +34,8 @@ describe('ManageMultiple in the background', () => {
       expect(existsSync(paths.socket)).toBe(true);
       expect(lockHeld(paths.lockName)).toBe(true);
     }
-    expect(readlinkSync(`/proc/${daemon}/fd/1`)).toBe(join(w.runDir, 'logs', 'alpha.log'));
+    // its raw stdout is the first group's output file, which rotation never renames
+    expect(readlinkSync(`/proc/${daemon}/fd/1`)).toBe(join(w.runDir, 'logs', 'alpha.out'));
     expect((await runningGroups(w.runDir)).map((g) => [g.baseTitle, g.pid])).toEqual([
       ['alpha', daemon],
       ['beta', daemon],

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, statfsSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ControlClient } from '../control/ControlClient.js';
 import { SocketGoneError } from '../control/SocketGoneError.js';
@@ -7,14 +7,21 @@ import { AlreadyRunningError, DroverError } from '../errors.js';
 import { cleanAfterFailedStart } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
+import { isOutputMark, OUTPUT_MARK, outputFileOf, trimOutputFile } from '../log/outputFile.js';
 import { ALL_FINISHED_NOTICE } from '../master/events.js';
 import { claimEndedRecord, isRecordLive, type PidRecord, readPidFile } from '../runtime/PidFile.js';
 import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
 import type { GroupStatus, WorkerState } from '../status.js';
 import { describeGroupEnd } from '../status/GroupHealth.js';
 import { withoutTitleOption } from '../title.js';
-import { DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR } from './role.js';
+import { keepDaemonLastWords } from './lastWords.js';
 import { type DaemonGroup, type DaemonSpec, DaemonStartError, validateBackgroundOptions } from './options.js';
+import { DAEMON_FILES_VAR, DAEMON_GROUPS_VAR, DAEMON_UMASK, DAEMON_VAR, type DaemonFiles } from './role.js';
+
+// This module comes with the master's side, which a daemon loads before its masters start (the
+// default entry at import, the CLI at its first start): from then on the daemon's crash and
+// warnings are written into its groups' logs (a no-op in any other process).
+keepDaemonLastWords();
 
 const DEADLINE_MARGIN_MS = 15_000;
 const POLL_MS = 100;
@@ -25,7 +32,8 @@ const SETTLED_STATES: ReadonlySet<WorkerState> = new Set(['ready', 'busy', 'fini
 
 /**
  * Starts a detached copy of this process (same Node, same options, same script and arguments) in
- * its own session, with stdout and stderr appended to the first group's log file, the same
+ * its own session, with stdout and stderr appended to the first group's output file
+ * (`<logDir>/<baseTitle>.out`, which rotation never touches: see outputFileOf), the same
  * working directory and umask 027, and `DROVER_DAEMON=1` in its environment. Resolves with its
  * pid once every group's control socket answers with all workers ready and the groups then stayed
  * up for `settleMs`; rejects with the reason and the log's last lines if the daemon exits first or
@@ -60,9 +68,15 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
 
   // Where each log file ends now: the failure report shows only what this daemon wrote.
   const offsets = new Map<string, number>();
+  const output = outputFileOf(first.logFile);
   for (const group of spec.groups) {
-    prepareLogFiles(dirname(group.logFile), [group.logFile], { inRunDir: group.logInRunDir });
-    offsets.set(group.logFile, statSync(group.logFile).size);
+    const files = group === first ? [group.logFile, output] : [group.logFile];
+    prepareLogFiles(dirname(group.logFile), files, { inRunDir: group.logInRunDir });
+    if (group === first) {
+      trimOutputFile(output, { noFollow: group.logInRunDir });
+      markOutput(output, group.logInRunDir, spec.groups);
+    }
+    for (const file of files) offsets.set(file, statSync(file).size);
   }
   const deadlineMs =
     spec.deadlineMs ?? Math.max(...spec.groups.map((g) => g.readyTimeout)) + DEADLINE_MARGIN_MS + settleMs;
@@ -97,7 +111,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
         cleanAfterFailedStart(dirname(g.socket), g.baseTitle, child.pid ?? null).catch(() => null),
       ),
     );
-    const tail = await logTail(spec.groups, offsets);
+    const tail = await logTail([...offsets.keys()], offsets);
     const names = spec.groups.map((g) => `'${g.baseTitle}'`).join(', ');
     // only a daemon that ended by itself with 0: not one stopped here, nor one that failed
     if (why.exitCode === 0 && tail.some((line) => line.includes(ALL_FINISHED_NOTICE))) {
@@ -116,7 +130,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
       `drover: ${names} did not start in the background: ${why.message}${reason ? `: ${reason}` : ''}${gone}`,
       child.pid ?? null,
       tail,
-      `see ${spec.groups.map((g) => g.logFile).join(', ')}`,
+      `see ${[...spec.groups.map((g) => g.logFile), output].join(', ')}`,
     );
   } finally {
     for (const signal of WAIT_SIGNALS) process.off(signal, onSignal);
@@ -160,7 +174,13 @@ class WaitInterrupted extends Error {}
 
 function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): ChildProcess {
   const execArgv = withoutTitleOption(process.execArgv);
-  const fd = openSync(stdio.logFile, logFileFlags(stdio.logInRunDir), 0o600);
+  const output = outputFileOf(stdio.logFile);
+  const files: DaemonFiles = {
+    output,
+    logs: spec.groups.map((g) => ({ baseTitle: g.baseTitle, file: g.logFile, inRunDir: g.logInRunDir })),
+  };
+  // not the log file: rotation renames and then deletes that, and the descriptors would follow
+  const fd = openSync(output, logFileFlags(stdio.logInRunDir), 0o600);
   // the child inherits the umask at spawn; restore ours right after
   const previous = process.umask(DAEMON_UMASK);
   try {
@@ -175,6 +195,7 @@ function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): Ch
           ...process.env,
           [DAEMON_VAR]: '1',
           [DAEMON_GROUPS_VAR]: spec.groups.map((g) => g.baseTitle).join(','),
+          [DAEMON_FILES_VAR]: JSON.stringify(files),
         },
       },
     );
@@ -183,6 +204,23 @@ function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): Ch
   } finally {
     process.umask(previous);
     closeSync(fd);
+  }
+}
+
+/**
+ * Where each daemon's output begins in its output file, which every start appends to:
+ * `--- <time> start of 'web', 'jobs' in the background ---` (not part of the failure report).
+ */
+function markOutput(output: string, inRunDir: boolean, groups: readonly DaemonGroup[]): void {
+  const names = groups.map((g) => `'${g.baseTitle}'`).join(', ');
+  let fd: number | undefined;
+  try {
+    fd = openSync(output, logFileFlags(inRunDir), 0o600);
+    writeSync(fd, `${OUTPUT_MARK}${new Date().toISOString()} start of ${names} in the background ---\n`);
+  } catch {
+    // prepareLogFiles opened it a moment ago: the spawn says what is wrong, if anything is
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -438,15 +476,22 @@ async function stopDaemon(child: ChildProcess): Promise<'stopped' | 'killed' | n
   return 'killed';
 }
 
-async function logTail(groups: readonly DaemonGroup[], offsets: Map<string, number>): Promise<string[]> {
-  const files = [...new Set(groups.map((g) => g.logFile))];
+/**
+ * The last lines the daemon wrote to each of `files` (its groups' logs and its output file), each
+ * file's under a `--- <name>` line when more than one has any.
+ */
+async function logTail(files: readonly string[], offsets: Map<string, number>): Promise<string[]> {
   const tails = await Promise.all(
-    files.map(async (file) => {
-      const lines = await lastLines(file, TAIL_LINES, offsets.get(file) ?? 0).catch(() => []);
-      return files.length > 1 && lines.length ? [`--- ${basename(file)}`, ...lines] : lines;
-    }),
+    [...new Set(files)].map(async (file) => ({
+      file,
+      lines: (await lastLines(file, TAIL_LINES, offsets.get(file) ?? 0).catch(() => [] as string[])).filter(
+        (line) => !isOutputMark(line),
+      ),
+    })),
   );
-  return tails.flat();
+  const written = tails.filter((t) => t.lines.length > 0);
+  if (written.length <= 1) return written[0]?.lines ?? [];
+  return written.flatMap((t) => [`--- ${basename(t.file)}`, ...t.lines]);
 }
 
 /** A line of the group's log written by its logger: it starts with the record's ISO time. */
@@ -472,8 +517,8 @@ function keyLine(tail: readonly string[]): string | null {
   }
   for (let i = tail.length - 1; i >= 0; i--) {
     const line = (tail[i] as string).trim();
-    // an exit the stop of the failed start caused says nothing of why it failed
-    if (/\breason=stop\b/.test(line)) continue;
+    // an exit the stop of the failed start caused says nothing of why it failed; nor a file's title
+    if (/\breason=stop\b/.test(line) || line.startsWith('--- ')) continue;
     // a record without its time and level: `[group:pin #pid] message`
     if (/\b(error|fatal)\b|Error:/.test(line))
       return LOG_RECORD.test(line) ? line.replace(RECORD_HEAD, '') : line;
