@@ -9,6 +9,8 @@ import {
   mastersElsewhere,
   type OtherUserMaster,
   otherUsersMasters,
+  outputFileOf,
+  outputHasText,
   type RunningGroup,
   scanGroups,
 } from '@drover/core/control';
@@ -49,8 +51,10 @@ export async function scanRunDir(stderr: ErrorStream | null, only?: readonly str
 
 /**
  * `'web' (pid 4242) is no longer running: its master ended without stopping; ...; its log: <file>`,
- * or for a group that gave up `'web' (pid 4242) gave up and is no longer running: worker 0 given
- * up after ...`; `runsAgain`: a master of that name runs now, started after it.
+ * then, when its daemon's output file holds what Node wrote outside the log (a crash's stack
+ * trace, V8's FATAL ERROR), `; its output: <file>.out`; or for a group that gave up `'web' (pid
+ * 4242) gave up and is no longer running: worker 0 given up after ...`; `runsAgain`: a master of
+ * that name runs now, started after it.
  */
 export function describeEnded(group: EndedGroup, runsAgain = false, now = Date.now()): string {
   const log = group.logFile ? `; its log: ${group.logFile}` : '';
@@ -61,9 +65,12 @@ export function describeEnded(group: EndedGroup, runsAgain = false, now = Date.n
       ? `${who} gave up before the master that runs it now started: ${why}${log}`
       : `${who} gave up and is no longer running: ${why}; start it again ('start') once the cause is fixed${log}`;
   }
+  const output = group.logFile ? outputFileOf(group.logFile) : null;
+  const last =
+    output && outputHasText(output) ? `; what it wrote outside its log (a crash's report): ${output}` : '';
   if (runsAgain)
-    return `${who} ended without stopping (killed, or crashed) before the master that runs it now started${log}`;
-  return `${who} is no longer running: its master ended without stopping (killed, or crashed); removed its stale files${log}`;
+    return `${who} ended without stopping (killed, or crashed) before the master that runs it now started${log}${last}`;
+  return `${who} is no longer running: its master ended without stopping (killed, or crashed); removed its stale files${log}${last}`;
 }
 
 /** The running groups of this user's run directory, by name; ended ones are said on `stderr`. */
