@@ -59,6 +59,8 @@ export class Children {
 export class LineChild {
   readonly lines: string[] = [];
   private buffer = '';
+  /** stdio closed after the exit: every line it printed has been read ('exit' can come first) */
+  private closed = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(readonly proc: ChildProcess) {
@@ -71,6 +73,9 @@ export class LineChild {
         this.buffer = this.buffer.slice(newline + 1);
         newline = this.buffer.indexOf('\n');
       }
+    });
+    proc.once('close', () => {
+      this.closed = true;
     });
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   }
@@ -86,7 +91,7 @@ export class LineChild {
       () => {
         const found = this.lines.find((l) => pattern.test(l));
         if (found !== undefined) return found;
-        if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+        if (this.closed) {
           throw new Error(
             `pid ${this.proc.pid} exited (${this.proc.exitCode ?? this.proc.signalCode}) before printing ${pattern}`,
           );
