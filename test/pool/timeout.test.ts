@@ -110,4 +110,35 @@ describe('task timeout', () => {
     expect(group.output.match(/did not settle after taskTimeout: recycling its worker/g)).toHaveLength(1);
     expect(group.count(is('workerExit'))).toBe(1);
   }, 60_000);
+
+  it('a master whose loop lags on every turn (busy, not stalled) still finds a stuck task while it lags, and fails none of the others', async () => {
+    current = startPoolScript(LOAD_POOL, {
+      minWorkers: 2,
+      concurrencyPerWorker: 2,
+      taskTimeout: 1000,
+      taskTimeoutGrace: 500,
+      maxAttempts: 1,
+      stopTimeout: 1000,
+    });
+    const { group } = current;
+    await group.waitEvent(is('started'), 'started');
+    await group.waitEvent(is('workerReady'), 'both workers ready', 2);
+    // Each turn of the master's loop takes 300 ms: more than the stuck clock's 250 ms allowance,
+    // much less than taskTimeout. The lag lasts until the task that never settles fails, or 20 s.
+    const lag = await group.answer(
+      group.command('lag', { blockMs: 300, sleepMs: 20, maxMs: 20_000 }),
+      60_000,
+    );
+    // before: every look was put off and all the time forgiven: the task failed only once the lag
+    // had ended, 20 s later
+    expect(lag).toMatchObject({
+      foundWhileLagging: true,
+      hung: { code: 'ETASKFAILED', lastCode: 'ETASKSTUCK' },
+      failed: [],
+    });
+    expect(lag.ok as number).toBeGreaterThan(0);
+    const exit = await group.waitEvent(is('workerExit'), 'the stuck worker is recycled');
+    expect(exit).toMatchObject({ reason: 'recycle' });
+    expect(group.count(is('taskFail'))).toBe(1);
+  }, 90_000);
 });

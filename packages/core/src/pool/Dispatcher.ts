@@ -91,12 +91,14 @@ export class Dispatcher {
   private stuckTimer: NodeJS.Timeout | null = null;
   /** ms between two looks for stuck tasks */
   private readonly stuckEvery: number;
-  /** ms a tick or a look may come late before it counts as a stall of the master's event loop */
+  /** ms a tick or a look may come late before the excess counts as a stall of the master's event loop */
   private readonly stallMs: number;
-  /** epoch ms of the stuck clock's last tick (or of the last stall seen) */
-  private lastTick = Date.now();
-  /** epoch ms the look waiting for the poll phase (setImmediate) was asked for; 0: none waits */
-  private lookAskedAt = 0;
+  /** epoch ms the stuck clock last saw the event loop run: its last tick or look */
+  private lastSeen = Date.now();
+  /** a look waits for the poll phase (setImmediate) */
+  private lookAsked = false;
+  /** the look waiting was put off once already, by a stall: it judges whatever its own lateness */
+  private lookPutOff = false;
   /** ms the master's event loop was stalled, in all: time in which it could not hear its workers */
   private blind = 0;
   private readonly flushNow = () => this.flush();
@@ -353,43 +355,47 @@ export class Dispatcher {
 
   /**
    * The stuck clock's tick. It runs in the timers phase, before the poll phase reads what the
-   * workers sent meanwhile: the look waits for that read (setImmediate). A tick late by more than
-   * its interval again means the master's own event loop stalled (synchronous code, a long GC, a
-   * starved or paused host): the workers' answers waited in the pipes all along, so that time does
-   * not count against the tasks in flight.
+   * workers sent meanwhile: the look waits for that read (setImmediate). A tick later than its
+   * interval plus `stallMs` means the master's own event loop stalled (synchronous code, a long GC,
+   * a starved or paused host): the workers' answers waited in the pipes meanwhile, so the excess
+   * does not count against the tasks in flight.
    */
   private stuckClock(): void {
-    const now = Date.now();
-    const late = now - this.lastTick - this.stuckEvery;
-    this.lastTick = now;
-    if (late > this.stallMs) this.blind += late;
-    this.askLook(now);
-  }
-
-  private askLook(now: number): void {
-    if (this.lookAskedAt !== 0) return;
-    this.lookAskedAt = now;
+    this.seen(this.stuckEvery + this.stallMs);
+    if (this.lookAsked) return;
+    this.lookAsked = true;
+    this.lookPutOff = false;
     setImmediate(this.lookNow);
   }
 
   /**
-   * After the poll phase: looks for stuck tasks, unless the loop stalled since the look was asked
-   * for (in a callback after the tick, or before this one in the check phase). Then the answers of
-   * that time may still be unread: the stall does not count against the tasks in flight, and the
-   * look waits for the next read.
+   * After the poll phase: looks for stuck tasks. A look that came more than `stallMs` after it was
+   * asked for (the loop stalled in a callback after the tick, or before this one in the check
+   * phase) may have answers of that time still unread: the excess does not count against the
+   * tasks in flight, and the look waits for the next read, once. The look after that judges
+   * whatever its own lateness, so a master whose loop lags on every turn (busy, not stalled) still
+   * finds stuck tasks: each turn counts at least `stallMs` against them.
    */
   private look(): void {
-    const now = Date.now();
-    const late = now - this.lookAskedAt;
-    this.lookAskedAt = 0;
+    this.lookAsked = false;
     if (!this.stuckTimer) return;
-    if (late > this.stallMs) {
-      this.blind += late;
-      this.lastTick = now;
-      this.askLook(now);
+    if (this.seen(this.stallMs) && !this.lookPutOff) {
+      this.lookAsked = true;
+      this.lookPutOff = true;
+      setImmediate(this.lookNow);
       return;
     }
     this.checkStuck();
+  }
+
+  /** The loop runs: what it took beyond `allowedMs` since it was last seen is blind time. True if any. */
+  private seen(allowedMs: number): boolean {
+    const now = Date.now();
+    const over = now - this.lastSeen - allowedMs;
+    this.lastSeen = now;
+    if (over <= 0) return false;
+    this.blind += over;
+    return true;
   }
 
   private checkStuck(): void {
