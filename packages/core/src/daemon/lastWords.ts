@@ -9,6 +9,9 @@ import { type DaemonFiles, daemonRole } from './role.js';
 
 /** How often a daemon looks whether its output file passed OUTPUT_MAX_BYTES. */
 const OUTPUT_CHECK_MS = 5000;
+/** A cut of the output file that failed is tried again after this, then twice as long each time, up to CUT_RETRY_MAX_MS. */
+const CUT_RETRY_FIRST_MS = 60_000;
+const CUT_RETRY_MAX_MS = 3_600_000;
 /** Longest crash or warning text put in a record: the whole of it is in the output file. */
 const MAX_TEXT_CHARS = 8192;
 
@@ -25,7 +28,9 @@ let kept = false;
  *   `error` record, the process going on;
  * - each process `warning` (a MaxListenersExceededWarning, a deprecation): a `warning` record.
  * It also keeps the output file under OUTPUT_MAX_BYTES (see trimOutputFile), looking every few
- * seconds. Does nothing outside a daemon, or a second time.
+ * seconds; a cut that fails (no room on the disk for the copy) is said once, as a `warning`
+ * record, and tried again after a minute, then twice as long each time, up to an hour. Does
+ * nothing outside a daemon, or a second time.
  */
 export function keepDaemonLastWords(files: DaemonFiles | null = daemonRole().files): void {
   if (kept || !files) return;
@@ -66,16 +71,40 @@ export function keepDaemonLastWords(files: DaemonFiles | null = daemonRole().fil
     );
   });
   const noFollow = files.logs[0]?.inRunDir ?? false;
+  // a cut that failed (a full disk) is tried again later and later, said once
+  let retryAt = 0;
+  let backoffMs = 0;
+  let warned = false;
   const check = () => {
     // one fstat of the descriptor when there is nothing to do
-    if (outputSize() <= OUTPUT_MAX_BYTES) return;
-    if (trimOutputFile(output, { noFollow, sameAs: 1 })) {
-      const mib = OUTPUT_MAX_BYTES / 1024 / 1024;
+    if (outputSize() <= OUTPUT_MAX_BYTES) {
+      backoffMs = 0;
+      retryAt = 0;
+      warned = false;
+      return;
+    }
+    if (Date.now() < retryAt) return;
+    const { cut, failure } = trimOutputFile(output, { noFollow, sameAs: 1 });
+    const mib = OUTPUT_MAX_BYTES / 1024 / 1024;
+    if (cut) {
+      backoffMs = 0;
+      retryAt = 0;
+      warned = false;
       writeQuietly(
         1,
         `${OUTPUT_MARK}${new Date().toISOString()} this file passed ${mib} MiB: what it held is now in ${basename(output)}.1 ---\n`,
       );
+      return;
     }
+    if (failure === null) return;
+    backoffMs = Math.min(backoffMs === 0 ? CUT_RETRY_FIRST_MS : backoffMs * 2, CUT_RETRY_MAX_MS);
+    retryAt = Date.now() + backoffMs;
+    if (warned) return;
+    warned = true;
+    append(
+      'warning',
+      `the daemon's output file '${output}' is past ${mib} MiB and was not cut: ${failure}; tried again in ${backoffMs / 60_000} min, then less and less often (up to once an hour); free some space on its disk, or empty it with ': > ${output}'`,
+    );
   };
   check();
   setInterval(check, OUTPUT_CHECK_MS).unref();

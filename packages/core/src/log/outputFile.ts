@@ -1,4 +1,16 @@
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  readSync,
+  statfsSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 
 /**
  * A background daemon's stdout and stderr: `<logDir>/<baseTitle>.out`, beside the group's log.
@@ -53,34 +65,52 @@ export const OUTPUT_MAX_BYTES = 10 * 1024 * 1024;
 
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
+/** Free space a cut leaves on the disk at least, while its copy and the file both exist. */
+const CUT_SPARE_BYTES = 1024 * 1024;
+
+/** What trimOutputFile did. */
+export interface TrimOutcome {
+  /** the file was copied to `<path>.1` and emptied */
+  cut: boolean;
+  /**
+   * why a cut that was due (the file is past `maxBytes`) did not happen: the disk has no room
+   * for the copy, or the copy failed (its partial `<path>.1` is removed); null when none was due
+   */
+  failure: string | null;
+}
+
 /**
  * When `path` is larger than `maxBytes`: copies it to `<path>.1` (replacing that one) and
  * truncates it in place, as logrotate's `copytruncate` does, so that a process appending to it
  * (O_APPEND) goes on at its new end and nothing holds a renamed or deleted file. `sameAs`: the
  * file must be the one open on that descriptor (a daemon checks its own stdout), else it is left
- * alone. Returns whether it was cut; never throws.
+ * alone. A cut that would leave less than 1 MiB free on the disk is not begun; a copy that fails
+ * (ENOSPC, EFBIG) has its partial `<path>.1` removed, and the file is left whole: a cut that
+ * cannot finish leaves the disk as it found it (but for the older `<path>.1`, which the copy
+ * replaced). Never throws.
  */
 export function trimOutputFile(
   path: string,
   opts: { maxBytes?: number; noFollow?: boolean; sameAs?: number } = {},
-): boolean {
+): TrimOutcome {
   const maxBytes = opts.maxBytes ?? OUTPUT_MAX_BYTES;
   const noFollow = opts.noFollow ? constants.O_NOFOLLOW : 0;
+  const copyPath = `${path}.1`;
   let source: number | undefined;
   let copy: number | undefined;
+  let copying = false;
   try {
     source = openSync(path, constants.O_RDWR | noFollow);
     const stats = fstatSync(source);
-    if (!stats.isFile() || stats.size <= maxBytes) return false;
+    if (!stats.isFile() || stats.size <= maxBytes) return { cut: false, failure: null };
     if (opts.sameAs !== undefined) {
       const open = fstatSync(opts.sameAs);
-      if (open.ino !== stats.ino || open.dev !== stats.dev) return false;
+      if (open.ino !== stats.ino || open.dev !== stats.dev) return { cut: false, failure: null };
     }
-    copy = openSync(
-      `${path}.1`,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | noFollow,
-      0o600,
-    );
+    const room = roomFor(path, copyPath, stats.size);
+    if (room !== null) return { cut: false, failure: room };
+    copy = openSync(copyPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | noFollow, 0o600);
+    copying = true;
     const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
     let at = 0;
     for (;;) {
@@ -90,12 +120,52 @@ export function trimOutputFile(
       while (written < read) written += writeSync(copy, buffer, written, read - written);
       at += read;
     }
+    copying = false;
     ftruncateSync(source, 0);
-    return true;
-  } catch {
-    return false;
+    return { cut: true, failure: null };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    if (!copying) return { cut: false, failure: `it cannot be cut (${code})` };
+    // a partial copy would keep the disk as full as the copy made it, for nothing
+    if (copy !== undefined) closeSync(copy);
+    copy = undefined;
+    try {
+      unlinkSync(copyPath);
+    } catch {
+      // gone already
+    }
+    return {
+      cut: false,
+      failure: `it cannot be copied to '${copyPath}' (${code}): the partial copy was removed`,
+    };
   } finally {
     if (copy !== undefined) closeSync(copy);
     if (source !== undefined) closeSync(source);
   }
 }
+
+/**
+ * Null when the disk holding `path` has room for a copy of `size` bytes (counting the older
+ * `copyPath` it replaces) with CUT_SPARE_BYTES left over; else what it lacks. Null too when it
+ * cannot be told: the copy then finds out.
+ */
+function roomFor(path: string, copyPath: string, size: number): string | null {
+  let free: number;
+  try {
+    const fs = statfsSync(dirname(path));
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return null;
+  }
+  let replaced = 0;
+  try {
+    const older = lstatSync(copyPath);
+    if (older.isFile()) replaced = older.size;
+  } catch {
+    // none yet
+  }
+  if (free + replaced >= size + CUT_SPARE_BYTES) return null;
+  return `the disk holding it has ${mib(free)} free, too little for a copy of ${mib(size)}`;
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
