@@ -1,8 +1,8 @@
 // A background master that crashed after its log rotated many times: `drover status` says where
 // its last words are (the log, with a fatal record of the crash, and `<name>.out`, with Node's own
 // report), and both files hold them. A master killed by SIGKILL wrote nothing outside its log:
-// its `.out` is not named (test/cli/master-killed.test.ts).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// its `.out` is not named, though an earlier run's crash report is there.
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pidAlive, waitUntil } from './support/bin.js';
@@ -68,7 +68,7 @@ describe('a background master that crashed', () => {
     const status = await box.drover(['status', 'chatty']);
     expect(status.code).toBe(3);
     expect(status.stderr).toBe(
-      `drover: 'chatty' (pid ${pid}) is no longer running: its master ended without stopping (killed, or crashed); removed its stale files; its log: ${log}; what it wrote outside its log (a crash's report): ${out}\n`,
+      `drover: 'chatty' (pid ${pid}) is no longer running: its master ended without stopping (killed, or crashed); removed its stale files; its log: ${log}; Node's report of its crash (Error: DAEMON-CRASH on request): ${out}\n`,
     );
     expect(read(log)).toMatch(
       new RegExp(
@@ -76,5 +76,32 @@ describe('a background master that crashed', () => {
       ),
     );
     expect(read(out)).toContain('Error: DAEMON-CRASH on request\n    at ');
+  }, 120_000);
+
+  it('a later run killed by SIGKILL (the OOM killer) wrote nothing there: the earlier crash in its .out is not named', async () => {
+    const box = openSandbox();
+    const first = await startChatty(box);
+    const out = join(box.runDir, 'logs', 'chatty.out');
+    writeFileSync(join(box.dir, 'crash-now'), '');
+    await waitUntil('the first master to end', () => (pidAlive(first) ? undefined : true), 30_000);
+    await box.drover(['status']);
+    rmSync(join(box.dir, 'crash-now'));
+
+    const second = await startChatty(box);
+    await box.waitWorkers('chatty', 1);
+    process.kill(second, 'SIGKILL');
+    await waitUntil('the second master to end', () => (pidAlive(second) ? undefined : true), 30_000);
+
+    const status = await box.drover(['status', 'chatty']);
+    expect(status.code).toBe(3);
+    expect(status.stderr).toBe(
+      `drover: 'chatty' (pid ${second}) is no longer running: its master ended without stopping (killed, or crashed); removed its stale files; its log: ${join(box.runDir, 'logs', 'chatty.log')}\n`,
+    );
+    // the earlier run's report is still in the file, above the start of the later run
+    expect(read(out)).toMatch(
+      new RegExp(
+        `Error: DAEMON-CRASH on request\\n[^]*\\n--- \\S+ start of 'chatty' in the background, pid ${second} ---\\n$`,
+      ),
+    );
   }, 120_000);
 });

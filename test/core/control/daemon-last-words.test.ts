@@ -117,7 +117,9 @@ describe("a background master's last words", () => {
       ),
     );
     const out = read(s.out);
-    expect(out).toMatch(/^--- \d{4}-\d\d-\d\dT[\d:.]+Z start of 'lw' in the background ---\n/);
+    expect(out).toMatch(
+      new RegExp(`^--- \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z start of 'lw' in the background, pid ${s.pid} ---\\n`),
+    );
     expect(out).toContain('MASTER-STDOUT 2\n');
     expect(out).toContain(`(node:${s.pid}) OddWarning: MASTER-WARNING something odd`);
     expect(out).toContain('Error: MASTER-CRASH the master script failed\n    at ');
@@ -177,9 +179,10 @@ describe("a background master's last words", () => {
     expect(read(`${s.out}.1`)).toContain('MASTER-FLOOD-END\n');
     expect(statSync(`${s.out}.1`).size).toBeGreaterThan(10 * 1024 * 1024);
     await waitFor('the master to print again after the cut', () =>
-      /^--- .* this file passed 10 MiB: what it held is now in lw\.out\.1 ---\n(.*\n)*MASTER-STDOUT \d+\n/m.test(
-        read(s.out),
-      )
+      new RegExp(
+        `^--- \\S+ pid ${s.pid}: this file passed 10 MiB: what it held is now in lw\\.out\\.1 ---\\n(.*\\n)*MASTER-STDOUT \\d+\\n`,
+        'm',
+      ).test(read(s.out))
         ? true
         : undefined,
     );
@@ -207,7 +210,9 @@ describe("a background master's last words", () => {
         ),
       );
     }
-    expect(read(out)).toMatch(/^--- .* start of 'alpha', 'beta' in the background ---\n/);
+    expect(read(out)).toMatch(
+      new RegExp(`^--- .* start of 'alpha', 'beta' in the background, pid ${daemon} ---\\n`),
+    );
     expect(read(out)).toContain('Error: MULTI-CRASH the daemon script failed\n    at ');
     expect(existsSync(join(world.runDir, 'logs', 'beta.out'))).toBe(false);
   }, 90_000);

@@ -5,13 +5,15 @@ import {
   defaultRunDir,
   describeGroupEnd,
   type EndedGroup,
+  escapeControl,
   type MasterElsewhere,
   mastersElsewhere,
   type OtherUserMaster,
   otherUsersMasters,
   outputFileOf,
-  outputHasText,
+  type RunOutput,
   type RunningGroup,
+  runOutput,
   scanGroups,
 } from '@drover/core/control';
 
@@ -51,8 +53,8 @@ export async function scanRunDir(stderr: ErrorStream | null, only?: readonly str
 
 /**
  * `'web' (pid 4242) is no longer running: its master ended without stopping; ...; its log: <file>`,
- * then, when its daemon's output file holds what Node wrote outside the log (a crash's stack
- * trace, V8's FATAL ERROR), `; its output: <file>.out`; or for a group that gave up `'web' (pid
+ * then, when its daemon wrote in its output file during that run (a crash's stack trace, V8's
+ * FATAL ERROR), what that is and the file (describeOutput); or for a group that gave up `'web' (pid
  * 4242) gave up and is no longer running: worker 0 given up after ...`; `runsAgain`: a master of
  * that name runs now, started after it.
  */
@@ -65,12 +67,30 @@ export function describeEnded(group: EndedGroup, runsAgain = false, now = Date.n
       ? `${who} gave up before the master that runs it now started: ${why}${log}`
       : `${who} gave up and is no longer running: ${why}; start it again ('start') once the cause is fixed${log}`;
   }
-  const output = group.logFile ? outputFileOf(group.logFile) : null;
-  const last =
-    output && outputHasText(output) ? `; what it wrote outside its log (a crash's report): ${output}` : '';
+  const last = group.logFile ? describeOutput(runOutput(outputFileOf(group.logFile), group.pid)) : '';
   if (runsAgain)
     return `${who} ended without stopping (killed, or crashed) before the master that runs it now started${log}${last}`;
   return `${who} is no longer running: its master ended without stopping (killed, or crashed); removed its stale files${log}${last}`;
+}
+
+/**
+ * What its daemon wrote outside the log during the run that ended (see runOutput), after the
+ * log in describeEnded's line: `; Node's report of its crash (Error: boom): <file>`, `; V8's
+ * report of its fatal error (FATAL ERROR: …): <file>`, `; what it printed outside its log (last
+ * line: …): <file>`; nothing when it wrote nothing there (a master killed by SIGKILL, the OOM
+ * killer).
+ */
+function describeOutput(output: RunOutput | null): string {
+  if (!output) return '';
+  const line = escapeControl(output.line);
+  switch (output.kind) {
+    case 'crash':
+      return `; Node's report of its crash${line ? ` (${line})` : ''}: ${output.file}`;
+    case 'fatal':
+      return `; the report of its fatal error (${line}): ${output.file}`;
+    default:
+      return `; what it printed outside its log (last line: ${line}): ${output.file}`;
+  }
 }
 
 /** The running groups of this user's run directory, by name; ended ones are said on `stderr`. */

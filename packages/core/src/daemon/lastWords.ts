@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { formatLogLine } from '../log/format.js';
 import type { LogLevel } from '../log/levels.js';
 import { logFileFlags } from '../log/logDir.js';
-import { OUTPUT_MARK, OUTPUT_MAX_BYTES, trimOutputFile } from '../log/outputFile.js';
+import { cutNote, OUTPUT_MAX_BYTES, trimOutputFile } from '../log/outputFile.js';
 import { type DaemonFiles, daemonRole } from './role.js';
 
 /** How often a daemon looks whether its output file passed OUTPUT_MAX_BYTES. */
@@ -90,10 +90,7 @@ export function keepDaemonLastWords(files: DaemonFiles | null = daemonRole().fil
       backoffMs = 0;
       retryAt = 0;
       warned = false;
-      writeQuietly(
-        1,
-        `${OUTPUT_MARK}${new Date().toISOString()} this file passed ${mib} MiB: what it held is now in ${basename(output)}.1 ---\n`,
-      );
+      writeQuietly(1, cutNote(process.pid, OUTPUT_MAX_BYTES, `${basename(output)}.1`));
       return;
     }
     if (failure === null) return;

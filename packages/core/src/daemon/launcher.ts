@@ -7,7 +7,7 @@ import { AlreadyRunningError, DroverError } from '../errors.js';
 import { cleanAfterFailedStart } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
-import { isOutputMark, OUTPUT_MARK, outputFileOf, trimOutputFile } from '../log/outputFile.js';
+import { isOutputMark, outputFileOf, startMark, trimOutputFile } from '../log/outputFile.js';
 import { ALL_FINISHED_NOTICE } from '../master/events.js';
 import { claimEndedRecord, isRecordLive, type PidRecord, readPidFile } from '../runtime/PidFile.js';
 import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
@@ -72,10 +72,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
   for (const group of spec.groups) {
     const files = group === first ? [group.logFile, output] : [group.logFile];
     prepareLogFiles(dirname(group.logFile), files, { inRunDir: group.logInRunDir });
-    if (group === first) {
-      trimOutputFile(output, { noFollow: group.logInRunDir });
-      markOutput(output, group.logInRunDir, spec.groups);
-    }
+    if (group === first) trimOutputFile(output, { noFollow: group.logInRunDir });
     for (const file of files) offsets.set(file, statSync(file).size);
   }
   const deadlineMs =
@@ -200,27 +197,19 @@ function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): Ch
       },
     );
     child.on('error', () => {});
+    // where its output begins in the file every start appends to (drover status looks for it;
+    // not part of a failure report): the daemon is a Node that starts, it writes nothing yet
+    writeQuietly(
+      fd,
+      startMark(
+        spec.groups.map((g) => g.baseTitle),
+        child.pid,
+      ),
+    );
     return child;
   } finally {
     process.umask(previous);
     closeSync(fd);
-  }
-}
-
-/**
- * Where each daemon's output begins in its output file, which every start appends to:
- * `--- <time> start of 'web', 'jobs' in the background ---` (not part of the failure report).
- */
-function markOutput(output: string, inRunDir: boolean, groups: readonly DaemonGroup[]): void {
-  const names = groups.map((g) => `'${g.baseTitle}'`).join(', ');
-  let fd: number | undefined;
-  try {
-    fd = openSync(output, logFileFlags(inRunDir), 0o600);
-    writeSync(fd, `${OUTPUT_MARK}${new Date().toISOString()} start of ${names} in the background ---\n`);
-  } catch {
-    // prepareLogFiles opened it a moment ago: the spawn says what is wrong, if anything is
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -545,4 +534,12 @@ function fullDisk(groups: readonly DaemonGroup[]): string | null {
     }
   }
   return null;
+}
+
+function writeQuietly(fd: number, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch {
+    // a full disk, a file size limit: the spawn goes on, and says what is wrong, if anything is
+  }
 }

@@ -27,6 +27,9 @@ export function outputFileOf(logFile: string): string {
 /** How the lines drover itself puts in an output file begin (a start's mark, a cut's note), before their time. */
 export const OUTPUT_MARK = '--- ';
 const MARK_LINE = /^--- \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z .* ---$/;
+/** The daemon a mark is of: a start's `…, pid 4242 ---`, a cut's `--- <time> pid 4242: …`. */
+const MARK_PID = /(?:, pid (\d+) ---$|^--- \S+ pid (\d+): )/;
+const START_MARK = /^--- \S+ start of .* in the background(?:, pid \d+)? ---$/;
 
 /** Whether `line` is one of drover's own marks in an output file (not something the daemon wrote). */
 export function isOutputMark(line: string): boolean {
@@ -34,26 +37,127 @@ export function isOutputMark(line: string): boolean {
 }
 
 /**
- * Whether `path` holds, in its last `tailBytes`, a line that is not drover's own mark: something
- * the daemon wrote there (a stack trace, a fatal error). False when it cannot be read.
+ * The line a launcher puts in the output file of the daemon it started, before anything the
+ * daemon writes: `--- <time> start of 'web', 'jobs' in the background, pid 4242 ---`.
  */
-export function outputHasText(path: string, tailBytes = 64 * 1024): boolean {
+export function startMark(names: readonly string[], pid: number | undefined): string {
+  const groups = names.map((n) => `'${n}'`).join(', ');
+  return `${OUTPUT_MARK}${new Date().toISOString()} start of ${groups} in the background${pid ? `, pid ${pid}` : ''} ---\n`;
+}
+
+/** The line a daemon puts at the start of its output file after it cut it (see trimOutputFile). */
+export function cutNote(pid: number, maxBytes: number, copy: string): string {
+  return `${OUTPUT_MARK}${new Date().toISOString()} pid ${pid}: this file passed ${maxBytes / 1024 / 1024} MiB: what it held is now in ${copy} ---\n`;
+}
+
+/** What a daemon's run wrote in its output file, and the line that says most of it. */
+export interface RunOutput {
+  /** the file it is in: `<name>.out`, or `<name>.out.1` when a later cut moved it there */
+  file: string;
+  /**
+   * `crash`: Node's report of an uncaught exception or an unhandled rejection (it ends with
+   * `Node.js v…`), `line` its error (`Error: boom`); `fatal`: V8's or Node's fatal error (`FATAL
+   * ERROR: … heap out of memory`, a native abort), `line` that one; `text`: anything else the
+   * daemon printed (a library master's console.log, a warning), `line` its last line
+   */
+  kind: 'crash' | 'fatal' | 'text';
+  line: string;
+}
+
+/** The longest line a RunOutput quotes. */
+const MAX_QUOTED_CHARS = 200;
+/** How far back from its end an output file is read to find where a run began. */
+const MAX_RUN_SCAN_BYTES = 32 * 1024 * 1024;
+/** The lines of a run kept to tell what it holds: the last ones, where a crash's report is. */
+const MAX_RUN_LINES = 1000;
+
+/**
+ * What the daemon `pid` wrote in the output file `path` during its own run, besides drover's
+ * marks: the lines after its start mark (or after the note of a cut it made) up to the next
+ * run's start mark; looked for in `path`, then in `path.1` (a later cut moved it there). Null
+ * when it wrote nothing, or its run's mark is not found (an older drover, a file emptied).
+ */
+export function runOutput(path: string, pid: number): RunOutput | null {
+  for (const file of [path, `${path}.1`]) {
+    const lines = linesOfRun(file, pid);
+    if (lines === undefined) continue;
+    return lines.length === 0 ? null : { file, ...describeRun(lines) };
+  }
+  return null;
+}
+
+/**
+ * The lines `pid`'s run wrote in `file`, oldest first (at most MAX_RUN_LINES, the last ones);
+ * undefined when its mark is not in the file (or the file cannot be read).
+ */
+function linesOfRun(file: string, pid: number): string[] | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY);
+    fd = openSync(file, constants.O_RDONLY);
     const { size } = fstatSync(fd);
-    const length = Math.min(size, tailBytes);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer
-      .toString('utf8')
-      .split('\n')
-      .some((line) => line.trim() !== '' && !isOutputMark(line));
+    const chunk = Buffer.allocUnsafe(256 * 1024);
+    // read backwards; `rest` is the start of a line whose beginning is in the next chunk back
+    let rest = Buffer.alloc(0);
+    let at = size;
+    let run: string[] = [];
+    const stop = Math.max(0, size - MAX_RUN_SCAN_BYTES);
+    const take = (line: string): string[] | undefined | null => {
+      if (!isOutputMark(line)) {
+        if (line.trim() !== '' && run.length < MAX_RUN_LINES) run.push(line);
+        return null;
+      }
+      const match = MARK_PID.exec(line);
+      const markPid = Number(match?.[1] ?? match?.[2]);
+      if (markPid === pid) return run.reverse();
+      // the lines after the mark of another daemon (its start, its cut) are that daemon's
+      if (START_MARK.test(line) || match) run = [];
+      return null;
+    };
+    while (at > stop) {
+      const length = Math.min(chunk.length, at - stop);
+      at -= length;
+      readSync(fd, chunk, 0, length, at);
+      let data = Buffer.concat([chunk.subarray(0, length), rest]);
+      let end = data.length;
+      for (let i = data.length - 1; i >= 0; i--) {
+        if (data[i] !== 0x0a) continue;
+        const found = take(data.toString('utf8', i + 1, end));
+        if (found) return found;
+        end = i;
+      }
+      data = data.subarray(0, end);
+      rest = Buffer.from(data);
+    }
+    if (at === 0 && rest.length > 0) {
+      const found = take(rest.toString('utf8'));
+      if (found) return found;
+    }
+    return undefined;
   } catch {
-    return false;
+    return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** What a run's lines hold: see RunOutput. */
+function describeRun(lines: readonly string[]): Omit<RunOutput, 'file'> {
+  const quote = (line: string) => {
+    const text = line.trim();
+    return text.length > MAX_QUOTED_CHARS ? `${text.slice(0, MAX_QUOTED_CHARS)}…` : text;
+  };
+  const fatal = lines.find((line) => /^(FATAL ERROR:|#\s*Fatal error)/.test(line));
+  if (fatal) return { kind: 'fatal', line: quote(fatal) };
+  const footer = lines.findLastIndex((line) => /^Node\.js v\d/.test(line));
+  if (footer !== -1) {
+    // Node's report: the source line, a caret under it, a blank line, then the error
+    const caret = lines.slice(0, footer).findLastIndex((line) => /^\s*\^+\s*$/.test(line));
+    const head =
+      (caret === -1 ? undefined : lines.slice(caret + 1, footer).find((l) => l.trim() !== '')) ??
+      lines.slice(0, footer).findLast((l) => /^\s*(\w*(Error|Exception)\b|\[\w+)/.test(l));
+    return { kind: 'crash', line: head ? quote(head) : '' };
+  }
+  return { kind: 'text', line: quote(lines[lines.length - 1] as string) };
 }
 
 /**
