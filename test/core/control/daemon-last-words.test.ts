@@ -190,7 +190,7 @@ describe("a background master's last words", () => {
     expect(readlinkSync(`/proc/${s.pid}/fd/1`)).toBe(s.out);
   }, 90_000);
 
-  it("a daemon of two groups: the crash is in both groups' logs, Node's report in the first one's .out", async () => {
+  it("a daemon of two groups: the crash is in both groups' logs, Node's report in the daemon's alpha,beta.out", async () => {
     world = new DaemonCase();
     triggers = tempDir('drover-lw-');
     const crashFile = join(triggers.dir, 'crash');
@@ -202,7 +202,7 @@ describe("a background master's last words", () => {
     const daemon = pid as number;
     writeFileSync(crashFile, '');
     await waitFor('the daemon to end', () => (pidAlive(daemon) ? undefined : true));
-    const out = join(world.runDir, 'logs', 'alpha.out');
+    const out = join(world.runDir, 'logs', 'alpha,beta.out');
     for (const name of ['alpha', 'beta']) {
       expect(read(join(world.runDir, 'logs', `${name}.log`))).toMatch(
         new RegExp(
@@ -214,6 +214,7 @@ describe("a background master's last words", () => {
       new RegExp(`^--- .* start of 'alpha', 'beta' in the background, pid ${daemon} ---\\n`),
     );
     expect(read(out)).toContain('Error: MULTI-CRASH the daemon script failed\n    at ');
+    expect(existsSync(join(world.runDir, 'logs', 'alpha.out'))).toBe(false);
     expect(existsSync(join(world.runDir, 'logs', 'beta.out'))).toBe(false);
   }, 90_000);
 

@@ -34,8 +34,8 @@ describe('ManageMultiple in the background', () => {
       expect(existsSync(paths.socket)).toBe(true);
       expect(lockHeld(paths.lockName)).toBe(true);
     }
-    // its raw stdout is the first group's output file, which rotation never renames
-    expect(readlinkSync(`/proc/${daemon}/fd/1`)).toBe(join(w.runDir, 'logs', 'alpha.out'));
+    // its raw stdout is the daemon's own output file, named after its groups, which rotation never renames
+    expect(readlinkSync(`/proc/${daemon}/fd/1`)).toBe(join(w.runDir, 'logs', 'alpha,beta.out'));
     expect((await runningGroups(w.runDir)).map((g) => [g.baseTitle, g.pid])).toEqual([
       ['alpha', daemon],
       ['beta', daemon],

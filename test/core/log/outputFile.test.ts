@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runOutput } from '../../../packages/core/src/log/outputFile.js';
+import { daemonOutputFile, groupRunOutput, runOutput } from '../../../packages/core/src/log/outputFile.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -88,5 +88,32 @@ describe('runOutput', () => {
     const path = file(`${start(100)}${CRASH}${start(200)}${line.repeat(3000)}last of 200\n`);
     expect(runOutput(path, 100)).toEqual({ file: path, kind: 'crash', line: 'Error: boom' });
     expect(runOutput(path, 200)).toEqual({ file: path, kind: 'text', line: 'last of 200' });
+  });
+});
+
+describe('daemonOutputFile and groupRunOutput', () => {
+  const group = (baseTitle: string, dir = '/srv/logs') => ({ baseTitle, logFile: `${dir}/${baseTitle}.log` });
+
+  it("one group's daemon writes to <name>.out; a daemon of several, to a file named after them all", () => {
+    expect(daemonOutputFile([group('web')])).toBe('/srv/logs/web.out');
+    expect(daemonOutputFile([group('web'), group('jobs', '/elsewhere')])).toBe('/srv/logs/web,jobs.out');
+    // names too long for a file name: the first ones, and how many more
+    const many = Array.from({ length: 8 }, (_, i) => group(`group-${i}-${'n'.repeat(40)}`));
+    const name = daemonOutputFile(many).slice('/srv/logs/'.length);
+    expect(name.length).toBeLessThanOrEqual(204);
+    expect(name).toMatch(/^group-0-n+,group-1-n+,group-2-n+,group-3-n+,\+4\.out$/);
+  });
+
+  it("a group's run is found in its own .out, or in the file of the daemon of several groups it ran in", () => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-out-'));
+    writeFileSync(join(dir, 'jobs.out'), `${start(100, "'jobs'")}${CRASH}`);
+    writeFileSync(join(dir, 'web,jobs.out'), `${start(200, "'web', 'jobs'")}${CRASH}`);
+    writeFileSync(join(dir, 'webby,other.out'), `${start(300, "'webby', 'other'")}${CRASH}`);
+    const log = join(dir, 'jobs.log');
+    expect(groupRunOutput(log, 'jobs', 100)?.file).toBe(join(dir, 'jobs.out'));
+    expect(groupRunOutput(log, 'jobs', 200)?.file).toBe(join(dir, 'web,jobs.out'));
+    expect(groupRunOutput(join(dir, 'web.log'), 'web', 200)?.file).toBe(join(dir, 'web,jobs.out'));
+    // a file of other groups is not looked in
+    expect(groupRunOutput(join(dir, 'web.log'), 'web', 300)).toBeNull();
   });
 });

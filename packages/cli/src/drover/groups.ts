@@ -10,10 +10,9 @@ import {
   mastersElsewhere,
   type OtherUserMaster,
   otherUsersMasters,
-  outputFileOf,
+  groupRunOutput,
   type RunOutput,
   type RunningGroup,
-  runOutput,
   scanGroups,
 } from '@drover/core/control';
 
@@ -67,7 +66,7 @@ export function describeEnded(group: EndedGroup, runsAgain = false, now = Date.n
       ? `${who} gave up before the master that runs it now started: ${why}${log}`
       : `${who} gave up and is no longer running: ${why}; start it again ('start') once the cause is fixed${log}`;
   }
-  const last = group.logFile ? describeOutput(runOutput(outputFileOf(group.logFile), group.pid)) : '';
+  const last = group.logFile ? describeOutput(groupRunOutput(group.logFile, group.baseTitle, group.pid)) : '';
   if (runsAgain)
     return `${who} ended without stopping (killed, or crashed) before the master that runs it now started${log}${last}`;
   return `${who} is no longer running: its master ended without stopping (killed, or crashed); removed its stale files${log}${last}`;

@@ -3,8 +3,10 @@ import { basename } from 'node:path';
 import { inspect } from 'node:util';
 import { formatLogLine } from '../log/format.js';
 import type { LogLevel } from '../log/levels.js';
+import { loggerOf } from '../log/Logger.js';
 import { logFileFlags } from '../log/logDir.js';
 import { cutNote, OUTPUT_MAX_BYTES, trimOutputFile } from '../log/outputFile.js';
+import { isRecordLive, type PidRecord, readPidFile } from '../runtime/PidFile.js';
 import { type DaemonFiles, daemonRole } from './role.js';
 
 /** How often a daemon looks whether its output file passed OUTPUT_MAX_BYTES. */
@@ -19,7 +21,8 @@ let kept = false;
 
 /**
  * In a background daemon, from the moment the master's side is loaded: the daemon's own last
- * words reach its groups' current log files. Its stdout and stderr are `<name>.out` (opened by the
+ * words reach the current log files of the groups it still runs (hostsNow: not one that stopped
+ * here and may run in another daemon now). Its stdout and stderr are `<name>.out` (opened by the
  * launcher, never rotated); what Node only prints there is also written, synchronously and through
  * each log's current path (as the reaper appends), as a record:
  * - an uncaught exception or an unhandled rejection that ends the process: a `fatal` record, from
@@ -37,7 +40,7 @@ export function keepDaemonLastWords(files: DaemonFiles | null = daemonRole().fil
   kept = true;
   const output = files.output;
   const append = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    for (const log of files.logs) {
+    for (const log of files.logs.filter(hostsNow)) {
       const record = {
         time: Date.now(),
         level,
@@ -105,6 +108,27 @@ export function keepDaemonLastWords(files: DaemonFiles | null = daemonRole().fil
   };
   check();
   setInterval(check, OUTPUT_CHECK_MS).unref();
+}
+
+type DaemonLog = DaemonFiles['logs'][number];
+
+/**
+ * Whether this process runs the master of `log`'s group now, so that what befalls it is that
+ * group's: its pid file names this process; or none of the group's master was made here yet (the
+ * daemon loads, or starts it) and no other live master runs it. A group that stopped in this
+ * daemon (and may run in another one now) is not: its log is not this process's any more.
+ */
+function hostsNow(log: DaemonLog): boolean {
+  // from a launcher that gave no pid file: every group it started
+  if (!log.pidFile) return true;
+  let record: PidRecord | null;
+  try {
+    record = readPidFile(log.pidFile);
+  } catch {
+    record = null;
+  }
+  if (record?.pid === process.pid) return true;
+  return loggerOf(log.baseTitle) === undefined && !(record && isRecordLive(record));
 }
 
 /** Appends one line to `file` by its path, now; a file that cannot be written is left (never throws). */

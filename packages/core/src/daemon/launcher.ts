@@ -7,7 +7,7 @@ import { AlreadyRunningError, DroverError } from '../errors.js';
 import { cleanAfterFailedStart } from '../groups/discovery.js';
 import { lastLines } from '../groups/logs.js';
 import { logFileFlags, prepareLogFiles } from '../log/logDir.js';
-import { isOutputMark, outputFileOf, startMark, trimOutputFile } from '../log/outputFile.js';
+import { daemonOutputFile, isOutputMark, startMark, trimOutputFile } from '../log/outputFile.js';
 import { ALL_FINISHED_NOTICE } from '../master/events.js';
 import { claimEndedRecord, isRecordLive, type PidRecord, readPidFile } from '../runtime/PidFile.js';
 import { ensurePrivateDir, groupPaths } from '../runtime/RunDir.js';
@@ -32,8 +32,8 @@ const SETTLED_STATES: ReadonlySet<WorkerState> = new Set(['ready', 'busy', 'fini
 
 /**
  * Starts a detached copy of this process (same Node, same options, same script and arguments) in
- * its own session, with stdout and stderr appended to the first group's output file
- * (`<logDir>/<baseTitle>.out`, which rotation never touches: see outputFileOf), the same
+ * its own session, with stdout and stderr appended to its output file (`<logDir>/<baseTitle>.out`,
+ * or `web,jobs.out` for several groups, which rotation never touches: see daemonOutputFile), the same
  * working directory and umask 027, and `DROVER_DAEMON=1` in its environment. Resolves with its
  * pid once every group's control socket answers with all workers ready and the groups then stayed
  * up for `settleMs`; rejects with the reason and the log's last lines if the daemon exits first or
@@ -68,7 +68,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
 
   // Where each log file ends now: the failure report shows only what this daemon wrote.
   const offsets = new Map<string, number>();
-  const output = outputFileOf(first.logFile);
+  const output = daemonOutputFile(spec.groups);
   for (const group of spec.groups) {
     const files = group === first ? [group.logFile, output] : [group.logFile];
     prepareLogFiles(dirname(group.logFile), files, { inRunDir: group.logInRunDir });
@@ -78,7 +78,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<number> {
   const deadlineMs =
     spec.deadlineMs ?? Math.max(...spec.groups.map((g) => g.readyTimeout)) + DEADLINE_MARGIN_MS + settleMs;
 
-  const child = spawnDetached(spec, script, first);
+  const child = spawnDetached(spec, script, output);
   // Ctrl-C here ends the wait, not the daemon: say where it is instead of vanishing silently
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
@@ -169,15 +169,19 @@ const WAIT_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 class WaitInterrupted extends Error {}
 
-function spawnDetached(spec: DaemonSpec, script: string, stdio: DaemonGroup): ChildProcess {
+function spawnDetached(spec: DaemonSpec, script: string, output: string): ChildProcess {
   const execArgv = withoutTitleOption(process.execArgv);
-  const output = outputFileOf(stdio.logFile);
   const files: DaemonFiles = {
     output,
-    logs: spec.groups.map((g) => ({ baseTitle: g.baseTitle, file: g.logFile, inRunDir: g.logInRunDir })),
+    logs: spec.groups.map((g) => ({
+      baseTitle: g.baseTitle,
+      file: g.logFile,
+      inRunDir: g.logInRunDir,
+      pidFile: groupPaths(g.runDir, g.baseTitle).pidFile,
+    })),
   };
   // not the log file: rotation renames and then deletes that, and the descriptors would follow
-  const fd = openSync(output, logFileFlags(stdio.logInRunDir), 0o600);
+  const fd = openSync(output, logFileFlags(spec.groups[0]?.logInRunDir ?? false), 0o600);
   // the child inherits the umask at spawn; restore ours right after
   const previous = process.umask(DAEMON_UMASK);
   try {

@@ -10,10 +10,13 @@ export const DAEMON_FILES_VAR = 'DROVER_DAEMON_FILES';
 
 /** Where a daemon's last words go (see daemon/lastWords.ts). */
 export interface DaemonFiles {
-  /** the file its stdout and stderr were opened on (`<logDir>/<first group>.out`) */
+  /** the file its stdout and stderr were opened on (see daemonOutputFile) */
   output: string;
-  /** each hosted group's log file; `inRunDir`: never opened through a symbolic link */
-  logs: { baseTitle: string; file: string; inRunDir: boolean }[];
+  /**
+   * each hosted group's log file; `inRunDir`: never opened through a symbolic link; `pidFile`:
+   * the group's pid file, which names this process while it runs the group's master
+   */
+  logs: { baseTitle: string; file: string; inRunDir: boolean; pidFile?: string }[];
 }
 
 /** The umask of a daemon: files it creates are not writable by the group, nor readable by others. */

@@ -41,7 +41,7 @@ export {
 export { lastLines, type TailOptions, tailLog } from '../groups/logs.js';
 export { colorWanted } from '../log/ConsoleSink.js';
 export { escapeControl } from '../log/format.js';
-export { outputFileOf, type RunOutput, runOutput } from '../log/outputFile.js';
+export { groupRunOutput, outputFileOf, type RunOutput } from '../log/outputFile.js';
 export { RELOAD_STOPPING } from '../master/events.js';
 export { isDaemonProcess } from '../daemon/role.js';
 export { defaultRunDir } from '../runtime/RunDir.js';

@@ -27,6 +27,18 @@ function isCongested(sink: LogSink): boolean {
 /** Level of a worker's output line: stderr carries its warnings, errors and stack traces. */
 export const STREAM_LEVEL = { stdout: 'info', stderr: 'warning' } as const satisfies Record<string, LogLevel>;
 
+/** The last Logger made for each group in this process, until it is closed (see loggerOf). */
+const groupLoggers = new Map<string, Logger>();
+
+/**
+ * The Logger made last in this process for group `baseTitle` and not closed: in a master, its
+ * group's logger (a background daemon writes its own process's warnings through it). Undefined
+ * when none was made: the group's master has not started in this process.
+ */
+export function loggerOf(baseTitle: string): Logger | undefined {
+  return groupLoggers.get(baseTitle);
+}
+
 /**
  * Turns the master's events and its workers' output into records and hands them to every sink.
  * Logging never throws: a sink that throws is skipped for that record. The logger is the
@@ -46,6 +58,7 @@ export class Logger implements BackPressure {
     this.pid = opts.pid ?? process.pid;
     this.#level = parseLogLevel(opts.level ?? 'info', 'logLevel');
     this.#sinks = [...opts.sinks];
+    groupLoggers.set(this.baseTitle, this);
     for (const sink of this.#sinks) {
       // a sink's trouble (its file failed, came back) is told through the other sinks, and kept
       // for status: a daemon's only sink is its file, so nothing else would tell anyone
@@ -153,6 +166,7 @@ export class Logger implements BackPressure {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (groupLoggers.get(this.baseTitle) === this) groupLoggers.delete(this.baseTitle);
     await Promise.all(this.#sinks.map((sink) => sink.close()));
   }
 

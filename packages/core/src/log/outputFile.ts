@@ -5,12 +5,13 @@ import {
   ftruncateSync,
   lstatSync,
   openSync,
+  readdirSync,
   readSync,
   statfsSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * A background daemon's stdout and stderr: `<logDir>/<baseTitle>.out`, beside the group's log.
@@ -22,6 +23,56 @@ import { dirname } from 'node:path';
  */
 export function outputFileOf(logFile: string): string {
   return `${logFile.endsWith('.log') ? logFile.slice(0, -'.log'.length) : logFile}.out`;
+}
+
+/** The longest name (without `.out.1`) daemonOutputFile gives a file: a file name has at most 255 bytes. */
+const MAX_OUTPUT_STEM = 200;
+
+/**
+ * The output file of a daemon that hosts `groups` (the first one's log directory): the group's
+ * `<baseTitle>.out` for a daemon of one group, and for several, the daemon's own, named after
+ * them as its title is: `web,jobs.out` (`web,jobs,+3.out` when their names would make it too
+ * long). So a group started again as a daemon of its own, while the daemon it left runs its other
+ * groups, never shares that one's file (a group's name has no comma).
+ */
+export function daemonOutputFile(groups: readonly { baseTitle: string; logFile: string }[]): string {
+  const first = groups[0];
+  if (!first) throw new Error('daemonOutputFile: no group');
+  if (groups.length === 1) return outputFileOf(first.logFile);
+  const names = groups.map((g) => g.baseTitle);
+  let stem = names.join(',');
+  if (stem.length > MAX_OUTPUT_STEM) {
+    const cut = (kept: number) => `${names.slice(0, kept).join(',')},+${names.length - kept}`;
+    let kept = 1;
+    while (kept < names.length - 1 && cut(kept + 1).length <= MAX_OUTPUT_STEM) kept++;
+    stem = cut(kept);
+  }
+  return join(dirname(first.logFile), `${stem}.out`);
+}
+
+/**
+ * What the daemon `pid`, which ran group `baseTitle` logging to `logFile`, wrote in its output
+ * file during that run (see runOutput): looked for in the group's own `<baseTitle>.out`, then in
+ * the files of daemons of several groups that name it (daemonOutputFile) beside it.
+ */
+export function groupRunOutput(logFile: string, baseTitle: string, pid: number): RunOutput | null {
+  const own = outputFileOf(logFile);
+  const found = runOutput(own, pid);
+  if (found) return found;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(logFile));
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.out') || !name.slice(0, -'.out'.length).split(',').includes(baseTitle)) continue;
+    const path = join(dirname(logFile), name);
+    if (path === own) continue;
+    const output = runOutput(path, pid);
+    if (output) return output;
+  }
+  return null;
 }
 
 /** How the lines drover itself puts in an output file begin (a start's mark, a cut's note), before their time. */
