@@ -412,9 +412,9 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
 
   /**
    * Sends a structured value to every worker serving a PIN (master side); see `sendTo` for what
-   * happens to it. A worker that does not read its messages (the backlog the master holds for it
-   * is full) is skipped, as `sendTo` to it returns false. Throws a DroverError `EPAYLOAD`, sending
-   * it to none, for a value JSON cannot carry (a BigInt, a cycle, a function).
+   * happens to it. A worker that does not read its messages fast enough (the backlog the master
+   * holds for it is full) is skipped, as `sendTo` to it returns false. Throws a DroverError
+   * `EPAYLOAD`, sending it to none, for a value JSON cannot carry (a BigInt, a cycle, a function).
    */
   broadcast(data: unknown): void {
     this.requireMaster('broadcast').broadcast(data);
@@ -424,14 +424,14 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
    * Sends a structured value to the process serving `pin` (master side): during a reload, the old
    * one until its successor is ready. True once the message is queued for a live process (it is
    * not Node's back-pressure hint: do not send it again); false when the PIN has no process (none,
-   * in backoff, failed), or when its process does not read its messages: the master holds at most
-   * 10,000 messages or 16 MiB for one worker (its event loop blocked, its process stopped, or not
-   * ready yet), logs it once, and refuses more until it read down to half (docs/manage.md,
-   * "Messages"). True means handed over, not read: a process still starting gets it once ready,
-   * and one that dies first (a crash, a failed init) loses it, as any IPC message; `workerExit`
-   * says so. Messages to one worker arrive in the order sent. Throws a DroverError: `EINVAL` for a
-   * PIN that is not an integer >= 0 (such as the string `'0'`), `EPAYLOAD` for a value JSON cannot
-   * carry (a BigInt, a cycle, a function).
+   * in backoff, failed), or when its process does not read its messages as fast as they come: the
+   * master holds at most 10,000 messages or 16 MiB for one worker (its event loop blocked, its
+   * process stopped, not ready yet, or slower than the sender), logs it once with why, and refuses
+   * more until it read down to half (docs/manage.md, "Messages"). True means handed over, not
+   * read: a process still starting gets it once ready, and one that dies first (a crash, a failed
+   * init) loses it, as any IPC message; `workerExit` says so. Messages to one worker arrive in
+   * the order sent. Throws a DroverError: `EINVAL` for a PIN that is not an integer >= 0 (such as
+   * the string `'0'`), `EPAYLOAD` for a value JSON cannot carry (a BigInt, a cycle, a function).
    */
   sendTo(pin: number, data: unknown): boolean {
     return this.requireMaster('sendTo').sendTo(pin, data);

@@ -88,10 +88,11 @@ export interface WorkerStatus {
   suspended?: true;
   /**
    * Present while the master refuses messages to this worker (`sendTo` false, `broadcast` skipping
-   * it) because it does not read them: `messages` (and their JSON `bytes`) wait in the master for
-   * it, at the bound of 10,000 messages or 16 MiB, until it reads down to half; `refused` were
-   * refused since `since` (epoch ms). Its event loop is blocked or its process stopped, or it is not
-   * ready yet. Absent in an older master's status.
+   * it) because it does not read them as fast as they come: `messages` (and their JSON `bytes`)
+   * wait in the master for it, at the bound of 10,000 messages or 16 MiB, until it reads down to
+   * half; `refused` were refused since `since` (epoch ms). Its event loop is blocked or its process
+   * stopped, it reads slower than it is sent to, or it is not ready yet: the master's log says
+   * which. Absent in an older master's status.
    */
   messageBacklog?: { messages: number; bytes: number; since: number; refused: number };
   /**

@@ -103,8 +103,9 @@ describe('manage.sendTo(pin, data)', () => {
 });
 
 // docs/manage.md "Messages": the master holds at most 10,000 messages (or 16 MiB) for a worker
-// that does not read its channel; past that, messages to it are refused, said once in the log and
-// in its status, until it reads again.
+// that does not read its channel as fast as they come; past that, messages to it are refused, said
+// once in the log (why: it reads nothing, or it reads slower than the sender) and in its status,
+// until it reads again.
 describe('messages to a worker that does not read them', () => {
   it('are refused past the bound, with one warning and a status field, and taken again once it reads', async () => {
     const group = startMessaging({ maxWorkerNum: 2 });
@@ -129,9 +130,16 @@ describe('messages to a worker that does not read them', () => {
       await group.waitFor('the warning', () => group.output.includes(warning));
       expect(group.output.split(warning).length - 1).toBe(1);
       const line = group.output.slice(group.output.indexOf(warning)).split('\n')[0];
-      expect(line).toMatch(/10000 messages \(10\.\d MiB\) wait in the master for it/);
+      // less what the kernel's socket buffer took before the worker stopped reading
+      expect(
+        Number(/(\d+) messages \(\d+\.\d MiB\) wait in the master for it/.exec(line)?.[1]),
+      ).toBeGreaterThan(9_000);
       expect(line).toContain('sendTo() returns false, broadcast() skips it');
+      // told once the master saw it read nothing for a while, not taken for a slow reader
+      expect(line).toMatch(/it has read none for \d+\.\ds/);
+      expect(line).toContain('its process is stopped');
       expect(line).toContain('set hangTimeout');
+      expect(group.output).not.toContain('slower than they are sent');
       const status = (await group.command('status')).status as GroupStatus;
       expect(status.workers[0]).toMatchObject({
         pid: stopped,
@@ -153,6 +161,59 @@ describe('messages to a worker that does not read them', () => {
     expect(group.echoes('after')[0]).toMatchObject({ pid: stopped, data: { received: accepted + 1 } });
     const after = (await group.command('status')).status as GroupStatus;
     expect(after.workers[0]?.messageBacklog).toBeUndefined();
+  });
+
+  it('from a worker that reads them, slower than they come: the warning gives its rate against the sender, and no hangTimeout advice', async () => {
+    // hangTimeout set, and long: the warning says it would replace the worker, rather than advise it
+    const group = startMessaging({ maxWorkerNum: 1, hangTimeout: 600_000 });
+    await group.waitEvent(is('started'), 'started');
+    const pid = readyPids(group).get(0)!;
+    // 12,000 messages of 1 KB in one go, each costing the worker 1 ms: it reads them all along
+    const many = await group.command('sendMany', { pin: 0, count: 12_000, size: 1000, spin: 1 });
+    expect(many).toMatchObject({ event: 'sentMany', accepted: 10_000, firstRefused: 10_000 });
+    const slow = `worker 0 (pid ${pid}) reads its messages slower than they are sent to it`;
+    await group.waitFor('the warning', () => group.output.includes(slow));
+    const line = group.output.slice(group.output.indexOf(slow)).split('\n')[0];
+    expect(line).toMatch(
+      /^worker 0 \(pid \d+\) reads its messages slower than they are sent to it: it took \d+ in \d+\.\ds \(\d+\/s\) while 12\d{3} were sent \(\d+\/s\)\. \d+ messages \([\d.]+ MiB\) wait in the master for it: it reached the most the master holds for a worker \(10000 messages or 16 MiB\)/,
+    );
+    expect(line).toContain('sendTo() returns false, broadcast() skips it');
+    expect(line).toContain('make the work it does for each message lighter');
+    expect(line).toContain(
+      'its heartbeats wait behind these messages, so hangTimeout (10m) replaces it as hung',
+    );
+    expect(line).not.toMatch(/blocked|stopped|set hangTimeout/);
+    expect(group.output).not.toContain('does not read its messages');
+    const [, taken, sent] = /it took (\d+) in [\d.]+s \(\d+\/s\) while (\d+) were sent/.exec(line) ?? [];
+    // the kernel's socket buffer alone takes under 1,000 of them: the worker read
+    expect(Number(taken)).toBeGreaterThan(0);
+    expect(Number(taken)).toBeLessThan(Number(sent));
+    await group.waitFor(
+      'the line that it caught up',
+      () => group.output.includes(`worker 0 (pid ${pid}) caught up with its messages`),
+      45_000,
+    );
+    expect(group.output.split(slow).length - 1).toBe(1);
+    const status = (await group.command('status')).status as GroupStatus;
+    expect(status.workers[0]?.messageBacklog).toBeUndefined();
+  }, 60_000);
+
+  it('in a burst to a worker that reads them at once: told as a sender faster than the worker, not as a blocked worker', async () => {
+    const group = startMessaging({ maxWorkerNum: 1 });
+    await group.waitEvent(is('started'), 'started');
+    const pid = readyPids(group).get(0)!;
+    const many = await group.command('sendMany', { pin: 0, count: 20_000, size: 10 });
+    expect(many).toMatchObject({ event: 'sentMany', accepted: 10_000, firstRefused: 10_000 });
+    await group.waitFor('the line that it caught up', () =>
+      group.output.includes(`worker 0 (pid ${pid}) caught up with its messages`),
+    );
+    expect(group.output).toContain(
+      `worker 0 (pid ${pid}) reads its messages slower than they are sent to it`,
+    );
+    expect(group.output).not.toMatch(/does not read its messages|set hangTimeout|reads its messages again/);
+    expect(await group.sendTo(0, { token: 'after' })).toBe(true);
+    await group.waitFor('the echo after it read', () => group.echoes('after').length === 1);
+    expect(group.echoes('after')[0]).toMatchObject({ data: { received: 10_001 } });
   });
 });
 

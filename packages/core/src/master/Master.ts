@@ -50,7 +50,7 @@ import { type ReapTarget, Reaper } from './Reaper.js';
 import { RestartPolicy } from './RestartPolicy.js';
 import { type RunFiles, RunFilesKeeper } from './RunFilesKeeper.js';
 import { type SignalTarget, SignalRouter } from './SignalRouter.js';
-import { type BacklogReport, WorkerHandle } from './WorkerHandle.js';
+import { BACKLOG_MAX_BYTES, BACKLOG_MAX_MESSAGES, type BacklogFull, WorkerHandle } from './WorkerHandle.js';
 import { checkPin, checkUserMessage } from './userMessage.js';
 import { WorkerSlot } from './WorkerSlot.js';
 import { workerDirectoryProblem } from './workerDirectory.js';
@@ -73,6 +73,11 @@ import {
   type WorkerInfo,
 } from './events.js';
 import { formatBytes, formatMs } from '../status/units.js';
+
+/** A duration to a tenth of a second: `0.1s`, `3.2s`, `61.0s`. */
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
 
 export interface MasterOptions {
   config: ManageConfig;
@@ -501,10 +506,12 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
         reason: handle.expected ?? 'stop',
       }),
     );
-    handle.on('backlogFull', (backlog) => this.backlogFull(handle, backlog));
-    handle.on('backlogRead', (refused, sinceMs) =>
+    handle.on('backlogFull', (full) => this.backlogFull(handle, full));
+    handle.on('backlogRead', (refused, sinceMs, cause) =>
       this.log.info(
-        `worker ${slot.pin} (pid ${handle.pid}) reads its messages again: ${refused} refused in ${formatMs(Math.round(sinceMs / 100) * 100)} while it did not`,
+        cause === 'slow'
+          ? `worker ${slot.pin} (pid ${handle.pid}) caught up with its messages (half of the most the master holds for it are left): ${refused} refused in ${seconds(sinceMs)} while it was behind`
+          : `worker ${slot.pin} (pid ${handle.pid}) reads its messages again: ${refused} refused in ${seconds(sinceMs)} while it did not`,
         { pin: slot.pin, pid: handle.pid, refused },
       ),
     );
@@ -514,22 +521,41 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
     return handle;
   }
 
-  /** Says once, when a worker's message backlog reaches the bound, why its messages are refused. */
-  private backlogFull(handle: WorkerHandle, backlog: BacklogReport): void {
-    const why =
-      handle.state === 'starting'
-        ? `It is not ready yet (its init has not finished): messages to it wait in the master until then`
-        : `Its event loop is blocked (synchronous code, an endless loop) or its process is stopped (SIGSTOP, a debugger)`;
-    const fix =
-      handle.state === 'starting'
-        ? `send to it after its workerReady event, or make its init finish sooner`
-        : this.config.hangTimeout > 0
-          ? `find the code that blocks it; hangTimeout (${formatMs(this.config.hangTimeout)}) replaces it once it misses heartbeats that long`
+  /**
+   * Says once, when a worker's message backlog reaches the bound, why its messages are refused:
+   * it is not ready, it reads nothing (blocked, stopped: hangTimeout would replace it), or it reads
+   * slower than messages come (its rate against the sender's: hangTimeout is no cure there).
+   */
+  private backlogFull(handle: WorkerHandle, full: BacklogFull): void {
+    const worker = `worker ${handle.pin} (pid ${handle.pid})`;
+    const held = `${full.messages} messages (${formatBytes(full.bytes)}) wait in the master for it: it reached the most the master holds for a worker (${BACKLOG_MAX_MESSAGES} messages or ${BACKLOG_MAX_BYTES / 1024 ** 2} MiB), and new ones to it are refused (sendTo() returns false, broadcast() skips it)`;
+    const { hangTimeout } = this.config;
+    let text: string;
+    if (full.cause === 'slow') {
+      const rate = (count: number) => Math.round((count * 1000) / Math.max(full.ms, 1));
+      text =
+        `${worker} reads its messages slower than they are sent to it: it took ${full.taken} in ${seconds(full.ms)} (${rate(full.taken)}/s) while ${full.offered} were sent (${rate(full.offered)}/s). ${held} until it has read half of them. ` +
+        `Send to it less often or in fewer messages, or make the work it does for each message lighter (a task pool, docs/pool.md, holds tasks until a worker is free)` +
+        (hangTimeout > 0
+          ? `; its heartbeats wait behind these messages, so hangTimeout (${formatMs(hangTimeout)}) replaces it as hung if it cannot read them within that`
+          : '');
+    } else if (full.cause === 'starting') {
+      text = `${worker} does not read its messages: ${held} until it reads again. It is not ready yet (its init has not finished): messages to it wait in the master until then: send to it after its workerReady event, or make its init finish sooner`;
+    } else {
+      const fix =
+        hangTimeout > 0
+          ? `find the code that blocks it; hangTimeout (${formatMs(hangTimeout)}) replaces it once it misses heartbeats that long`
           : `find the code that blocks it, or set hangTimeout to have a worker that stops answering replaced`;
-    this.log.warning(
-      `worker ${handle.pin} (pid ${handle.pid}) does not read its messages: ${backlog.messages} messages (${formatBytes(backlog.bytes)}) wait in the master for it, the most it holds for a worker; new ones to it are refused (sendTo() returns false, broadcast() skips it) until it reads again. ${why}: ${fix}`,
-      { pin: handle.pin, pid: handle.pid, messages: backlog.messages, bytes: backlog.bytes },
-    );
+      text = `${worker} does not read its messages: it has read none for ${seconds(full.silentMs)}; ${held} until it reads again. Its event loop is blocked (synchronous code, an endless loop, a message handler that runs that long) or its process is stopped (SIGSTOP, a debugger): ${fix}`;
+    }
+    this.log.warning(text, {
+      pin: handle.pin,
+      pid: handle.pid,
+      messages: full.messages,
+      bytes: full.bytes,
+      cause: full.cause,
+      ...(full.cause === 'slow' ? { taken: full.taken, sent: full.offered, ms: Math.round(full.ms) } : {}),
+    });
   }
 
   /**

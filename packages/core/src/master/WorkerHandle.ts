@@ -27,6 +27,24 @@ export interface BacklogReport {
   bytes: number;
 }
 
+/**
+ * Why a worker's backlog reached the bound, told once per refusal (Master.backlogFull): what waits
+ * for it, and since its backlog last grew from empty (`ms`), how many messages it took and how many
+ * were sent to it (`offered`, the refused included).
+ */
+export interface BacklogFull extends BacklogReport {
+  /**
+   * `starting`: it is not ready, its messages wait in the master until then; `silent`: it read
+   * nothing from its channel for `silentMs` (its event loop blocked, its process stopped); `slow`:
+   * it reads, but slower than messages come to it.
+   */
+  cause: 'starting' | 'silent' | 'slow';
+  ms: number;
+  taken: number;
+  offered: number;
+  silentMs: number;
+}
+
 export interface HandleEvents {
   ready: [];
   /** a message from the worker that the master acts on (recycle, done, fatal, user msg) */
@@ -36,21 +54,25 @@ export interface HandleEvents {
   exit: [code: number | null, signal: NodeJS.Signals | null];
   /** a stop's `timeoutMs` ran out before the worker exited: it is SIGKILLed right after */
   stopTimeout: [timeoutMs: number];
-  /** its backlog reached the bound: user messages to it are refused from now on */
-  backlogFull: [backlog: BacklogReport];
+  /**
+   * its backlog reached the bound and user messages to it are refused, and why: at once for one
+   * not ready, else once the master has seen whether it reads (within BACKLOG_SILENT_MS)
+   */
+  backlogFull: [full: BacklogFull];
   /** it read its backlog down to half the bound: messages to it are accepted again */
-  backlogRead: [refused: number, sinceMs: number];
+  backlogRead: [refused: number, sinceMs: number, cause: BacklogFull['cause']];
 }
 
 /**
  * The bound of a worker's message backlog: what the master holds for it because the worker does
- * not read its channel (its event loop blocked by synchronous code, its process stopped), or
- * because it is not ready yet. Past either figure a user message to it is refused (sendTo is
- * false, broadcast skips it) until it has read down to half of both. A worker that reads keeps its
- * backlog near zero between two turns of the master's event loop (Node's own back-pressure hint,
- * send() false, comes at 128 KiB): only a single synchronous burst of that many messages to one
- * worker, or a worker that does not read, reaches it. At the bound the master holds about 12 to
- * 35 MB for that worker (a pending write costs 1 to 2.5 KB besides its JSON).
+ * not read its channel (its event loop blocked by synchronous code, its process stopped), reads it
+ * slower than messages come, or is not ready yet. Past either figure a user message to it is
+ * refused (sendTo is false, broadcast skips it) until it has read down to half of both. A worker
+ * that reads faster than it is sent to keeps its backlog near zero; one slower than the sender
+ * grows it by the difference (a worker taking 2 ms per message, sent 1,000 a second, reaches it
+ * in 20 s), and a synchronous burst of that many messages reaches it at once. At the bound the
+ * master holds about 12 to 35 MB for that worker (a pending write costs 1 to 2.5 KB besides its
+ * JSON).
  */
 export const BACKLOG_MAX_MESSAGES = 10_000;
 export const BACKLOG_MAX_BYTES = 16 * 1024 * 1024;
@@ -58,6 +80,37 @@ export const BACKLOG_MAX_BYTES = 16 * 1024 * 1024;
 const OWN_MESSAGE_BYTES = 64;
 /** The JSON around a user message's data: `{"$drover":"msg","data":...}` and the newline. */
 const USER_ENVELOPE_BYTES = 27;
+/**
+ * Once its backlog is full, a worker seen reading for this long after is told as slower than the
+ * sender (its rates then mean something also after a burst).
+ */
+const BACKLOG_WATCH_MS = 1000;
+/**
+ * A worker whose backlog is full and that read nothing for this long does not read. Longer than
+ * a healthy worker spends between two reads of its channel: Node reads up to 64 KiB at a time and
+ * runs the handler of every message in it before it reads again (1,700 small messages at 2 ms
+ * each are 3.5 s).
+ */
+const BACKLOG_SILENT_MS = 5000;
+
+/**
+ * Turns of the master's event loop, counted while messages are written. A message the channel
+ * took in a later turn than the one it was written in had waited for room in the pipe, which only
+ * the worker's reading makes: the worker reads. One taken in the same turn went into the kernel's
+ * buffer at once (Node calls back on the next tick), as it does for a stopped worker too.
+ */
+let loopTurn = 0;
+let turnCounting = false;
+function currentTurn(): number {
+  if (!turnCounting) {
+    turnCounting = true;
+    setImmediate(() => {
+      turnCounting = false;
+      loopTurn++;
+    }).unref();
+  }
+  return loopTurn;
+}
 
 /** The record of a worker's child processes is pruned of ended ones when it reaches this size. */
 const CHILDREN_PRUNE_MIN = 64;
@@ -119,8 +172,28 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
   /** messages written to its channel and not yet taken by it, plus the early ones, and their bytes */
   private backlogMessages = 0;
   private backlogBytes = 0;
-  /** set while user messages to it are refused: since when (epoch ms), how many */
-  private refusing: { since: number; refused: number } | null = null;
+  /**
+   * Since its backlog last grew from empty (`performance.now()`): how many messages were sent to
+   * it (written, held until ready, or refused) and how many its channel took.
+   */
+  private backlogStart = 0;
+  private offered = 0;
+  private takenCount = 0;
+  /** when it was last seen reading: its channel took a message that had waited for the pipe */
+  private lastReadAt = 0;
+  /**
+   * set while user messages to it are refused: since when (epoch ms, and `at` on the monotonic
+   * clock), how many, and why once told (backlogFull)
+   */
+  private refusing: {
+    since: number;
+    at: number;
+    refused: number;
+    cause: BacklogFull['cause'] | null;
+  } | null = null;
+  /** looks again whether it reads, until its full backlog is told; when (performance.now()) */
+  private watchTimer: NodeJS.Timeout | null = null;
+  private watchDue = 0;
   private stopReason: ExitReason | null = null;
   /** the signal the master stops on, told to the worker with its stop */
   private stopSignal: StopSignal | undefined;
@@ -146,6 +219,7 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
         if (this.state === 'exited') return;
         if (signal === 'SIGABRT') this.error ??= this.lastWordsNow();
         this.state = 'exited';
+        this.stopWatch();
         for (const answer of this.queries.values()) answer(null);
         this.queries.clear();
         resolve({ code, signal });
@@ -348,57 +422,121 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
     if (message.$drover === 'msg') {
       bytes += USER_ENVELOPE_BYTES;
       if (this.refusing) {
+        this.offered++;
         this.refusing.refused++;
         return false;
       }
       if (this.backlogMessages >= BACKLOG_MAX_MESSAGES || this.backlogBytes >= BACKLOG_MAX_BYTES) {
-        this.refusing = { since: Date.now(), refused: 1 };
-        this.emit('backlogFull', this.backlog);
+        this.offered++;
+        this.refusing = { since: Date.now(), at: performance.now(), refused: 1, cause: null };
+        // one not ready cannot read yet; whether one that is reads, the next moments tell
+        if (this.state === 'starting') this.tellFull('starting');
+        else this.watchBacklog();
         return false;
       }
       if (this.state === 'starting') {
         this.early.push({ message, bytes });
-        this.backlogMessages++;
-        this.backlogBytes += bytes;
+        this.enter(bytes);
         return true;
       }
     }
     return this.write(message, bytes, false);
   }
 
+  /** Counts a message into the backlog; the first one into an empty backlog starts its figures. */
+  private enter(bytes: number): void {
+    if (this.backlogMessages === 0) {
+      this.backlogStart = performance.now();
+      this.offered = 0;
+      this.takenCount = 0;
+    }
+    this.offered++;
+    this.backlogMessages++;
+    this.backlogBytes += bytes;
+  }
+
   /** Writes to the channel, counting the message in the backlog until the channel has taken it. */
   private write(message: MasterMessage, bytes: number, counted: boolean): boolean {
-    if (!counted) {
-      this.backlogMessages++;
-      this.backlogBytes += bytes;
-    }
+    if (!counted) this.enter(bytes);
+    const turn = currentTurn();
     try {
       // called once the pipe took it, or with the error that lost it (the channel closed)
       // (Node calls back without an error for a write cancelled by the channel's close)
-      this.cw.send(message, (err) => this.taken(bytes, !!err || !this.cw.isConnected()));
+      this.cw.send(message, (err) => this.taken(bytes, !!err || !this.cw.isConnected(), loopTurn !== turn));
       return true;
     } catch {
-      this.taken(bytes, true);
+      this.taken(bytes, true, false);
       return false;
     }
   }
 
-  /** A message left the backlog: read (the pipe took it), or `lost` with the channel. */
-  private taken(bytes: number, lost: boolean): void {
+  /**
+   * A message left the backlog: read (the pipe took it), or `lost` with the channel. `waited`: it
+   * was taken in a later turn of the event loop than it was written, so the worker read.
+   */
+  private taken(bytes: number, lost: boolean, waited: boolean): void {
     this.backlogMessages--;
     this.backlogBytes -= bytes;
     // a channel closed under its backlog (the worker killed) is no worker reading again
+    if (lost) return;
+    this.takenCount++;
+    if (waited) this.lastReadAt = performance.now();
     if (
-      !lost &&
       this.refusing &&
       this.alive &&
       this.backlogMessages <= BACKLOG_MAX_MESSAGES / 2 &&
       this.backlogBytes <= BACKLOG_MAX_BYTES / 2
     ) {
-      const { since, refused } = this.refusing;
+      // read down to half before it was told: it reads, slower than a burst came
+      if (this.refusing.cause === null) this.tellFull('slow');
+      const { since, refused, cause } = this.refusing;
       this.refusing = null;
-      this.emit('backlogRead', refused, Date.now() - since);
+      this.emit('backlogRead', refused, Date.now() - since, cause ?? 'slow');
     }
+  }
+
+  /**
+   * While its backlog is full and not yet told: tells it as `slow` once the worker was seen
+   * reading for BACKLOG_WATCH_MS after it filled, as `silent` once it read nothing for
+   * BACKLOG_SILENT_MS; else looks again a little later. Never `silent` at once, nor when this look
+   * comes late: the master's own loop did not run (a long synchronous run, the master stopped),
+   * and what the worker read meanwhile is taken only now.
+   */
+  private watchBacklog(): void {
+    const late = this.watchDue === 0 || performance.now() - this.watchDue > BACKLOG_WATCH_MS;
+    this.stopWatch();
+    const refusing = this.refusing;
+    if (!refusing || refusing.cause !== null || !this.alive) return;
+    const now = performance.now();
+    if (this.lastReadAt > refusing.at && now - refusing.at >= BACKLOG_WATCH_MS) this.tellFull('slow');
+    else if (!late && now - Math.max(this.lastReadAt, this.backlogStart) >= BACKLOG_SILENT_MS)
+      this.tellFull('silent');
+    else {
+      this.watchDue = now + BACKLOG_WATCH_MS / 4;
+      this.watchTimer = setTimeout(() => this.watchBacklog(), BACKLOG_WATCH_MS / 4);
+      this.watchTimer.unref();
+    }
+  }
+
+  private stopWatch(): void {
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.watchTimer = null;
+    this.watchDue = 0;
+  }
+
+  private tellFull(cause: BacklogFull['cause']): void {
+    if (!this.refusing) return;
+    this.stopWatch();
+    this.refusing.cause = cause;
+    const now = performance.now();
+    this.emit('backlogFull', {
+      ...this.backlog,
+      cause,
+      ms: now - this.backlogStart,
+      taken: this.takenCount,
+      offered: this.offered,
+      silentMs: now - Math.max(this.lastReadAt, this.backlogStart),
+    });
   }
 
   /** What waits in the master for this worker now. */
@@ -408,7 +546,9 @@ export class WorkerHandle extends EventEmitter<HandleEvents> {
 
   /** While user messages to it are refused: its backlog, since when, how many were refused. */
   get refusal(): (BacklogReport & { since: number; refused: number }) | null {
-    return this.refusing ? { ...this.backlog, ...this.refusing } : null;
+    return this.refusing
+      ? { ...this.backlog, since: this.refusing.since, refused: this.refusing.refused }
+      : null;
   }
 
   ping(): void {
