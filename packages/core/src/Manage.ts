@@ -10,7 +10,7 @@ import { ConfigError, DroverError, NotRunningError } from './errors.js';
 import type { Logger } from './log/Logger.js';
 import { type RotationOptions, resolveRotation } from './log/rotation.js';
 import { type LaunchSpec, selfLaunch } from './master/launch.js';
-import type { Master } from './master/Master.js';
+import type { BroadcastResult, Master } from './master/Master.js';
 import type { EnvUpdate } from './master/workerEnv.js';
 import {
   MASTER_EVENT_NAMES,
@@ -26,6 +26,8 @@ import { type MasterSide, masterSide } from './masterSide.js';
 import { formatTitle } from './title.js';
 import { currentRuntime } from './worker/current.js';
 import type { Work, WorkInit } from './worker/WorkerRuntime.js';
+
+export type { BroadcastResult } from './master/Master.js';
 
 export interface ManageDeps {
   /** Where life-cycle events and worker output go. Default: the terminal. */
@@ -413,11 +415,13 @@ export class Manage<R = unknown> extends EventEmitter<ManageEvents> {
   /**
    * Sends a structured value to every worker serving a PIN (master side); see `sendTo` for what
    * happens to it. A worker that does not read its messages fast enough (the backlog the master
-   * holds for it is full) is skipped, as `sendTo` to it returns false. Throws a DroverError
-   * `EPAYLOAD`, sending it to none, for a value JSON cannot carry (a BigInt, a cycle, a function).
+   * holds for it is full) is skipped, as `sendTo` to it returns false. Returns the PINs it was sent
+   * to (`sent`) and those skipped (`skipped`); a PIN without a process (in backoff, failed) is in
+   * neither. Throws a DroverError `EPAYLOAD`, sending it to none, for a value JSON cannot carry (a
+   * BigInt, a cycle, a function).
    */
-  broadcast(data: unknown): void {
-    this.requireMaster('broadcast').broadcast(data);
+  broadcast(data: unknown): BroadcastResult {
+    return this.requireMaster('broadcast').broadcast(data);
   }
 
   /**

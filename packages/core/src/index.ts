@@ -20,6 +20,7 @@ export type { RotationOptions } from './log/rotation.js';
 export { AlreadyRunningError, ConfigError, DroverError, NotRunningError } from './errors.js';
 export { type BackgroundOptions, DaemonStartError, DEFAULT_SETTLE_MS } from './daemon/options.js';
 export {
+  type BroadcastResult,
   type LogFileOptions,
   Manage,
   type ManageDeps,

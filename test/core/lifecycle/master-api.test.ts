@@ -121,8 +121,9 @@ describe('messages to a worker that does not read them', () => {
       expect(many).toMatchObject({ event: 'sentMany', accepted: 10_000, firstRefused: 10_000 });
       accepted = many.accepted as number;
       expect(await group.sendTo(0, { token: 'refused' })).toBe(false);
-      // a broadcast skips it and reaches the other worker
-      expect((await group.command('broadcastMany', { count: 10, size: 10 })).event).toBe('broadcastMany');
+      // a broadcast skips it and reaches the other worker, and says so
+      const broadcast = await group.command('broadcastMany', { count: 10, size: 10 });
+      expect(broadcast).toMatchObject({ event: 'broadcastMany', returned: { sent: [1], skipped: [0] } });
       expect(await group.sendTo(1, { token: 'to-1' })).toBe(true);
       await group.waitFor('the echo from PIN 1', () => group.echoes('to-1').length === 1);
       expect(group.echoes('to-1')[0]).toMatchObject({ data: { received: 11 } });
@@ -197,6 +198,13 @@ describe('messages to a worker that does not read them', () => {
     const status = (await group.command('status')).status as GroupStatus;
     expect(status.workers[0]?.messageBacklog).toBeUndefined();
   }, 60_000);
+
+  it('a broadcast says which PINs it was sent to: all of them while every worker reads', async () => {
+    const group = startMessaging({ maxWorkerNum: 2 });
+    await group.waitEvent(is('started'), 'started');
+    const broadcast = await group.command('broadcastMany', { count: 1 });
+    expect(broadcast).toMatchObject({ event: 'broadcastMany', returned: { sent: [0, 1], skipped: [] } });
+  });
 
   it('in a burst to a worker that reads them at once: told as a sender faster than the worker, not as a blocked worker', async () => {
     const group = startMessaging({ maxWorkerNum: 1 });

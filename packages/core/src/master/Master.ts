@@ -74,6 +74,17 @@ import {
 } from './events.js';
 import { formatBytes, formatMs } from '../status/units.js';
 
+/** What `broadcast` did, by PIN. */
+export interface BroadcastResult {
+  /** the PINs whose worker the message was queued for (as `sendTo` true: handed over, not yet read) */
+  sent: number[];
+  /**
+   * the PINs whose live worker did not get it: it does not read its messages (the backlog the
+   * master holds for it is full, as `sendTo` false), or its channel closed as it exits
+   */
+  skipped: number[];
+}
+
 /** A duration to a tenth of a second: `0.1s`, `3.2s`, `61.0s`. */
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
@@ -1731,11 +1742,20 @@ export class Master extends EventEmitter<MasterEvents> implements SignalTarget {
 
   // ---- messages and status -------------------------------------------------------------
 
-  /** Sends a structured value to every live worker; throws EPAYLOAD, sending none, for one JSON cannot carry. */
-  broadcast(data: unknown): void {
+  /**
+   * Sends a structured value to every live worker: the PINs it was queued for, and those skipped
+   * (see BroadcastResult). Throws EPAYLOAD, sending none, for one JSON cannot carry.
+   */
+  broadcast(data: unknown): BroadcastResult {
     const bytes = checkUserMessage(data, `the broadcast message of '${this.config.baseTitle}'`);
-    // a worker whose backlog is full is skipped (WorkerHandle.send): its handle logs it once
-    for (const slot of this.slots.values()) slot.current?.send({ $drover: 'msg', data }, bytes);
+    const result: BroadcastResult = { sent: [], skipped: [] };
+    for (const slot of this.slots.values()) {
+      const handle = slot.current;
+      if (!handle?.alive) continue;
+      // a worker whose backlog is full is skipped (WorkerHandle.send): its handle logs it once
+      (handle.send({ $drover: 'msg', data }, bytes) ? result.sent : result.skipped).push(slot.pin);
+    }
+    return result;
   }
 
   /**
